@@ -1,0 +1,295 @@
+//! The command line: argument definitions (clap) and the commands they run. This is the
+//! outer layer: it reads files, draws progress, prints and writes results.
+
+use crate::output;
+use crate::policy::PolicyKind;
+use crate::run::{self, RunOptions, RunOutcome};
+use crate::simulation::Progress;
+use crate::workload::swf::{read_swf_file, SwfOptions};
+use crate::workload::synthetic::{generate, SyntheticSpec};
+use crate::workload::{JobKind, Workload};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// clustersim: a deterministic discrete-event simulator of HPC and GPU clusters and their
+/// schedulers.
+///
+/// Run `clustersim run` with no arguments for the built-in demo.
+#[derive(Parser, Debug)]
+#[command(name = "clustersim", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Replay a workload under a policy (with no --workload: the built-in demo, which
+    /// generates a workload and compares fcfs, easy and conservative on it).
+    Run(RunArgs),
+    /// Print a trace's statistics: jobs, time span, machine size, offered load, and what
+    /// would be dropped and why.
+    Inspect(InspectArgs),
+}
+
+/// How to read a workload file.
+#[derive(Args, Debug, Clone)]
+pub struct WorkloadArgs {
+    /// Machine size in processors; overrides the trace header's MaxProcs / MaxNodes.
+    #[arg(long, value_name = "N")]
+    pub procs: Option<u32>,
+    /// Skip malformed lines (counting them as dropped) instead of stopping at the first.
+    #[arg(long)]
+    pub lenient: bool,
+    /// End jobs whose runtime exceeds their walltime estimate at the estimate, counting them
+    /// as killed (default: raise the estimate to the runtime).
+    #[arg(long)]
+    pub kill_at_walltime: bool,
+}
+
+/// Arguments of `clustersim run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The workload: an SWF trace (.swf or .swf.gz). Without it, the built-in demo runs.
+    #[arg(long, short, value_name = "FILE")]
+    pub workload: Option<PathBuf>,
+    /// Scheduling policy. Default: easy for a trace; all three for the demo.
+    #[arg(long, short, value_enum)]
+    pub policy: Option<PolicyKind>,
+    /// Write jobs.csv, dropped.csv, summary.json and timing.json to this directory (the demo
+    /// writes one subdirectory per policy).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Seed of the run's random streams (the demo's workload is generated from it).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Bounded-slowdown threshold τ in seconds: bsld = max(1, (wait + run) / max(run, τ)).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub bsld_tau: u64,
+    /// How to read the workload.
+    #[command(flatten)]
+    pub input: WorkloadArgs,
+    /// Print nothing on standard output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `clustersim inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The trace to inspect (.swf or .swf.gz).
+    pub file: PathBuf,
+    /// How to read it.
+    #[command(flatten)]
+    pub input: WorkloadArgs,
+}
+
+/// Runs the parsed command line.
+pub fn main(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => run_command(RunArgs::default_demo()),
+        Some(Command::Run(args)) => run_command(args),
+        Some(Command::Inspect(args)) => inspect_command(&args),
+    }
+}
+
+impl RunArgs {
+    fn default_demo() -> Self {
+        RunArgs {
+            workload: None,
+            policy: None,
+            out: None,
+            seed: 1,
+            bsld_tau: 10,
+            input: WorkloadArgs {
+                procs: None,
+                lenient: false,
+                kill_at_walltime: false,
+            },
+            quiet: false,
+        }
+    }
+
+    fn options(&self) -> RunOptions {
+        RunOptions {
+            seed: self.seed,
+            bsld_tau_s: self.bsld_tau,
+            kill_at_walltime: self.input.kill_at_walltime,
+            lenient: self.input.lenient,
+        }
+    }
+}
+
+fn swf_options(args: &WorkloadArgs) -> SwfOptions {
+    SwfOptions {
+        procs: args.procs,
+        kill_at_walltime: args.kill_at_walltime,
+        lenient: args.lenient,
+    }
+}
+
+/// Reads a workload file.
+pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
+    Ok(read_swf_file(path, &swf_options(args))?)
+}
+
+fn run_command(args: RunArgs) -> Result<()> {
+    let options = args.options();
+    let (workload, policies) = match &args.workload {
+        Some(path) => (
+            load_workload(path, &args.input)?,
+            vec![args.policy.unwrap_or(PolicyKind::Easy)],
+        ),
+        None => {
+            let mut spec = SyntheticSpec::demo(args.seed);
+            if let Some(p) = args.input.procs {
+                spec.procs = p;
+            }
+            let policies = match args.policy {
+                Some(p) => vec![p],
+                None => PolicyKind::ALL.to_vec(),
+            };
+            if !args.quiet {
+                println!(
+                    "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",
+                    spec.jobs, spec.procs, spec.load, spec.seed
+                );
+                println!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
+            }
+            (generate(&spec), policies)
+        }
+    };
+    let mut outcomes: Vec<RunOutcome> = Vec::new();
+    for &policy in &policies {
+        let mut outcome = run_with_progress(&workload, policy, &options)?;
+        debug_checks(policy, &workload, &outcome)?;
+        outcome.timing.peak_memory_mib = output::peak_memory_mib();
+        if let Some(out) = &args.out {
+            let dir = if args.workload.is_none() && policies.len() > 1 {
+                out.join(policy.as_str())
+            } else {
+                out.clone()
+            };
+            output::write_run_dir(&dir, &workload, &outcome)
+                .with_context(|| format!("writing results to {}", dir.display()))?;
+        }
+        outcomes.push(outcome);
+    }
+    if !args.quiet {
+        let first = &outcomes[0].summary;
+        println!("workload: {} ({} processors)", first.workload, first.machine_procs);
+        println!(
+            "jobs: {} in input, {} simulated, dropped: {}",
+            first.jobs.input,
+            first.jobs.simulated,
+            output::dropped_line(first)
+        );
+        println!();
+        let runs: Vec<_> = outcomes.iter().map(|o| (&o.summary, &o.timing)).collect();
+        print!("{}", output::comparison_table(&runs));
+        if let Some(out) = &args.out {
+            println!("\nresults written to {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// In debug builds, every run checks its schedule's invariants.
+fn debug_checks(policy: PolicyKind, workload: &Workload, outcome: &RunOutcome) -> Result<()> {
+    if cfg!(debug_assertions) {
+        crate::check::check_schedule(workload, &outcome.result)?;
+        crate::check::check_policy(policy, workload, &outcome.result)?;
+    }
+    Ok(())
+}
+
+/// Runs with a progress bar on standard error when it is a terminal and the run lasts
+/// longer than a second.
+fn run_with_progress(workload: &Workload, policy: PolicyKind, options: &RunOptions) -> Result<RunOutcome> {
+    let started = Instant::now();
+    let interactive = std::io::stderr().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    let mut on_progress = |p: &Progress| {
+        if !interactive || started.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let bar = bar.get_or_insert_with(|| {
+            let b = ProgressBar::new(p.jobs_total as u64);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} jobs done  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b
+        });
+        let rate = p.events as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        bar.set_position(p.jobs_done as u64);
+        bar.set_message(format!(
+            "{policy}: simulated time {:.1} d, {:.2} M events/s",
+            p.now.as_secs_f64() / 86_400.0,
+            rate / 1e6
+        ));
+    };
+    let outcome = run::run(workload, policy, options, &mut on_progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(outcome)
+}
+
+fn inspect_command(args: &InspectArgs) -> Result<()> {
+    let w = load_workload(&args.file, &args.input)?;
+    println!("file: {}", args.file.display());
+    if let Some(c) = &w.meta.computer {
+        println!("computer: {c}");
+    }
+    for key in ["Version", "Installation", "MaxProcs", "MaxNodes", "UnixStartTime", "TimeZoneString", "StartTime", "EndTime", "MaxJobs"] {
+        if let Some(v) = w.meta.header.get(key) {
+            println!("header {key}: {v}");
+        }
+    }
+    println!("machine size used: {} processors", w.machine_procs);
+    println!("job records: {}", w.input_jobs);
+    println!("would simulate: {}", w.jobs.len());
+    println!("would drop: {}", w.dropped.len());
+    for (reason, n) in w.dropped_by_reason() {
+        if n > 0 {
+            println!("  {reason}: {n}");
+        }
+    }
+    if let (Some(first), Some(last)) = (w.jobs.first(), w.jobs.last()) {
+        let span = last.submit.saturating_since(first.submit);
+        println!(
+            "submit span: {} s ({:.1} days), first at {} s, last at {} s",
+            span,
+            span.as_secs_f64() / 86_400.0,
+            first.submit,
+            last.submit
+        );
+        let area: f64 = w.jobs.iter().map(|j| f64::from(j.procs) * j.run.as_secs_f64()).sum();
+        if span.as_ms() > 0 {
+            println!(
+                "offered load: {:.3} (sum of size x runtime / (machine x submit span))",
+                area / (f64::from(w.machine_procs) * span.as_secs_f64())
+            );
+        }
+        let n = w.jobs.len() as f64;
+        let interactive = w.jobs.iter().filter(|j| j.kind == JobKind::Interactive).count();
+        println!("interactive jobs: {interactive}");
+        println!(
+            "mean size: {:.1} processors, mean runtime: {:.0} s, mean estimate: {:.0} s",
+            w.jobs.iter().map(|j| f64::from(j.procs)).sum::<f64>() / n,
+            w.jobs.iter().map(|j| j.run.as_secs_f64()).sum::<f64>() / n,
+            w.jobs.iter().map(|j| j.estimate.as_secs_f64()).sum::<f64>() / n,
+        );
+        println!("killed at walltime (with --kill-at-walltime): {}", w.killed_jobs());
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! The machine the jobs run on.
+//!
+//! The foundation model is a pool of identical processors: an SWF job asks for "this many
+//! processors anywhere". Node-level resources (cores, memory, GPUs and MIG slices,
+//! partitions, fabric) extend this module; the engine only ever asks it whether a job fits
+//! and tells it when a job starts and ends.
+
+use crate::workload::Job;
+
+/// A pool of identical processors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessorPool {
+    total: u32,
+    free: u32,
+}
+
+/// Why the cluster refused an allocation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("needs {needed} processors, {free} free of {total}")]
+pub struct DoesNotFit {
+    /// Processors asked for.
+    pub needed: u32,
+    /// Processors free.
+    pub free: u32,
+    /// Processors in the machine.
+    pub total: u32,
+}
+
+impl ProcessorPool {
+    /// A machine of `total` processors, all free.
+    pub fn new(total: u32) -> Self {
+        ProcessorPool { total, free: total }
+    }
+    /// Processors in the machine.
+    pub fn total(&self) -> u32 {
+        self.total
+    }
+    /// Processors not allocated to a running job.
+    pub fn free(&self) -> u32 {
+        self.free
+    }
+    /// Processors allocated to running jobs.
+    pub fn used(&self) -> u32 {
+        self.total - self.free
+    }
+    /// Whether `job` fits in the free processors now.
+    pub fn fits(&self, job: &Job) -> bool {
+        job.procs <= self.free
+    }
+    /// Allocates `job`'s processors.
+    pub fn allocate(&mut self, job: &Job) -> Result<(), DoesNotFit> {
+        if job.procs > self.free {
+            return Err(DoesNotFit {
+                needed: job.procs,
+                free: self.free,
+                total: self.total,
+            });
+        }
+        self.free -= job.procs;
+        Ok(())
+    }
+    /// Returns `job`'s processors.
+    pub fn release(&mut self, job: &Job) {
+        debug_assert!(self.free + job.procs <= self.total, "released more than allocated");
+        self.free = (self.free + job.procs).min(self.total);
+    }
+}

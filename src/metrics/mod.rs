@@ -1,0 +1,167 @@
+//! Metrics computed from a finished run.
+//!
+//! Definitions (all times in seconds):
+//! - wait = start − submit; response = end − submit; run = end − start;
+//! - bounded slowdown = max(1, (wait + run) / max(run, τ)), τ = 10 s by default;
+//! - slowdown = (wait + run) / run, over jobs with run > 0 only (it is undefined otherwise);
+//! - utilization = Σ size × run / (machine processors × (last end − first submit));
+//! - makespan = last end − first submit;
+//! - percentiles use the nearest-rank method: the p-th percentile of n sorted values is
+//!   the value at rank ⌈p/100 × n⌉ (1-based), so it is always one of the observed values.
+
+use crate::engine::time::{SimDuration, SimTime};
+use crate::simulation::RunResult;
+use crate::workload::{JobKind, Workload};
+use serde::Serialize;
+
+/// Statistics of one class of jobs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ClassMetrics {
+    /// Jobs in the class.
+    pub jobs: u64,
+    /// Mean wait, s.
+    pub wait_mean_s: f64,
+    /// Median wait, s.
+    pub wait_p50_s: f64,
+    /// 95th percentile wait, s.
+    pub wait_p95_s: f64,
+    /// 99th percentile wait, s.
+    pub wait_p99_s: f64,
+    /// Longest wait, s.
+    pub wait_max_s: f64,
+    /// Mean bounded slowdown.
+    pub bsld_mean: f64,
+    /// 95th percentile bounded slowdown.
+    pub bsld_p95: f64,
+    /// Largest bounded slowdown.
+    pub bsld_max: f64,
+    /// Mean (unbounded) slowdown over jobs with run > 0.
+    pub slowdown_mean: f64,
+    /// Mean response time (end − submit), s.
+    pub response_mean_s: f64,
+}
+
+/// The summary of a run's schedule.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScheduleMetrics {
+    /// Last end − first submit, s.
+    pub makespan_s: f64,
+    /// Processor utilization over the makespan (0 to 1).
+    pub utilization: f64,
+    /// Jobs ended at their estimate by `--kill-at-walltime`.
+    pub killed_jobs: u64,
+    /// All simulated jobs.
+    pub all: ClassMetrics,
+    /// Interactive jobs only.
+    pub interactive: ClassMetrics,
+    /// Batch jobs only.
+    pub batch: ClassMetrics,
+}
+
+/// Computes the schedule's metrics; `bsld_tau` is the bounded-slowdown threshold.
+pub fn compute(workload: &Workload, result: &RunResult, bsld_tau: SimDuration) -> ScheduleMetrics {
+    let jobs = &workload.jobs;
+    let first_submit = jobs.iter().map(|j| j.submit).min().unwrap_or(SimTime::ZERO);
+    let last_end = result.end.iter().copied().max().unwrap_or(SimTime::ZERO);
+    let makespan = last_end.saturating_since(first_submit);
+    // Integer processor-milliseconds: exact, and u128 cannot overflow.
+    let area: u128 = jobs
+        .iter()
+        .map(|j| u128::from(j.procs) * u128::from(j.run.as_ms()))
+        .sum();
+    let capacity = u128::from(workload.machine_procs) * u128::from(makespan.as_ms());
+    let utilization = if capacity == 0 {
+        0.0
+    } else {
+        area as f64 / capacity as f64
+    };
+    let class = |filter: &dyn Fn(JobKind) -> bool| {
+        let mut waits = Vec::new();
+        let mut bslds = Vec::new();
+        let mut slowdown_sum = 0f64;
+        let mut slowdown_n = 0u64;
+        let mut response_sum = 0f64;
+        for (i, j) in jobs.iter().enumerate() {
+            if !filter(j.kind) {
+                continue;
+            }
+            let wait = result.start[i].saturating_since(j.submit);
+            let run = result.end[i].saturating_since(result.start[i]);
+            let response = wait + run;
+            waits.push(wait.as_ms());
+            let bsld = (response.as_secs_f64() / run.max(bsld_tau).as_secs_f64()).max(1.0);
+            bslds.push(bsld);
+            if run > SimDuration::ZERO {
+                slowdown_sum += response.as_secs_f64() / run.as_secs_f64();
+                slowdown_n += 1;
+            }
+            response_sum += response.as_secs_f64();
+        }
+        class_metrics(waits, bslds, slowdown_sum, slowdown_n, response_sum)
+    };
+    ScheduleMetrics {
+        makespan_s: makespan.as_secs_f64(),
+        utilization,
+        killed_jobs: jobs.iter().filter(|j| j.killed).count() as u64,
+        all: class(&|_| true),
+        interactive: class(&|k| k == JobKind::Interactive),
+        batch: class(&|k| k == JobKind::Batch),
+    }
+}
+
+fn class_metrics(
+    mut waits_ms: Vec<u64>,
+    mut bslds: Vec<f64>,
+    slowdown_sum: f64,
+    slowdown_n: u64,
+    response_sum_s: f64,
+) -> ClassMetrics {
+    let n = waits_ms.len();
+    if n == 0 {
+        return ClassMetrics::default();
+    }
+    waits_ms.sort_unstable();
+    bslds.sort_unstable_by(f64::total_cmp);
+    let secs = |ms: u64| ms as f64 / 1000.0;
+    let wait_sum: u128 = waits_ms.iter().map(|&w| u128::from(w)).sum();
+    // Sum in sorted order so the float result does not depend on input order.
+    let bsld_sum: f64 = bslds.iter().sum();
+    ClassMetrics {
+        jobs: n as u64,
+        wait_mean_s: wait_sum as f64 / 1000.0 / n as f64,
+        wait_p50_s: secs(nearest_rank(&waits_ms, 50.0)),
+        wait_p95_s: secs(nearest_rank(&waits_ms, 95.0)),
+        wait_p99_s: secs(nearest_rank(&waits_ms, 99.0)),
+        wait_max_s: secs(waits_ms[n - 1]),
+        bsld_mean: bsld_sum / n as f64,
+        bsld_p95: nearest_rank(&bslds, 95.0),
+        bsld_max: bslds[n - 1],
+        slowdown_mean: if slowdown_n == 0 {
+            0.0
+        } else {
+            slowdown_sum / slowdown_n as f64
+        },
+        response_mean_s: response_sum_s / n as f64,
+    }
+}
+
+/// The nearest-rank percentile of sorted, non-empty `values`.
+pub fn nearest_rank<T: Copy>(sorted: &[T], percent: f64) -> T {
+    let n = sorted.len();
+    let rank = ((percent / 100.0) * n as f64).ceil() as usize;
+    sorted[rank.clamp(1, n) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u64> = (1..=10).collect();
+        assert_eq!(nearest_rank(&v, 50.0), 5);
+        assert_eq!(nearest_rank(&v, 95.0), 10);
+        assert_eq!(nearest_rank(&v, 0.0), 1);
+        assert_eq!(nearest_rank(&[7u64], 99.0), 7);
+    }
+}

@@ -1,0 +1,181 @@
+//! Writing a run's results: `jobs.csv`, `dropped.csv`, `summary.json`, `timing.json`, and
+//! the tables printed on standard output.
+//!
+//! `jobs.csv`, `dropped.csv` and `summary.json` are deterministic: the same inputs and seed
+//! give the same bytes. Wall-clock time and memory go to `timing.json` alone.
+
+use crate::engine::time::push_seconds;
+use crate::run::{RunOutcome, Summary, Timing};
+use crate::workload::{JobKind, Workload};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// The header of `jobs.csv`.
+pub const JOBS_CSV_HEADER: &str = "job_id,submit,start,end,wait,run,size,estimate,user,group,\
+queue,partition,interactive,killed,first_reservation";
+
+/// Writes `jobs.csv`: one row per simulated job, in queue order; times in seconds.
+pub fn write_jobs_csv<W: Write>(out: W, workload: &Workload, outcome: &RunOutcome) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, out);
+    writeln!(out, "{JOBS_CSV_HEADER}")?;
+    let r = &outcome.result;
+    let mut line = String::with_capacity(160);
+    let mut int = itoa::Buffer::new();
+    for (i, j) in workload.jobs.iter().enumerate() {
+        line.clear();
+        let (start, end) = (r.start[i], r.end[i]);
+        line.push_str(int.format(j.trace_id));
+        line.push(',');
+        push_seconds(&mut line, j.submit.as_ms());
+        line.push(',');
+        push_seconds(&mut line, start.as_ms());
+        line.push(',');
+        push_seconds(&mut line, end.as_ms());
+        line.push(',');
+        push_seconds(&mut line, start.saturating_since(j.submit).as_ms());
+        line.push(',');
+        push_seconds(&mut line, end.saturating_since(start).as_ms());
+        line.push(',');
+        line.push_str(int.format(j.procs));
+        line.push(',');
+        push_seconds(&mut line, j.estimate.as_ms());
+        for id in [j.user, j.group, j.queue, j.partition] {
+            line.push(',');
+            if id >= 0 {
+                line.push_str(int.format(id));
+            }
+        }
+        line.push_str(if j.kind == JobKind::Interactive { ",1" } else { ",0" });
+        line.push_str(if j.killed { ",1," } else { ",0," });
+        if let Some(at) = r.first_reservation[i] {
+            push_seconds(&mut line, at.as_ms());
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    out.flush()
+}
+
+/// Writes `dropped.csv`: every input job that was not simulated, with its reason.
+pub fn write_dropped_csv<W: Write>(out: W, workload: &Workload) -> io::Result<()> {
+    let mut out = BufWriter::new(out);
+    writeln!(out, "line,job_id,reason,detail")?;
+    for d in &workload.dropped {
+        let id = d.trace_id.map(|i| i.to_string()).unwrap_or_default();
+        writeln!(out, "{},{},{},{}", d.line, id, d.reason.as_str(), csv_field(&d.detail))?;
+    }
+    out.flush()
+}
+
+/// Quotes a CSV field if it needs it.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Peak resident memory of this process, MiB (Linux; `None` elsewhere).
+pub fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Writes every output file of a run into `dir` (created if needed).
+pub fn write_run_dir(dir: &Path, workload: &Workload, outcome: &RunOutcome) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let with_name = |name: &str, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", dir.join(name).display()));
+    write_jobs_csv(File::create(dir.join("jobs.csv"))?, workload, outcome)
+        .map_err(|e| with_name("jobs.csv", e))?;
+    write_dropped_csv(File::create(dir.join("dropped.csv"))?, workload)
+        .map_err(|e| with_name("dropped.csv", e))?;
+    write_json(&dir.join("summary.json"), &outcome.summary)?;
+    write_json(&dir.join("timing.json"), &outcome.timing)?;
+    Ok(())
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    text.push('\n');
+    std::fs::write(path, text).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+/// The metric rows of the summary tables: label and how to read it from a summary.
+type Row = (&'static str, fn(&Summary) -> String);
+
+fn rows() -> Vec<Row> {
+    vec![
+        ("jobs simulated", |s| s.jobs.simulated.to_string()),
+        ("jobs dropped", |s| s.jobs.dropped.to_string()),
+        ("utilization", |s| format!("{:.4}", s.metrics.utilization)),
+        ("makespan (s)", |s| format!("{:.0}", s.metrics.makespan_s)),
+        ("wait mean (s)", |s| format!("{:.1}", s.metrics.all.wait_mean_s)),
+        ("wait p50 (s)", |s| format!("{:.0}", s.metrics.all.wait_p50_s)),
+        ("wait p95 (s)", |s| format!("{:.0}", s.metrics.all.wait_p95_s)),
+        ("wait p99 (s)", |s| format!("{:.0}", s.metrics.all.wait_p99_s)),
+        ("wait max (s)", |s| format!("{:.0}", s.metrics.all.wait_max_s)),
+        ("bounded slowdown mean", |s| format!("{:.2}", s.metrics.all.bsld_mean)),
+        ("bounded slowdown p95", |s| format!("{:.2}", s.metrics.all.bsld_p95)),
+        ("bounded slowdown max", |s| format!("{:.1}", s.metrics.all.bsld_max)),
+        ("slowdown mean", |s| format!("{:.2}", s.metrics.all.slowdown_mean)),
+        ("response mean (s)", |s| format!("{:.1}", s.metrics.all.response_mean_s)),
+        ("interactive wait mean (s)", |s| format!("{:.1}", s.metrics.interactive.wait_mean_s)),
+        ("batch wait mean (s)", |s| format!("{:.1}", s.metrics.batch.wait_mean_s)),
+        ("killed at walltime", |s| s.metrics.killed_jobs.to_string()),
+    ]
+}
+
+/// A table of runs side by side: one column per run, one row per metric.
+pub fn comparison_table(runs: &[(&Summary, &Timing)]) -> String {
+    let mut header = vec!["metric".to_string()];
+    header.extend(runs.iter().map(|(s, _)| s.policy.clone()));
+    let mut table: Vec<Vec<String>> = vec![header];
+    for (label, get) in rows() {
+        let mut row = vec![label.to_string()];
+        row.extend(runs.iter().map(|(s, _)| get(s)));
+        table.push(row);
+    }
+    let mut wall = vec!["simulation wall time (s)".to_string()];
+    wall.extend(runs.iter().map(|(_, t)| format!("{:.3}", t.simulation_wall_s)));
+    table.push(wall);
+    let widths: Vec<usize> = (0..table[0].len())
+        .map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (i, row) in table.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if c == 0 {
+                let _ = write!(out, "{cell:<w$}", w = widths[c]);
+            } else {
+                let _ = write!(out, "  {cell:>w$}", w = widths[c]);
+            }
+        }
+        out.push('\n');
+        if i == 0 {
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The dropped-job counts as a short text, e.g. `negative_runtime 3, larger_than_machine 1`.
+pub fn dropped_line(summary: &Summary) -> String {
+    let parts: Vec<String> = summary
+        .jobs
+        .dropped_by_reason
+        .iter()
+        .filter(|(_, &n)| n > 0)
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join(", ")
+    }
+}

@@ -1,0 +1,177 @@
+//! One run: a workload, a policy, the simulation and its metrics. No file IO here except
+//! reading the workload through its reader; writing results is [`crate::output`]'s job.
+
+use crate::engine::time::{SimDuration, SimTime};
+use crate::metrics::{self, ScheduleMetrics};
+use crate::policy::PolicyKind;
+use crate::simulation::{self, Progress, RunResult, SimError};
+use crate::workload::Workload;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Options that shape a run (beyond the workload and the policy).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunOptions {
+    /// Seed of the run's random streams.
+    pub seed: u64,
+    /// Bounded-slowdown threshold τ, s.
+    pub bsld_tau_s: u64,
+    /// Whether runtimes above the estimate were cut at the estimate.
+    pub kill_at_walltime: bool,
+    /// Whether malformed lines were skipped.
+    pub lenient: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            seed: 0,
+            bsld_tau_s: 10,
+            kill_at_walltime: false,
+            lenient: false,
+        }
+    }
+}
+
+/// The program that made a result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProgramInfo {
+    /// Always `clustersim`.
+    pub name: &'static str,
+    /// The crate version.
+    pub version: &'static str,
+}
+
+/// The program's name and version.
+pub const PROGRAM: ProgramInfo = ProgramInfo {
+    name: "clustersim",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
+/// Counts of the input's jobs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JobCounts {
+    /// Job records in the input.
+    pub input: u64,
+    /// Jobs simulated.
+    pub simulated: u64,
+    /// Jobs not simulated.
+    pub dropped: u64,
+    /// Jobs not simulated, by reason.
+    pub dropped_by_reason: BTreeMap<&'static str, u64>,
+}
+
+/// Engine counters (deterministic).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EngineCounters {
+    /// Events processed.
+    pub events: u64,
+    /// Scheduling passes.
+    pub passes: u64,
+    /// Most jobs waiting at once.
+    pub max_waiting: u64,
+}
+
+/// Everything deterministic about a run: `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// The program.
+    pub program: ProgramInfo,
+    /// The workload's source.
+    pub workload: String,
+    /// The workload's format.
+    pub format: String,
+    /// The workload's header fields.
+    pub header: BTreeMap<String, String>,
+    /// Machine size in processors.
+    pub machine_procs: u32,
+    /// The policy's label.
+    pub policy: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// The run's options.
+    pub options: RunOptions,
+    /// Job counts.
+    pub jobs: JobCounts,
+    /// The schedule's metrics.
+    pub metrics: ScheduleMetrics,
+    /// Engine counters.
+    pub engine: EngineCounters,
+}
+
+/// What varies from one execution to the next: `timing.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Timing {
+    /// Wall-clock time of the simulation (not reading or writing), s.
+    pub simulation_wall_s: f64,
+    /// Events per wall-clock second.
+    pub events_per_s: f64,
+    /// Peak resident memory of the process so far, MiB (None where unknown).
+    pub peak_memory_mib: Option<f64>,
+}
+
+/// A finished run.
+pub struct RunOutcome {
+    /// The simulated schedule.
+    pub result: RunResult,
+    /// The deterministic summary.
+    pub summary: Summary,
+    /// Wall-clock measurements.
+    pub timing: Timing,
+}
+
+/// Simulates `workload` under `policy`.
+pub fn run(
+    workload: &Workload,
+    policy: PolicyKind,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunOutcome, SimError> {
+    let mut p = policy.build(&workload.jobs, workload.machine_procs);
+    let started = Instant::now();
+    let result = simulation::simulate(workload, p.as_mut(), progress)?;
+    let wall = started.elapsed().as_secs_f64();
+    let metrics = metrics::compute(workload, &result, SimDuration::from_secs(options.bsld_tau_s));
+    let summary = Summary {
+        program: crate::run::PROGRAM,
+        workload: workload.meta.source.clone(),
+        format: workload.meta.format.clone(),
+        header: workload.meta.header.clone(),
+        machine_procs: workload.machine_procs,
+        policy: p.label(),
+        seed: options.seed,
+        options: options.clone(),
+        jobs: JobCounts {
+            input: workload.input_jobs,
+            simulated: workload.jobs.len() as u64,
+            dropped: workload.dropped.len() as u64,
+            dropped_by_reason: workload.dropped_by_reason(),
+        },
+        metrics,
+        engine: EngineCounters {
+            events: result.events,
+            passes: result.passes,
+            max_waiting: result.max_waiting as u64,
+        },
+    };
+    let timing = Timing {
+        simulation_wall_s: wall,
+        events_per_s: if wall > 0.0 {
+            result.events as f64 / wall
+        } else {
+            0.0
+        },
+        peak_memory_mib: None,
+    };
+    Ok(RunOutcome {
+        result,
+        summary,
+        timing,
+    })
+}
+
+/// The time of the last event of a run (for progress displays).
+pub fn last_end(result: &RunResult) -> SimTime {
+    result.end.iter().copied().max().unwrap_or(SimTime::ZERO)
+}

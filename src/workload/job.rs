@@ -1,0 +1,57 @@
+//! The job model: what a job asks for and how long it runs.
+
+use crate::engine::time::{SimDuration, SimTime};
+use serde::Serialize;
+
+/// Index of a job in its [`Workload`](super::Workload): the job's position in queue order.
+///
+/// Jobs are stored sorted by `(submit time, trace job number)`, so this index *is* the
+/// first-come-first-served queue order that the built-in policies use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct JobIdx(pub u32);
+
+impl JobIdx {
+    /// The index as a `usize`, for indexing vectors.
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Interactive session or batch job. SWF marks interactive jobs with queue number 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// A batch job.
+    Batch,
+    /// An interactive session (notebook, shell).
+    Interactive,
+}
+
+/// One job as the simulator sees it, after the workload's rules (estimate fallback, runtime
+/// above estimate) have been applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// The job's number in its trace (SWF field 1).
+    pub trace_id: u64,
+    /// When the job is submitted.
+    pub submit: SimTime,
+    /// How long it occupies its resources once started (after `--kill-at-walltime`, the
+    /// smaller of its runtime and its estimate).
+    pub run: SimDuration,
+    /// The walltime estimate the scheduler plans with; never less than `run`.
+    pub estimate: SimDuration,
+    /// Processors requested ("this many processors anywhere").
+    pub procs: u32,
+    /// Batch or interactive.
+    pub kind: JobKind,
+    /// Whether the job is ended at its estimate, before its natural end (`--kill-at-walltime`).
+    pub killed: bool,
+    /// User number from the trace (-1: unknown).
+    pub user: i64,
+    /// Group number from the trace (-1: unknown).
+    pub group: i64,
+    /// Queue number from the trace (-1: unknown; 0: interactive).
+    pub queue: i64,
+    /// Partition number from the trace (-1: unknown).
+    pub partition: i64,
+}

@@ -1,0 +1,120 @@
+//! Workloads: the jobs of a run, where they came from, and the jobs left out and why.
+//!
+//! A workload is built by a reader ([`swf`]) or a generator ([`synthetic`]) and is then
+//! immutable during the simulation. Every input job ends up either in [`Workload::jobs`] or
+//! in [`Workload::dropped`], with its reason: nothing is silently lost.
+
+pub mod job;
+pub mod swf;
+pub mod synthetic;
+
+pub use job::{Job, JobIdx, JobKind};
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Why an input job was not simulated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// Submit time below zero (unknown).
+    NegativeSubmit,
+    /// Runtime below zero (unknown).
+    NegativeRuntime,
+    /// Neither requested nor allocated processors is above zero.
+    NonPositiveSize,
+    /// Asks for more processors than the machine has.
+    LargerThanMachine,
+    /// The line could not be read and `--lenient` skipped it.
+    MalformedLine,
+}
+
+impl DropReason {
+    /// Every reason, in the order reports list them.
+    pub const ALL: [DropReason; 5] = [
+        DropReason::NegativeSubmit,
+        DropReason::NegativeRuntime,
+        DropReason::NonPositiveSize,
+        DropReason::LargerThanMachine,
+        DropReason::MalformedLine,
+    ];
+
+    /// The reason's name in outputs (`dropped.csv`, `summary.json`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::NegativeSubmit => "negative_submit",
+            DropReason::NegativeRuntime => "negative_runtime",
+            DropReason::NonPositiveSize => "non_positive_size",
+            DropReason::LargerThanMachine => "larger_than_machine",
+            DropReason::MalformedLine => "malformed_line",
+        }
+    }
+}
+
+/// An input job that is not simulated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DroppedJob {
+    /// Line number in the input file (1-based; 0 for generated jobs).
+    pub line: u64,
+    /// The job's number in the trace, if it could be read.
+    pub trace_id: Option<u64>,
+    /// Why it was dropped.
+    pub reason: DropReason,
+    /// A short human-readable detail (e.g. "size 512 > machine 338").
+    pub detail: String,
+}
+
+/// Where a workload came from and what its header said.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkloadMeta {
+    /// File name, or a description of the generator.
+    pub source: String,
+    /// Input format (`swf`, `synthetic`, …).
+    pub format: String,
+    /// Header fields as written (`MaxProcs`, `UnixStartTime`, …), sorted by key.
+    pub header: BTreeMap<String, String>,
+    /// `MaxProcs` from the header, if it had a number.
+    pub max_procs: Option<u64>,
+    /// `MaxNodes` from the header, if it had a number.
+    pub max_nodes: Option<u64>,
+    /// `UnixStartTime` from the header: the wall-clock time of the trace's origin.
+    pub unix_start_time: Option<i64>,
+    /// `TimeZoneString` from the header.
+    pub time_zone: Option<String>,
+    /// `MaxRuntime` from the header, in seconds.
+    pub max_runtime_s: Option<u64>,
+    /// `Computer` from the header.
+    pub computer: Option<String>,
+}
+
+/// The jobs of one run, sorted by `(submit, trace_id)`, plus everything left out.
+#[derive(Clone, Debug, Default)]
+pub struct Workload {
+    /// Jobs to simulate, in queue order.
+    pub jobs: Vec<Job>,
+    /// Input jobs that are not simulated, in input order.
+    pub dropped: Vec<DroppedJob>,
+    /// Processors of the machine the workload runs on.
+    pub machine_procs: u32,
+    /// Where it came from.
+    pub meta: WorkloadMeta,
+    /// Number of job records read from the input (simulated plus dropped).
+    pub input_jobs: u64,
+}
+
+impl Workload {
+    /// Dropped jobs counted by reason, every reason listed (zero counts included).
+    pub fn dropped_by_reason(&self) -> BTreeMap<&'static str, u64> {
+        let mut counts: BTreeMap<&'static str, u64> =
+            DropReason::ALL.iter().map(|r| (r.as_str(), 0)).collect();
+        for d in &self.dropped {
+            *counts.entry(d.reason.as_str()).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Number of jobs that will be ended at their estimate.
+    pub fn killed_jobs(&self) -> usize {
+        self.jobs.iter().filter(|j| j.killed).count()
+    }
+}

@@ -1,0 +1,571 @@
+//! Reader and writer for the Standard Workload Format (SWF v2.2) of the Parallel Workloads
+//! Archive, plain or gzip-compressed.
+//!
+//! # What is read
+//! - Header comments (`; Key: value`) are kept in [`WorkloadMeta::header`]; `MaxProcs`,
+//!   `MaxNodes`, `UnixStartTime`, `TimeZoneString`, `MaxRuntime` and `Computer` are also
+//!   parsed (a number is its leading integer, so `MaxNodes: 338 (batch partition; 512 total)`
+//!   reads as 338). A key that occurs more than once keeps every value, joined by `" | "`.
+//! - Every other non-blank line is a job: exactly 18 whitespace-separated numbers, `-1` for
+//!   unknown. Numbers may be written as decimals (`552.21`): times keep millisecond precision
+//!   (rounded half away from zero), counts are rounded to the nearest integer.
+//!
+//! # How a line becomes a job
+//! - size = field 8 (requested processors) if > 0, else field 5 (allocated processors);
+//! - runtime = field 4; estimate = field 9 (requested time) if > 0, else the runtime;
+//! - runtime above estimate: the estimate is raised to the runtime, or with
+//!   `kill_at_walltime` the job runs only for its estimate and is marked killed;
+//! - kind = interactive if field 15 (queue) is 0, else batch;
+//! - dropped, with a reason, when submit < 0, runtime < 0, size ≤ 0 or size > machine
+//!   (checked in that order; the first that applies is the reason);
+//! - jobs are sorted by `(submit, job number)`, a stable sort.
+//!
+//! The machine size is `--procs` if given, else `MaxProcs`, else `MaxNodes`.
+//!
+//! A line that is not 18 numbers is an error naming the file, line and field, unless
+//! `lenient` is set, in which case it is counted as a dropped [`DropReason::MalformedLine`].
+//! No input makes the reader panic (a property test feeds it arbitrary bytes).
+
+use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
+use crate::engine::time::{SimDuration, SimTime};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+/// How to turn an SWF file into a workload.
+#[derive(Clone, Debug, Default)]
+pub struct SwfOptions {
+    /// Machine size in processors; overrides the header.
+    pub procs: Option<u32>,
+    /// End jobs whose runtime exceeds their estimate at the estimate (counted as killed),
+    /// instead of raising the estimate to the runtime.
+    pub kill_at_walltime: bool,
+    /// Skip malformed lines (counting them) instead of stopping with an error.
+    pub lenient: bool,
+}
+
+/// An SWF input that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub struct SwfError {
+    /// The file (or stream name).
+    pub source_name: String,
+    /// 1-based line number, when the problem is on a line.
+    pub line: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SwfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.source_name, line, self.message),
+            None => write!(f, "{}: {}", self.source_name, self.message),
+        }
+    }
+}
+
+/// The 18 SWF fields' names, for error messages.
+pub const FIELD_NAMES: [&str; 18] = [
+    "job number",
+    "submit time",
+    "wait time",
+    "run time",
+    "allocated processors",
+    "average CPU time",
+    "used memory",
+    "requested processors",
+    "requested time",
+    "requested memory",
+    "status",
+    "user id",
+    "group id",
+    "executable number",
+    "queue number",
+    "partition number",
+    "preceding job number",
+    "think time",
+];
+
+/// Reads an SWF file (gzip-compressed or not, recognised by its first bytes).
+pub fn read_swf_file(path: &Path, options: &SwfOptions) -> Result<Workload, SwfError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| SwfError {
+        source_name: name.clone(),
+        line: None,
+        message: format!("cannot open: {e}"),
+    })?;
+    read_swf(open_maybe_gzip(file), &name, options)
+}
+
+/// Wraps a reader so that gzip input is decompressed transparently.
+pub fn open_maybe_gzip<R: Read + 'static>(inner: R) -> Box<dyn BufRead> {
+    let mut buffered = BufReader::with_capacity(1 << 16, inner);
+    let is_gzip = matches!(buffered.fill_buf(), Ok(b) if b.starts_with(&[0x1f, 0x8b]));
+    if is_gzip {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(buffered),
+        ))
+    } else {
+        Box::new(buffered)
+    }
+}
+
+/// A parsed job line, before the machine size is known.
+struct Candidate {
+    line: u64,
+    job: Job,
+}
+
+/// Reads SWF text from `reader`; `source_name` names it in errors and metadata.
+pub fn read_swf<R: BufRead>(
+    mut reader: R,
+    source_name: &str,
+    options: &SwfOptions,
+) -> Result<Workload, SwfError> {
+    let err = |line: Option<u64>, message: String| SwfError {
+        source_name: source_name.to_string(),
+        line,
+        message,
+    };
+    let mut meta = WorkloadMeta {
+        source: source_name.to_string(),
+        format: "swf".to_string(),
+        ..WorkloadMeta::default()
+    };
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut dropped: Vec<DroppedJob> = Vec::new();
+    let mut input_jobs = 0u64;
+    let mut buf: Vec<u8> = Vec::with_capacity(256);
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| err(Some(line_no + 1), format!("read error: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let text = trim_ascii(&buf);
+        if text.is_empty() {
+            continue;
+        }
+        if text[0] == b';' {
+            parse_header_line(&text[1..], &mut meta);
+            continue;
+        }
+        input_jobs += 1;
+        match parse_job_line(text) {
+            Ok(fields) => match job_from_fields(&fields, options) {
+                Ok(job) => candidates.push(Candidate { line: line_no, job }),
+                Err((reason, detail)) => dropped.push(DroppedJob {
+                    line: line_no,
+                    trace_id: u64::try_from(round_count(fields[0])).ok(),
+                    reason,
+                    detail,
+                }),
+            },
+            Err(message) if options.lenient => dropped.push(DroppedJob {
+                line: line_no,
+                trace_id: None,
+                reason: DropReason::MalformedLine,
+                detail: message,
+            }),
+            Err(message) => return Err(err(Some(line_no), message)),
+        }
+    }
+
+    let machine_procs = match options.procs {
+        Some(p) => u64::from(p),
+        None => match meta.max_procs.or(meta.max_nodes) {
+            Some(p) => p,
+            None => {
+                return Err(err(
+                    None,
+                    "machine size unknown: the header has no positive MaxProcs or MaxNodes; \
+                     pass --procs N"
+                        .to_string(),
+                ))
+            }
+        },
+    };
+    let machine_procs = u32::try_from(machine_procs)
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or_else(|| {
+            err(
+                None,
+                format!("machine size {machine_procs} is out of range (1 to {})", u32::MAX),
+            )
+        })?;
+
+    let mut jobs = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        if c.job.procs > machine_procs {
+            dropped.push(DroppedJob {
+                line: c.line,
+                trace_id: Some(c.job.trace_id),
+                reason: DropReason::LargerThanMachine,
+                detail: format!("size {} > machine {}", c.job.procs, machine_procs),
+            });
+        } else {
+            jobs.push(c.job);
+        }
+    }
+    // Stable: equal (submit, id) pairs keep file order.
+    jobs.sort_by_key(|j| (j.submit, j.trace_id));
+    dropped.sort_by_key(|d| d.line);
+
+    Ok(Workload {
+        jobs,
+        dropped,
+        machine_procs,
+        meta,
+        input_jobs,
+    })
+}
+
+fn trim_ascii(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if first.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if last.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+fn parse_header_line(body: &[u8], meta: &mut WorkloadMeta) {
+    let text = String::from_utf8_lossy(body);
+    let Some((key, value)) = text.split_once(':') else {
+        return;
+    };
+    let key = key.trim();
+    let value = value.trim();
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        return; // free-text comment, not a header field
+    }
+    meta.header
+        .entry(key.to_string())
+        .and_modify(|v| {
+            v.push_str(" | ");
+            v.push_str(value)
+        })
+        .or_insert_with(|| value.to_string());
+    let positive = || leading_integer(value).and_then(|v| u64::try_from(v).ok().filter(|&v| v > 0));
+    match key {
+        "MaxProcs" => meta.max_procs = positive(),
+        "MaxNodes" => meta.max_nodes = positive(),
+        "MaxRuntime" => meta.max_runtime_s = positive(),
+        "UnixStartTime" => meta.unix_start_time = leading_integer(value),
+        "TimeZoneString" => meta.time_zone = Some(value.to_string()),
+        "Computer" => meta.computer = Some(value.to_string()),
+        _ => {}
+    }
+}
+
+fn leading_integer(value: &str) -> Option<i64> {
+    let end = value
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(value.len(), |(i, _)| i);
+    value[..end].parse().ok()
+}
+
+/// Splits a job line into 18 numbers in thousandths (fixed point, `1.5` → 1500).
+fn parse_job_line(text: &[u8]) -> Result<[i64; 18], String> {
+    let mut fields = [0i64; 18];
+    let mut count = 0usize;
+    for token in text
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|t| !t.is_empty())
+    {
+        if count < 18 {
+            fields[count] = parse_milli(token).ok_or_else(|| {
+                format!(
+                    "field {} ({}): expected a number, found '{}'",
+                    count + 1,
+                    FIELD_NAMES[count],
+                    String::from_utf8_lossy(token).chars().take(40).collect::<String>()
+                )
+            })?;
+        }
+        count += 1;
+    }
+    if count != 18 {
+        return Err(format!("expected 18 fields, found {count}"));
+    }
+    Ok(fields)
+}
+
+/// Parses `[-+]digits[.digits]` into thousandths, rounding half away from zero.
+fn parse_milli(token: &[u8]) -> Option<i64> {
+    let (negative, digits) = match token {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, token),
+    };
+    let (int_part, frac_part) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &digits[..0]),
+    };
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &b in int_part {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+    }
+    value = value.checked_mul(1000)?;
+    let mut scale = 100;
+    let mut round_up = false;
+    for (i, &b) in frac_part.iter().enumerate() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(b - b'0');
+        match i {
+            0..=2 => {
+                value = value.checked_add(d * scale)?;
+                scale /= 10;
+            }
+            3 => round_up = d >= 5,
+            _ => {}
+        }
+    }
+    if round_up {
+        value = value.checked_add(1)?;
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// A count field (processors, ids) from thousandths, rounded to the nearest integer.
+fn round_count(milli: i64) -> i64 {
+    if milli >= 0 {
+        milli.saturating_add(500) / 1000
+    } else {
+        milli.saturating_sub(500) / 1000
+    }
+}
+
+fn job_from_fields(f: &[i64; 18], options: &SwfOptions) -> Result<Job, (DropReason, String)> {
+    let id = round_count(f[0]);
+    let trace_id = u64::try_from(id).map_err(|_| {
+        (
+            DropReason::MalformedLine,
+            format!("field 1 (job number): {id} is negative"),
+        )
+    })?;
+    let submit_ms = f[1];
+    let runtime_ms = f[3];
+    if submit_ms < 0 {
+        return Err((DropReason::NegativeSubmit, format!("submit {}", f[1] as f64 / 1e3)));
+    }
+    if runtime_ms < 0 {
+        return Err((DropReason::NegativeRuntime, format!("runtime {}", f[3] as f64 / 1e3)));
+    }
+    let requested = round_count(f[7]);
+    let size = if requested > 0 { requested } else { round_count(f[4]) };
+    if size <= 0 {
+        return Err((
+            DropReason::NonPositiveSize,
+            format!("requested {} and allocated {} processors", round_count(f[7]), round_count(f[4])),
+        ));
+    }
+    let procs = u32::try_from(size).unwrap_or(u32::MAX);
+    let runtime = SimDuration::from_ms(runtime_ms as u64);
+    let requested_time = f[8];
+    let mut estimate = if requested_time > 0 {
+        SimDuration::from_ms(requested_time as u64)
+    } else {
+        runtime
+    };
+    let mut run = runtime;
+    let mut killed = false;
+    if runtime > estimate {
+        if options.kill_at_walltime {
+            run = estimate;
+            killed = true;
+        } else {
+            estimate = runtime;
+        }
+    }
+    let queue = round_count(f[14]);
+    Ok(Job {
+        trace_id,
+        submit: SimTime::from_ms(submit_ms as u64),
+        run,
+        estimate,
+        procs,
+        kind: if queue == 0 {
+            JobKind::Interactive
+        } else {
+            JobKind::Batch
+        },
+        killed,
+        user: round_count(f[11]),
+        group: round_count(f[12]),
+        queue,
+        partition: round_count(f[15]),
+    })
+}
+
+/// Writes `jobs` as SWF v2.2 with a header; fields the model does not know are `-1`.
+/// Used by the generator (`clustersim generate`, the benches) to write traces that any
+/// SWF-reading simulator can replay.
+pub fn write_swf<W: Write>(
+    mut out: W,
+    jobs: &[Job],
+    machine_procs: u32,
+    computer: &str,
+) -> std::io::Result<()> {
+    writeln!(out, "; Version: 2.2")?;
+    writeln!(out, "; Computer: {computer}")?;
+    writeln!(out, "; MaxJobs: {}", jobs.len())?;
+    writeln!(out, "; MaxRecords: {}", jobs.len())?;
+    writeln!(out, "; UnixStartTime: 0")?;
+    writeln!(out, "; MaxNodes: {machine_procs}")?;
+    writeln!(out, "; MaxProcs: {machine_procs}")?;
+    let mut line = String::with_capacity(128);
+    for j in jobs {
+        line.clear();
+        let s = |x: SimDuration| crate::engine::time::fmt_seconds(x.as_ms());
+        use std::fmt::Write as _;
+        let _ = write!(
+            line,
+            "{} {} -1 {} {} -1 -1 {} {} -1 1 {} {} -1 {} {} -1 -1",
+            j.trace_id,
+            crate::engine::time::fmt_seconds(j.submit.as_ms()),
+            s(j.run),
+            j.procs,
+            j.procs,
+            s(j.estimate),
+            j.user,
+            j.group,
+            j.queue,
+            j.partition
+        );
+        writeln!(out, "{line}")?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, options: &SwfOptions) -> Result<Workload, SwfError> {
+        read_swf(text.as_bytes(), "test.swf", options)
+    }
+
+    #[test]
+    fn numbers_parse_as_fixed_point_thousandths() {
+        assert_eq!(parse_milli(b"552.21"), Some(552_210));
+        assert_eq!(parse_milli(b"-1"), Some(-1000));
+        assert_eq!(parse_milli(b"0.0005"), Some(1));
+        assert_eq!(parse_milli(b"7."), Some(7000));
+        assert_eq!(parse_milli(b".5"), Some(500));
+        assert_eq!(parse_milli(b"1e5"), None);
+        assert_eq!(parse_milli(b"-"), None);
+        assert_eq!(parse_milli(b"99999999999999999999"), None);
+    }
+
+    #[test]
+    fn header_fields_and_job_rules() {
+        let text = "; Version: 2.2\n; MaxNodes: 338 (batch partition; 512 total)\n\
+                    ; TimeZoneString: US/Eastern\n; UnixStartTime: 100\n\
+                    2 10 -1 50 4 -1 -1 -1 40 -1 1 7 3 -1 0 2 -1 -1\n\
+                    1 10 -1 30 0 -1 -1 8 -1 -1 1 7 3 -1 1 1 -1 -1\n\
+                    3 5 -1 30 0 -1 -1 0 60 -1 1 7 3 -1 1 1 -1 -1\n\
+                    4 20 -1 30.5 500 -1 -1 -1 60 -1 1 7 3 -1 1 1 -1 -1\n";
+        let w = read(text, &SwfOptions::default()).unwrap();
+        assert_eq!(w.machine_procs, 338);
+        assert_eq!(w.meta.unix_start_time, Some(100));
+        assert_eq!(w.meta.time_zone.as_deref(), Some("US/Eastern"));
+        let ids: Vec<u64> = w.jobs.iter().map(|j| j.trace_id).collect();
+        assert_eq!(ids, vec![1, 2]);
+        // job 1: size from field 8, estimate falls back to the runtime
+        assert_eq!(w.jobs[0].procs, 8);
+        assert_eq!(w.jobs[0].estimate, SimDuration::from_secs(30));
+        // job 2: size from field 5, interactive, estimate raised to the runtime
+        assert_eq!(w.jobs[1].procs, 4);
+        assert_eq!(w.jobs[1].kind, JobKind::Interactive);
+        assert_eq!(w.jobs[1].estimate, SimDuration::from_secs(50));
+        assert!(!w.jobs[1].killed);
+        assert_eq!(w.input_jobs, 4);
+        let reasons: Vec<DropReason> = w.dropped.iter().map(|d| d.reason).collect();
+        assert_eq!(reasons, vec![DropReason::NonPositiveSize, DropReason::LargerThanMachine]);
+    }
+
+    #[test]
+    fn kill_at_walltime_caps_the_run() {
+        let text = "1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n";
+        let opts = SwfOptions {
+            procs: Some(8),
+            kill_at_walltime: true,
+            ..SwfOptions::default()
+        };
+        let w = read(text, &opts).unwrap();
+        assert!(w.jobs[0].killed);
+        assert_eq!(w.jobs[0].run, SimDuration::from_secs(40));
+        assert_eq!(w.jobs[0].estimate, SimDuration::from_secs(40));
+    }
+
+    #[test]
+    fn malformed_lines_name_file_line_and_field() {
+        let text = "; MaxProcs: 8\n1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n2 0 -1 abc 4\n";
+        let e = read(text, &SwfOptions::default()).unwrap_err();
+        assert_eq!(e.to_string(), "test.swf:3: field 4 (run time): expected a number, found 'abc'");
+        let text = "; MaxProcs: 8\n1 0 -1 50 4 -1 -1 4 40\n";
+        let e = read(text, &SwfOptions::default()).unwrap_err();
+        assert_eq!(e.to_string(), "test.swf:2: expected 18 fields, found 9");
+        let lenient = SwfOptions {
+            lenient: true,
+            ..SwfOptions::default()
+        };
+        let w = read(text, &lenient).unwrap();
+        assert_eq!(w.jobs.len(), 0);
+        assert_eq!(w.dropped[0].reason, DropReason::MalformedLine);
+        assert_eq!(w.input_jobs, 1);
+    }
+
+    #[test]
+    fn machine_size_needs_a_source() {
+        let e = read("1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n", &SwfOptions::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("pass --procs N"), "{e}");
+        let w = read(
+            "; MaxProcs: 2\n1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n",
+            &SwfOptions {
+                procs: Some(16),
+                ..SwfOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(w.machine_procs, 16);
+        assert_eq!(w.jobs.len(), 1);
+    }
+
+    #[test]
+    fn written_traces_read_back_identically() {
+        let text = "; MaxProcs: 64\n1 0 -1 50.5 4 -1 -1 4 60 -1 1 7 3 -1 1 2 -1 -1\n\
+                    2 3 -1 10 8 -1 -1 8 10 -1 1 8 3 -1 0 2 -1 -1\n";
+        let w = read(text, &SwfOptions::default()).unwrap();
+        let mut out = Vec::new();
+        write_swf(&mut out, &w.jobs, w.machine_procs, "test").unwrap();
+        let again = read_swf(&out[..], "again", &SwfOptions::default()).unwrap();
+        assert_eq!(again.jobs, w.jobs);
+    }
+}
