@@ -36,6 +36,28 @@ pub enum Command {
     /// Print a trace's statistics: jobs, time span, machine size, offered load, and what
     /// would be dropped and why.
     Inspect(InspectArgs),
+    /// Write a generated workload to an SWF file (the demo's generator, at any size).
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `clustersim generate`.
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Number of jobs.
+    #[arg(long, default_value_t = 10_000)]
+    pub jobs: usize,
+    /// Machine size in processors.
+    #[arg(long, default_value_t = 128)]
+    pub procs: u32,
+    /// Offered load (Σ size × runtime / (machine × span)).
+    #[arg(long, default_value_t = 0.85)]
+    pub load: f64,
+    /// Seed of the generator's random streams.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The SWF file to write (gzip-compressed if it ends in .gz).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// How to read a workload file.
@@ -96,6 +118,7 @@ pub fn main(cli: Cli) -> Result<()> {
         None => run_command(RunArgs::default_demo()),
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Inspect(args)) => inspect_command(&args),
+        Some(Command::Generate(args)) => generate_command(&args),
     }
 }
 
@@ -291,5 +314,38 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
         );
         println!("killed at walltime (with --kill-at-walltime): {}", w.killed_jobs());
     }
+    Ok(())
+}
+
+fn generate_command(args: &GenerateArgs) -> Result<()> {
+    if !(args.load > 0.0 && args.load.is_finite()) {
+        anyhow::bail!("--load must be a positive number, got {}", args.load);
+    }
+    if args.procs == 0 {
+        anyhow::bail!("--procs must be at least 1");
+    }
+    let spec = SyntheticSpec {
+        jobs: args.jobs,
+        procs: args.procs,
+        load: args.load,
+        seed: args.seed,
+    };
+    let w = generate(&spec);
+    let file = std::fs::File::create(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let computer = format!("clustersim generator ({})", w.meta.source);
+    let write = |out: Box<dyn std::io::Write>| {
+        crate::workload::swf::write_swf(out, &w.jobs, w.machine_procs, &computer)
+    };
+    let result = if args.out.extension().is_some_and(|e| e == "gz") {
+        write(Box::new(flate2::write::GzEncoder::new(
+            std::io::BufWriter::new(file),
+            flate2::Compression::fast(),
+        )))
+    } else {
+        write(Box::new(std::io::BufWriter::new(file)))
+    };
+    result.with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote {} jobs to {}", w.jobs.len(), args.out.display());
     Ok(())
 }

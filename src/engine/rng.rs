@@ -82,5 +82,5 @@ mod tests {
         let x: u64 = r.gen();
         assert_eq!(x, PINNED_FIRST_DRAW);
     }
-    const PINNED_FIRST_DRAW: u64 = 0;
+    const PINNED_FIRST_DRAW: u64 = 10_731_516_186_979_117_730;
 }

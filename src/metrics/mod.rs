@@ -109,6 +109,15 @@ pub fn compute(workload: &Workload, result: &RunResult, bsld_tau: SimDuration) -
     }
 }
 
+/// The nearest-rank percentile of non-empty `values`, found by selection (O(n)) rather than
+/// by sorting; reorders `values`.
+fn select_rank<T: Copy>(values: &mut [T], percent: f64, cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) -> T {
+    let n = values.len();
+    let rank = ((percent / 100.0) * n as f64).ceil() as usize;
+    let (_, value, _) = values.select_nth_unstable_by(rank.clamp(1, n) - 1, cmp);
+    *value
+}
+
 fn class_metrics(
     mut waits_ms: Vec<u64>,
     mut bslds: Vec<f64>,
@@ -120,22 +129,22 @@ fn class_metrics(
     if n == 0 {
         return ClassMetrics::default();
     }
-    waits_ms.sort_unstable();
-    bslds.sort_unstable_by(f64::total_cmp);
     let secs = |ms: u64| ms as f64 / 1000.0;
     let wait_sum: u128 = waits_ms.iter().map(|&w| u128::from(w)).sum();
-    // Sum in sorted order so the float result does not depend on input order.
+    // Summed in job order, which is fixed: the result does not depend on anything else.
     let bsld_sum: f64 = bslds.iter().sum();
+    let wait_max = waits_ms.iter().copied().max().unwrap_or(0);
+    let bsld_max = bslds.iter().copied().fold(f64::MIN, f64::max);
     ClassMetrics {
         jobs: n as u64,
         wait_mean_s: wait_sum as f64 / 1000.0 / n as f64,
-        wait_p50_s: secs(nearest_rank(&waits_ms, 50.0)),
-        wait_p95_s: secs(nearest_rank(&waits_ms, 95.0)),
-        wait_p99_s: secs(nearest_rank(&waits_ms, 99.0)),
-        wait_max_s: secs(waits_ms[n - 1]),
+        wait_p50_s: secs(select_rank(&mut waits_ms, 50.0, Ord::cmp)),
+        wait_p95_s: secs(select_rank(&mut waits_ms, 95.0, Ord::cmp)),
+        wait_p99_s: secs(select_rank(&mut waits_ms, 99.0, Ord::cmp)),
+        wait_max_s: secs(wait_max),
         bsld_mean: bsld_sum / n as f64,
-        bsld_p95: nearest_rank(&bslds, 95.0),
-        bsld_max: bslds[n - 1],
+        bsld_p95: select_rank(&mut bslds, 95.0, f64::total_cmp),
+        bsld_max,
         slowdown_mean: if slowdown_n == 0 {
             0.0
         } else {
@@ -163,5 +172,8 @@ mod tests {
         assert_eq!(nearest_rank(&v, 95.0), 10);
         assert_eq!(nearest_rank(&v, 0.0), 1);
         assert_eq!(nearest_rank(&[7u64], 99.0), 7);
+        let mut shuffled = vec![4u64, 9, 1, 10, 3, 7, 2, 8, 6, 5];
+        assert_eq!(select_rank(&mut shuffled, 50.0, Ord::cmp), 5);
+        assert_eq!(select_rank(&mut shuffled, 95.0, Ord::cmp), 10);
     }
 }

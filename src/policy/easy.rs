@@ -25,7 +25,6 @@ use super::wait_queue::WaitQueue;
 use super::{Decision, Policy, SchedView};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::workload::{Job, JobIdx};
-use std::collections::BTreeSet;
 
 /// The head's reservation as computed by the last pass, and what is left of the extra
 /// processors after that pass's backfilling.
@@ -39,8 +38,11 @@ struct HeadReservation {
 /// The EASY policy.
 pub struct Easy {
     queue: WaitQueue,
-    /// Running jobs by `(estimated end, index)`: the order the shadow time is computed in.
-    running: BTreeSet<(SimTime, JobIdx)>,
+    /// Running jobs as `(estimated end, index, processors)`, sorted: the order the shadow
+    /// time is computed in. A sorted vector rather than a `BTreeSet`: the running set is
+    /// small (the machine bounds it) and the shadow computation walks it at every pass
+    /// after a completion, which is far cheaper over contiguous memory (measured).
+    running: Vec<(SimTime, JobIdx, u32)>,
     /// Estimated end of each running job, to find it in `running` when it ends.
     estimated_end: Vec<SimTime>,
     /// Arrivals since the last pass, in queue order.
@@ -58,7 +60,7 @@ impl Easy {
     pub fn new(jobs: &[Job]) -> Self {
         Easy {
             queue: WaitQueue::new(jobs.len()),
-            running: BTreeSet::new(),
+            running: Vec::new(),
             estimated_end: vec![SimTime::ZERO; jobs.len()],
             arrivals: Vec::new(),
             job_ended: false,
@@ -68,9 +70,11 @@ impl Easy {
     }
 
     fn start(&mut self, job: JobIdx, view: &SchedView, decisions: &mut Vec<Decision>) {
-        let end = view.now + view.job(job).estimate;
+        let j = view.job(job);
+        let end = view.now + j.estimate;
         self.estimated_end[job.get()] = end;
-        self.running.insert((end, job));
+        let at = self.running.partition_point(|&(e, i, _)| (e, i) < (end, job));
+        self.running.insert(at, (end, job, j.procs));
         self.queue.remove(job);
         decisions.push(Decision::Start(job));
     }
@@ -80,13 +84,13 @@ impl Easy {
         let mut available = u64::from(free);
         let need = u64::from(need);
         let mut shadow: Option<SimTime> = None;
-        for &(end, job) in &self.running {
+        for &(end, _, procs) in &self.running {
             if let Some(s) = shadow {
                 if end > s {
                     break;
                 }
             }
-            available += u64::from(view.job(job).procs);
+            available += u64::from(procs);
             if shadow.is_none() && available >= need {
                 shadow = Some(end);
             }
@@ -143,7 +147,8 @@ impl Easy {
         }
         let window = shadow.saturating_since(view.now);
         let mut from = head.get() + 1;
-        while free > 0 {
+        // The cheapest test first: does any waiting job fit in the free processors at all?
+        while free > 0 && self.queue.min_procs() <= u64::from(free) {
             let candidate = self.queue.find_from(from, |procs, est| {
                 Self::may_backfill(procs, est, free, window.as_ms(), extra)
             });
@@ -172,7 +177,10 @@ impl Policy for Easy {
     }
 
     fn on_job_end(&mut self, job: JobIdx, _view: &SchedView) {
-        self.running.remove(&(self.estimated_end[job.get()], job));
+        let key = (self.estimated_end[job.get()], job);
+        if let Ok(at) = self.running.binary_search_by(|&(e, i, _)| (e, i).cmp(&key)) {
+            self.running.remove(at);
+        }
         self.job_ended = true;
     }
 

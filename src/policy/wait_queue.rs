@@ -39,6 +39,11 @@ impl WaitQueue {
         self.len == 0
     }
 
+    /// The fewest processors any waiting job needs (`u64::MAX` when none waits).
+    pub fn min_procs(&self) -> u64 {
+        self.nodes[1].0
+    }
+
     /// Adds a job with its processors and estimate (ms).
     pub fn insert(&mut self, job: JobIdx, procs: u32, estimate_ms: u64) {
         let leaf = self.leaves + job.get();
@@ -61,7 +66,11 @@ impl WaitQueue {
         while node > 1 {
             node /= 2;
             let (a, b) = (self.nodes[2 * node], self.nodes[2 * node + 1]);
-            self.nodes[node] = (a.0.min(b.0), a.1.min(b.1));
+            let merged = (a.0.min(b.0), a.1.min(b.1));
+            if self.nodes[node] == merged {
+                break; // nothing above can change either
+            }
+            self.nodes[node] = merged;
         }
     }
 

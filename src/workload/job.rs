@@ -47,11 +47,11 @@ pub struct Job {
     /// Whether the job is ended at its estimate, before its natural end (`--kill-at-walltime`).
     pub killed: bool,
     /// User number from the trace (-1: unknown).
-    pub user: i64,
+    pub user: i32,
     /// Group number from the trace (-1: unknown).
-    pub group: i64,
+    pub group: i32,
     /// Queue number from the trace (-1: unknown; 0: interactive).
-    pub queue: i64,
+    pub queue: i32,
     /// Partition number from the trace (-1: unknown).
-    pub partition: i64,
+    pub partition: i32,
 }

@@ -111,12 +111,6 @@ pub fn open_maybe_gzip<R: Read + 'static>(inner: R) -> Box<dyn BufRead> {
     }
 }
 
-/// A parsed job line, before the machine size is known.
-struct Candidate {
-    line: u64,
-    job: Job,
-}
-
 /// Reads SWF text from `reader`; `source_name` names it in errors and metadata.
 pub fn read_swf<R: BufRead>(
     mut reader: R,
@@ -133,7 +127,10 @@ pub fn read_swf<R: BufRead>(
         format: "swf".to_string(),
         ..WorkloadMeta::default()
     };
-    let mut candidates: Vec<Candidate> = Vec::new();
+    // Jobs as read, with their line numbers; those larger than the machine are moved to
+    // `dropped` once the header has told the machine size.
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
     let mut dropped: Vec<DroppedJob> = Vec::new();
     let mut input_jobs = 0u64;
     let mut buf: Vec<u8> = Vec::with_capacity(256);
@@ -158,7 +155,10 @@ pub fn read_swf<R: BufRead>(
         input_jobs += 1;
         match parse_job_line(text) {
             Ok(fields) => match job_from_fields(&fields, options) {
-                Ok(job) => candidates.push(Candidate { line: line_no, job }),
+                Ok(job) => {
+                    jobs.push(job);
+                    lines.push(line_no);
+                }
                 Err((reason, detail)) => dropped.push(DroppedJob {
                     line: line_no,
                     trace_id: u64::try_from(round_count(fields[0])).ok(),
@@ -200,19 +200,21 @@ pub fn read_swf<R: BufRead>(
             )
         })?;
 
-    let mut jobs = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        if c.job.procs > machine_procs {
+    let mut line = lines.iter();
+    jobs.retain(|job| {
+        let line = line.next().copied().unwrap_or(0);
+        if job.procs > machine_procs {
             dropped.push(DroppedJob {
-                line: c.line,
-                trace_id: Some(c.job.trace_id),
+                line,
+                trace_id: Some(job.trace_id),
                 reason: DropReason::LargerThanMachine,
-                detail: format!("size {} > machine {}", c.job.procs, machine_procs),
+                detail: format!("size {} > machine {}", job.procs, machine_procs),
             });
+            false
         } else {
-            jobs.push(c.job);
+            true
         }
-    }
+    });
     // Stable: equal (submit, id) pairs keep file order.
     jobs.sort_by_key(|j| (j.submit, j.trace_id));
     dropped.sort_by_key(|d| d.line);
@@ -360,6 +362,11 @@ fn round_count(milli: i64) -> i64 {
     }
 }
 
+/// An id field (user, group, queue, partition); values beyond `i32` read as unknown (-1).
+fn id_field(milli: i64) -> i32 {
+    i32::try_from(round_count(milli)).unwrap_or(-1)
+}
+
 fn job_from_fields(f: &[i64; 18], options: &SwfOptions) -> Result<Job, (DropReason, String)> {
     let id = round_count(f[0]);
     let trace_id = u64::try_from(id).map_err(|_| {
@@ -415,10 +422,10 @@ fn job_from_fields(f: &[i64; 18], options: &SwfOptions) -> Result<Job, (DropReas
             JobKind::Batch
         },
         killed,
-        user: round_count(f[11]),
-        group: round_count(f[12]),
-        queue,
-        partition: round_count(f[15]),
+        user: id_field(f[11]),
+        group: id_field(f[12]),
+        queue: id_field(f[14]),
+        partition: id_field(f[15]),
     })
 }
 

@@ -2,9 +2,11 @@
 //! million-job traces. (The full family of generators is the workloads roadmap.)
 //!
 //! Shape, chosen to resemble the classic parallel traces (SDSC-SP2, CTC-SP2):
-//! - sizes: a power of two with probability 3/4 (log2 of the size uniform up to the machine
-//!   size), otherwise a uniform size in the same octave; 10 % of jobs are interactive
-//!   sessions of 1–4 processors with a SWF queue number of 0;
+//! - sizes, after Lublin & Feitelson's model of parallel workloads (2003): a quarter of the
+//!   batch jobs are serial; the others have log2(size) drawn from a two-stage uniform
+//!   distribution (with probability 0.86 between 0.8 and log2(machine) − 2.5, else up to
+//!   log2(machine)), rounded to a power of two with probability 3/4; 10 % of jobs are
+//!   interactive sessions of 1–4 processors with an SWF queue number of 0;
 //! - runtimes: lognormal (median 10 min, σ = 1.6) for batch, (median 5 min, σ = 1) for
 //!   interactive, capped at 36 h, whole seconds, at least 1 s;
 //! - estimates: the runtime times a lognormal overestimation factor (median 2.5, σ = 0.8,
@@ -63,7 +65,6 @@ pub fn generate(spec: &SyntheticSpec) -> Workload {
     let mut arrivals = streams.stream("arrivals");
 
     let procs = spec.procs.max(1);
-    let max_log2 = 31 - procs.leading_zeros();
     let batch_runtime = LogNormal::new((600.0f64).ln(), 1.6).expect("valid lognormal");
     let session_runtime = LogNormal::new((300.0f64).ln(), 1.0).expect("valid lognormal");
     let overestimate = LogNormal::new((2.5f64).ln(), 0.8).expect("valid lognormal");
@@ -75,13 +76,7 @@ pub fn generate(spec: &SyntheticSpec) -> Workload {
         let size = if interactive {
             sizes.gen_range(1..=4.min(procs))
         } else {
-            let k = sizes.gen_range(0..=max_log2);
-            let pow = 1u32 << k;
-            if k == 0 || sizes.gen_bool(0.75) {
-                pow
-            } else {
-                sizes.gen_range(pow / 2 + 1..=pow)
-            }
+            lublin_size(&mut sizes, procs)
         }
         .min(procs);
         let dist = if interactive { &session_runtime } else { &batch_runtime };
@@ -136,6 +131,27 @@ pub fn generate(spec: &SyntheticSpec) -> Workload {
             ..WorkloadMeta::default()
         },
     }
+}
+
+/// A batch job's size after Lublin & Feitelson (2003), simplified as described above.
+fn lublin_size(rng: &mut impl Rng, procs: u32) -> u32 {
+    if procs == 1 || rng.gen_bool(0.24) {
+        return 1;
+    }
+    let top = f64::from(procs).log2();
+    let low = 0.8f64.min(top);
+    let medium = (top - 2.5).max(low);
+    let log2 = if rng.gen_bool(0.86) || medium >= top {
+        rng.gen_range(low..=medium)
+    } else {
+        rng.gen_range(medium..=top)
+    };
+    let size = if rng.gen_bool(0.75) {
+        2f64.powf(log2.round())
+    } else {
+        2f64.powf(log2).round()
+    };
+    (size as u32).clamp(1, procs)
 }
 
 #[cfg(test)]
