@@ -206,7 +206,10 @@ fn run_command(args: RunArgs) -> Result<()> {
     }
     if !args.quiet {
         let first = &outcomes[0].summary;
-        println!("workload: {} ({} processors)", first.workload, first.machine_procs);
+        println!(
+            "workload: {} ({} processors)",
+            first.workload, first.machine_procs
+        );
         println!(
             "jobs: {} in input, {} simulated, dropped: {}",
             first.jobs.input,
@@ -234,7 +237,11 @@ fn debug_checks(policy: PolicyKind, workload: &Workload, outcome: &RunOutcome) -
 
 /// Runs with a progress bar on standard error when it is a terminal and the run lasts
 /// longer than a second.
-fn run_with_progress(workload: &Workload, policy: PolicyKind, options: &RunOptions) -> Result<RunOutcome> {
+fn run_with_progress(
+    workload: &Workload,
+    policy: PolicyKind,
+    options: &RunOptions,
+) -> Result<RunOutcome> {
     let started = Instant::now();
     let interactive = std::io::stderr().is_terminal();
     let mut bar: Option<ProgressBar> = None;
@@ -273,7 +280,17 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
     if let Some(c) = &w.meta.computer {
         println!("computer: {c}");
     }
-    for key in ["Version", "Installation", "MaxProcs", "MaxNodes", "UnixStartTime", "TimeZoneString", "StartTime", "EndTime", "MaxJobs"] {
+    for key in [
+        "Version",
+        "Installation",
+        "MaxProcs",
+        "MaxNodes",
+        "UnixStartTime",
+        "TimeZoneString",
+        "StartTime",
+        "EndTime",
+        "MaxJobs",
+    ] {
         if let Some(v) = w.meta.header.get(key) {
             println!("header {key}: {v}");
         }
@@ -296,7 +313,11 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
             first.submit,
             last.submit
         );
-        let area: f64 = w.jobs.iter().map(|j| f64::from(j.procs) * j.run.as_secs_f64()).sum();
+        let area: f64 = w
+            .jobs
+            .iter()
+            .map(|j| f64::from(j.procs) * j.run.as_secs_f64())
+            .sum();
         if span.as_ms() > 0 {
             println!(
                 "offered load: {:.3} (sum of size x runtime / (machine x submit span))",
@@ -304,7 +325,11 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
             );
         }
         let n = w.jobs.len() as f64;
-        let interactive = w.jobs.iter().filter(|j| j.kind == JobKind::Interactive).count();
+        let interactive = w
+            .jobs
+            .iter()
+            .filter(|j| j.kind == JobKind::Interactive)
+            .count();
         println!("interactive jobs: {interactive}");
         println!(
             "mean size: {:.1} processors, mean runtime: {:.0} s, mean estimate: {:.0} s",
@@ -312,7 +337,10 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
             w.jobs.iter().map(|j| j.run.as_secs_f64()).sum::<f64>() / n,
             w.jobs.iter().map(|j| j.estimate.as_secs_f64()).sum::<f64>() / n,
         );
-        println!("killed at walltime (with --kill-at-walltime): {}", w.killed_jobs());
+        println!(
+            "killed at walltime (with --kill-at-walltime): {}",
+            w.killed_jobs()
+        );
     }
     Ok(())
 }

@@ -17,7 +17,11 @@ pub const JOBS_CSV_HEADER: &str = "job_id,submit,start,end,wait,run,size,estimat
 queue,partition,interactive,killed,first_reservation";
 
 /// Writes `jobs.csv`: one row per simulated job, in queue order; times in seconds.
-pub fn write_jobs_csv<W: Write>(out: W, workload: &Workload, outcome: &RunOutcome) -> io::Result<()> {
+pub fn write_jobs_csv<W: Write>(
+    out: W,
+    workload: &Workload,
+    outcome: &RunOutcome,
+) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, out);
     writeln!(out, "{JOBS_CSV_HEADER}")?;
     let r = &outcome.result;
@@ -47,7 +51,11 @@ pub fn write_jobs_csv<W: Write>(out: W, workload: &Workload, outcome: &RunOutcom
                 line.push_str(int.format(id));
             }
         }
-        line.push_str(if j.kind == JobKind::Interactive { ",1" } else { ",0" });
+        line.push_str(if j.kind == JobKind::Interactive {
+            ",1"
+        } else {
+            ",0"
+        });
         line.push_str(if j.killed { ",1," } else { ",0," });
         if let Some(at) = r.first_reservation[i] {
             push_seconds(&mut line, at.as_ms());
@@ -64,7 +72,14 @@ pub fn write_dropped_csv<W: Write>(out: W, workload: &Workload) -> io::Result<()
     writeln!(out, "line,job_id,reason,detail")?;
     for d in &workload.dropped {
         let id = d.trace_id.map(|i| i.to_string()).unwrap_or_default();
-        writeln!(out, "{},{},{},{}", d.line, id, d.reason.as_str(), csv_field(&d.detail))?;
+        writeln!(
+            out,
+            "{},{},{},{}",
+            d.line,
+            id,
+            d.reason.as_str(),
+            csv_field(&d.detail)
+        )?;
     }
     out.flush()
 }
@@ -89,7 +104,9 @@ pub fn peak_memory_mib() -> Option<f64> {
 /// Writes every output file of a run into `dir` (created if needed).
 pub fn write_run_dir(dir: &Path, workload: &Workload, outcome: &RunOutcome) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let with_name = |name: &str, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", dir.join(name).display()));
+    let with_name = |name: &str, e: io::Error| {
+        io::Error::new(e.kind(), format!("{}: {e}", dir.join(name).display()))
+    };
     write_jobs_csv(File::create(dir.join("jobs.csv"))?, workload, outcome)
         .map_err(|e| with_name("jobs.csv", e))?;
     write_dropped_csv(File::create(dir.join("dropped.csv"))?, workload)
@@ -102,7 +119,8 @@ pub fn write_run_dir(dir: &Path, workload: &Workload, outcome: &RunOutcome) -> i
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> io::Result<()> {
     let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
     text.push('\n');
-    std::fs::write(path, text).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 /// The metric rows of the summary tables: label and how to read it from a summary.
@@ -114,18 +132,42 @@ fn rows() -> Vec<Row> {
         ("jobs dropped", |s| s.jobs.dropped.to_string()),
         ("utilization", |s| format!("{:.4}", s.metrics.utilization)),
         ("makespan (s)", |s| format!("{:.0}", s.metrics.makespan_s)),
-        ("wait mean (s)", |s| format!("{:.1}", s.metrics.all.wait_mean_s)),
-        ("wait p50 (s)", |s| format!("{:.0}", s.metrics.all.wait_p50_s)),
-        ("wait p95 (s)", |s| format!("{:.0}", s.metrics.all.wait_p95_s)),
-        ("wait p99 (s)", |s| format!("{:.0}", s.metrics.all.wait_p99_s)),
-        ("wait max (s)", |s| format!("{:.0}", s.metrics.all.wait_max_s)),
-        ("bounded slowdown mean", |s| format!("{:.2}", s.metrics.all.bsld_mean)),
-        ("bounded slowdown p95", |s| format!("{:.2}", s.metrics.all.bsld_p95)),
-        ("bounded slowdown max", |s| format!("{:.1}", s.metrics.all.bsld_max)),
-        ("slowdown mean", |s| format!("{:.2}", s.metrics.all.slowdown_mean)),
-        ("response mean (s)", |s| format!("{:.1}", s.metrics.all.response_mean_s)),
-        ("interactive wait mean (s)", |s| format!("{:.1}", s.metrics.interactive.wait_mean_s)),
-        ("batch wait mean (s)", |s| format!("{:.1}", s.metrics.batch.wait_mean_s)),
+        ("wait mean (s)", |s| {
+            format!("{:.1}", s.metrics.all.wait_mean_s)
+        }),
+        ("wait p50 (s)", |s| {
+            format!("{:.0}", s.metrics.all.wait_p50_s)
+        }),
+        ("wait p95 (s)", |s| {
+            format!("{:.0}", s.metrics.all.wait_p95_s)
+        }),
+        ("wait p99 (s)", |s| {
+            format!("{:.0}", s.metrics.all.wait_p99_s)
+        }),
+        ("wait max (s)", |s| {
+            format!("{:.0}", s.metrics.all.wait_max_s)
+        }),
+        ("bounded slowdown mean", |s| {
+            format!("{:.2}", s.metrics.all.bsld_mean)
+        }),
+        ("bounded slowdown p95", |s| {
+            format!("{:.2}", s.metrics.all.bsld_p95)
+        }),
+        ("bounded slowdown max", |s| {
+            format!("{:.1}", s.metrics.all.bsld_max)
+        }),
+        ("slowdown mean", |s| {
+            format!("{:.2}", s.metrics.all.slowdown_mean)
+        }),
+        ("response mean (s)", |s| {
+            format!("{:.1}", s.metrics.all.response_mean_s)
+        }),
+        ("interactive wait mean (s)", |s| {
+            format!("{:.1}", s.metrics.interactive.wait_mean_s)
+        }),
+        ("batch wait mean (s)", |s| {
+            format!("{:.1}", s.metrics.batch.wait_mean_s)
+        }),
         ("killed at walltime", |s| s.metrics.killed_jobs.to_string()),
     ]
 }
@@ -141,10 +183,19 @@ pub fn comparison_table(runs: &[(&Summary, &Timing)]) -> String {
         table.push(row);
     }
     let mut wall = vec!["simulation wall time (s)".to_string()];
-    wall.extend(runs.iter().map(|(_, t)| format!("{:.3}", t.simulation_wall_s)));
+    wall.extend(
+        runs.iter()
+            .map(|(_, t)| format!("{:.3}", t.simulation_wall_s)),
+    );
     table.push(wall);
     let widths: Vec<usize> = (0..table[0].len())
-        .map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            table
+                .iter()
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for (i, row) in table.iter().enumerate() {

@@ -132,7 +132,11 @@ pub fn run(
     let started = Instant::now();
     let result = simulation::simulate(workload, p.as_mut(), progress)?;
     let wall = started.elapsed().as_secs_f64();
-    let metrics = metrics::compute(workload, &result, SimDuration::from_secs(options.bsld_tau_s));
+    let metrics = metrics::compute(
+        workload,
+        &result,
+        SimDuration::from_secs(options.bsld_tau_s),
+    );
     let summary = Summary {
         program: crate::run::PROGRAM,
         workload: workload.meta.source.clone(),

@@ -53,7 +53,9 @@ pub enum SimError {
         detail: String,
     },
     /// The policy left jobs waiting with nothing left to happen.
-    #[error("policy {policy} left {waiting} jobs waiting with no job running and nothing scheduled")]
+    #[error(
+        "policy {policy} left {waiting} jobs waiting with no job running and nothing scheduled"
+    )]
     Stalled {
         /// The policy's label.
         policy: String,

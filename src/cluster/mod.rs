@@ -61,7 +61,10 @@ impl ProcessorPool {
     }
     /// Returns `job`'s processors.
     pub fn release(&mut self, job: &Job) {
-        debug_assert!(self.free + job.procs <= self.total, "released more than allocated");
+        debug_assert!(
+            self.free + job.procs <= self.total,
+            "released more than allocated"
+        );
         self.free = (self.free + job.procs).min(self.total);
     }
 }

@@ -98,7 +98,9 @@ impl<E: EventKind> EventQueue<E> {
 
     /// Pops the next event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|(event, Reverse(key))| (key.time, event))
+        self.heap
+            .pop()
+            .map(|(event, Reverse(key))| (key.time, event))
     }
 
     /// Number of queued events.
@@ -142,7 +144,13 @@ mod tests {
         let order: Vec<Ev> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(
             order,
-            vec![Ev::Arrive(7), Ev::End(9), Ev::End(3), Ev::Arrive(1), Ev::Arrive(0)]
+            vec![
+                Ev::Arrive(7),
+                Ev::End(9),
+                Ev::End(3),
+                Ev::Arrive(1),
+                Ev::Arrive(0)
+            ]
         );
     }
 
@@ -156,6 +164,9 @@ mod tests {
         q.push(SimTime::from_secs(9), Ev::End(2));
         assert_eq!(q.len(), 1);
         assert_eq!(q.pop_due(SimTime::from_secs(8)), None);
-        assert_eq!(q.pop_due(SimTime::from_secs(9)), Some((SimTime::from_secs(9), Ev::End(2))));
+        assert_eq!(
+            q.pop_due(SimTime::from_secs(9)),
+            Some((SimTime::from_secs(9), Ev::End(2)))
+        );
     }
 }

@@ -82,7 +82,12 @@ impl Sub<SimTime> for SimTime {
     type Output = SimDuration;
     /// Panics in debug builds if `rhs` is later; callers only subtract an earlier instant.
     fn sub(self, rhs: SimTime) -> SimDuration {
-        debug_assert!(rhs.0 <= self.0, "time went backwards: {} - {}", self.0, rhs.0);
+        debug_assert!(
+            rhs.0 <= self.0,
+            "time went backwards: {} - {}",
+            self.0,
+            rhs.0
+        );
         SimDuration(self.0.saturating_sub(rhs.0))
     }
 }
@@ -158,6 +163,9 @@ mod tests {
         assert_eq!(t + SimDuration::from_ms(1), SimTime::from_ms(10_001));
         assert_eq!(SimTime::MAX + SimDuration::from_secs(1), SimTime::MAX);
         assert_eq!(SimTime::from_secs(12) - t, SimDuration::from_secs(2));
-        assert_eq!(t.saturating_since(SimTime::from_secs(20)), SimDuration::ZERO);
+        assert_eq!(
+            t.saturating_since(SimTime::from_secs(20)),
+            SimDuration::ZERO
+        );
     }
 }

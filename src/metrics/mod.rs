@@ -111,7 +111,11 @@ pub fn compute(workload: &Workload, result: &RunResult, bsld_tau: SimDuration) -
 
 /// The nearest-rank percentile of non-empty `values`, found by selection (O(n)) rather than
 /// by sorting; reorders `values`.
-fn select_rank<T: Copy>(values: &mut [T], percent: f64, cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) -> T {
+fn select_rank<T: Copy>(
+    values: &mut [T],
+    percent: f64,
+    cmp: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> T {
     let n = values.len();
     let rank = ((percent / 100.0) * n as f64).ceil() as usize;
     let (_, value, _) = values.select_nth_unstable_by(rank.clamp(1, n) - 1, cmp);

@@ -73,7 +73,9 @@ impl Easy {
         let j = view.job(job);
         let end = view.now + j.estimate;
         self.estimated_end[job.get()] = end;
-        let at = self.running.partition_point(|&(e, i, _)| (e, i) < (end, job));
+        let at = self
+            .running
+            .partition_point(|&(e, i, _)| (e, i) < (end, job));
         self.running.insert(at, (end, job, j.procs));
         self.queue.remove(job);
         decisions.push(Decision::Start(job));
@@ -143,7 +145,10 @@ impl Easy {
         let (shadow, mut extra) = self.shadow(view, view.job(head).procs, free);
         if self.announced_head != Some(head) {
             self.announced_head = Some(head);
-            decisions.push(Decision::Reserve { job: head, at: shadow });
+            decisions.push(Decision::Reserve {
+                job: head,
+                at: shadow,
+            });
         }
         let window = shadow.saturating_since(view.now);
         let mut from = head.get() + 1;

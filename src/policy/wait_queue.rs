@@ -159,7 +159,11 @@ mod tests {
                 let expected = (from..n)
                     .find(|&i| matches!(present[i], Some((p, e)) if pred(p, e)))
                     .map(|i| JobIdx(i as u32));
-                assert_eq!(q.find_from(from, pred), expected, "from {from} limit {limit}");
+                assert_eq!(
+                    q.find_from(from, pred),
+                    expected,
+                    "from {from} limit {limit}"
+                );
             }
         }
     }

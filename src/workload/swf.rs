@@ -196,7 +196,10 @@ pub fn read_swf<R: BufRead>(
         .ok_or_else(|| {
             err(
                 None,
-                format!("machine size {machine_procs} is out of range (1 to {})", u32::MAX),
+                format!(
+                    "machine size {machine_procs} is out of range (1 to {})",
+                    u32::MAX
+                ),
             )
         })?;
 
@@ -297,7 +300,10 @@ fn parse_job_line(text: &[u8]) -> Result<[i64; 18], String> {
                     "field {} ({}): expected a number, found '{}'",
                     count + 1,
                     FIELD_NAMES[count],
-                    String::from_utf8_lossy(token).chars().take(40).collect::<String>()
+                    String::from_utf8_lossy(token)
+                        .chars()
+                        .take(40)
+                        .collect::<String>()
                 )
             })?;
         }
@@ -378,17 +384,31 @@ fn job_from_fields(f: &[i64; 18], options: &SwfOptions) -> Result<Job, (DropReas
     let submit_ms = f[1];
     let runtime_ms = f[3];
     if submit_ms < 0 {
-        return Err((DropReason::NegativeSubmit, format!("submit {}", f[1] as f64 / 1e3)));
+        return Err((
+            DropReason::NegativeSubmit,
+            format!("submit {}", f[1] as f64 / 1e3),
+        ));
     }
     if runtime_ms < 0 {
-        return Err((DropReason::NegativeRuntime, format!("runtime {}", f[3] as f64 / 1e3)));
+        return Err((
+            DropReason::NegativeRuntime,
+            format!("runtime {}", f[3] as f64 / 1e3),
+        ));
     }
     let requested = round_count(f[7]);
-    let size = if requested > 0 { requested } else { round_count(f[4]) };
+    let size = if requested > 0 {
+        requested
+    } else {
+        round_count(f[4])
+    };
     if size <= 0 {
         return Err((
             DropReason::NonPositiveSize,
-            format!("requested {} and allocated {} processors", round_count(f[7]), round_count(f[4])),
+            format!(
+                "requested {} and allocated {} processors",
+                round_count(f[7]),
+                round_count(f[4])
+            ),
         ));
     }
     let procs = u32::try_from(size).unwrap_or(u32::MAX);
@@ -513,7 +533,10 @@ mod tests {
         assert!(!w.jobs[1].killed);
         assert_eq!(w.input_jobs, 4);
         let reasons: Vec<DropReason> = w.dropped.iter().map(|d| d.reason).collect();
-        assert_eq!(reasons, vec![DropReason::NonPositiveSize, DropReason::LargerThanMachine]);
+        assert_eq!(
+            reasons,
+            vec![DropReason::NonPositiveSize, DropReason::LargerThanMachine]
+        );
     }
 
     #[test]
@@ -534,7 +557,10 @@ mod tests {
     fn malformed_lines_name_file_line_and_field() {
         let text = "; MaxProcs: 8\n1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n2 0 -1 abc 4\n";
         let e = read(text, &SwfOptions::default()).unwrap_err();
-        assert_eq!(e.to_string(), "test.swf:3: field 4 (run time): expected a number, found 'abc'");
+        assert_eq!(
+            e.to_string(),
+            "test.swf:3: field 4 (run time): expected a number, found 'abc'"
+        );
         let text = "; MaxProcs: 8\n1 0 -1 50 4 -1 -1 4 40\n";
         let e = read(text, &SwfOptions::default()).unwrap_err();
         assert_eq!(e.to_string(), "test.swf:2: expected 18 fields, found 9");
@@ -550,8 +576,11 @@ mod tests {
 
     #[test]
     fn machine_size_needs_a_source() {
-        let e = read("1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n", &SwfOptions::default())
-            .unwrap_err();
+        let e = read(
+            "1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n",
+            &SwfOptions::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("pass --procs N"), "{e}");
         let w = read(
             "; MaxProcs: 2\n1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n",

@@ -79,7 +79,11 @@ pub fn generate(spec: &SyntheticSpec) -> Workload {
             lublin_size(&mut sizes, procs)
         }
         .min(procs);
-        let dist = if interactive { &session_runtime } else { &batch_runtime };
+        let dist = if interactive {
+            &session_runtime
+        } else {
+            &batch_runtime
+        };
         let run_s = dist.sample(&mut runtimes).clamp(1.0, MAX_RUNTIME_S).round() as u64;
         let wanted_s = (run_s as f64 * overestimate.sample(&mut estimates).max(1.0)).ceil() as u64;
         let estimate_s = WALLTIME_CHOICES_S
@@ -169,11 +173,18 @@ mod tests {
         let a = generate(&spec);
         let b = generate(&spec);
         assert_eq!(a.jobs, b.jobs);
-        let area: f64 = a.jobs.iter().map(|j| j.procs as f64 * j.run.as_secs_f64()).sum();
+        let area: f64 = a
+            .jobs
+            .iter()
+            .map(|j| j.procs as f64 * j.run.as_secs_f64())
+            .sum();
         let span = a.jobs.last().unwrap().submit.as_secs_f64();
         let load = area / (256.0 * span);
         assert!((load - 0.9).abs() < 0.05, "offered load {load}");
-        assert!(a.jobs.iter().all(|j| j.estimate >= j.run && j.procs >= 1 && j.procs <= 256));
+        assert!(a
+            .jobs
+            .iter()
+            .all(|j| j.estimate >= j.run && j.procs >= 1 && j.procs <= 256));
         assert!(a.jobs.windows(2).all(|w| w[0].submit <= w[1].submit));
     }
 }

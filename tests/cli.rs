@@ -1,0 +1,276 @@
+//! The `clustersim` binary as a user runs it: the demo, replays writing their files,
+//! determinism of the outputs, and clear errors with a non-zero exit on bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn clustersim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn demo_needs_no_input_and_compares_the_three_policies() {
+    let out = clustersim(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "fcfs",
+        "easy",
+        "conservative",
+        "utilization",
+        "wait mean (s)",
+        "bounded slowdown mean",
+    ] {
+        assert!(stdout.contains(word), "demo output lacks {word}:\n{stdout}");
+    }
+    let run = clustersim(&["run"]);
+    assert!(run.status.success());
+    // The demo is deterministic apart from its wall-time row.
+    let strip = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| !l.starts_with("simulation wall time"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&out), strip(&run));
+}
+
+fn write_trace(dir: &Path) -> PathBuf {
+    let path = dir.join("small.swf");
+    let mut text =
+        String::from("; Version: 2.2\n; MaxProcs: 64\n; Computer: <script>test</script>\n");
+    text.push_str(&common::random_trace(5, 500, 64));
+    // one job of each drop reason
+    text.push_str("9001 -1 -1 10 4 -1 -1 4 10 -1 1 1 1 -1 1 1 -1 -1\n");
+    text.push_str("9002 5 -1 -1 4 -1 -1 4 10 -1 1 1 1 -1 1 1 -1 -1\n");
+    text.push_str("9003 5 -1 10 0 -1 -1 -1 10 -1 1 1 1 -1 1 1 -1 -1\n");
+    text.push_str("9004 5 -1 10 65 -1 -1 65 10 -1 1 1 1 -1 1 1 -1 -1\n");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn run_writes_every_output_and_is_byte_identical_when_repeated() {
+    let dir = scratch("run_outputs");
+    let trace = write_trace(&dir);
+    for policy in ["fcfs", "easy", "conservative"] {
+        let mut results = Vec::new();
+        for attempt in ["a", "b"] {
+            let out_dir = dir.join(format!("{policy}_{attempt}"));
+            let o = clustersim(&[
+                "run",
+                "--workload",
+                trace.to_str().unwrap(),
+                "--policy",
+                policy,
+                "--out",
+                out_dir.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{}", text(&o));
+            for file in ["jobs.csv", "dropped.csv", "summary.json", "timing.json"] {
+                assert!(out_dir.join(file).is_file(), "{file} missing");
+            }
+            results.push(out_dir);
+        }
+        for file in ["jobs.csv", "dropped.csv", "summary.json"] {
+            let a = std::fs::read(results[0].join(file)).unwrap();
+            let b = std::fs::read(results[1].join(file)).unwrap();
+            assert!(
+                a == b,
+                "{policy}: {file} differs between two identical runs"
+            );
+        }
+        let jobs = std::fs::read_to_string(results[0].join("jobs.csv")).unwrap();
+        assert!(jobs.starts_with("job_id,submit,start,end,wait,run,size,estimate,user,"));
+        assert_eq!(jobs.lines().count(), 501);
+        let dropped = std::fs::read_to_string(results[0].join("dropped.csv")).unwrap();
+        for reason in [
+            "negative_submit",
+            "negative_runtime",
+            "non_positive_size",
+            "larger_than_machine",
+        ] {
+            assert!(
+                dropped.contains(reason),
+                "dropped.csv lacks {reason}:\n{dropped}"
+            );
+        }
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(results[0].join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(summary["policy"], policy);
+        assert_eq!(summary["jobs"]["simulated"], 500);
+        assert_eq!(summary["jobs"]["dropped"], 4);
+        assert_eq!(
+            summary["jobs"]["dropped_by_reason"]["larger_than_machine"],
+            1
+        );
+        assert_eq!(summary["program"]["version"], env!("CARGO_PKG_VERSION"));
+        for key in [
+            "wait_mean_s",
+            "wait_p50_s",
+            "wait_p95_s",
+            "wait_p99_s",
+            "wait_max_s",
+            "bsld_mean",
+            "bsld_p95",
+            "bsld_max",
+            "slowdown_mean",
+            "response_mean_s",
+        ] {
+            for class in ["all", "interactive", "batch"] {
+                assert!(
+                    summary["metrics"][class][key].is_number(),
+                    "summary lacks metrics.{class}.{key}"
+                );
+            }
+        }
+        let timing: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(results[0].join("timing.json")).unwrap())
+                .unwrap();
+        assert!(timing["simulation_wall_s"].is_number());
+        assert!(summary["engine"]["events"].as_u64().unwrap() >= 1000);
+    }
+}
+
+#[test]
+fn malformed_lines_name_file_line_and_field_and_exit_non_zero() {
+    let dir = scratch("malformed");
+    let path = dir.join("bad.swf");
+    std::fs::write(&path, "; MaxProcs: 8\n1 0 -1 10 1 -1 -1 1 10 -1 1 1 1 -1 1 1 -1 -1\n2 0 -1 ten 1 -1 -1 1 10 -1 1 1 1 -1 1 1 -1 -1\n").unwrap();
+    let o = clustersim(&["run", "--workload", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let msg = text(&o);
+    assert!(
+        msg.contains("bad.swf:3: field 4 (run time): expected a number, found 'ten'"),
+        "{msg}"
+    );
+    assert!(!msg.contains("panicked"));
+    // --lenient skips and counts it instead
+    let out_dir = dir.join("out");
+    let o = clustersim(&[
+        "run",
+        "--workload",
+        path.to_str().unwrap(),
+        "--lenient",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary = std::fs::read_to_string(out_dir.join("summary.json")).unwrap();
+    assert!(summary.contains("\"malformed_line\": 1"), "{summary}");
+}
+
+#[test]
+fn missing_files_and_unknown_machine_sizes_are_clear_errors() {
+    let o = clustersim(&["run", "--workload", "/nonexistent/trace.swf"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("/nonexistent/trace.swf: cannot open"),
+        "{}",
+        text(&o)
+    );
+    let dir = scratch("nosize");
+    let path = dir.join("nosize.swf");
+    std::fs::write(&path, "1 0 -1 10 1 -1 -1 1 10 -1 1 1 1 -1 1 1 -1 -1\n").unwrap();
+    let o = clustersim(&["run", "--workload", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("pass --procs N"), "{}", text(&o));
+    let o = clustersim(&[
+        "run",
+        "--workload",
+        path.to_str().unwrap(),
+        "--procs",
+        "4",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = clustersim(&["run", "--policy", "nonsense"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn inspect_reports_the_trace() {
+    let dir = scratch("inspect");
+    let trace = write_trace(&dir);
+    let o = clustersim(&["inspect", trace.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "machine size used: 64 processors",
+        "job records: 504",
+        "would simulate: 500",
+        "larger_than_machine: 1",
+        "offered load",
+    ] {
+        assert!(
+            out.contains(needle),
+            "inspect output lacks '{needle}':\n{out}"
+        );
+    }
+}
+
+#[test]
+fn generate_writes_a_trace_that_replays() {
+    let dir = scratch("generate");
+    let path = dir.join("gen.swf.gz");
+    let o = clustersim(&[
+        "generate",
+        "--jobs",
+        "300",
+        "--procs",
+        "32",
+        "--seed",
+        "4",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = clustersim(&["inspect", path.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("would simulate: 300"));
+}
+
+#[test]
+fn help_documents_every_command() {
+    let o = clustersim(&["--help"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for cmd in ["run", "inspect", "generate"] {
+        assert!(out.contains(cmd));
+    }
+    let o = clustersim(&["run", "--help"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for flag in [
+        "--workload",
+        "--policy",
+        "--procs",
+        "--out",
+        "--kill-at-walltime",
+        "--lenient",
+        "--bsld-tau",
+        "--seed",
+    ] {
+        assert!(out.contains(flag), "run --help lacks {flag}");
+    }
+}

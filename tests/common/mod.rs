@@ -1,0 +1,333 @@
+//! Helpers shared by the integration tests: where ../shared is, and deliberately simple,
+//! obviously correct reference implementations of the three policies (quadratic, written
+//! straight from the semantics in the README, sharing no code with the engine).
+
+#![allow(dead_code)]
+
+use clustersim::engine::time::{SimDuration, SimTime};
+use clustersim::workload::swf::{read_swf, SwfOptions};
+use clustersim::workload::Workload;
+use std::path::PathBuf;
+
+/// `../shared` beside the checkout, if present. When it is absent the caller skips, unless
+/// `CLUSTERSIM_REQUIRE_SHARED=1`, in which case this panics (CI sets it).
+pub fn shared_dir(test: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("shared");
+    if dir.join("traces").is_dir() && dir.join("reference").is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CLUSTERSIM_REQUIRE_SHARED").as_deref() == Ok("1") {
+        panic!("{test}: ../shared is missing and CLUSTERSIM_REQUIRE_SHARED=1");
+    }
+    eprintln!("{test}: skipped, ../shared is not beside the checkout");
+    None
+}
+
+/// Reads SWF text (as the tests build it).
+pub fn swf(text: &str, procs: u32) -> Workload {
+    read_swf(
+        text.as_bytes(),
+        "test.swf",
+        &SwfOptions {
+            procs: Some(procs),
+            ..SwfOptions::default()
+        },
+    )
+    .expect("test trace reads")
+}
+
+/// One SWF line: job id, submit, runtime, processors, requested time (all seconds).
+pub fn line(id: u64, submit: u64, run: u64, procs: u32, estimate: u64) -> String {
+    format!("{id} {submit} -1 {run} {procs} -1 -1 {procs} {estimate} -1 1 1 1 -1 1 1 -1 -1\n")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RefPolicy {
+    Fcfs,
+    Easy,
+    Conservative,
+}
+
+/// A job as the reference simulator sees it.
+#[derive(Clone, Copy, Debug)]
+struct RefJob {
+    submit: u64,
+    run: u64,
+    estimate: u64,
+    procs: u64,
+}
+
+/// Simulates `workload` with the reference policy; returns each job's start time (ms).
+///
+/// The loop follows the semantics literally: at each instant, ends, then arrivals, then one
+/// pass; if the pass started zero-length jobs, another round at the same instant.
+pub fn reference_starts(workload: &Workload, policy: RefPolicy) -> Vec<u64> {
+    let jobs: Vec<RefJob> = workload
+        .jobs
+        .iter()
+        .map(|j| RefJob {
+            submit: j.submit.as_ms(),
+            run: j.run.as_ms(),
+            estimate: j.estimate.as_ms(),
+            procs: u64::from(j.procs),
+        })
+        .collect();
+    let total = u64::from(workload.machine_procs);
+    let n = jobs.len();
+    let mut start: Vec<Option<u64>> = vec![None; n];
+    let mut reservation: Vec<Option<u64>> = vec![None; n]; // conservative only
+    let mut arrived = vec![false; n];
+    let mut ended = vec![false; n];
+    let mut now;
+    loop {
+        // Next instant: the earliest pending arrival or end.
+        let next_arrival = (0..n)
+            .filter(|&i| !arrived[i])
+            .map(|i| jobs[i].submit)
+            .min();
+        let next_end = (0..n)
+            .filter(|&i| start[i].is_some() && !ended[i])
+            .map(|i| start[i].unwrap() + jobs[i].run)
+            .min();
+        let next_reservation = (0..n)
+            .filter(|&i| start[i].is_none() && arrived[i])
+            .filter_map(|i| reservation[i])
+            .min();
+        now = match [next_arrival, next_end, next_reservation]
+            .iter()
+            .flatten()
+            .min()
+        {
+            Some(&t) => t,
+            None => break,
+        };
+        let mut first_round = true;
+        loop {
+            let mut any_end = false;
+            for i in 0..n {
+                if start[i].is_some() && !ended[i] && start[i].unwrap() + jobs[i].run == now {
+                    ended[i] = true;
+                    any_end = true;
+                }
+            }
+            let mut arrivals = Vec::new();
+            if first_round {
+                for i in 0..n {
+                    if !arrived[i] && jobs[i].submit == now {
+                        arrived[i] = true;
+                        arrivals.push(i);
+                    }
+                }
+            }
+            first_round = false;
+            let waiting: Vec<usize> = (0..n)
+                .filter(|&i| arrived[i] && start[i].is_none())
+                .collect();
+            let running: Vec<usize> = (0..n)
+                .filter(|&i| start[i].is_some() && !ended[i])
+                .collect();
+            let used: u64 = running.iter().map(|&i| jobs[i].procs).sum();
+            let mut free = total - used;
+            let mut started_now = Vec::new();
+            match policy {
+                RefPolicy::Fcfs => {
+                    for &i in &waiting {
+                        if jobs[i].procs > free {
+                            break;
+                        }
+                        free -= jobs[i].procs;
+                        started_now.push(i);
+                    }
+                }
+                RefPolicy::Easy => {
+                    let mut queue = waiting.clone();
+                    while let Some(&h) = queue.first() {
+                        if jobs[h].procs > free {
+                            break;
+                        }
+                        free -= jobs[h].procs;
+                        started_now.push(h);
+                        queue.remove(0);
+                    }
+                    if let Some(&h) = queue.first() {
+                        // Running jobs (including those just started) by estimated end.
+                        let mut ends: Vec<(u64, u64)> = running
+                            .iter()
+                            .map(|&i| (start[i].unwrap() + jobs[i].estimate, jobs[i].procs))
+                            .chain(
+                                started_now
+                                    .iter()
+                                    .map(|&i| (now + jobs[i].estimate, jobs[i].procs)),
+                            )
+                            .collect();
+                        ends.sort();
+                        let mut avail = free;
+                        let mut shadow = None;
+                        for &(e, p) in &ends {
+                            avail += p;
+                            if avail >= jobs[h].procs {
+                                shadow = Some(e);
+                                break;
+                            }
+                        }
+                        let shadow = shadow.expect("head fits once all running jobs end");
+                        // Everything free at the shadow time, counting every job ending by then.
+                        let at_shadow: u64 = free
+                            + ends
+                                .iter()
+                                .filter(|&&(e, _)| e <= shadow)
+                                .map(|&(_, p)| p)
+                                .sum::<u64>();
+                        let mut extra = at_shadow - jobs[h].procs;
+                        for &i in &queue[1..] {
+                            let j = jobs[i];
+                            if j.procs > free {
+                                continue;
+                            }
+                            if now + j.estimate <= shadow {
+                                free -= j.procs;
+                                started_now.push(i);
+                            } else if j.procs <= extra {
+                                free -= j.procs;
+                                extra -= j.procs;
+                                started_now.push(i);
+                            }
+                        }
+                    }
+                }
+                RefPolicy::Conservative => {
+                    let planned = |i: usize| jobs[i].estimate.max(1);
+                    // Busy intervals [from, to) with processors: running jobs until their
+                    // planned ends, waiting jobs at their reservations, except job `skip`.
+                    let busy =
+                        |reservation: &Vec<Option<u64>>, skip: usize| -> Vec<(u64, u64, u64)> {
+                            let mut v = Vec::new();
+                            for &k in running.iter().chain(waiting.iter()) {
+                                if k == skip {
+                                    continue;
+                                }
+                                let from = match start[k] {
+                                    Some(s) => s,
+                                    None => match reservation[k] {
+                                        Some(r) => r,
+                                        None => continue,
+                                    },
+                                };
+                                v.push((from, from + planned(k), jobs[k].procs));
+                            }
+                            v
+                        };
+                    let earliest = |i: usize, reservation: &Vec<Option<u64>>| -> u64 {
+                        let intervals = busy(reservation, i);
+                        let used_at = |t: u64| -> u64 {
+                            intervals
+                                .iter()
+                                .filter(|&&(a, b, _)| a <= t && t < b)
+                                .map(|&(_, _, p)| p)
+                                .sum()
+                        };
+                        // Candidate starts: now and every instant at which something ends.
+                        let mut candidates: Vec<u64> = std::iter::once(now)
+                            .chain(intervals.iter().map(|&(_, b, _)| b))
+                            .filter(|&t| t >= now)
+                            .collect();
+                        candidates.sort();
+                        candidates.dedup();
+                        for &t in &candidates {
+                            // Usage only rises where an interval starts: check those instants.
+                            let fits = std::iter::once(t)
+                                .chain(
+                                    intervals
+                                        .iter()
+                                        .map(|&(a, _, _)| a)
+                                        .filter(|&a| a > t && a < t + planned(i)),
+                                )
+                                .all(|q| used_at(q) + jobs[i].procs <= total);
+                            if fits {
+                                return t;
+                            }
+                        }
+                        unreachable!("a job no larger than the machine always fits eventually")
+                    };
+                    if any_end {
+                        for &i in &waiting {
+                            if arrivals.contains(&i) {
+                                continue;
+                            }
+                            let new = earliest(i, &reservation);
+                            assert!(
+                                new <= reservation[i].unwrap(),
+                                "compression moved a job later"
+                            );
+                            reservation[i] = Some(new);
+                        }
+                    }
+                    for &i in &arrivals {
+                        reservation[i] = None;
+                        let at = earliest(i, &reservation);
+                        reservation[i] = Some(at);
+                    }
+                    for &i in &waiting {
+                        if reservation[i] == Some(now) {
+                            started_now.push(i);
+                        }
+                    }
+                }
+            }
+            for &i in &started_now {
+                start[i] = Some(now);
+            }
+            let zero_length_started = started_now.iter().any(|&i| jobs[i].run == 0);
+            if !zero_length_started {
+                break;
+            }
+        }
+    }
+    start
+        .into_iter()
+        .map(|s| s.expect("every job starts"))
+        .collect()
+}
+
+/// A random SWF trace that stresses the tie rules: many equal submit times, some zero
+/// runtimes, runtimes above estimates, estimates missing.
+pub fn random_trace(seed: u64, jobs: usize, procs: u32) -> String {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut text = String::new();
+    let mut t = 0u64;
+    for id in 1..=jobs as u64 {
+        if rng.gen_bool(0.7) {
+            t += rng.gen_range(0..1_000);
+        }
+        let size = if rng.gen_bool(0.3) {
+            rng.gen_range(1..=procs)
+        } else {
+            rng.gen_range(1..=(procs / 4).max(1))
+        };
+        let run = if rng.gen_bool(0.05) {
+            0
+        } else {
+            rng.gen_range(1..2000)
+        };
+        let estimate = match rng.gen_range(0..10) {
+            0 => 0,                            // unknown: falls back to the runtime
+            1 => run / 2,                      // runtime above the estimate
+            _ => run + rng.gen_range(0..3000), // the usual overestimate
+        };
+        text.push_str(&line(id, t, run, size, estimate));
+    }
+    text
+}
+
+/// Shorthand for whole seconds.
+pub fn secs(s: u64) -> SimTime {
+    SimTime::from_secs(s)
+}
+
+/// Shorthand for a duration in whole seconds.
+pub fn dur(s: u64) -> SimDuration {
+    SimDuration::from_secs(s)
+}
