@@ -274,3 +274,17 @@ fn help_documents_every_command() {
         assert!(out.contains(flag), "run --help lacks {flag}");
     }
 }
+
+#[test]
+fn the_committed_demo_trace_is_what_the_generator_makes() {
+    use clustersim::workload::swf::{read_swf_file, SwfOptions};
+    use clustersim::workload::synthetic::{generate, SyntheticSpec};
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workloads/demo-3000-128.swf");
+    let file = read_swf_file(&path, &SwfOptions::default()).unwrap();
+    let generated = generate(&SyntheticSpec::demo(1));
+    assert_eq!(file.machine_procs, generated.machine_procs);
+    assert_eq!(
+        file.jobs, generated.jobs,
+        "regenerate workloads/demo-3000-128.swf (see workloads/README.md)"
+    );
+}

@@ -24,20 +24,25 @@
 //! reservation moving earlier (the part of its old slot it leaves). Each rise is logged with
 //! its start and the largest free count over its interval just after it; compression
 //! examines a job only if a rise logged since its last examination starts before its
-//! reservation and reaches its processors. Examining is itself cheap: a read-only scan of
-//! the profile up to the job's current reservation; only jobs that move are taken out and
-//! put back.
+//! reservation and reaches its processors. The waiting jobs sit in a segment tree over queue
+//! positions that keeps, per subtree, the fewest processors and the latest reservation, so
+//! whole runs of jobs that no rise can help are skipped at once. Examining a job is a
+//! read-only search of the profile before its current reservation; only jobs that move are
+//! taken out and put back. The profile itself answers every query in O(log steps).
 
 use super::profile::Profile;
 use super::{Decision, Policy, SchedView};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::workload::{Job, JobIdx};
+use std::collections::BTreeSet;
 
 /// The conservative backfilling policy.
 pub struct Conservative {
     profile: Profile,
-    /// Waiting jobs in queue order.
-    waiting: Vec<JobIdx>,
+    /// Waiting jobs by queue position, with what compression's pruning needs.
+    queue: ReservationTree,
+    /// Waiting jobs by `(reserved start, index)`: who starts now, and the next wake-up.
+    by_start: BTreeSet<(SimTime, JobIdx)>,
     /// Reserved start of each waiting job, by job index.
     reserved_start: Vec<SimTime>,
     /// Start + planned duration of each running job, by job index.
@@ -46,23 +51,28 @@ pub struct Conservative {
     arrivals: Vec<JobIdx>,
     /// Whether a job ended since the last pass.
     job_ended: bool,
-    /// Earliest reservation among the waiting jobs.
-    next_start: Option<SimTime>,
-    /// Rises of the profile not yet seen by every waiting job (see the module docs).
+    /// Rises logged since the start of the previous compression (see the module docs):
+    /// every waiting job has considered all older ones.
     rises: Vec<Rise>,
-    /// Number of rises logged before `rises[0]`.
-    rises_dropped: u64,
-    /// For each waiting job, the number of rises logged when it was last placed or examined.
-    rises_seen: Vec<u64>,
+    /// Rises logged before the current compression started.
+    rises_before_pass: usize,
 }
 
 /// A rise of the profile.
 #[derive(Clone, Copy, Debug)]
 struct Rise {
-    /// Where the raised interval starts.
-    from: SimTime,
+    /// Where the raised interval starts, ms.
+    from_ms: u64,
     /// The most free processors at any instant of the raised interval, just after the rise.
-    max_free: u32,
+    max_free: u64,
+}
+
+impl Rise {
+    /// Whether this rise could let a job (or any job of a group) with at least `procs`
+    /// processors and a reservation at or before `start_ms` start earlier.
+    fn may_help(&self, procs: u64, start_ms: u64) -> bool {
+        procs <= self.max_free && self.from_ms < start_ms
+    }
 }
 
 /// The length a job occupies in the profile.
@@ -75,60 +85,80 @@ impl Conservative {
     pub fn new(jobs: usize, machine_procs: u32) -> Self {
         Conservative {
             profile: Profile::new(machine_procs),
-            waiting: Vec::new(),
+            queue: ReservationTree::new(jobs),
+            by_start: BTreeSet::new(),
             reserved_start: vec![SimTime::ZERO; jobs],
             estimated_end: vec![SimTime::ZERO; jobs],
             arrivals: Vec::new(),
             job_ended: false,
-            next_start: None,
             rises: Vec::new(),
-            rises_dropped: 0,
-            rises_seen: vec![0; jobs],
+            rises_before_pass: 0,
         }
-    }
-
-    fn rises_logged(&self) -> u64 {
-        self.rises_dropped + self.rises.len() as u64
     }
 
     /// Logs that the profile rose on `[from, until)` (only the part after `now` matters).
     fn log_rise(&mut self, from: SimTime, until: SimTime, now: SimTime) {
         let from = from.max(now);
         if from < until {
-            let max_free = self.profile.max_free(from, until);
-            self.rises.push(Rise { from, max_free });
+            let max_free = u64::from(self.profile.max_free(from, until));
+            self.rises.push(Rise {
+                from_ms: from.as_ms(),
+                max_free,
+            });
         }
     }
 
     /// Moves each waiting job, in queue order, to its earliest fit if that is earlier.
+    ///
+    /// Walks the queue tree in queue order and skips every subtree for which no logged rise
+    /// may help (a rise helps only jobs needing at most its maximum, reserved after its
+    /// start). Skipping a job that cannot move changes nothing, so the result is exactly
+    /// that of examining every job in turn.
     fn compress(&mut self, now: SimTime, jobs: &[Job]) {
-        let pass_start = self.rises_logged();
-        for w in 0..self.waiting.len() {
-            let job = self.waiting[w];
-            let j = &jobs[job.get()];
-            let old = self.reserved_start[job.get()];
-            if old <= now {
-                continue; // starts now: it cannot move earlier
-            }
-            let unseen = (self.rises_seen[job.get()] - self.rises_dropped) as usize;
-            let may_move = self.rises[unseen..]
-                .iter()
-                .any(|r| r.from < old && r.max_free >= j.procs);
-            if may_move {
-                let duration = planned(j);
-                if let Some(new) = self.profile.earlier_fit(now, duration, j.procs, old) {
-                    self.profile.release(old, old + duration, j.procs);
-                    self.profile.reserve(new, new + duration, j.procs);
-                    self.reserved_start[job.get()] = new;
-                    self.log_rise((new + duration).max(old), old + duration, now);
-                }
-            }
-            self.rises_seen[job.get()] = self.rises_logged();
+        self.rises.drain(..self.rises_before_pass);
+        self.rises_before_pass = self.rises.len();
+        if self.rises.is_empty() {
+            return; // the profile only fell since every job was last placed
         }
-        // Every job still waiting after this pass has seen the rises logged before it.
-        let seen_by_all = (pass_start - self.rises_dropped) as usize;
-        self.rises.drain(..seen_by_all);
-        self.rises_dropped = pass_start;
+        let mut stack = vec![ReservationTree::ROOT];
+        while let Some(node) = stack.pop() {
+            let (procs, latest_start_ms) = self.queue.summary(node);
+            if !self
+                .rises
+                .iter()
+                .any(|r| r.may_help(procs, latest_start_ms))
+            {
+                continue;
+            }
+            match self.queue.job_at(node) {
+                None => {
+                    let (left, right) = ReservationTree::children(node);
+                    stack.push(right);
+                    stack.push(left);
+                }
+                Some(job) => self.examine(job, now, jobs),
+            }
+        }
+    }
+
+    /// Moves `job` to the earliest time before its reservation at which it fits, if any.
+    fn examine(&mut self, job: JobIdx, now: SimTime, jobs: &[Job]) {
+        let j = &jobs[job.get()];
+        let old = self.reserved_start[job.get()];
+        if old <= now {
+            return; // starts now: it cannot move earlier
+        }
+        let duration = planned(j);
+        let Some(new) = self.profile.earlier_fit(now, duration, j.procs, old) else {
+            return;
+        };
+        self.profile.release(old, old + duration, j.procs);
+        self.profile.reserve(new, new + duration, j.procs);
+        self.reserved_start[job.get()] = new;
+        self.by_start.remove(&(old, job));
+        self.by_start.insert((new, job));
+        self.queue.set_start(job, new.as_ms());
+        self.log_rise((new + duration).max(old), old + duration, now);
     }
 }
 
@@ -164,28 +194,80 @@ impl Policy for Conservative {
             let at = self.profile.earliest_fit(now, duration, j.procs);
             self.profile.reserve(at, at + duration, j.procs);
             self.reserved_start[job.get()] = at;
-            self.rises_seen[job.get()] = self.rises_logged();
-            self.waiting.push(job);
+            self.by_start.insert((at, job));
+            self.queue.insert(job, j.procs, at.as_ms());
             decisions.push(Decision::Reserve { job, at });
         }
         self.arrivals.clear();
-        let mut next_start: Option<SimTime> = None;
-        let (reserved, estimated_end) = (&self.reserved_start, &mut self.estimated_end);
-        self.waiting.retain(|&job| {
-            let start = reserved[job.get()];
-            if start <= now {
-                estimated_end[job.get()] = now + planned(view.job(job));
-                decisions.push(Decision::Start(job));
-                false
-            } else {
-                next_start = Some(next_start.map_or(start, |t: SimTime| t.min(start)));
-                true
+        while let Some(&(start, job)) = self.by_start.first() {
+            if start > now {
+                break;
             }
-        });
-        self.next_start = next_start;
+            self.by_start.pop_first();
+            self.queue.remove(job);
+            self.estimated_end[job.get()] = now + planned(view.job(job));
+            decisions.push(Decision::Start(job));
+        }
     }
 
     fn next_wakeup(&self) -> Option<SimTime> {
-        self.next_start
+        self.by_start.first().map(|&(t, _)| t)
+    }
+}
+
+/// A segment tree over queue positions (job indices) holding, per subtree, the fewest
+/// processors and the latest reserved start among its waiting jobs.
+struct ReservationTree {
+    leaves: usize,
+    /// `(min procs, max reserved start ms)`; `(u64::MAX, 0)` for an empty subtree.
+    nodes: Vec<(u64, u64)>,
+}
+
+impl ReservationTree {
+    const ROOT: usize = 1;
+    const EMPTY: (u64, u64) = (u64::MAX, 0);
+
+    fn new(jobs: usize) -> Self {
+        let leaves = jobs.max(1).next_power_of_two();
+        ReservationTree {
+            leaves,
+            nodes: vec![Self::EMPTY; 2 * leaves],
+        }
+    }
+
+    fn children(node: usize) -> (usize, usize) {
+        (2 * node, 2 * node + 1)
+    }
+
+    fn summary(&self, node: usize) -> (u64, u64) {
+        self.nodes[node]
+    }
+
+    /// The job at `node` if it is a leaf.
+    fn job_at(&self, node: usize) -> Option<JobIdx> {
+        (node >= self.leaves).then(|| JobIdx((node - self.leaves) as u32))
+    }
+
+    fn set(&mut self, job: JobIdx, value: (u64, u64)) {
+        let mut node = self.leaves + job.get();
+        self.nodes[node] = value;
+        while node > 1 {
+            node /= 2;
+            let (a, b) = (self.nodes[2 * node], self.nodes[2 * node + 1]);
+            self.nodes[node] = (a.0.min(b.0), a.1.max(b.1));
+        }
+    }
+
+    fn insert(&mut self, job: JobIdx, procs: u32, start_ms: u64) {
+        self.set(job, (u64::from(procs), start_ms));
+    }
+
+    fn set_start(&mut self, job: JobIdx, start_ms: u64) {
+        let procs = self.nodes[self.leaves + job.get()].0;
+        self.set(job, (procs, start_ms));
+    }
+
+    fn remove(&mut self, job: JobIdx) {
+        self.set(job, Self::EMPTY);
     }
 }
