@@ -21,6 +21,18 @@
 //! - every random number comes from a named stream of the run's seed ([`engine::rng`]);
 //! - no hash map is iterated into a decision or an output.
 //!
+//! ## Using the library
+//! ```
+//! use clustersim::policy::PolicyKind;
+//! use clustersim::run::{run, RunOptions};
+//! use clustersim::workload::synthetic::{generate, SyntheticSpec};
+//!
+//! let workload = generate(&SyntheticSpec { jobs: 500, procs: 64, load: 0.8, seed: 1 });
+//! let outcome = run(&workload, PolicyKind::Easy, &RunOptions::default(), &mut |_| {}).unwrap();
+//! assert_eq!(outcome.summary.jobs.simulated, 500);
+//! assert!(outcome.summary.metrics.utilization > 0.5);
+//! ```
+//!
 //! ## Layers
 //! [`engine`] knows events and time only; [`cluster`] and [`workload`] know nothing of
 //! policies; [`policy`] reads a view and returns decisions that [`simulation`] checks and

@@ -56,6 +56,13 @@ pub struct Conservative {
     rises: Vec<Rise>,
     /// Rises logged before the current compression started.
     rises_before_pass: usize,
+    /// The Pareto frontier of `rises` for the subtree test.
+    frontier: RiseFrontier,
+    /// Number of rises ever dropped from the front of `rises`.
+    rises_dropped: u64,
+    /// For each waiting job, the number of rises ever logged when it was last placed or
+    /// examined: it has considered all of those.
+    rises_seen: Vec<u64>,
 }
 
 /// A rise of the profile.
@@ -72,6 +79,77 @@ impl Rise {
     /// processors and a reservation at or before `start_ms` start earlier.
     fn may_help(&self, procs: u64, start_ms: u64) -> bool {
         procs <= self.max_free && self.from_ms < start_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_frontier_answers_like_a_scan_of_all_rises() {
+        let mut all = Vec::new();
+        let mut frontier = RiseFrontier::default();
+        let mut x = 12345u64;
+        for _ in 0..300 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let rise = Rise {
+                from_ms: (x >> 33) % 1000,
+                max_free: (x >> 13) % 64,
+            };
+            all.push(rise);
+            frontier.add(rise);
+            for procs in [0, 1, 7, 30, 63, 64] {
+                for start in [0, 1, 250, 999, 1000] {
+                    let scan = all.iter().any(|r| r.may_help(procs, start));
+                    assert_eq!(
+                        frontier.may_help(procs, start),
+                        scan,
+                        "procs {procs} start {start}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The rises no other rise dominates (one dominates another if it starts no later and
+/// reaches at least as many free processors), sorted by start; along that order the free
+/// counts increase. "Could any rise help a job needing `p` reserved at `s`?" is then a
+/// binary search: the earliest-starting rise with at least `p` free must start before `s`.
+#[derive(Debug, Default)]
+struct RiseFrontier {
+    rises: Vec<Rise>,
+}
+
+impl RiseFrontier {
+    fn clear(&mut self) {
+        self.rises.clear();
+    }
+
+    fn add(&mut self, rise: Rise) {
+        let at = self.rises.partition_point(|r| r.from_ms < rise.from_ms);
+        // Dominated by an earlier-or-equal start with at least as many free processors?
+        let dominated = self.rises[..at]
+            .last()
+            .is_some_and(|r| r.max_free >= rise.max_free)
+            || self
+                .rises
+                .get(at)
+                .is_some_and(|r| r.from_ms == rise.from_ms && r.max_free >= rise.max_free);
+        if dominated {
+            return;
+        }
+        // Drop the rises it dominates: starting at or after it with no more free.
+        let end = at + self.rises[at..].partition_point(|r| r.max_free <= rise.max_free);
+        self.rises.splice(at..end, std::iter::once(rise));
+    }
+
+    fn may_help(&self, procs: u64, start_ms: u64) -> bool {
+        let first = self.rises.partition_point(|r| r.max_free < procs);
+        self.rises.get(first).is_some_and(|r| r.from_ms < start_ms)
     }
 }
 
@@ -93,18 +171,26 @@ impl Conservative {
             job_ended: false,
             rises: Vec::new(),
             rises_before_pass: 0,
+            frontier: RiseFrontier::default(),
+            rises_dropped: 0,
+            rises_seen: vec![0; jobs],
         }
+    }
+
+    fn rises_logged(&self) -> u64 {
+        self.rises_dropped + self.rises.len() as u64
     }
 
     /// Logs that the profile rose on `[from, until)` (only the part after `now` matters).
     fn log_rise(&mut self, from: SimTime, until: SimTime, now: SimTime) {
         let from = from.max(now);
         if from < until {
-            let max_free = u64::from(self.profile.max_free(from, until));
-            self.rises.push(Rise {
+            let rise = Rise {
                 from_ms: from.as_ms(),
-                max_free,
-            });
+                max_free: u64::from(self.profile.max_free(from, until)),
+            };
+            self.rises.push(rise);
+            self.frontier.add(rise);
         }
     }
 
@@ -116,18 +202,19 @@ impl Conservative {
     /// that of examining every job in turn.
     fn compress(&mut self, now: SimTime, jobs: &[Job]) {
         self.rises.drain(..self.rises_before_pass);
+        self.rises_dropped += self.rises_before_pass as u64;
         self.rises_before_pass = self.rises.len();
         if self.rises.is_empty() {
             return; // the profile only fell since every job was last placed
         }
+        self.frontier.clear();
+        for &rise in &self.rises {
+            self.frontier.add(rise);
+        }
         let mut stack = vec![ReservationTree::ROOT];
         while let Some(node) = stack.pop() {
             let (procs, latest_start_ms) = self.queue.summary(node);
-            if !self
-                .rises
-                .iter()
-                .any(|r| r.may_help(procs, latest_start_ms))
-            {
+            if !self.frontier.may_help(procs, latest_start_ms) {
                 continue;
             }
             match self.queue.job_at(node) {
@@ -148,6 +235,15 @@ impl Conservative {
         if old <= now {
             return; // starts now: it cannot move earlier
         }
+        // The subtree test used every rise of the window; this job may have seen some.
+        let unseen = self.rises_seen[job.get()].saturating_sub(self.rises_dropped) as usize;
+        let may_move = self.rises[unseen.min(self.rises.len())..]
+            .iter()
+            .any(|r| r.may_help(u64::from(j.procs), old.as_ms()));
+        self.rises_seen[job.get()] = self.rises_logged();
+        if !may_move {
+            return;
+        }
         let duration = planned(j);
         let Some(new) = self.profile.earlier_fit(now, duration, j.procs, old) else {
             return;
@@ -159,6 +255,7 @@ impl Conservative {
         self.by_start.insert((new, job));
         self.queue.set_start(job, new.as_ms());
         self.log_rise((new + duration).max(old), old + duration, now);
+        self.rises_seen[job.get()] = self.rises_logged();
     }
 }
 
@@ -196,6 +293,7 @@ impl Policy for Conservative {
             self.reserved_start[job.get()] = at;
             self.by_start.insert((at, job));
             self.queue.insert(job, j.procs, at.as_ms());
+            self.rises_seen[job.get()] = self.rises_logged();
             decisions.push(Decision::Reserve { job, at });
         }
         self.arrivals.clear();
