@@ -1,7 +1,7 @@
 //! One run: a workload, a policy, the simulation and its metrics. No file IO here except
 //! reading the workload through its reader; writing results is [`crate::output`]'s job.
 
-use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::time::SimDuration;
 use crate::metrics::{self, ScheduleMetrics};
 use crate::policy::PolicyKind;
 use crate::simulation::{self, Progress, RunResult, SimError};
@@ -173,9 +173,4 @@ pub fn run(
         summary,
         timing,
     })
-}
-
-/// The time of the last event of a run (for progress displays).
-pub fn last_end(result: &RunResult) -> SimTime {
-    result.end.iter().copied().max().unwrap_or(SimTime::ZERO)
 }

@@ -155,22 +155,12 @@ pub fn simulate(
                         state[job.get()] = JobState::Done;
                         result.end[job.get()] = now;
                         done += 1;
-                        let view = SchedView {
-                            now,
-                            jobs,
-                            cluster: &cluster,
-                        };
-                        policy.on_job_end(job, &view);
+                        policy.on_job_end(job, &SchedView::new(now, jobs, &cluster));
                     }
                     Event::JobArrival(job) => {
                         state[job.get()] = JobState::Waiting;
                         waiting += 1;
-                        let view = SchedView {
-                            now,
-                            jobs,
-                            cluster: &cluster,
-                        };
-                        policy.on_arrival(job, &view);
+                        policy.on_arrival(job, &SchedView::new(now, jobs, &cluster));
                         let next = job.get() + 1;
                         if next < n {
                             queue.push(jobs[next].submit, Event::JobArrival(JobIdx(next as u32)));
@@ -183,14 +173,7 @@ pub fn simulate(
 
             decisions.clear();
             result.passes += 1;
-            policy.schedule(
-                &SchedView {
-                    now,
-                    jobs,
-                    cluster: &cluster,
-                },
-                &mut decisions,
-            );
+            policy.schedule(&SchedView::new(now, jobs, &cluster), &mut decisions);
             for decision in &decisions {
                 match *decision {
                     Decision::Start(job) => {

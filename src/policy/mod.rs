@@ -34,7 +34,12 @@ pub struct SchedView<'a> {
     pub cluster: &'a ProcessorPool,
 }
 
-impl SchedView<'_> {
+impl<'a> SchedView<'a> {
+    /// The view at `now` of these jobs on this cluster.
+    pub fn new(now: SimTime, jobs: &'a [Job], cluster: &'a ProcessorPool) -> Self {
+        SchedView { now, jobs, cluster }
+    }
+
     /// The job at `idx`.
     pub fn job(&self, idx: JobIdx) -> &Job {
         &self.jobs[idx.get()]
