@@ -28,7 +28,9 @@
 //! positions that keeps, per subtree, the fewest processors and the latest reservation, so
 //! whole runs of jobs that no rise can help are skipped at once. Examining a job is a
 //! read-only search of the profile before its current reservation; only jobs that move are
-//! taken out and put back. The profile itself answers every query in O(log steps).
+//! taken out and put back. (Every waiting job is considered in every compression, examined or
+//! skipped with its subtree, so "rises since the start of the previous compression" covers
+//! what any job has not yet considered; each job also records how many rises it has seen.)
 
 use super::profile::Profile;
 use super::{Decision, Policy, SchedView};
