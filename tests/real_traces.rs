@@ -61,13 +61,8 @@ fn naive_drop_counts(path: &Path) -> (u64, BTreeMap<&'static str, u64>) {
     (rows.len() as u64, counts)
 }
 
+/// Replays `file` with every policy, checking the invariants and the dropped counts.
 fn replay(file: &str) {
-    replay_with(file, None);
-}
-
-/// Replays `file` with every policy; conservative backfilling replays only the first
-/// `conservative_jobs` jobs (queue order) when given.
-fn replay_with(file: &str, conservative_jobs: Option<usize>) {
     let Some(shared) = common::shared_dir("real_traces") else {
         return;
     };
@@ -87,10 +82,6 @@ fn replay_with(file: &str, conservative_jobs: Option<usize>) {
         "{file}: every job accounted for"
     );
     for policy in PolicyKind::ALL {
-        let mut workload = workload.clone();
-        if let (PolicyKind::Conservative, Some(n)) = (policy, conservative_jobs) {
-            workload.jobs.truncate(n);
-        }
         let outcome = run(&workload, policy, &RunOptions::default(), &mut |_| {}).unwrap();
         check_schedule(&workload, &outcome.result)
             .unwrap_or_else(|e| panic!("{file} {policy}: {e}"));
@@ -137,12 +128,9 @@ fn cea_curie() {
 }
 #[test]
 fn ricc() {
-    // Conservative backfilling on RICC-2010 is replayed on the first 25,000 jobs only. Later
-    // in the trace its queue holds over 8,000 jobs and every completion cascades through it:
-    // each job compression moves frees a slot the next one moves into (6.5 million genuine
-    // reservation moves for the first 60,000 jobs), so the full replay takes far longer than
-    // a test may (see README, "Known limits").
-    replay_with("RICC-2010-2.swf.gz", Some(25_000));
+    // The slowest test by far (about six minutes): under conservative backfilling RICC's
+    // queue passes 10,000 jobs and every completion's compression moves many reservations.
+    replay("RICC-2010-2.swf.gz");
 }
 
 #[test]
