@@ -115,7 +115,12 @@ pub struct InspectArgs {
 /// Runs the parsed command line.
 pub fn main(cli: Cli) -> Result<()> {
     match cli.command {
-        None => run_command(RunArgs::default_demo()),
+        // No subcommand means `run` with its defaults: let clap supply them, so the bare
+        // command can never drift from `clustersim run`.
+        None => match Cli::try_parse_from(["clustersim", "run"])?.command {
+            Some(Command::Run(args)) => run_command(args),
+            _ => anyhow::bail!("internal error: `run` did not parse as the run command"),
+        },
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Inspect(args)) => inspect_command(&args),
         Some(Command::Generate(args)) => generate_command(&args),
@@ -123,22 +128,6 @@ pub fn main(cli: Cli) -> Result<()> {
 }
 
 impl RunArgs {
-    fn default_demo() -> Self {
-        RunArgs {
-            workload: None,
-            policy: None,
-            out: None,
-            seed: 1,
-            bsld_tau: 10,
-            input: WorkloadArgs {
-                procs: None,
-                lenient: false,
-                kill_at_walltime: false,
-            },
-            quiet: false,
-        }
-    }
-
     fn options(&self) -> RunOptions {
         RunOptions {
             seed: self.seed,

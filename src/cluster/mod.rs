@@ -39,14 +39,6 @@ impl ProcessorPool {
     pub fn free(&self) -> u32 {
         self.free
     }
-    /// Processors allocated to running jobs.
-    pub fn used(&self) -> u32 {
-        self.total - self.free
-    }
-    /// Whether `job` fits in the free processors now.
-    pub fn fits(&self, job: &Job) -> bool {
-        job.procs <= self.free
-    }
     /// Allocates `job`'s processors.
     pub fn allocate(&mut self, job: &Job) -> Result<(), DoesNotFit> {
         if job.procs > self.free {
