@@ -112,6 +112,28 @@ pub struct InspectArgs {
     pub input: WorkloadArgs,
 }
 
+/// Writes to standard output. A reader that went away (`clustersim ... | head`) is not an
+/// error worth a message, and must never be a panic as `println!` would make it: the rest
+/// of the output is dropped quietly.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// `println!` through [`emit`].
+macro_rules! say {
+    () => { emit("\n")? };
+    ($($arg:tt)*) => { emit(&format!("{}\n", format_args!($($arg)*)))? };
+}
+
+/// `print!` through [`emit`].
+macro_rules! say_raw {
+    ($($arg:tt)*) => { emit(&format!($($arg)*))? };
+}
+
 /// Runs the parsed command line.
 pub fn main(cli: Cli) -> Result<()> {
     match cli.command {
@@ -168,11 +190,11 @@ fn run_command(args: RunArgs) -> Result<()> {
                 None => PolicyKind::ALL.to_vec(),
             };
             if !args.quiet {
-                println!(
+                say!(
                     "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",
                     spec.jobs, spec.procs, spec.load, spec.seed
                 );
-                println!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
+                say!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
             }
             (generate(&spec), policies)
         }
@@ -195,21 +217,22 @@ fn run_command(args: RunArgs) -> Result<()> {
     }
     if !args.quiet {
         let first = &outcomes[0].summary;
-        println!(
+        say!(
             "workload: {} ({} processors)",
-            first.workload, first.machine_procs
+            first.workload,
+            first.machine_procs
         );
-        println!(
+        say!(
             "jobs: {} in input, {} simulated, dropped: {}",
             first.jobs.input,
             first.jobs.simulated,
             output::dropped_line(first)
         );
-        println!();
+        say!();
         let runs: Vec<_> = outcomes.iter().map(|o| (&o.summary, &o.timing)).collect();
-        print!("{}", output::comparison_table(&runs));
+        say_raw!("{}", output::comparison_table(&runs));
         if let Some(out) = &args.out {
-            println!("\nresults written to {}", out.display());
+            say!("\nresults written to {}", out.display());
         }
     }
     Ok(())
@@ -265,9 +288,9 @@ fn run_with_progress(
 
 fn inspect_command(args: &InspectArgs) -> Result<()> {
     let w = load_workload(&args.file, &args.input)?;
-    println!("file: {}", args.file.display());
+    say!("file: {}", args.file.display());
     if let Some(c) = &w.meta.computer {
-        println!("computer: {c}");
+        say!("computer: {c}");
     }
     for key in [
         "Version",
@@ -281,21 +304,21 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
         "MaxJobs",
     ] {
         if let Some(v) = w.meta.header.get(key) {
-            println!("header {key}: {v}");
+            say!("header {key}: {v}");
         }
     }
-    println!("machine size used: {} processors", w.machine_procs);
-    println!("job records: {}", w.input_jobs);
-    println!("would simulate: {}", w.jobs.len());
-    println!("would drop: {}", w.dropped.len());
+    say!("machine size used: {} processors", w.machine_procs);
+    say!("job records: {}", w.input_jobs);
+    say!("would simulate: {}", w.jobs.len());
+    say!("would drop: {}", w.dropped.len());
     for (reason, n) in w.dropped_by_reason() {
         if n > 0 {
-            println!("  {reason}: {n}");
+            say!("  {reason}: {n}");
         }
     }
     if let (Some(first), Some(last)) = (w.jobs.first(), w.jobs.last()) {
         let span = last.submit.saturating_since(first.submit);
-        println!(
+        say!(
             "submit span: {} s ({:.1} days), first at {} s, last at {} s",
             span,
             span.as_secs_f64() / 86_400.0,
@@ -308,7 +331,7 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
             .map(|j| f64::from(j.procs) * j.run.as_secs_f64())
             .sum();
         if span.as_ms() > 0 {
-            println!(
+            say!(
                 "offered load: {:.3} (sum of size x runtime / (machine x submit span))",
                 area / (f64::from(w.machine_procs) * span.as_secs_f64())
             );
@@ -319,14 +342,14 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
             .iter()
             .filter(|j| j.kind == JobKind::Interactive)
             .count();
-        println!("interactive jobs: {interactive}");
-        println!(
+        say!("interactive jobs: {interactive}");
+        say!(
             "mean size: {:.1} processors, mean runtime: {:.0} s, mean estimate: {:.0} s",
             w.jobs.iter().map(|j| f64::from(j.procs)).sum::<f64>() / n,
             w.jobs.iter().map(|j| j.run.as_secs_f64()).sum::<f64>() / n,
             w.jobs.iter().map(|j| j.estimate.as_secs_f64()).sum::<f64>() / n,
         );
-        println!(
+        say!(
             "killed at walltime (with --kill-at-walltime): {}",
             w.killed_jobs()
         );
@@ -363,6 +386,6 @@ fn generate_command(args: &GenerateArgs) -> Result<()> {
         write(Box::new(std::io::BufWriter::new(file)))
     };
     result.with_context(|| format!("writing {}", args.out.display()))?;
-    println!("wrote {} jobs to {}", w.jobs.len(), args.out.display());
+    say!("wrote {} jobs to {}", w.jobs.len(), args.out.display());
     Ok(())
 }

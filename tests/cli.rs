@@ -288,3 +288,23 @@ fn the_committed_demo_trace_is_what_the_generator_makes() {
         "regenerate workloads/demo-3000-128.swf (see workloads/README.md)"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    // `clustersim | head`: standard output closes before the program has written it all.
+    use std::process::Stdio;
+    for args in [&[][..], &["inspect", "workloads/demo-3000-128.swf"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.status.success(), "{args:?}: {stderr}");
+    }
+}
