@@ -3,6 +3,7 @@
 
 use crate::output;
 use crate::policy::PolicyKind;
+use crate::report::{self, compare, ReportOptions, TableFormat};
 use crate::run::{self, RunOptions, RunOutcome};
 use crate::simulation::Progress;
 use crate::workload::swf::{read_swf_file, SwfOptions};
@@ -38,6 +39,24 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Write a generated workload to an SWF file (the demo's generator, at any size).
     Generate(GenerateArgs),
+    /// Compare runs side by side: each metric of each run's summary.json, with its change
+    /// relative to the first run.
+    Compare(CompareArgs),
+}
+
+/// Arguments of `clustersim compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Run directories (written by `clustersim run --out DIR`); the first is the reference.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub runs: Vec<PathBuf>,
+    /// Print the table as Markdown (for a pull-request comment) instead of plain text.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Also write compare.html (with the comparison plot), compare.md and plots/runs.png
+    /// and .svg into this directory.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `clustersim generate`.
@@ -84,10 +103,20 @@ pub struct RunArgs {
     /// Scheduling policy. Default: easy for a trace; all three for the demo.
     #[arg(long, short, value_enum)]
     pub policy: Option<PolicyKind>,
-    /// Write jobs.csv, dropped.csv, summary.json and timing.json to this directory (the demo
-    /// writes one subdirectory per policy).
+    /// Write the run's results to this directory: jobs.csv, dropped.csv, summary.json,
+    /// timing.json, the tables (see --format), plots/ (PNG and SVG) and report.html. The demo
+    /// writes one subdirectory per policy and compare.html beside them.
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Format of the tables jobs, summary and timeseries (jobs.csv is always written).
+    #[arg(long, value_enum, default_value_t = TableFormat::Parquet)]
+    pub format: TableFormat,
+    /// Step of the time series' fixed samples in seconds (0: only rows at changes).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3_600)]
+    pub timeseries_step: u64,
+    /// Write no plots and no report.html (tables only).
+    #[arg(long)]
+    pub no_plots: bool,
     /// Seed of the run's random streams (the demo's workload is generated from it).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -146,6 +175,7 @@ pub fn main(cli: Cli) -> Result<()> {
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Inspect(args)) => inspect_command(&args),
         Some(Command::Generate(args)) => generate_command(&args),
+        Some(Command::Compare(args)) => compare_command(&args),
     }
 }
 
@@ -200,6 +230,7 @@ fn run_command(args: RunArgs) -> Result<()> {
         }
     };
     let mut outcomes: Vec<RunOutcome> = Vec::new();
+    let mut run_dirs: Vec<PathBuf> = Vec::new();
     for &policy in &policies {
         let mut outcome = run_with_progress(&workload, policy, &options)?;
         debug_checks(policy, &workload, &outcome)?;
@@ -212,8 +243,21 @@ fn run_command(args: RunArgs) -> Result<()> {
             };
             output::write_run_dir(&dir, &workload, &outcome)
                 .with_context(|| format!("writing results to {}", dir.display()))?;
+            let report_options = ReportOptions {
+                format: args.format,
+                timeseries_step_s: args.timeseries_step,
+                plots: !args.no_plots,
+                label: policy.as_str().to_string(),
+            };
+            report::write_report(&dir, &workload, &outcome, &report_options)
+                .with_context(|| format!("writing the report to {}", dir.display()))?;
+            run_dirs.push(dir);
         }
         outcomes.push(outcome);
+    }
+    if let (Some(out), true) = (&args.out, run_dirs.len() > 1 && !args.no_plots) {
+        let runs = compare::load_runs(&run_dirs)?;
+        compare::write_compare_dir(out, &runs)?;
     }
     if !args.quiet {
         let first = &outcomes[0].summary;
@@ -232,7 +276,17 @@ fn run_command(args: RunArgs) -> Result<()> {
         let runs: Vec<_> = outcomes.iter().map(|o| (&o.summary, &o.timing)).collect();
         say_raw!("{}", output::comparison_table(&runs));
         if let Some(out) = &args.out {
+            let page = if run_dirs.len() > 1 && !args.no_plots {
+                out.join("compare.html")
+            } else {
+                out.join("report.html")
+            };
             say!("\nresults written to {}", out.display());
+            if !args.no_plots {
+                say!("open {} in a browser", page.display());
+            }
+        } else if args.workload.is_none() {
+            say!("\nAdd --out DIR to write tables, plots and an HTML report.");
         }
     }
     Ok(())
@@ -387,5 +441,26 @@ fn generate_command(args: &GenerateArgs) -> Result<()> {
     };
     result.with_context(|| format!("writing {}", args.out.display()))?;
     say!("wrote {} jobs to {}", w.jobs.len(), args.out.display());
+    Ok(())
+}
+
+fn compare_command(args: &CompareArgs) -> Result<()> {
+    let runs = compare::load_runs(&args.runs)?;
+    let (header, rows) = compare::comparison(&runs);
+    if args.markdown {
+        say_raw!("{}", compare::markdown_table(&header, &rows));
+    } else {
+        say_raw!("{}", compare::text_table(&header, &rows));
+    }
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        compare::write_compare_dir(out, &runs)?;
+        if !args.markdown {
+            say!(
+                "\ncomparison written to {}",
+                out.join("compare.html").display()
+            );
+        }
+    }
     Ok(())
 }

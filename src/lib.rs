@@ -46,6 +46,7 @@ pub mod engine;
 pub mod metrics;
 pub mod output;
 pub mod policy;
+pub mod report;
 pub mod run;
 pub mod simulation;
 pub mod workload;

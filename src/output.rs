@@ -13,8 +13,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 /// The header of `jobs.csv`.
-pub const JOBS_CSV_HEADER: &str = "job_id,submit,start,end,wait,run,size,estimate,user,group,\
-queue,partition,interactive,killed,first_reservation";
+pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
+user,group,queue,partition,interactive,killed,first_reservation_s";
 
 /// Writes `jobs.csv`: one row per simulated job, in queue order; times in seconds.
 pub fn write_jobs_csv<W: Write>(

@@ -56,6 +56,24 @@ fn demo_needs_no_input_and_compares_the_three_policies() {
     assert_eq!(strip(&out), strip(&run));
 }
 
+/// The files `run --out` writes by default besides the foundation's four.
+const REPORT_FILES: &[&str] = &[
+    "jobs.parquet",
+    "summary.parquet",
+    "timeseries.parquet",
+    "report.html",
+    "plots/utilization.png",
+    "plots/utilization.svg",
+    "plots/queue.png",
+    "plots/queue.svg",
+    "plots/wait_cdf.png",
+    "plots/wait_cdf.svg",
+    "plots/slowdown_heatmap.png",
+    "plots/slowdown_heatmap.svg",
+    "plots/gantt.png",
+    "plots/gantt.svg",
+];
+
 fn write_trace(dir: &Path) -> PathBuf {
     let path = dir.join("small.swf");
     let mut text =
@@ -88,12 +106,18 @@ fn run_writes_every_output_and_is_byte_identical_when_repeated() {
                 out_dir.to_str().unwrap(),
             ]);
             assert!(o.status.success(), "{}", text(&o));
-            for file in ["jobs.csv", "dropped.csv", "summary.json", "timing.json"] {
+            for file in ["jobs.csv", "dropped.csv", "summary.json", "timing.json"]
+                .iter()
+                .chain(REPORT_FILES)
+            {
                 assert!(out_dir.join(file).is_file(), "{file} missing");
             }
             results.push(out_dir);
         }
-        for file in ["jobs.csv", "dropped.csv", "summary.json"] {
+        for file in ["jobs.csv", "dropped.csv", "summary.json"]
+            .iter()
+            .chain(REPORT_FILES)
+        {
             let a = std::fs::read(results[0].join(file)).unwrap();
             let b = std::fs::read(results[1].join(file)).unwrap();
             assert!(
@@ -102,7 +126,10 @@ fn run_writes_every_output_and_is_byte_identical_when_repeated() {
             );
         }
         let jobs = std::fs::read_to_string(results[0].join("jobs.csv")).unwrap();
-        assert!(jobs.starts_with("job_id,submit,start,end,wait,run,size,estimate,user,"));
+        assert!(jobs.starts_with(
+            "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,user,group,queue,\
+             partition,interactive,killed,first_reservation_s\n"
+        ));
         assert_eq!(jobs.lines().count(), 501);
         let dropped = std::fs::read_to_string(results[0].join("dropped.csv")).unwrap();
         for reason in [

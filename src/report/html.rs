@@ -1,0 +1,312 @@
+//! Self-contained HTML pages: `report.html` for one run and `compare.html` for several.
+//!
+//! A page is one file: plots are inline SVG, styles an inline `<style>`, and there is no
+//! script and no reference to anything outside the file, so it opens from disk on a
+//! machine without network access. Every string that comes from an input (file names,
+//! trace header fields, run directory names) goes through [`escape`], so that no trace or
+//! scenario can put markup or script into the page.
+
+use super::DrawnPlot;
+use crate::run::{RunOutcome, Summary, PROGRAM};
+use crate::workload::Workload;
+use std::fmt::Write as _;
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Ubuntu, sans-serif;
+       margin: 0; color: #1d2430; background: #f6f7f9; }
+header { background: #1d3557; color: #fff; padding: 20px 32px; }
+header h1 { margin: 0 0 4px 0; font-size: 24px; }
+header p { margin: 0; opacity: 0.85; }
+main { padding: 16px 32px 48px 32px; max-width: 1100px; }
+section { background: #fff; border: 1px solid #dde1e7; border-radius: 6px;
+          padding: 12px 20px; margin: 16px 0; }
+h2 { font-size: 19px; margin: 6px 0 12px 0; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 12px; border-bottom: 1px solid #e6e9ee; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #eef1f5; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 4px 16px; margin: 0; }
+dt { font-weight: 600; } dd { margin: 0; word-break: break-all; }
+figure { margin: 12px 0 24px 0; }
+figure svg { max-width: 100%; height: auto; border: 1px solid #e6e9ee; }
+figcaption { color: #4a5568; font-size: 14px; margin-top: 4px; }
+.better { color: #1b7f3b; } .worse { color: #b42318; }
+footer { color: #6b7280; font-size: 13px; padding: 0 32px 24px 32px; }
+";
+
+fn page_start(out: &mut String, title: &str, subtitle: &str) {
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header><h1>{}</h1><p>{}</p></header>\n<main>\n",
+        escape(title),
+        escape(title),
+        escape(subtitle)
+    );
+}
+
+fn page_end(out: &mut String) {
+    let _ = write!(
+        out,
+        "</main>\n<footer>Made by {} {}: a deterministic discrete-event simulator of HPC and GPU \
+         clusters. The same inputs and seed give the same page.</footer>\n</body>\n</html>\n",
+        PROGRAM.name, PROGRAM.version
+    );
+}
+
+fn definition(out: &mut String, term: &str, value: &str) {
+    let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(value));
+}
+
+/// A table: header cells, then rows of cells; every cell is escaped.
+fn table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
+    out.push_str("<table>\n<thead><tr>");
+    for h in header {
+        let _ = write!(out, "<th>{}</th>", escape(h));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{}</td>", escape(cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// Inline SVG as plotters wrote it. Its text was escaped by plotters' SVG backend; the
+/// document's XML declaration, if any, does not belong inside HTML.
+fn inline_svg(svg: &str) -> &str {
+    match svg.find("<svg") {
+        Some(i) => &svg[i..],
+        None => "",
+    }
+}
+
+fn figures(out: &mut String, plots: &[DrawnPlot]) {
+    for p in plots {
+        let _ = write!(
+            out,
+            "<figure id=\"plot-{}\" class=\"plot\">\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
+            p.name,
+            inline_svg(&p.svg),
+            escape(&p.caption)
+        );
+    }
+}
+
+/// The metric rows of the per-class table: label and value by class.
+fn class_rows(s: &Summary) -> Vec<Vec<String>> {
+    let m = &s.metrics;
+    let classes = [&m.all, &m.interactive, &m.batch];
+    let row = |label: &str, f: &dyn Fn(&crate::metrics::ClassMetrics) -> String| {
+        let mut r = vec![label.to_string()];
+        r.extend(classes.iter().map(|c| f(c)));
+        r
+    };
+    vec![
+        row("jobs", &|c| c.jobs.to_string()),
+        row("wait mean (s)", &|c| format!("{:.1}", c.wait_mean_s)),
+        row("wait median (s)", &|c| format!("{:.0}", c.wait_p50_s)),
+        row("wait p95 (s)", &|c| format!("{:.0}", c.wait_p95_s)),
+        row("wait p99 (s)", &|c| format!("{:.0}", c.wait_p99_s)),
+        row("wait max (s)", &|c| format!("{:.0}", c.wait_max_s)),
+        row("bounded slowdown mean", &|c| format!("{:.2}", c.bsld_mean)),
+        row("bounded slowdown p95", &|c| format!("{:.2}", c.bsld_p95)),
+        row("bounded slowdown max", &|c| format!("{:.1}", c.bsld_max)),
+        row("slowdown mean", &|c| format!("{:.2}", c.slowdown_mean)),
+        row("response mean (s)", &|c| {
+            format!("{:.1}", c.response_mean_s)
+        }),
+    ]
+}
+
+/// `report.html` of one run.
+pub fn run_report(
+    label: &str,
+    workload: &Workload,
+    outcome: &RunOutcome,
+    plots: &[DrawnPlot],
+) -> String {
+    let s = &outcome.summary;
+    let mut out = String::with_capacity(256 * 1024);
+    page_start(
+        &mut out,
+        &format!("clustersim report: {label}"),
+        &format!("{} under {}", s.workload, s.policy),
+    );
+
+    out.push_str("<section id=\"run\"><h2>Run</h2>\n<dl>\n");
+    definition(&mut out, "workload", &s.workload);
+    definition(&mut out, "format", &s.format);
+    if let Some(c) = &workload.meta.computer {
+        definition(&mut out, "computer", c);
+    }
+    definition(
+        &mut out,
+        "machine",
+        &format!("{} processors", s.machine_procs),
+    );
+    definition(&mut out, "policy", &s.policy);
+    definition(&mut out, "seed", &s.seed.to_string());
+    definition(
+        &mut out,
+        "options",
+        &format!(
+            "bounded-slowdown threshold {} s; kill at walltime: {}; lenient: {}",
+            s.options.bsld_tau_s,
+            if s.options.kill_at_walltime {
+                "yes"
+            } else {
+                "no"
+            },
+            if s.options.lenient { "yes" } else { "no" }
+        ),
+    );
+    definition(
+        &mut out,
+        "program",
+        &format!("{} {}", s.program.name, s.program.version),
+    );
+    out.push_str("</dl>\n</section>\n");
+
+    out.push_str("<section id=\"headline\"><h2>Headline metrics</h2>\n<dl>\n");
+    definition(
+        &mut out,
+        "jobs",
+        &format!(
+            "{} in the input, {} simulated, {} dropped",
+            s.jobs.input, s.jobs.simulated, s.jobs.dropped
+        ),
+    );
+    definition(
+        &mut out,
+        "utilization",
+        &format!("{:.2} %", s.metrics.utilization * 100.0),
+    );
+    definition(
+        &mut out,
+        "makespan",
+        &format!(
+            "{:.0} s ({:.2} days)",
+            s.metrics.makespan_s,
+            s.metrics.makespan_s / 86_400.0
+        ),
+    );
+    definition(
+        &mut out,
+        "killed at walltime",
+        &s.metrics.killed_jobs.to_string(),
+    );
+    out.push_str("</dl>\n<h2>By job class</h2>\n");
+    table(
+        &mut out,
+        &[
+            "metric".into(),
+            "all jobs".into(),
+            "interactive".into(),
+            "batch".into(),
+        ],
+        &class_rows(s),
+    );
+    out.push_str("</section>\n");
+
+    out.push_str("<section id=\"plots\"><h2>Plots</h2>\n");
+    figures(&mut out, plots);
+    out.push_str("</section>\n");
+
+    out.push_str("<section id=\"dropped\"><h2>Dropped jobs</h2>\n");
+    let dropped: Vec<Vec<String>> = s
+        .jobs
+        .dropped_by_reason
+        .iter()
+        .filter(|(_, &n)| n > 0)
+        .map(|(reason, n)| vec![reason.to_string(), n.to_string()])
+        .collect();
+    if dropped.is_empty() {
+        out.push_str("<p>No input job was dropped.</p>\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "<p>{} of {} input jobs were not simulated; <code>dropped.csv</code> lists each \
+             with its line and reason.</p>",
+            s.jobs.dropped, s.jobs.input
+        );
+        table(&mut out, &["reason".into(), "jobs".into()], &dropped);
+    }
+    out.push_str("</section>\n");
+
+    if !s.header.is_empty() {
+        out.push_str("<section id=\"header\"><h2>Trace header</h2>\n");
+        let rows: Vec<Vec<String>> = s
+            .header
+            .iter()
+            .map(|(k, v)| vec![k.clone(), v.clone()])
+            .collect();
+        table(&mut out, &["field".into(), "value".into()], &rows);
+        out.push_str("</section>\n");
+    }
+    page_end(&mut out);
+    out
+}
+
+/// `compare.html`: the comparison table (each metric's change relative to the first run)
+/// and the side-by-side plot.
+pub fn compare_page(table_header: &[String], rows: &[Vec<String>], plots: &[DrawnPlot]) -> String {
+    let mut out = String::with_capacity(128 * 1024);
+    page_start(
+        &mut out,
+        "clustersim comparison",
+        &format!("{} runs side by side", table_header.len().saturating_sub(1)),
+    );
+    out.push_str(
+        "<section id=\"table\"><h2>Metrics</h2>\n<p>Changes are relative to the \
+                  first run.</p>\n",
+    );
+    table(&mut out, table_header, rows);
+    out.push_str("</section>\n<section id=\"plots\"><h2>Plots</h2>\n");
+    figures(&mut out, plots);
+    out.push_str("</section>\n");
+    page_end(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_inputs_is_escaped() {
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+    }
+
+    #[test]
+    fn inline_svg_drops_anything_before_the_element() {
+        assert_eq!(
+            inline_svg("<?xml version=\"1.0\"?>\n<svg a>x</svg>"),
+            "<svg a>x</svg>"
+        );
+        assert_eq!(inline_svg("no svg"), "");
+    }
+}

@@ -1,0 +1,237 @@
+//! The run's tables as polars DataFrames, written to Parquet and/or CSV: the job table
+//! (`jobs.parquet`), the summary in one flat row (`summary.parquet` / `summary.csv`), and
+//! the time series (`timeseries.parquet` / `timeseries.csv`). Column names carry their
+//! units (`_s` seconds); README.md, "Output files", documents every column.
+
+use super::timeseries::TimeSeries;
+use crate::engine::time::SimTime;
+use crate::run::{RunOutcome, Summary};
+use crate::workload::{JobKind, Workload};
+use polars::prelude::*;
+use std::fs::File;
+use std::path::Path;
+
+/// Which table formats to write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableFormat {
+    /// Parquet files (`*.parquet`); the default.
+    #[default]
+    Parquet,
+    /// CSV files (`*.csv`).
+    Csv,
+    /// Both.
+    Both,
+}
+
+impl TableFormat {
+    fn parquet(self) -> bool {
+        matches!(self, TableFormat::Parquet | TableFormat::Both)
+    }
+
+    fn csv(self) -> bool {
+        matches!(self, TableFormat::Csv | TableFormat::Both)
+    }
+}
+
+/// A value of the flat summary row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SummaryValue {
+    /// Text.
+    Text(String),
+    /// A count or an identifier.
+    Int(i64),
+    /// A measurement.
+    Float(f64),
+}
+
+/// The summary as one flat row: `(column, value)` in a fixed order. The metrics of all
+/// jobs come unprefixed, those of interactive and batch jobs prefixed `interactive_` and
+/// `batch_`.
+pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
+    use SummaryValue::{Float, Int, Text};
+    let int = |v: u64| Int(i64::try_from(v).unwrap_or(i64::MAX));
+    let mut row: Vec<(String, SummaryValue)> = vec![
+        ("label".into(), Text(label.to_string())),
+        ("policy".into(), Text(s.policy.clone())),
+        ("workload".into(), Text(s.workload.clone())),
+        ("seed".into(), int(s.seed)),
+        ("machine_procs".into(), Int(i64::from(s.machine_procs))),
+        ("jobs_input".into(), int(s.jobs.input)),
+        ("jobs_simulated".into(), int(s.jobs.simulated)),
+        ("jobs_dropped".into(), int(s.jobs.dropped)),
+        ("utilization".into(), Float(s.metrics.utilization)),
+        ("makespan_s".into(), Float(s.metrics.makespan_s)),
+        ("killed_jobs".into(), int(s.metrics.killed_jobs)),
+    ];
+    for (prefix, c) in [
+        ("", &s.metrics.all),
+        ("interactive_", &s.metrics.interactive),
+        ("batch_", &s.metrics.batch),
+    ] {
+        row.push((format!("{prefix}jobs"), int(c.jobs)));
+        for (name, v) in [
+            ("wait_mean_s", c.wait_mean_s),
+            ("wait_p50_s", c.wait_p50_s),
+            ("wait_p95_s", c.wait_p95_s),
+            ("wait_p99_s", c.wait_p99_s),
+            ("wait_max_s", c.wait_max_s),
+            ("bsld_mean", c.bsld_mean),
+            ("bsld_p95", c.bsld_p95),
+            ("bsld_max", c.bsld_max),
+            ("slowdown_mean", c.slowdown_mean),
+            ("response_mean_s", c.response_mean_s),
+        ] {
+            row.push((format!("{prefix}{name}"), Float(v)));
+        }
+    }
+    row
+}
+
+/// The summary row as a one-row DataFrame.
+pub fn summary_frame(label: &str, summary: &Summary) -> PolarsResult<DataFrame> {
+    let columns = summary_row(label, summary)
+        .into_iter()
+        .map(|(name, value)| match value {
+            SummaryValue::Text(t) => Column::new(name.into(), [t]),
+            SummaryValue::Int(i) => Column::new(name.into(), [i]),
+            SummaryValue::Float(f) => Column::new(name.into(), [f]),
+        })
+        .collect();
+    DataFrame::new(1, columns)
+}
+
+fn seconds(t: SimTime) -> f64 {
+    t.as_ms() as f64 / 1000.0
+}
+
+fn known(id: i32) -> Option<i64> {
+    (id >= 0).then_some(i64::from(id))
+}
+
+/// The job table: one row per simulated job, in queue order, with the columns of
+/// `jobs.csv`.
+pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<DataFrame> {
+    let jobs = &workload.jobs;
+    let r = &outcome.result;
+    let n = jobs.len();
+    let f64_col = |name: &str, f: &dyn Fn(usize) -> f64| {
+        Column::new(name.into(), (0..n).map(f).collect::<Vec<f64>>())
+    };
+    let id_col = |name: &str, f: &dyn Fn(usize) -> i32| {
+        Column::new(
+            name.into(),
+            (0..n).map(|i| known(f(i))).collect::<Vec<Option<i64>>>(),
+        )
+    };
+    let columns = vec![
+        Column::new(
+            "job_id".into(),
+            jobs.iter()
+                .map(|j| i64::try_from(j.trace_id).unwrap_or(i64::MAX))
+                .collect::<Vec<i64>>(),
+        ),
+        f64_col("submit_s", &|i| seconds(jobs[i].submit)),
+        f64_col("start_s", &|i| seconds(r.start[i])),
+        f64_col("end_s", &|i| seconds(r.end[i])),
+        f64_col("wait_s", &|i| {
+            r.start[i].saturating_since(jobs[i].submit).as_secs_f64()
+        }),
+        f64_col("run_s", &|i| {
+            r.end[i].saturating_since(r.start[i]).as_secs_f64()
+        }),
+        Column::new(
+            "procs".into(),
+            jobs.iter()
+                .map(|j| i64::from(j.procs))
+                .collect::<Vec<i64>>(),
+        ),
+        f64_col("estimate_s", &|i| jobs[i].estimate.as_secs_f64()),
+        id_col("user", &|i| jobs[i].user),
+        id_col("group", &|i| jobs[i].group),
+        id_col("queue", &|i| jobs[i].queue),
+        id_col("partition", &|i| jobs[i].partition),
+        Column::new(
+            "interactive".into(),
+            jobs.iter()
+                .map(|j| j.kind == JobKind::Interactive)
+                .collect::<Vec<bool>>(),
+        ),
+        Column::new(
+            "killed".into(),
+            jobs.iter().map(|j| j.killed).collect::<Vec<bool>>(),
+        ),
+        Column::new(
+            "first_reservation_s".into(),
+            r.first_reservation
+                .iter()
+                .map(|t| t.map(seconds))
+                .collect::<Vec<Option<f64>>>(),
+        ),
+    ];
+    DataFrame::new(n, columns)
+}
+
+/// The time series as a DataFrame.
+pub fn timeseries_frame(series: &TimeSeries) -> PolarsResult<DataFrame> {
+    let n = series.len();
+    let ints = |name: &str, v: &[u64]| {
+        Column::new(
+            name.into(),
+            v.iter()
+                .map(|&x| i64::try_from(x).unwrap_or(i64::MAX))
+                .collect::<Vec<i64>>(),
+        )
+    };
+    let columns = vec![
+        Column::new(
+            "time_s".into(),
+            series
+                .time_ms
+                .iter()
+                .map(|&t| t as f64 / 1000.0)
+                .collect::<Vec<f64>>(),
+        ),
+        ints("busy_procs", &series.busy_procs),
+        Column::new(
+            "utilization".into(),
+            (0..n).map(|i| series.utilization(i)).collect::<Vec<f64>>(),
+        ),
+        ints("running_jobs", &series.running_jobs),
+        ints("queued_jobs", &series.queued_jobs),
+        ints("queued_interactive", &series.queued_interactive),
+        Column::new("step_sample".into(), series.step_sample.clone()),
+    ];
+    DataFrame::new(n, columns)
+}
+
+/// Writes `frame` as `dir/NAME.parquet` and/or `dir/NAME.csv`; returns the files written.
+pub fn write_frame(
+    dir: &Path,
+    name: &str,
+    frame: &mut DataFrame,
+    format: TableFormat,
+) -> anyhow::Result<Vec<String>> {
+    let mut written = Vec::new();
+    if format.parquet() {
+        let file_name = format!("{name}.parquet");
+        let path = dir.join(&file_name);
+        let file =
+            File::create(&path).map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?;
+        ParquetWriter::new(file)
+            .finish(frame)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        written.push(file_name);
+    }
+    if format.csv() {
+        let file_name = format!("{name}.csv");
+        let path = dir.join(&file_name);
+        let mut file =
+            File::create(&path).map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?;
+        CsvWriter::new(&mut file)
+            .finish(frame)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        written.push(file_name);
+    }
+    Ok(written)
+}

@@ -1,0 +1,285 @@
+//! The run as a time series: the state of the machine and the queue after every instant at
+//! which it changed, plus samples at a fixed step (`timeseries.parquet`), and time-weighted
+//! averages over bins for the plots.
+//!
+//! The series is computed from the finished schedule (submit, start and end of every job),
+//! not recorded by the engine: the engine stays free of reporting concerns, and the series
+//! is exact because between two changes nothing changes.
+
+use crate::simulation::RunResult;
+use crate::workload::{JobKind, Workload};
+
+/// The state after each change, column by column (times in ms).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimeSeries {
+    /// The instant, ms.
+    pub time_ms: Vec<u64>,
+    /// Processors busy.
+    pub busy_procs: Vec<u64>,
+    /// Jobs running.
+    pub running_jobs: Vec<u64>,
+    /// Jobs submitted and not yet started.
+    pub queued_jobs: Vec<u64>,
+    /// Interactive jobs submitted and not yet started.
+    pub queued_interactive: Vec<u64>,
+    /// Whether the row is at a multiple of the sampling step (a change at such an instant
+    /// is that step's sample; no instant appears twice).
+    pub step_sample: Vec<bool>,
+    /// Processors of the machine.
+    pub machine_procs: u64,
+}
+
+/// One change: the instant and what it adds to each counter.
+#[derive(Clone, Copy)]
+struct Delta {
+    time_ms: u64,
+    busy: i64,
+    running: i64,
+    queued: i64,
+    queued_interactive: i64,
+}
+
+impl TimeSeries {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.time_ms.len()
+    }
+
+    /// Whether there are no rows (a workload with no jobs).
+    pub fn is_empty(&self) -> bool {
+        self.time_ms.is_empty()
+    }
+
+    /// Utilization (busy / machine processors) of row `i`, 0 to 1.
+    pub fn utilization(&self, i: usize) -> f64 {
+        self.busy_procs[i] as f64 / self.machine_procs.max(1) as f64
+    }
+
+    /// Builds the series of a finished run, with samples every `step_ms` (0: no samples)
+    /// at the multiples of the step from the first change to the last.
+    pub fn from_run(workload: &Workload, result: &RunResult, step_ms: u64) -> TimeSeries {
+        let mut deltas: Vec<Delta> = Vec::with_capacity(workload.jobs.len() * 3);
+        for (i, job) in workload.jobs.iter().enumerate() {
+            let qi = i64::from(job.kind == JobKind::Interactive);
+            let procs = i64::from(job.procs);
+            deltas.push(Delta {
+                time_ms: job.submit.as_ms(),
+                busy: 0,
+                running: 0,
+                queued: 1,
+                queued_interactive: qi,
+            });
+            deltas.push(Delta {
+                time_ms: result.start[i].as_ms(),
+                busy: procs,
+                running: 1,
+                queued: -1,
+                queued_interactive: -qi,
+            });
+            deltas.push(Delta {
+                time_ms: result.end[i].as_ms(),
+                busy: -procs,
+                running: -1,
+                queued: 0,
+                queued_interactive: 0,
+            });
+        }
+        // The sum of the deltas at one instant does not depend on their order, so an
+        // unstable sort cannot change the output.
+        deltas.sort_unstable_by_key(|d| d.time_ms);
+
+        let mut series = TimeSeries {
+            machine_procs: u64::from(workload.machine_procs),
+            ..TimeSeries::default()
+        };
+        let (mut busy, mut running, mut queued, mut qi) = (0i64, 0i64, 0i64, 0i64);
+        let mut next_step: Option<u64> = match (step_ms, deltas.first()) {
+            (0, _) | (_, None) => None,
+            (step, Some(first)) => Some(first.time_ms.div_ceil(step) * step),
+        };
+        let mut k = 0;
+        while k < deltas.len() {
+            let t = deltas[k].time_ms;
+            // Samples strictly before this change see the state of the previous one.
+            while let Some(s) = next_step.filter(|&s| s < t) {
+                series.push(s, busy, running, queued, qi, true);
+                next_step = Some(s + step_ms);
+            }
+            while k < deltas.len() && deltas[k].time_ms == t {
+                let d = deltas[k];
+                busy += d.busy;
+                running += d.running;
+                queued += d.queued;
+                qi += d.queued_interactive;
+                k += 1;
+            }
+            let on_step = next_step == Some(t);
+            if on_step {
+                next_step = Some(t + step_ms);
+            }
+            series.push(t, busy, running, queued, qi, on_step);
+        }
+        series
+    }
+
+    fn push(&mut self, t: u64, busy: i64, running: i64, queued: i64, qi: i64, step: bool) {
+        // The counters are sums of +1/−1 pairs in time order, so they never go negative;
+        // clamp rather than wrap if a broken schedule ever got here.
+        let c = |v: i64| v.max(0) as u64;
+        self.time_ms.push(t);
+        self.busy_procs.push(c(busy));
+        self.running_jobs.push(c(running));
+        self.queued_jobs.push(c(queued));
+        self.queued_interactive.push(c(qi));
+        self.step_sample.push(step);
+    }
+
+    /// Time-weighted means over `bins` equal bins between the first and the last row.
+    pub fn binned(&self, bins: usize) -> Binned {
+        let mut out = Binned::default();
+        if self.len() < 2 || bins == 0 {
+            return out;
+        }
+        let t0 = self.time_ms[0];
+        let t1 = *self.time_ms.last().unwrap_or(&t0);
+        let width = ((t1 - t0) as f64 / bins as f64).max(1.0);
+        let mut acc = vec![[0.0f64; 4]; bins];
+        let mut peak_queued = vec![0u64; bins];
+        for i in 0..self.len() - 1 {
+            // Row i holds from its instant to the next row's.
+            let (a, b) = (
+                (self.time_ms[i] - t0) as f64,
+                (self.time_ms[i + 1] - t0) as f64,
+            );
+            let values = [
+                self.utilization(i),
+                self.running_jobs[i] as f64,
+                self.queued_jobs[i] as f64,
+                self.queued_interactive[i] as f64,
+            ];
+            let first = ((a / width) as usize).min(bins - 1);
+            let last = ((b / width) as usize).min(bins - 1);
+            for (bin, bin_acc) in acc.iter_mut().enumerate().take(last + 1).skip(first) {
+                let lo = a.max(bin as f64 * width);
+                let hi = b.min((bin + 1) as f64 * width);
+                if hi > lo {
+                    for (slot, v) in bin_acc.iter_mut().zip(values) {
+                        *slot += v * (hi - lo);
+                    }
+                }
+                peak_queued[bin] = peak_queued[bin].max(self.queued_jobs[i]);
+            }
+        }
+        for (bin, sums) in acc.iter().enumerate() {
+            out.mid_s
+                .push((t0 as f64 + (bin as f64 + 0.5) * width) / 1000.0);
+            out.utilization.push(sums[0] / width);
+            out.running.push(sums[1] / width);
+            out.queued.push(sums[2] / width);
+            out.queued_interactive.push(sums[3] / width);
+            out.queued_peak.push(peak_queued[bin]);
+        }
+        out
+    }
+}
+
+/// Time-weighted means per bin.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Binned {
+    /// Middle of each bin, s.
+    pub mid_s: Vec<f64>,
+    /// Mean utilization, 0 to 1.
+    pub utilization: Vec<f64>,
+    /// Mean running jobs.
+    pub running: Vec<f64>,
+    /// Mean queued jobs.
+    pub queued: Vec<f64>,
+    /// Mean queued interactive jobs.
+    pub queued_interactive: Vec<f64>,
+    /// Most jobs queued at once in the bin.
+    pub queued_peak: Vec<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::{SimDuration, SimTime};
+    use crate::workload::job::Job;
+
+    fn job(id: u64, submit_s: u64, procs: u32, kind: JobKind) -> Job {
+        Job {
+            trace_id: id,
+            submit: SimTime::from_secs(submit_s),
+            run: SimDuration::from_secs(10),
+            estimate: SimDuration::from_secs(10),
+            procs,
+            kind,
+            killed: false,
+            user: -1,
+            group: -1,
+            queue: -1,
+            partition: -1,
+        }
+    }
+
+    fn workload(jobs: Vec<Job>, machine_procs: u32) -> Workload {
+        Workload {
+            jobs,
+            machine_procs,
+            ..Workload::default()
+        }
+    }
+
+    fn result(start_s: &[u64], end_s: &[u64]) -> RunResult {
+        RunResult {
+            start: start_s.iter().map(|&s| SimTime::from_secs(s)).collect(),
+            end: end_s.iter().map(|&s| SimTime::from_secs(s)).collect(),
+            first_reservation: vec![None; start_s.len()],
+            events: 0,
+            passes: 0,
+            max_waiting: 0,
+        }
+    }
+
+    #[test]
+    fn series_follows_the_schedule_with_samples_between_changes() {
+        let workload = workload(
+            vec![
+                job(1, 0, 4, JobKind::Batch),
+                job(2, 0, 4, JobKind::Interactive),
+            ],
+            4,
+        );
+        // Job 1 runs 0–10 s, job 2 waits and runs 10–20 s.
+        let result = result(&[0, 10], &[10, 20]);
+        let s = TimeSeries::from_run(&workload, &result, 4_000);
+        assert_eq!(
+            s.time_ms,
+            vec![0, 4_000, 8_000, 10_000, 12_000, 16_000, 20_000]
+        );
+        assert_eq!(s.busy_procs, vec![4, 4, 4, 4, 4, 4, 0]);
+        assert_eq!(s.running_jobs, vec![1, 1, 1, 1, 1, 1, 0]);
+        assert_eq!(s.queued_jobs, vec![1, 1, 1, 0, 0, 0, 0]);
+        assert_eq!(s.queued_interactive, vec![1, 1, 1, 0, 0, 0, 0]);
+        assert_eq!(
+            s.step_sample,
+            vec![true, true, true, false, true, true, true]
+        );
+        let b = s.binned(2);
+        assert_eq!(b.mid_s, vec![5.0, 15.0]);
+        assert_eq!(b.utilization, vec![1.0, 1.0]);
+        assert_eq!(b.queued, vec![1.0, 0.0]);
+        assert_eq!(b.queued_peak, vec![1, 1]);
+    }
+
+    #[test]
+    fn without_a_step_only_changes_are_rows() {
+        let workload = workload(vec![job(1, 5, 2, JobKind::Batch)], 4);
+        let result = result(&[5], &[15]);
+        let s = TimeSeries::from_run(&workload, &result, 0);
+        assert_eq!(s.time_ms, vec![5_000, 15_000]);
+        assert_eq!(s.busy_procs, vec![2, 0]);
+        assert!((s.utilization(0) - 0.5).abs() < 1e-12);
+        assert_eq!(s.step_sample, vec![false, false]);
+    }
+}
