@@ -283,7 +283,7 @@ fn generate_writes_a_trace_that_replays() {
 fn help_documents_every_command() {
     let o = clustersim(&["--help"]);
     let out = String::from_utf8_lossy(&o.stdout);
-    for cmd in ["run", "inspect", "generate"] {
+    for cmd in ["run", "inspect", "generate", "compare"] {
         assert!(out.contains(cmd));
     }
     let o = clustersim(&["run", "--help"]);
@@ -297,6 +297,9 @@ fn help_documents_every_command() {
         "--lenient",
         "--bsld-tau",
         "--seed",
+        "--format",
+        "--timeseries-step",
+        "--no-plots",
     ] {
         assert!(out.contains(flag), "run --help lacks {flag}");
     }
@@ -334,4 +337,92 @@ fn a_reader_that_goes_away_is_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(out.status.success(), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn demo_with_out_writes_reports_and_the_readme_picture_is_current() {
+    let dir = scratch("demo_out");
+    let out_dir = dir.join("demo");
+    let o = clustersim(&["run", "--out", out_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("compare.html"));
+    for policy in ["fcfs", "easy", "conservative"] {
+        for file in REPORT_FILES {
+            assert!(out_dir.join(policy).join(file).is_file(), "{policy}/{file}");
+        }
+    }
+    for file in [
+        "compare.html",
+        "compare.md",
+        "plots/runs.png",
+        "plots/runs.svg",
+    ] {
+        assert!(out_dir.join(file).is_file(), "{file} missing");
+    }
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/demo-runs.png");
+    assert!(
+        std::fs::read(&committed).unwrap() == std::fs::read(out_dir.join("plots/runs.png")).unwrap(),
+        "docs/demo-runs.png is stale: regenerate it with \
+         `cargo run --release -- run --out /tmp/demo && cp /tmp/demo/plots/runs.png docs/demo-runs.png`"
+    );
+}
+
+#[test]
+fn compare_shows_changes_relative_to_the_first_run() {
+    let dir = scratch("compare");
+    let trace = write_trace(&dir);
+    let mut runs = Vec::new();
+    for policy in ["fcfs", "easy"] {
+        let out_dir = dir.join(policy);
+        let o = clustersim(&[
+            "run",
+            "-q",
+            "--no-plots",
+            "--format",
+            "csv",
+            "--workload",
+            trace.to_str().unwrap(),
+            "--policy",
+            policy,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        // --format csv: the tables as CSV, no Parquet, no plots.
+        assert!(out_dir.join("timeseries.csv").is_file());
+        assert!(out_dir.join("summary.csv").is_file());
+        assert!(!out_dir.join("jobs.parquet").exists());
+        assert!(!out_dir.join("report.html").exists());
+        runs.push(out_dir.to_str().unwrap().to_string());
+    }
+    let cmp_dir = dir.join("cmp");
+    let o = clustersim(&[
+        "compare",
+        &runs[0],
+        &runs[1],
+        "--out",
+        cmp_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    let header = table.lines().next().unwrap();
+    assert!(header.starts_with("metric") && header.contains("fcfs") && header.contains("easy"));
+    let wait = table
+        .lines()
+        .find(|l| l.starts_with("wait mean (s)"))
+        .unwrap();
+    assert!(wait.contains(" %)"), "no relative change: {wait}");
+    assert!(cmp_dir.join("compare.html").is_file());
+    assert!(cmp_dir.join("plots/runs.png").is_file());
+
+    let md = clustersim(&["compare", &runs[0], &runs[1], "--markdown"]);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.starts_with("| metric | fcfs | easy |\n| --- | ---: | ---: |\n"),
+        "{md}"
+    );
+
+    let bad = clustersim(&["compare", dir.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("summary.json"), "{}", text(&bad));
 }
