@@ -4,11 +4,15 @@
 //! - a generated 1,000,000-job trace at offered load 0.9 on 1,024 processors, written once
 //!   to the target directory (see README, "Performance").
 //!
+//! A third group, `report`, measures what `--out` adds by default on top of those files: the
+//! time series, the Parquet tables, the plots and `report.html`, for a run of CTC-SP2.
+//!
 //! Run with `cargo bench --bench replay`; `CLUSTERSIM_BENCH_JOBS` changes the size of the
 //! generated trace.
 
 use clustersim::output::write_run_dir;
 use clustersim::policy::PolicyKind;
+use clustersim::report::{write_report, ReportOptions};
 use clustersim::run::{run, RunOptions};
 use clustersim::workload::swf::{read_swf_file, write_swf, SwfOptions};
 use clustersim::workload::synthetic::{generate, SyntheticSpec};
@@ -65,6 +69,25 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    if ctc.exists() {
+        let mut group = c.benchmark_group("report");
+        group.sample_size(10).warm_up_time(Duration::from_secs(1));
+        let workload = read_swf_file(&ctc, &SwfOptions::default()).expect("trace reads");
+        let outcome = run(
+            &workload,
+            PolicyKind::Easy,
+            &RunOptions::default(),
+            &mut |_| {},
+        )
+        .expect("run completes");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-report");
+        std::fs::create_dir_all(&dir).unwrap();
+        group.bench_function("ctc-sp2/easy", |b| {
+            b.iter(|| write_report(&dir, &workload, &outcome, &ReportOptions::default()).unwrap())
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(replay_benches, benches);
