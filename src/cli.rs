@@ -5,6 +5,7 @@ use crate::output;
 use crate::policy::PolicyKind;
 use crate::report::{self, compare, ReportOptions, TableFormat};
 use crate::run::{self, RunOptions, RunOutcome};
+use crate::scenario;
 use crate::simulation::Progress;
 use crate::workload::swf::{read_swf_file, SwfOptions};
 use crate::workload::synthetic::{generate, SyntheticSpec};
@@ -42,6 +43,17 @@ pub enum Command {
     /// Compare runs side by side: each metric of each run's summary.json, with its change
     /// relative to the first run.
     Compare(CompareArgs),
+    /// Check a scenario file without running it: syntax, unknown keys, contradictions,
+    /// and that its trace can be read.
+    Validate(ValidateArgs),
+}
+
+/// Arguments of `clustersim validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The scenario file.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
 }
 
 /// Arguments of `clustersim compare`.
@@ -97,7 +109,12 @@ pub struct WorkloadArgs {
 /// Arguments of `clustersim run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The workload: an SWF trace (.swf or .swf.gz). Without it, the built-in demo runs.
+    /// A scenario file (TOML: cluster, workload, policy, seed, output; see README). Flags
+    /// given on the command line override what it says.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// The workload: an SWF trace (.swf or .swf.gz). Without it and without a scenario, the
+    /// built-in demo runs.
     #[arg(long, short, value_name = "FILE")]
     pub workload: Option<PathBuf>,
     /// Scheduling policy. Default: easy for a trace; all three for the demo.
@@ -108,21 +125,25 @@ pub struct RunArgs {
     /// writes one subdirectory per policy and compare.html beside them.
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Format of the tables jobs, summary and timeseries (jobs.csv is always written).
-    #[arg(long, value_enum, default_value_t = TableFormat::Parquet)]
-    pub format: TableFormat,
-    /// Step of the time series' fixed samples in seconds (0: only rows at changes).
-    #[arg(long, value_name = "SECONDS", default_value_t = 3_600)]
-    pub timeseries_step: u64,
+    /// Format of the tables jobs, summary and timeseries (jobs.csv is always written)
+    /// [default: parquet].
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+    /// Step of the time series' fixed samples in seconds (0: only rows at changes)
+    /// [default: 3600].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeseries_step: Option<u64>,
     /// Write no plots and no report.html (tables only).
     #[arg(long)]
     pub no_plots: bool,
-    /// Seed of the run's random streams (the demo's workload is generated from it).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Bounded-slowdown threshold τ in seconds: bsld = max(1, (wait + run) / max(run, τ)).
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub bsld_tau: u64,
+    /// Seed of the run's random streams (the demo's workload is generated from it)
+    /// [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Bounded-slowdown threshold τ in seconds: bsld = max(1, (wait + run) / max(run, τ))
+    /// [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub bsld_tau: Option<u64>,
     /// How to read the workload.
     #[command(flatten)]
     pub input: WorkloadArgs,
@@ -176,17 +197,7 @@ pub fn main(cli: Cli) -> Result<()> {
         Some(Command::Inspect(args)) => inspect_command(&args),
         Some(Command::Generate(args)) => generate_command(&args),
         Some(Command::Compare(args)) => compare_command(&args),
-    }
-}
-
-impl RunArgs {
-    fn options(&self) -> RunOptions {
-        RunOptions {
-            seed: self.seed,
-            bsld_tau_s: self.bsld_tau,
-            kill_at_walltime: self.input.kill_at_walltime,
-            lenient: self.input.lenient,
-        }
+        Some(Command::Validate(args)) => validate_command(&args),
     }
 }
 
@@ -203,59 +214,183 @@ pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
     Ok(read_swf_file(path, &swf_options(args))?)
 }
 
-fn run_command(args: RunArgs) -> Result<()> {
-    let options = args.options();
-    let (workload, policies) = match &args.workload {
-        Some(path) => (
-            load_workload(path, &args.input)?,
-            vec![args.policy.unwrap_or(PolicyKind::Easy)],
-        ),
-        None => {
-            let mut spec = SyntheticSpec::demo(args.seed);
-            if let Some(p) = args.input.procs {
-                spec.procs = p;
-            }
-            let policies = match args.policy {
-                Some(p) => vec![p],
-                None => PolicyKind::ALL.to_vec(),
-            };
-            if !args.quiet {
-                say!(
-                    "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",
-                    spec.jobs, spec.procs, spec.load, spec.seed
-                );
-                say!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
-            }
-            (generate(&spec), policies)
-        }
+/// Everything a `run` needs, from the scenario file (if any) with the flags on top.
+struct RunPlan {
+    workload: Workload,
+    policies: Vec<PolicyKind>,
+    options: RunOptions,
+    out: Option<PathBuf>,
+    format: TableFormat,
+    timeseries_step_s: u64,
+    plots: bool,
+    /// One subdirectory per policy (the demo).
+    per_policy_dirs: bool,
+    demo: bool,
+}
+
+fn plan_run(args: &RunArgs) -> Result<RunPlan> {
+    let loaded = match &args.scenario {
+        Some(path) => Some(scenario::load(path)?),
+        None => None,
     };
+    let file = loaded.as_ref().map(|l| &l.scenario);
+    let seed = args.seed.or(file.and_then(|f| f.seed)).unwrap_or(1);
+    let mut options = RunOptions {
+        seed,
+        bsld_tau_s: args
+            .bsld_tau
+            .or(file.map(|f| f.policy.bsld_tau_s))
+            .unwrap_or(10),
+        kill_at_walltime: args.input.kill_at_walltime
+            || file.is_some_and(|f| f.workload.kill_at_walltime),
+        lenient: args.input.lenient || file.is_some_and(|f| f.workload.lenient),
+        scenario: loaded.as_ref().map(|l| l.path.display().to_string()),
+    };
+    let output = file.map(|f| f.output.clone()).unwrap_or_default();
+    let out = args.out.clone().or(output.dir.clone());
+    let format = args.format.unwrap_or(output.format);
+    let timeseries_step_s = args.timeseries_step.unwrap_or(output.timeseries_step_s);
+    let plots = !args.no_plots && output.plots;
+    // The machine: --procs, else the cluster's cores, else the trace's header.
+    let cluster_cores = match file.and_then(|f| f.cluster.as_ref()) {
+        Some(c) => Some(u32::try_from(c.total_cores()).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: the cluster has more than 4,294,967,295 cores",
+                options.scenario.clone().unwrap_or_default()
+            )
+        })?),
+        None => None,
+    };
+    let procs = args
+        .input
+        .procs
+        .or(cluster_cores)
+        .or(file.and_then(|f| f.workload.procs));
+    let swf = SwfOptions {
+        procs,
+        kill_at_walltime: options.kill_at_walltime,
+        lenient: options.lenient,
+    };
+    if let Some(path) = &args.workload {
+        let workload = read_swf_file(path, &swf)?;
+        let policy = args
+            .policy
+            .or(file.map(|f| f.policy.name))
+            .unwrap_or(PolicyKind::Easy);
+        return Ok(RunPlan {
+            workload,
+            policies: vec![policy],
+            options,
+            out,
+            format,
+            timeseries_step_s,
+            plots,
+            per_policy_dirs: false,
+            demo: false,
+        });
+    }
+    if let Some(loaded) = &loaded {
+        let f = &loaded.scenario;
+        let workload = match (&f.workload.trace, &f.workload.generator) {
+            (Some(trace), _) => read_swf_file(&loaded.resolve(trace), &swf)
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!(
+                        "{}:{}: workload.trace",
+                        loaded.path.display(),
+                        scenario::locate::line_of_key(&loaded.text, "workload.trace")
+                    )
+                })?,
+            (None, Some(g)) => {
+                let gen_procs = args.input.procs.or(g.procs).or(cluster_cores).unwrap_or(1);
+                let mut w = generate(&SyntheticSpec {
+                    jobs: g.jobs,
+                    procs: gen_procs,
+                    load: g.load,
+                    seed,
+                });
+                if let Some(p) = procs {
+                    w.machine_procs = p;
+                    w.drop_jobs_larger_than_machine();
+                }
+                w
+            }
+            (None, None) => unreachable!("validated: a workload has a trace or a generator"),
+        };
+        options.scenario = Some(loaded.path.display().to_string());
+        return Ok(RunPlan {
+            workload,
+            policies: vec![args.policy.unwrap_or(f.policy.name)],
+            options,
+            out,
+            format,
+            timeseries_step_s,
+            plots,
+            per_policy_dirs: false,
+            demo: false,
+        });
+    }
+    let mut spec = SyntheticSpec::demo(seed);
+    if let Some(p) = args.input.procs {
+        spec.procs = p;
+    }
+    let policies = match args.policy {
+        Some(p) => vec![p],
+        None => PolicyKind::ALL.to_vec(),
+    };
+    if !args.quiet {
+        say!(
+            "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",
+            spec.jobs,
+            spec.procs,
+            spec.load,
+            spec.seed
+        );
+        say!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
+    }
+    Ok(RunPlan {
+        workload: generate(&spec),
+        per_policy_dirs: policies.len() > 1,
+        policies,
+        options,
+        out,
+        format,
+        timeseries_step_s,
+        plots,
+        demo: true,
+    })
+}
+
+fn run_command(args: RunArgs) -> Result<()> {
+    let plan = plan_run(&args)?;
+    let (workload, policies, options) = (&plan.workload, &plan.policies, &plan.options);
     let mut outcomes: Vec<RunOutcome> = Vec::new();
     let mut run_dirs: Vec<PathBuf> = Vec::new();
-    for &policy in &policies {
-        let mut outcome = run_with_progress(&workload, policy, &options)?;
-        debug_checks(policy, &workload, &outcome)?;
+    for &policy in policies {
+        let mut outcome = run_with_progress(workload, policy, options)?;
+        debug_checks(policy, workload, &outcome)?;
         outcome.timing.peak_memory_mib = output::peak_memory_mib();
-        if let Some(out) = &args.out {
-            let dir = if args.workload.is_none() && policies.len() > 1 {
+        if let Some(out) = &plan.out {
+            let dir = if plan.per_policy_dirs {
                 out.join(policy.as_str())
             } else {
                 out.clone()
             };
-            output::write_run_dir(&dir, &workload, &outcome)
+            output::write_run_dir(&dir, workload, &outcome)
                 .with_context(|| format!("writing results to {}", dir.display()))?;
             let report_options = ReportOptions {
-                format: args.format,
-                timeseries_step_s: args.timeseries_step,
-                plots: !args.no_plots,
+                format: plan.format,
+                timeseries_step_s: plan.timeseries_step_s,
+                plots: plan.plots,
                 label: policy.as_str().to_string(),
             };
-            report::write_report(&dir, &workload, &outcome, &report_options)
+            report::write_report(&dir, workload, &outcome, &report_options)
                 .with_context(|| format!("writing the report to {}", dir.display()))?;
             run_dirs.push(dir);
         }
         outcomes.push(outcome);
     }
-    if let (Some(out), true) = (&args.out, run_dirs.len() > 1 && !args.no_plots) {
+    if let (Some(out), true) = (&plan.out, run_dirs.len() > 1 && plan.plots) {
         let runs = compare::load_runs(&run_dirs)?;
         compare::write_compare_dir(out, &runs)?;
     }
@@ -275,17 +410,17 @@ fn run_command(args: RunArgs) -> Result<()> {
         say!();
         let runs: Vec<_> = outcomes.iter().map(|o| (&o.summary, &o.timing)).collect();
         say_raw!("{}", output::comparison_table(&runs));
-        if let Some(out) = &args.out {
-            let page = if run_dirs.len() > 1 && !args.no_plots {
+        if let Some(out) = &plan.out {
+            let page = if run_dirs.len() > 1 && plan.plots {
                 out.join("compare.html")
             } else {
                 out.join("report.html")
             };
             say!("\nresults written to {}", out.display());
-            if !args.no_plots {
+            if plan.plots {
                 say!("open {} in a browser", page.display());
             }
-        } else if args.workload.is_none() {
+        } else if plan.demo {
             say!("\nAdd --out DIR to write tables, plots and an HTML report.");
         }
     }
@@ -462,5 +597,97 @@ fn compare_command(args: &CompareArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+fn validate_command(args: &ValidateArgs) -> Result<()> {
+    let loaded = scenario::load(&args.scenario)?;
+    let f = &loaded.scenario;
+    say!(
+        "{}: valid scenario {:?}",
+        args.scenario.display(),
+        loaded.name()
+    );
+    if let Some(c) = &f.cluster {
+        say!(
+            "cluster: {} nodes, {} cores, {} GPUs",
+            c.total_nodes(),
+            c.total_cores(),
+            c.total_gpus()
+        );
+        for (name, t) in &c.node_types {
+            let mut gpus = String::new();
+            if t.gpus > 0 {
+                gpus = format!(", {} GPUs", t.gpus);
+                if let Some(m) = &t.gpu_model {
+                    gpus.push_str(&format!(" {m}"));
+                }
+                if let Some(mig) = &t.mig {
+                    gpus.push_str(&format!(
+                        " as {} x {} MIG slices each",
+                        mig.slices_per_gpu, mig.profile
+                    ));
+                }
+            }
+            say!(
+                "  node type {name}: {} x ({} cores, {} GB{gpus})",
+                t.count,
+                t.cores,
+                t.memory_gb
+            );
+        }
+        for (name, p) in &c.partitions {
+            say!(
+                "  partition {name}: {} ({} jobs, priority {}{})",
+                p.node_types.join(", "),
+                format!("{:?}", p.kinds).to_lowercase(),
+                p.priority,
+                p.max_walltime_s
+                    .map(|s| format!(", max walltime {s} s"))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(fab) = &c.fabric {
+            say!(
+                "  fabric: fat-tree, {} nodes per leaf, {} leaves per spine, oversubscription {}",
+                fab.nodes_per_leaf,
+                fab.leaves_per_spine,
+                fab.oversubscription
+            );
+        }
+    }
+    match (&f.workload.trace, &f.workload.generator) {
+        (Some(trace), _) => {
+            let path = loaded.resolve(trace);
+            let w = read_swf_file(
+                &path,
+                &SwfOptions {
+                    procs: f
+                        .cluster
+                        .as_ref()
+                        .and_then(|c| u32::try_from(c.total_cores()).ok())
+                        .or(f.workload.procs),
+                    kill_at_walltime: f.workload.kill_at_walltime,
+                    lenient: f.workload.lenient,
+                },
+            )
+            .with_context(|| {
+                format!(
+                    "{}:{}: workload.trace",
+                    loaded.path.display(),
+                    scenario::locate::line_of_key(&loaded.text, "workload.trace")
+                )
+            })?;
+            say!(
+                "workload: {} ({} jobs to simulate, {} dropped)",
+                path.display(),
+                w.jobs.len(),
+                w.dropped.len()
+            );
+        }
+        (None, Some(g)) => say!("workload: generated, {} jobs at load {}", g.jobs, g.load),
+        (None, None) => {}
+    }
+    say!("policy: {}", f.policy.name);
     Ok(())
 }

@@ -48,5 +48,6 @@ pub mod output;
 pub mod policy;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod simulation;
 pub mod workload;

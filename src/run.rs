@@ -21,6 +21,9 @@ pub struct RunOptions {
     pub kill_at_walltime: bool,
     /// Whether malformed lines were skipped.
     pub lenient: bool,
+    /// The scenario file the run came from, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -30,6 +33,7 @@ impl Default for RunOptions {
             bsld_tau_s: 10,
             kill_at_walltime: false,
             lenient: false,
+            scenario: None,
         }
     }
 }

@@ -5,6 +5,9 @@
 //! partitions, fabric) extend this module; the engine only ever asks it whether a job fits
 //! and tells it when a job starts and ends.
 
+pub mod nodes;
+pub mod spec;
+
 use crate::workload::Job;
 
 /// A pool of identical processors.

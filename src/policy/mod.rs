@@ -21,7 +21,7 @@ pub mod wait_queue;
 use crate::cluster::ProcessorPool;
 use crate::engine::time::SimTime;
 use crate::workload::{Job, JobIdx};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a policy sees: read-only.
@@ -80,7 +80,19 @@ pub trait Policy {
 }
 
 /// The built-in policies, by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyKind {
     /// First come, first served: start from the head while jobs fit.

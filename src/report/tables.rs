@@ -12,7 +12,17 @@ use std::fs::File;
 use std::path::Path;
 
 /// Which table formats to write.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TableFormat {
     /// Parquet files (`*.parquet`); the default.

@@ -113,6 +113,23 @@ impl Workload {
         counts
     }
 
+    /// Moves jobs that ask for more processors than `machine_procs` to the dropped list
+    /// (a generated workload put on a smaller machine than it was made for).
+    pub fn drop_jobs_larger_than_machine(&mut self) {
+        let machine = self.machine_procs;
+        let (keep, drop): (Vec<Job>, Vec<Job>) =
+            self.jobs.drain(..).partition(|j| j.procs <= machine);
+        self.jobs = keep;
+        for j in drop {
+            self.dropped.push(DroppedJob {
+                line: 0,
+                trace_id: Some(j.trace_id),
+                reason: DropReason::LargerThanMachine,
+                detail: format!("size {} > machine {machine}", j.procs),
+            });
+        }
+    }
+
     /// Number of jobs that will be ended at their estimate.
     pub fn killed_jobs(&self) -> usize {
         self.jobs.iter().filter(|j| j.killed).count()

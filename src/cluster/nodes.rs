@@ -1,0 +1,557 @@
+//! Node-level resources: every node's free cores, memory, whole GPUs and MIG slices, and
+//! the placement of a request on nodes.
+//!
+//! # The free-resource index
+//!
+//! A scheduling pass asks "does this request fit now, and where?" many times, mostly for
+//! requests that do not fit. On a 10,000-node cluster that question must not cost a walk
+//! over the nodes. Nodes are grouped by node type (identical hardware); within a type, each
+//! node has a *key*: its free amount of the type's scarce resource (MIG slices on sliced
+//! types, GPUs on GPU types, cores otherwise). Per type the index keeps
+//! - a histogram `nodes_with_key[k]`: how many nodes have key `k` (keys are small: at most
+//!   the cores or GPUs of one node), so "how many nodes of this type could give `k`?" is a
+//!   suffix sum over at most a node's capacity, independent of the node count;
+//! - an ordered set of `(key, node)`: best-fit walks it upwards from the smallest key that
+//!   suffices, spread walks it downwards from the largest, so a placement touches only nodes
+//!   that can hold the request (the other resources, memory and cores on GPU types, are then
+//!   checked node by node, and rarely reject).
+//!
+//! Allocation and release update one node's entries: O(log nodes).
+
+use super::spec::ClusterSpec;
+use std::collections::BTreeSet;
+
+/// A node type, resolved from its spec.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeType {
+    /// Its name in the scenario.
+    pub name: String,
+    /// Nodes of this type.
+    pub count: u32,
+    /// Cores per node.
+    pub cores: u32,
+    /// Memory per node, MB.
+    pub memory_mb: u64,
+    /// Whole GPUs per node (0 when sliced by MIG).
+    pub gpus: u32,
+    /// MIG slices per node (0 without MIG), of profile `mig_profile`.
+    pub mig_slices: u32,
+    /// The MIG profile of the slices, e.g. `1g.10gb`.
+    pub mig_profile: Option<String>,
+    /// Relative GPU speed.
+    pub gpu_speed: f64,
+}
+
+impl NodeType {
+    /// The type's scarce resource: the one its index is keyed by.
+    fn key_of(&self, free: &NodeFree) -> u32 {
+        if self.mig_slices > 0 {
+            free.mig_slices
+        } else if self.gpus > 0 {
+            free.gpus
+        } else {
+            free.cores
+        }
+    }
+
+    fn key_of_request(&self, r: &NodeRequest) -> u32 {
+        if self.mig_slices > 0 {
+            r.mig_slices_per_node
+        } else if self.gpus > 0 {
+            r.gpus_per_node
+        } else {
+            r.cores_per_node
+        }
+    }
+
+    fn capacity(&self) -> NodeFree {
+        NodeFree {
+            cores: self.cores,
+            memory_mb: self.memory_mb,
+            gpus: self.gpus,
+            mig_slices: self.mig_slices,
+        }
+    }
+}
+
+/// What is free on a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeFree {
+    /// Free cores.
+    pub cores: u32,
+    /// Free memory, MB.
+    pub memory_mb: u64,
+    /// Free whole GPUs.
+    pub gpus: u32,
+    /// Free MIG slices.
+    pub mig_slices: u32,
+}
+
+/// A request for `nodes` nodes, each giving the per-node amounts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeRequest {
+    /// Number of nodes.
+    pub nodes: u32,
+    /// Cores on each node.
+    pub cores_per_node: u32,
+    /// Memory on each node, MB.
+    pub memory_mb_per_node: u64,
+    /// Whole GPUs on each node.
+    pub gpus_per_node: u32,
+    /// MIG slices on each node (of the node type's profile).
+    pub mig_slices_per_node: u32,
+    /// The whole node: nothing else may run on it.
+    pub exclusive: bool,
+    /// Node types the request may use (bit i: type i); `u64::MAX` for any.
+    pub allowed_types: u64,
+}
+
+impl NodeRequest {
+    fn fits(&self, t: &NodeType, free: &NodeFree) -> bool {
+        if self.exclusive {
+            return *free == t.capacity();
+        }
+        free.cores >= self.cores_per_node
+            && free.memory_mb >= self.memory_mb_per_node
+            && free.gpus >= self.gpus_per_node
+            && free.mig_slices >= self.mig_slices_per_node
+    }
+
+    /// Whether a node of type `t`, empty, could ever hold one node's share.
+    pub fn could_ever_fit(&self, t: &NodeType) -> bool {
+        self.fits(t, &t.capacity())
+    }
+
+    fn taken(&self, t: &NodeType) -> NodeFree {
+        if self.exclusive {
+            t.capacity()
+        } else {
+            NodeFree {
+                cores: self.cores_per_node,
+                memory_mb: self.memory_mb_per_node,
+                gpus: self.gpus_per_node,
+                mig_slices: self.mig_slices_per_node,
+            }
+        }
+    }
+}
+
+/// How to choose among nodes that fit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// The lowest-numbered nodes that fit.
+    FirstFit,
+    /// The nodes left with the least of their type's scarce resource (packing), ties to
+    /// the lower number.
+    #[default]
+    BestFit,
+    /// The nodes with the most free, ties to the lower number.
+    Spread,
+    /// The fewest leaf switches, then best-fit within them.
+    Topology,
+}
+
+/// The nodes a request got, in the order placed.
+pub type NodeSet = Vec<u32>;
+
+/// Every node's free resources, with the index.
+#[derive(Clone, Debug)]
+pub struct Nodes {
+    types: Vec<NodeType>,
+    node_type: Vec<u16>,
+    leaf: Vec<u32>,
+    free: Vec<NodeFree>,
+    /// Per type: how many nodes have each key value.
+    histogram: Vec<Vec<u32>>,
+    /// Per type: (key, node), ordered.
+    by_key: Vec<BTreeSet<(u32, u32)>>,
+}
+
+impl Nodes {
+    /// The nodes of a cluster spec, numbered type by type in file order; `nodes_per_leaf`
+    /// assigns consecutive nodes to leaf switches (`None`: one leaf).
+    pub fn new(spec: &ClusterSpec) -> Nodes {
+        let nodes_per_leaf = spec
+            .fabric
+            .as_ref()
+            .map_or(u32::MAX, |f| f.nodes_per_leaf.max(1));
+        let mut types = Vec::new();
+        for (name, t) in &spec.node_types {
+            let mig_slices = t.mig.as_ref().map_or(0, |m| m.slices_per_gpu * t.gpus);
+            types.push(NodeType {
+                name: name.clone(),
+                count: t.count,
+                cores: t.cores,
+                memory_mb: t.memory_gb.saturating_mul(1024),
+                gpus: if mig_slices > 0 { 0 } else { t.gpus },
+                mig_slices,
+                mig_profile: t.mig.as_ref().map(|m| m.profile.clone()),
+                gpu_speed: t.gpu_speed,
+            });
+        }
+        Nodes::from_types(types, nodes_per_leaf)
+    }
+
+    /// Nodes from resolved types.
+    pub fn from_types(types: Vec<NodeType>, nodes_per_leaf: u32) -> Nodes {
+        let mut nodes = Nodes {
+            histogram: types
+                .iter()
+                .map(|t| {
+                    let cap = t.key_of(&t.capacity()) as usize;
+                    let mut h = vec![0; cap + 1];
+                    h[cap] = t.count;
+                    h
+                })
+                .collect(),
+            by_key: vec![BTreeSet::new(); types.len()],
+            node_type: Vec::new(),
+            leaf: Vec::new(),
+            free: Vec::new(),
+            types,
+        };
+        for (ti, t) in nodes.types.iter().enumerate() {
+            for _ in 0..t.count {
+                let id = nodes.free.len() as u32;
+                nodes.node_type.push(ti as u16);
+                nodes.leaf.push(id / nodes_per_leaf);
+                nodes.free.push(t.capacity());
+                nodes.by_key[ti].insert((t.key_of(&t.capacity()), id));
+            }
+        }
+        nodes
+    }
+
+    /// The node types.
+    pub fn types(&self) -> &[NodeType] {
+        &self.types
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.free.is_empty()
+    }
+
+    /// What is free on `node`.
+    pub fn free(&self, node: u32) -> NodeFree {
+        self.free[node as usize]
+    }
+
+    /// The type of `node`.
+    pub fn type_of(&self, node: u32) -> &NodeType {
+        &self.types[self.node_type[node as usize] as usize]
+    }
+
+    /// The leaf switch of `node`.
+    pub fn leaf_of(&self, node: u32) -> u32 {
+        self.leaf[node as usize]
+    }
+
+    fn allowed(r: &NodeRequest, ti: usize) -> bool {
+        ti >= 64 || r.allowed_types & (1u64 << ti) != 0
+    }
+
+    /// An upper bound on the nodes that could hold one node's share now, from the
+    /// histograms alone: O(types × node capacity), whatever the number of nodes.
+    pub fn candidates_bound(&self, r: &NodeRequest) -> u64 {
+        let mut total = 0u64;
+        for (ti, t) in self.types.iter().enumerate() {
+            if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
+                continue;
+            }
+            let need = if r.exclusive {
+                t.key_of(&t.capacity())
+            } else {
+                t.key_of_request(r)
+            } as usize;
+            let h = &self.histogram[ti];
+            if need < h.len() {
+                total += h[need..].iter().map(|&c| u64::from(c)).sum::<u64>();
+            }
+        }
+        total
+    }
+
+    /// Where `r` would go now under `placement`, without allocating; `None` if it does not
+    /// fit. `avoid` lists nodes not to use (a reservation's), sorted.
+    pub fn place(&self, r: &NodeRequest, placement: Placement, avoid: &[u32]) -> Option<NodeSet> {
+        if r.nodes == 0 || self.candidates_bound(r) < u64::from(r.nodes) {
+            return None;
+        }
+        let usable = |n: u32| avoid.binary_search(&n).is_err();
+        let fits = |n: u32| {
+            let t = self.type_of(n);
+            r.fits(t, &self.free[n as usize]) && usable(n)
+        };
+        let want = r.nodes as usize;
+        match placement {
+            Placement::FirstFit => {
+                let chosen: Vec<u32> = (0..self.free.len() as u32)
+                    .filter(|&n| Self::allowed(r, self.node_type[n as usize] as usize) && fits(n))
+                    .take(want)
+                    .collect();
+                (chosen.len() == want).then_some(chosen)
+            }
+            Placement::BestFit | Placement::Spread => {
+                // Candidates by (key after placement, node): the smallest first for best-fit,
+                // the largest first for spread; merged across types.
+                let mut cands: Vec<(u32, u32)> = Vec::new();
+                for (ti, t) in self.types.iter().enumerate() {
+                    if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
+                        continue;
+                    }
+                    let need = if r.exclusive {
+                        t.key_of(&t.capacity())
+                    } else {
+                        t.key_of_request(r)
+                    };
+                    let set = &self.by_key[ti];
+                    let take = |(k, n): (u32, u32)| (k - need, n);
+                    if placement == Placement::BestFit {
+                        cands.extend(
+                            set.range((need, 0)..)
+                                .copied()
+                                .filter(|&(_, n)| fits(n))
+                                .take(want)
+                                .map(take),
+                        );
+                    } else {
+                        // The largest keys first, and within one key the lower numbers.
+                        let mut found = 0;
+                        let mut key = set.last().map(|&(k, _)| k);
+                        while let Some(k) = key.filter(|&k| k >= need && found < want) {
+                            for &(kk, n) in set.range((k, 0)..=(k, u32::MAX)) {
+                                if found == want {
+                                    break;
+                                }
+                                if fits(n) {
+                                    cands.push(take((kk, n)));
+                                    found += 1;
+                                }
+                            }
+                            key = set.range(..(k, 0)).next_back().map(|&(k, _)| k);
+                        }
+                    }
+                }
+                if cands.len() < want {
+                    return None;
+                }
+                if placement == Placement::BestFit {
+                    cands.sort_unstable();
+                } else {
+                    cands.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                }
+                Some(cands.into_iter().take(want).map(|(_, n)| n).collect())
+            }
+            Placement::Topology => {
+                // All fitting nodes, grouped by leaf; one leaf that can hold the whole
+                // request if any (the one with the fewest fitting nodes: keep big leaves
+                // whole), else the leaves with the most fitting nodes first.
+                let mut by_leaf: Vec<(u32, Vec<(u32, u32)>)> = Vec::new();
+                for (ti, t) in self.types.iter().enumerate() {
+                    if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
+                        continue;
+                    }
+                    let need = if r.exclusive {
+                        t.key_of(&t.capacity())
+                    } else {
+                        t.key_of_request(r)
+                    };
+                    for &(k, n) in self.by_key[ti].range((need, 0)..) {
+                        if fits(n) {
+                            let leaf = self.leaf[n as usize];
+                            match by_leaf.binary_search_by_key(&leaf, |e| e.0) {
+                                Ok(i) => by_leaf[i].1.push((k - need, n)),
+                                Err(i) => by_leaf.insert(i, (leaf, vec![(k - need, n)])),
+                            }
+                        }
+                    }
+                }
+                let total: usize = by_leaf.iter().map(|e| e.1.len()).sum();
+                if total < want {
+                    return None;
+                }
+                for e in &mut by_leaf {
+                    e.1.sort_unstable();
+                }
+                if let Some(leaf) = by_leaf
+                    .iter()
+                    .filter(|e| e.1.len() >= want)
+                    .min_by_key(|e| (e.1.len(), e.0))
+                {
+                    return Some(leaf.1.iter().take(want).map(|&(_, n)| n).collect());
+                }
+                by_leaf.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+                Some(
+                    by_leaf
+                        .iter()
+                        .flat_map(|e| e.1.iter().map(|&(_, n)| n))
+                        .take(want)
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    fn set_free(&mut self, node: u32, new: NodeFree) {
+        let ti = self.node_type[node as usize] as usize;
+        let t = &self.types[ti];
+        let old_key = t.key_of(&self.free[node as usize]);
+        let new_key = t.key_of(&new);
+        self.free[node as usize] = new;
+        if old_key != new_key {
+            self.histogram[ti][old_key as usize] -= 1;
+            self.histogram[ti][new_key as usize] += 1;
+            self.by_key[ti].remove(&(old_key, node));
+            self.by_key[ti].insert((new_key, node));
+        }
+    }
+
+    /// Takes one node's share of `r` on each node of `set` (which `place` returned).
+    /// Panics in debug builds if a node lacks it; callers check with `place` first.
+    pub fn allocate(&mut self, r: &NodeRequest, set: &[u32]) {
+        for &n in set {
+            let t = self.type_of(n).clone();
+            let take = r.taken(&t);
+            let f = self.free[n as usize];
+            debug_assert!(r.fits(&t, &f), "node {n} lacks the request");
+            self.set_free(
+                n,
+                NodeFree {
+                    cores: f.cores.saturating_sub(take.cores),
+                    memory_mb: f.memory_mb.saturating_sub(take.memory_mb),
+                    gpus: f.gpus.saturating_sub(take.gpus),
+                    mig_slices: f.mig_slices.saturating_sub(take.mig_slices),
+                },
+            );
+        }
+    }
+
+    /// Gives back what `allocate(r, set)` took.
+    pub fn release(&mut self, r: &NodeRequest, set: &[u32]) {
+        for &n in set {
+            let t = self.type_of(n).clone();
+            let cap = t.capacity();
+            let take = r.taken(&t);
+            let f = self.free[n as usize];
+            self.set_free(
+                n,
+                NodeFree {
+                    cores: (f.cores + take.cores).min(cap.cores),
+                    memory_mb: (f.memory_mb + take.memory_mb).min(cap.memory_mb),
+                    gpus: (f.gpus + take.gpus).min(cap.gpus),
+                    mig_slices: (f.mig_slices + take.mig_slices).min(cap.mig_slices),
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gpu_type(count: u32) -> NodeType {
+        NodeType {
+            name: "gpu".into(),
+            count,
+            cores: 32,
+            memory_mb: 256 * 1024,
+            gpus: 8,
+            mig_slices: 0,
+            mig_profile: None,
+            gpu_speed: 1.0,
+        }
+    }
+
+    fn gpus(nodes: u32, per_node: u32) -> NodeRequest {
+        NodeRequest {
+            nodes,
+            cores_per_node: 4 * per_node,
+            memory_mb_per_node: 1024,
+            gpus_per_node: per_node,
+            allowed_types: u64::MAX,
+            ..NodeRequest::default()
+        }
+    }
+
+    #[test]
+    fn best_fit_packs_and_spread_spreads() {
+        let mut nodes = Nodes::from_types(vec![gpu_type(4)], 2);
+        let six = gpus(1, 6);
+        let a = nodes.place(&six, Placement::BestFit, &[]).unwrap();
+        assert_eq!(a, vec![0]);
+        nodes.allocate(&six, &a);
+        // Node 0 has 2 GPUs left: best-fit packs a 2-GPU job there, spread does not.
+        let two = gpus(1, 2);
+        assert_eq!(nodes.place(&two, Placement::BestFit, &[]), Some(vec![0]));
+        assert_eq!(nodes.place(&two, Placement::Spread, &[]), Some(vec![1]));
+        assert_eq!(nodes.place(&two, Placement::FirstFit, &[]), Some(vec![0]));
+        // Avoiding node 0 (a reservation's) moves best-fit to node 1.
+        assert_eq!(nodes.place(&two, Placement::BestFit, &[0]), Some(vec![1]));
+        // Four nodes with 8 GPUs: only three are whole.
+        assert_eq!(nodes.place(&gpus(4, 8), Placement::BestFit, &[]), None);
+        assert_eq!(nodes.candidates_bound(&gpus(1, 8)), 3);
+        nodes.release(&six, &a);
+        assert_eq!(
+            nodes.free(0),
+            NodeFree {
+                cores: 32,
+                memory_mb: 256 * 1024,
+                gpus: 8,
+                mig_slices: 0
+            }
+        );
+        assert_eq!(nodes.candidates_bound(&gpus(1, 8)), 4);
+    }
+
+    #[test]
+    fn topology_uses_one_leaf_when_it_can() {
+        let mut nodes = Nodes::from_types(vec![gpu_type(8)], 4);
+        // Leaf 0 = nodes 0-3, leaf 1 = nodes 4-7. Fill node 1 so leaf 0 has 3 free nodes.
+        let full = gpus(1, 8);
+        nodes.allocate(&full, &[1]);
+        let three = gpus(3, 8);
+        // Leaf 0 holds exactly three: the smallest leaf that suffices.
+        assert_eq!(
+            nodes.place(&three, Placement::Topology, &[]),
+            Some(vec![0, 2, 3])
+        );
+        let four = gpus(4, 8);
+        assert_eq!(
+            nodes.place(&four, Placement::Topology, &[]),
+            Some(vec![4, 5, 6, 7])
+        );
+        let six = gpus(6, 8);
+        let set = nodes.place(&six, Placement::Topology, &[]).unwrap();
+        assert_eq!(set.len(), 6);
+        assert_eq!(&set[..4], &[4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn exclusive_needs_an_empty_node() {
+        let mut nodes = Nodes::from_types(vec![gpu_type(2)], 2);
+        nodes.allocate(&gpus(1, 1), &[0]);
+        let excl = NodeRequest {
+            nodes: 1,
+            exclusive: true,
+            allowed_types: u64::MAX,
+            ..NodeRequest::default()
+        };
+        assert_eq!(nodes.place(&excl, Placement::BestFit, &[]), Some(vec![1]));
+        nodes.allocate(&excl, &[1]);
+        assert_eq!(nodes.free(1).gpus, 0);
+        assert_eq!(
+            nodes.place(&gpus(1, 1), Placement::BestFit, &[]),
+            Some(vec![0])
+        );
+        nodes.release(&excl, &[1]);
+        assert_eq!(nodes.free(1).gpus, 8);
+    }
+}

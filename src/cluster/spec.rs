@@ -1,0 +1,352 @@
+//! The cluster as a scenario file describes it: node types, partitions (and interactive
+//! pools), and the fabric. [`ClusterSpec::validate`] finds contradictions before a run
+//! starts; [`ClusterSpec::build`] numbers the nodes.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// `[cluster]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// Node types by name, in file order.
+    pub node_types: IndexMap<String, NodeTypeSpec>,
+    /// Partitions and pools by name, in file order. Without any, one partition `all`
+    /// holds every node and takes every kind of job.
+    #[serde(default)]
+    pub partitions: IndexMap<String, PartitionSpec>,
+    /// The network between the nodes.
+    #[serde(default)]
+    pub fabric: Option<FabricSpec>,
+}
+
+/// `[cluster.node_types.NAME]`: `count` identical nodes.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeTypeSpec {
+    /// How many nodes of this type.
+    pub count: u32,
+    /// Cores per node.
+    pub cores: u32,
+    /// Memory per node, GB (GiB).
+    pub memory_gb: u64,
+    /// Whole GPUs per node.
+    #[serde(default)]
+    pub gpus: u32,
+    /// The GPU model (e.g. `H100`), for reports.
+    #[serde(default)]
+    pub gpu_model: Option<String>,
+    /// GPU speed relative to the reference GPU (1.0).
+    #[serde(default = "one")]
+    pub gpu_speed: f64,
+    /// MIG layout: every GPU of these nodes is split into slices.
+    #[serde(default)]
+    pub mig: Option<MigSpec>,
+    /// Features (tags) jobs can ask for.
+    #[serde(default)]
+    pub features: Vec<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// `mig = { profile = "1g.10gb", slices_per_gpu = 7 }`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MigSpec {
+    /// The slice profile, `<compute>g.<memory>gb` as NVIDIA names them.
+    pub profile: String,
+    /// Slices per GPU.
+    pub slices_per_gpu: u32,
+}
+
+/// Compute units of one GPU that MIG can hand out (A100 and H100: seven).
+pub const MIG_COMPUTE_UNITS_PER_GPU: u32 = 7;
+
+impl MigSpec {
+    /// (compute units, memory GB) of one slice, from a profile like `3g.40gb`.
+    pub fn parse_profile(&self) -> Option<(u32, u32)> {
+        let (compute, memory) = self.profile.split_once('.')?;
+        let compute: u32 = compute.strip_suffix('g')?.parse().ok()?;
+        let memory: u32 = memory.strip_suffix("gb")?.parse().ok()?;
+        (compute > 0 && memory > 0).then_some((compute, memory))
+    }
+}
+
+/// Which kinds of job a partition takes.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKinds {
+    /// Batch jobs only.
+    Batch,
+    /// Interactive sessions only (an interactive pool).
+    Interactive,
+    /// Both.
+    #[default]
+    Both,
+}
+
+/// `[cluster.partitions.NAME]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionSpec {
+    /// The node types whose nodes belong to the partition (a node may be in several).
+    pub node_types: Vec<String>,
+    /// Longest walltime a job may ask for here, s (default: no limit).
+    #[serde(default)]
+    pub max_walltime_s: Option<u64>,
+    /// Which kinds of job it takes.
+    #[serde(default)]
+    pub kinds: JobKinds,
+    /// Higher goes first when a job could use several partitions.
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// `[cluster.fabric]`: a two-level fat-tree.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FabricSpec {
+    /// The topology; only `fat-tree` so far.
+    #[serde(default)]
+    pub kind: FabricKind,
+    /// Nodes per leaf switch.
+    pub nodes_per_leaf: u32,
+    /// Leaf switches per spine (pod).
+    pub leaves_per_spine: u32,
+    /// Leaf oversubscription (down-link to up-link bandwidth), ≥ 1.
+    #[serde(default = "one")]
+    pub oversubscription: f64,
+}
+
+/// Fabric topologies.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FabricKind {
+    /// Two-level fat-tree: leaves under spines.
+    #[default]
+    FatTree,
+}
+
+/// A value that parsed but makes no sense: the key path and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationError {
+    /// Dotted key path.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ValidationError {
+    /// An error at `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ValidationError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl ClusterSpec {
+    /// Checks the cluster for impossible values and contradictions.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.node_types.is_empty() {
+            return Err(ValidationError::new(
+                "cluster.node_types",
+                "expected at least one node type, e.g. [cluster.node_types.cpu]",
+            ));
+        }
+        let mut total_nodes: u64 = 0;
+        for (name, t) in &self.node_types {
+            let key = |field: &str| format!("cluster.node_types.{name}.{field}");
+            if t.count == 0 {
+                return Err(ValidationError::new(
+                    key("count"),
+                    "expected at least 1 node",
+                ));
+            }
+            if t.cores == 0 {
+                return Err(ValidationError::new(
+                    key("cores"),
+                    "expected at least 1 core",
+                ));
+            }
+            if t.memory_gb == 0 {
+                return Err(ValidationError::new(
+                    key("memory_gb"),
+                    "expected at least 1 GB",
+                ));
+            }
+            if !(t.gpu_speed > 0.0 && t.gpu_speed.is_finite()) {
+                return Err(ValidationError::new(
+                    key("gpu_speed"),
+                    format!("expected a positive number, got {}", t.gpu_speed),
+                ));
+            }
+            if t.gpus == 0 && t.gpu_model.is_some() {
+                return Err(ValidationError::new(
+                    key("gpu_model"),
+                    "a GPU model on a node type without GPUs: set gpus",
+                ));
+            }
+            if let Some(mig) = &t.mig {
+                if t.gpus == 0 {
+                    return Err(ValidationError::new(
+                        key("mig"),
+                        "MIG slices on a node type without GPUs: set gpus > 0 or drop mig",
+                    ));
+                }
+                let Some((compute, _memory_gb)) = mig.parse_profile() else {
+                    return Err(ValidationError::new(
+                        key("mig.profile"),
+                        format!(
+                            "expected a profile like \"1g.10gb\" (<compute>g.<memory>gb), got {:?}",
+                            mig.profile
+                        ),
+                    ));
+                };
+                if mig.slices_per_gpu == 0
+                    || compute * mig.slices_per_gpu > MIG_COMPUTE_UNITS_PER_GPU
+                {
+                    return Err(ValidationError::new(
+                        key("mig.slices_per_gpu"),
+                        format!(
+                            "a GPU has {MIG_COMPUTE_UNITS_PER_GPU} compute units: {} slices of \
+                             {} use {}; expected 1 to {}",
+                            mig.slices_per_gpu,
+                            mig.profile,
+                            compute * mig.slices_per_gpu,
+                            MIG_COMPUTE_UNITS_PER_GPU / compute
+                        ),
+                    ));
+                }
+            }
+            total_nodes += u64::from(t.count);
+        }
+        if total_nodes > u64::from(u32::MAX) {
+            return Err(ValidationError::new(
+                "cluster.node_types",
+                "more than 4,294,967,295 nodes",
+            ));
+        }
+        for (name, p) in &self.partitions {
+            let key = |field: &str| format!("cluster.partitions.{name}.{field}");
+            if p.node_types.is_empty() {
+                return Err(ValidationError::new(
+                    key("node_types"),
+                    "expected at least one node type",
+                ));
+            }
+            for t in &p.node_types {
+                if !self.node_types.contains_key(t) {
+                    let known: Vec<&str> = self.node_types.keys().map(String::as_str).collect();
+                    return Err(ValidationError::new(
+                        key("node_types"),
+                        format!(
+                            "node type {t:?} does not exist (node types: {})",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+            if p.max_walltime_s == Some(0) {
+                return Err(ValidationError::new(
+                    key("max_walltime_s"),
+                    "expected a positive number of seconds",
+                ));
+            }
+        }
+        if let Some(f) = &self.fabric {
+            if f.nodes_per_leaf == 0 {
+                return Err(ValidationError::new(
+                    "cluster.fabric.nodes_per_leaf",
+                    "expected at least 1 node per leaf switch",
+                ));
+            }
+            if f.leaves_per_spine == 0 {
+                return Err(ValidationError::new(
+                    "cluster.fabric.leaves_per_spine",
+                    "expected at least 1 leaf per spine",
+                ));
+            }
+            if !(f.oversubscription >= 1.0 && f.oversubscription.is_finite()) {
+                return Err(ValidationError::new(
+                    "cluster.fabric.oversubscription",
+                    format!("expected a number ≥ 1, got {}", f.oversubscription),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Cores of all nodes.
+    pub fn total_cores(&self) -> u64 {
+        self.node_types
+            .values()
+            .map(|t| u64::from(t.count) * u64::from(t.cores))
+            .sum()
+    }
+
+    /// Whole GPUs of all nodes (MIG-sliced GPUs included).
+    pub fn total_gpus(&self) -> u64 {
+        self.node_types
+            .values()
+            .map(|t| u64::from(t.count) * u64::from(t.gpus))
+            .sum()
+    }
+
+    /// Nodes of all types.
+    pub fn total_nodes(&self) -> u64 {
+        self.node_types.values().map(|t| u64::from(t.count)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> ClusterSpec {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn contradictions_are_found_with_their_key() {
+        let s = spec(
+            "[node_types.cpu]\ncount = 2\ncores = 8\nmemory_gb = 16\nmig = { profile = \"1g.10gb\", slices_per_gpu = 7 }\n",
+        );
+        assert_eq!(s.validate().unwrap_err().key, "cluster.node_types.cpu.mig");
+        let s = spec(
+            "[node_types.cpu]\ncount = 2\ncores = 8\nmemory_gb = 16\n[partitions.batch]\nnode_types = [\"gpu\"]\n",
+        );
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.key, "cluster.partitions.batch.node_types");
+        assert!(
+            e.message.contains("\"gpu\" does not exist"),
+            "{}",
+            e.message
+        );
+        let s = spec(
+            "[node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 8\nmig = { profile = \"3g.40gb\", slices_per_gpu = 3 }\n",
+        );
+        assert_eq!(
+            s.validate().unwrap_err().key,
+            "cluster.node_types.g.mig.slices_per_gpu"
+        );
+    }
+
+    #[test]
+    fn totals_and_profiles() {
+        let s = spec(
+            "[node_types.cpu]\ncount = 2\ncores = 8\nmemory_gb = 16\n[node_types.gpu]\ncount = 3\ncores = 32\nmemory_gb = 256\ngpus = 4\nmig = { profile = \"1g.10gb\", slices_per_gpu = 7 }\n",
+        );
+        s.validate().unwrap();
+        assert_eq!(s.total_cores(), 2 * 8 + 3 * 32);
+        assert_eq!(s.total_gpus(), 12);
+        assert_eq!(s.total_nodes(), 5);
+        let mig = s.node_types["gpu"].mig.as_ref().unwrap();
+        assert_eq!(mig.parse_profile(), Some((1, 10)));
+        // File order is kept.
+        assert_eq!(s.node_types.keys().collect::<Vec<_>>(), ["cpu", "gpu"]);
+    }
+}

@@ -1,0 +1,91 @@
+//! Finding where a key is written in a TOML file, for error messages about values that
+//! parsed but do not make sense (a partition naming an unknown node type, say).
+//!
+//! The search reads table headers (`[a.b]`, `[[a]]`) and `key = value` lines, which is how
+//! scenario files are written; a key it cannot find is reported at the line of the longest
+//! prefix of its path that it can (its table), else at line 1.
+
+/// The 1-based line holding byte `offset` of `text`.
+pub fn line_at(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn clean_key(raw: &str) -> String {
+    raw.split('.')
+        .map(|part| part.trim().trim_matches('"').trim_matches('\'').to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The 1-based line where the dotted `key` is set (or its closest enclosing table).
+pub fn line_of_key(text: &str, key: &str) -> usize {
+    let mut table = String::new();
+    let mut best = (0usize, 1usize); // (matched length, line)
+    let consider = |path: &str, line: usize, best: &mut (usize, usize)| {
+        if path == key {
+            *best = (usize::MAX, line);
+        } else if key.starts_with(path)
+            && key.as_bytes().get(path.len()) == Some(&b'.')
+            && path.len() > best.0
+            && best.0 != usize::MAX
+        {
+            *best = (path.len(), line);
+        }
+    };
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            let inner = rest.trim_start_matches('[');
+            if let Some(end) = inner.find(']') {
+                table = clean_key(&inner[..end]);
+                consider(&table, i + 1, &mut best);
+            }
+            continue;
+        }
+        if let Some(eq) = line.find('=') {
+            let k = clean_key(&line[..eq]);
+            let path = if table.is_empty() {
+                k
+            } else {
+                format!("{table}.{k}")
+            };
+            consider(&path, i + 1, &mut best);
+        }
+        if best.0 == usize::MAX {
+            break;
+        }
+    }
+    best.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "seed = 3\n\n[cluster.node_types.gpu]\ncount = 4\n# note\nmig.profile = \"1g\"\n\n[cluster.partitions.\"batch\"]\nnode_types = [\"cpu\"]\n";
+
+    #[test]
+    fn keys_are_found_on_their_lines() {
+        assert_eq!(line_of_key(TEXT, "seed"), 1);
+        assert_eq!(line_of_key(TEXT, "cluster.node_types.gpu"), 3);
+        assert_eq!(line_of_key(TEXT, "cluster.node_types.gpu.count"), 4);
+        assert_eq!(line_of_key(TEXT, "cluster.node_types.gpu.mig.profile"), 6);
+        assert_eq!(line_of_key(TEXT, "cluster.partitions.batch.node_types"), 9);
+    }
+
+    #[test]
+    fn a_missing_key_points_at_its_table() {
+        assert_eq!(line_of_key(TEXT, "cluster.node_types.gpu.cores"), 3);
+        assert_eq!(line_of_key(TEXT, "workload"), 1);
+        assert_eq!(line_at("a\nb\nc", 2), 2);
+        assert_eq!(line_at("a\nb\nc", 99), 3);
+    }
+}

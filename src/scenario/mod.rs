@@ -1,0 +1,331 @@
+//! Scenario files: a cluster, a workload, a policy, a seed and output settings in one TOML
+//! file (`clustersim run SCENARIO.toml`, `clustersim validate SCENARIO.toml`).
+//!
+//! Reading is strict: unknown keys are errors, and every error names the file, the line and
+//! the key path (`cluster.node_types.gpu.mig.profile`) and says what was expected.
+//! Contradictions (a partition naming a node type that does not exist, MIG slices on a node
+//! type without GPUs, …) are found by [`Scenario::validate`] before anything runs.
+//!
+//! Tables keyed by name (`[cluster.node_types.gpu]`, `[cluster.partitions.batch]`) keep the
+//! order they are written in: nodes are numbered in that order, node type by node type, and
+//! the fabric assigns them to leaf switches in that order.
+
+pub mod locate;
+
+use crate::cluster::spec::{ClusterSpec, ValidationError};
+use crate::policy::PolicyKind;
+use crate::report::TableFormat;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A scenario as written in its file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A name for reports (default: the file's stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Seed of the run's random streams (default 1).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The cluster. Without it, the machine is a pool of processors sized by the trace
+    /// (`MaxProcs`, `MaxNodes`) or `workload.procs`.
+    #[serde(default)]
+    pub cluster: Option<ClusterSpec>,
+    /// Where the jobs come from.
+    pub workload: WorkloadSpec,
+    /// The scheduling policy.
+    #[serde(default)]
+    pub policy: PolicySpec,
+    /// What to write.
+    #[serde(default)]
+    pub output: OutputSpec,
+}
+
+/// `[workload]`: a trace file or a generator.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// A trace file, relative to the scenario file's folder.
+    #[serde(default)]
+    pub trace: Option<PathBuf>,
+    /// The trace's format.
+    #[serde(default)]
+    pub format: TraceFormat,
+    /// A generated workload instead of a trace.
+    #[serde(default)]
+    pub generator: Option<GeneratorSpec>,
+    /// Machine size in processors for a trace without a cluster (overrides the header).
+    #[serde(default)]
+    pub procs: Option<u32>,
+    /// Skip malformed trace lines, counting them as dropped.
+    #[serde(default)]
+    pub lenient: bool,
+    /// End jobs at their walltime estimate, counting them as killed.
+    #[serde(default)]
+    pub kill_at_walltime: bool,
+}
+
+/// Trace formats.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceFormat {
+    /// The Standard Workload Format (plain or gzip).
+    #[default]
+    Swf,
+}
+
+/// `[workload.generator]`: the built-in generator (see `workloads/README.md`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorSpec {
+    /// Number of jobs.
+    pub jobs: usize,
+    /// Offered load of the generated stream on the machine (0 < load).
+    #[serde(default = "default_load")]
+    pub load: f64,
+    /// Processors the sizes and the load are computed for (default: the cluster's cores).
+    #[serde(default)]
+    pub procs: Option<u32>,
+}
+
+fn default_load() -> f64 {
+    0.85
+}
+
+/// `[policy]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// `fcfs`, `easy` or `conservative`.
+    #[serde(default = "default_policy")]
+    pub name: PolicyKind,
+    /// Bounded-slowdown threshold τ, s.
+    #[serde(default = "default_tau")]
+    pub bsld_tau_s: u64,
+}
+
+fn default_policy() -> PolicyKind {
+    PolicyKind::Easy
+}
+
+fn default_tau() -> u64 {
+    10
+}
+
+impl Default for PolicySpec {
+    fn default() -> Self {
+        PolicySpec {
+            name: default_policy(),
+            bsld_tau_s: default_tau(),
+        }
+    }
+}
+
+/// `[output]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// The results folder, relative to the scenario file's folder (default: print only).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Table format.
+    #[serde(default)]
+    pub format: TableFormat,
+    /// Step of the time series' fixed samples, s.
+    #[serde(default = "default_step")]
+    pub timeseries_step_s: u64,
+    /// Whether to draw plots and write `report.html`.
+    #[serde(default = "default_true")]
+    pub plots: bool,
+}
+
+fn default_step() -> u64 {
+    3_600
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        OutputSpec {
+            dir: None,
+            format: TableFormat::default(),
+            timeseries_step_s: default_step(),
+            plots: true,
+        }
+    }
+}
+
+/// A scenario file that could not be used: where and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {key}: {message}")]
+pub struct ScenarioError {
+    /// The scenario file.
+    pub file: String,
+    /// 1-based line (of the key, or of its table when the key is absent).
+    pub line: usize,
+    /// Dotted key path, e.g. `cluster.partitions.gpu.node_types`.
+    pub key: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+/// A scenario read from a file, with the folder its relative paths are relative to.
+#[derive(Clone, Debug)]
+pub struct LoadedScenario {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The file.
+    pub path: PathBuf,
+    /// Its text (kept to locate keys in later errors).
+    pub text: String,
+}
+
+impl LoadedScenario {
+    /// A path from the file, relative to the scenario's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.path.parent().unwrap_or_else(|| Path::new(".")).join(p)
+        }
+    }
+
+    /// The scenario's name: `name`, else the file's stem.
+    pub fn name(&self) -> String {
+        self.scenario.name.clone().unwrap_or_else(|| {
+            self.path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".to_string())
+        })
+    }
+
+    /// An error at `key`, located in the file.
+    pub fn error_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            file: self.path.display().to_string(),
+            line: locate::line_of_key(&self.text, key),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.display().to_string(),
+        line: 0,
+        key: "(file)".to_string(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    let scenario = parse(&text).map_err(|(key, line, message)| ScenarioError {
+        file: path.display().to_string(),
+        line,
+        key,
+        message,
+    })?;
+    let loaded = LoadedScenario {
+        scenario,
+        path: path.to_path_buf(),
+        text,
+    };
+    loaded
+        .scenario
+        .validate()
+        .map_err(|e| loaded.error_at(&e.key, e.message))?;
+    Ok(loaded)
+}
+
+/// Parses scenario text; an error is (key path, line, message).
+pub fn parse(text: &str) -> Result<Scenario, (String, usize, String)> {
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| locate::line_at(text, s.start))
+            .unwrap_or(1);
+        ("(syntax)".to_string(), line, e.message().trim().to_string())
+    })?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let line = inner
+            .span()
+            .map(|s| locate::line_at(text, s.start))
+            .unwrap_or_else(|| locate::line_of_key(text, &key));
+        let key = if key == "." {
+            "(top level)".to_string()
+        } else {
+            key
+        };
+        (key, line, inner.message().trim().to_string())
+    })
+}
+
+impl Scenario {
+    /// Checks what the types cannot: contradictions and impossible values.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if let Some(cluster) = &self.cluster {
+            cluster.validate()?;
+        }
+        let w = &self.workload;
+        match (&w.trace, &w.generator) {
+            (None, None) => {
+                return Err(ValidationError::new(
+                    "workload",
+                    "say where the jobs come from: `trace = \"FILE\"` or a [workload.generator]",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(ValidationError::new(
+                    "workload.generator",
+                    "a workload is either a trace or a generator, not both",
+                ))
+            }
+            _ => {}
+        }
+        if let Some(g) = &w.generator {
+            if g.jobs == 0 {
+                return Err(ValidationError::new(
+                    "workload.generator.jobs",
+                    "expected at least 1 job",
+                ));
+            }
+            if !(g.load > 0.0 && g.load.is_finite()) {
+                return Err(ValidationError::new(
+                    "workload.generator.load",
+                    format!("expected a positive number, got {}", g.load),
+                ));
+            }
+            if g.procs == Some(0) {
+                return Err(ValidationError::new(
+                    "workload.generator.procs",
+                    "expected at least 1 processor",
+                ));
+            }
+            if g.procs.is_none() && self.cluster.is_none() {
+                return Err(ValidationError::new(
+                    "workload.generator.procs",
+                    "without a [cluster], say how many processors the generator targets",
+                ));
+            }
+        }
+        if w.procs == Some(0) {
+            return Err(ValidationError::new(
+                "workload.procs",
+                "expected at least 1 processor",
+            ));
+        }
+        if w.procs.is_some() && self.cluster.is_some() {
+            return Err(ValidationError::new(
+                "workload.procs",
+                "the [cluster] sets the machine's size; drop workload.procs",
+            ));
+        }
+        Ok(())
+    }
+}

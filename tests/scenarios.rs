@@ -1,0 +1,252 @@
+//! Scenario files: the examples in `scenarios/` validate and run from a clean checkout,
+//! flags override the file, a cluster-sized SWF replay gives exactly the schedule of the
+//! same trace on a processor pool of the same size, and bad files are clear errors naming
+//! the file, the line and the key.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn clustersim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+const EXAMPLES: [&str; 3] = ["hpc-cpu", "gpu-cluster", "mixed"];
+
+#[test]
+fn the_examples_validate_and_run() {
+    let dir = scratch("scenario_examples");
+    for name in EXAMPLES {
+        let file = repo(&format!("scenarios/{name}.toml"));
+        let v = clustersim(&["validate", &file]);
+        assert!(v.status.success(), "{name}: {}", text(&v));
+        assert!(text(&v).contains("valid scenario"), "{}", text(&v));
+        let out = dir.join(name);
+        let r = clustersim(&["run", &file, "--out", out.to_str().unwrap()]);
+        assert!(r.status.success(), "{name}: {}", text(&r));
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        assert!(
+            summary["jobs"]["simulated"].as_u64().unwrap() > 1000,
+            "{name}"
+        );
+        assert_eq!(summary["options"]["scenario"], file.as_str());
+        assert!(out.join("report.html").is_file());
+    }
+}
+
+#[test]
+fn flags_override_the_file() {
+    let dir = scratch("scenario_flags");
+    let file = repo("scenarios/mixed.toml");
+    let out = dir.join("run");
+    let r = clustersim(&[
+        "run",
+        &file,
+        "--policy",
+        "easy",
+        "--seed",
+        "9",
+        "--bsld-tau",
+        "60",
+        "--no-plots",
+        "--format",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", text(&r));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["policy"], "easy");
+    assert_eq!(summary["seed"], 9);
+    assert_eq!(summary["options"]["bsld_tau_s"], 60);
+    // format = "both" in the file, csv on the command line.
+    assert!(out.join("summary.csv").is_file());
+    assert!(!out.join("summary.parquet").exists());
+    assert!(!out.join("report.html").exists());
+}
+
+/// The jobs.csv of `clustersim run ARGS --out DIR`.
+fn jobs_csv(args: &[&str], out: &Path) -> String {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--no-plots", "-q", "--out", out.to_str().unwrap()]);
+    let r = clustersim(&all);
+    assert!(r.status.success(), "{}", text(&r));
+    std::fs::read_to_string(out.join("jobs.csv")).unwrap()
+}
+
+#[test]
+fn a_cluster_replays_swf_exactly_like_a_processor_pool_of_its_size() {
+    let dir = scratch("scenario_equivalence");
+    // mixed.toml: 16 nodes of 8 cores = the demo trace's 128 processors.
+    let trace = repo("workloads/demo-3000-128.swf");
+    for policy in ["fcfs", "easy", "conservative"] {
+        let from_scenario = jobs_csv(
+            &["run", &repo("scenarios/mixed.toml"), "--policy", policy],
+            &dir.join(format!("scenario-{policy}")),
+        );
+        let from_pool = jobs_csv(
+            &[
+                "run",
+                "--workload",
+                &trace,
+                "--procs",
+                "128",
+                "--policy",
+                policy,
+            ],
+            &dir.join(format!("pool-{policy}")),
+        );
+        assert!(
+            from_scenario == from_pool,
+            "{policy}: the cluster's schedule differs from the pool's"
+        );
+    }
+    // A real trace, on a cluster of two node types adding up to CTC-SP2's 338 processors.
+    let Some(shared) = common::shared_dir("a_cluster_replays_swf_exactly") else {
+        return;
+    };
+    let ctc = shared.join("traces/swf/CTC-SP2-1996-3.1-cln.swf.gz");
+    let scenario = dir.join("ctc.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "[cluster.node_types.thin]\ncount = 300\ncores = 1\nmemory_gb = 1\n\
+             [cluster.node_types.wide]\ncount = 2\ncores = 19\nmemory_gb = 2\n\
+             [workload]\ntrace = {:?}\n",
+            ctc.display().to_string()
+        ),
+    )
+    .unwrap();
+    for policy in ["fcfs", "easy", "conservative"] {
+        let from_scenario = jobs_csv(
+            &["run", scenario.to_str().unwrap(), "--policy", policy],
+            &dir.join(format!("ctc-scenario-{policy}")),
+        );
+        let from_pool = jobs_csv(
+            &[
+                "run",
+                "--workload",
+                ctc.to_str().unwrap(),
+                "--policy",
+                policy,
+            ],
+            &dir.join(format!("ctc-pool-{policy}")),
+        );
+        assert!(
+            from_scenario == from_pool,
+            "CTC-SP2 {policy}: the cluster's schedule differs from the pool's"
+        );
+    }
+}
+
+/// Runs `validate` on `body` and returns the error line.
+fn error_of(dir: &Path, name: &str, body: &str) -> String {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, body).unwrap();
+    let v = clustersim(&["validate", file.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(2), "{name}: {}", text(&v));
+    let err = String::from_utf8_lossy(&v.stderr).into_owned();
+    assert!(err.contains(&format!("{name}.toml:")), "{name}: {err}");
+    err
+}
+
+const NODES: &str = "[cluster.node_types.cpu]\ncount = 4\ncores = 8\nmemory_gb = 16\n";
+const GENERATOR: &str = "[workload.generator]\njobs = 10\n";
+
+#[test]
+fn bad_files_name_the_file_line_and_key() {
+    let dir = scratch("scenario_errors");
+    let cases: [(&str, String, &str); 9] = [
+        (
+            "unknown_key",
+            format!("{NODES}colour = \"red\"\n{GENERATOR}"),
+            ":5: cluster.node_types.cpu.colour: unknown field `colour`",
+        ),
+        (
+            "wrong_type",
+            format!("[cluster.node_types.cpu]\ncount = \"four\"\ncores = 8\nmemory_gb = 16\n{GENERATOR}"),
+            ":2: cluster.node_types.cpu.count: invalid type: string \"four\", expected u32",
+        ),
+        (
+            "syntax",
+            "seed = 1\n[cluster.node_types.cpu\ncount = 4\n".to_string(),
+            ":2: (syntax):",
+        ),
+        (
+            "unknown_node_type",
+            format!("{NODES}\n[cluster.partitions.gpu]\nnode_types = [\"gpu\"]\n{GENERATOR}"),
+            ":7: cluster.partitions.gpu.node_types: node type \"gpu\" does not exist",
+        ),
+        (
+            "mig_without_gpus",
+            format!("{NODES}mig = {{ profile = \"1g.10gb\", slices_per_gpu = 7 }}\n{GENERATOR}"),
+            ":5: cluster.node_types.cpu.mig: MIG slices on a node type without GPUs",
+        ),
+        (
+            "bad_mig_profile",
+            format!("{NODES}gpus = 4\nmig = {{ profile = \"big\", slices_per_gpu = 7 }}\n{GENERATOR}"),
+            "cluster.node_types.cpu.mig.profile: expected a profile like \"1g.10gb\"",
+        ),
+        (
+            "unknown_policy",
+            format!("{NODES}{GENERATOR}[policy]\nname = \"sjf\"\n"),
+            ":8: policy.name: unknown variant `sjf`",
+        ),
+        (
+            "no_workload",
+            format!("{NODES}[workload]\n"),
+            ":5: workload: say where the jobs come from",
+        ),
+        (
+            "zero_nodes",
+            format!("[cluster.node_types.cpu]\ncount = 0\ncores = 8\nmemory_gb = 16\n{GENERATOR}"),
+            ":2: cluster.node_types.cpu.count: expected at least 1 node",
+        ),
+    ];
+    for (name, body, expected) in cases {
+        let err = error_of(&dir, name, &body);
+        assert!(
+            err.contains(expected),
+            "{name}: expected {expected:?} in {err:?}"
+        );
+    }
+    // A trace that is not there is named with the scenario's line.
+    let file = dir.join("missing_trace.toml");
+    std::fs::write(&file, "[workload]\ntrace = \"nope.swf\"\n").unwrap();
+    let r = clustersim(&["run", file.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("missing_trace.toml:2: workload.trace") && err.contains("nope.swf"),
+        "{err}"
+    );
+}
