@@ -301,6 +301,20 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
                         scenario::locate::line_of_key(&loaded.text, "workload.trace")
                     )
                 })?,
+            (None, Some(g)) if !g.classes.is_empty() => {
+                let cluster = f
+                    .cluster
+                    .as_ref()
+                    .expect("validated: classes need a cluster");
+                crate::workload::classes::generate(&crate::workload::classes::ClassGenerator {
+                    jobs: g.jobs,
+                    load: g.load,
+                    classes: &g.classes,
+                    cluster,
+                    placement: f.policy.placement,
+                    seed,
+                })
+            }
             (None, Some(g)) => {
                 let gen_procs = args.input.procs.or(g.procs).or(cluster_cores).unwrap_or(1);
                 let mut w = generate(&SyntheticSpec {

@@ -132,7 +132,7 @@ pub fn run(
     options: &RunOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunOutcome, SimError> {
-    let mut p = policy.build(&workload.jobs, workload.machine_procs);
+    let mut p = policy.build_for(workload).map_err(SimError::Unsupported)?;
     let started = Instant::now();
     let result = simulation::simulate(workload, p.as_mut(), progress)?;
     let wall = started.elapsed().as_secs_f64();

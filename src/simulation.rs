@@ -42,6 +42,9 @@ impl EventKind for Event {
 /// A run that could not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    /// The policy cannot run this workload.
+    #[error("{0}")]
+    Unsupported(String),
     /// The policy asked for something the engine cannot do.
     #[error("policy {policy} made an invalid decision at t={time}s: {detail}")]
     InvalidDecision {
@@ -92,6 +95,8 @@ pub struct RunResult {
     pub passes: u64,
     /// Largest number of jobs waiting at once.
     pub max_waiting: usize,
+    /// For node-level workloads, the nodes each job ran on (empty otherwise).
+    pub nodes: Vec<Vec<u32>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -114,6 +119,21 @@ pub fn simulate(
     let jobs = &workload.jobs;
     let n = jobs.len();
     let mut cluster = ProcessorPool::new(workload.machine_procs);
+    let node_jobs = workload.nodes.as_deref();
+    let mut nodes = node_jobs.map(|nw| nw.cluster.clone());
+    let mut placed: Vec<Vec<u32>> = if node_jobs.is_some() {
+        vec![Vec::new(); n]
+    } else {
+        Vec::new()
+    };
+    // The view of a pass: the node state goes with the requests.
+    macro_rules! view {
+        ($now:expr) => {{
+            let mut v = SchedView::new($now, jobs, &cluster);
+            v.nodes = node_jobs.zip(nodes.as_ref());
+            v
+        }};
+    }
     let mut queue: EventQueue<Event> = EventQueue::with_capacity(1024);
     let mut state = vec![JobState::NotSubmitted; n];
     let mut result = RunResult {
@@ -123,6 +143,7 @@ pub fn simulate(
         events: 0,
         passes: 0,
         max_waiting: 0,
+        nodes: Vec::new(),
     };
     let mut decisions: Vec<Decision> = Vec::new();
     let mut waiting = 0usize;
@@ -152,15 +173,18 @@ pub fn simulate(
                 match event {
                     Event::JobEnd(job) => {
                         cluster.release(&jobs[job.get()]);
+                        if let (Some(nw), Some(nodes)) = (node_jobs, nodes.as_mut()) {
+                            nodes.release(&nw.requests[job.get()], &placed[job.get()]);
+                        }
                         state[job.get()] = JobState::Done;
                         result.end[job.get()] = now;
                         done += 1;
-                        policy.on_job_end(job, &SchedView::new(now, jobs, &cluster));
+                        policy.on_job_end(job, &view!(now));
                     }
                     Event::JobArrival(job) => {
                         state[job.get()] = JobState::Waiting;
                         waiting += 1;
-                        policy.on_arrival(job, &SchedView::new(now, jobs, &cluster));
+                        policy.on_arrival(job, &view!(now));
                         let next = job.get() + 1;
                         if next < n {
                             queue.push(jobs[next].submit, Event::JobArrival(JobIdx(next as u32)));
@@ -173,35 +197,61 @@ pub fn simulate(
 
             decisions.clear();
             result.passes += 1;
-            policy.schedule(&SchedView::new(now, jobs, &cluster), &mut decisions);
-            for decision in &decisions {
-                match *decision {
-                    Decision::Start(job) => {
-                        let Some(s) = state.get_mut(job.get()) else {
-                            return Err(invalid(policy, now, format!("no job {}", job.0)));
-                        };
-                        if *s != JobState::Waiting {
-                            return Err(invalid(
-                                policy,
-                                now,
-                                format!("job {} is not waiting", jobs[job.get()].trace_id),
-                            ));
-                        }
-                        let j = &jobs[job.get()];
-                        cluster.allocate(j).map_err(|e| {
-                            invalid(policy, now, format!("job {} does not fit: {e}", j.trace_id))
-                        })?;
-                        *s = JobState::Running;
-                        waiting -= 1;
-                        result.start[job.get()] = now;
-                        queue.push(now + j.run, Event::JobEnd(job));
-                    }
+            policy.schedule(&view!(now), &mut decisions);
+            for decision in decisions.drain(..) {
+                let (job, on) = match decision {
                     Decision::Reserve { job, at } => {
                         if let Some(slot) = result.first_reservation.get_mut(job.get()) {
                             slot.get_or_insert(at);
                         }
+                        continue;
+                    }
+                    Decision::Start(job) => (job, None),
+                    Decision::StartOn { job, nodes } => (job, Some(nodes)),
+                };
+                let Some(s) = state.get_mut(job.get()) else {
+                    return Err(invalid(policy, now, format!("no job {}", job.0)));
+                };
+                if *s != JobState::Waiting {
+                    return Err(invalid(
+                        policy,
+                        now,
+                        format!("job {} is not waiting", jobs[job.get()].trace_id),
+                    ));
+                }
+                let j = &jobs[job.get()];
+                match (node_jobs, nodes.as_mut(), on) {
+                    (Some(nw), Some(nodes), Some(set)) => {
+                        let request = &nw.requests[job.get()];
+                        nodes.check_placement(request, &set).map_err(|e| {
+                            invalid(policy, now, format!("job {}: {e}", j.trace_id))
+                        })?;
+                        nodes.allocate(request, &set);
+                        placed[job.get()] = set;
+                    }
+                    (None, None, None) => {}
+                    (Some(_), _, None) => {
+                        return Err(invalid(
+                            policy,
+                            now,
+                            format!("job {} asks for nodes: start it on nodes", j.trace_id),
+                        ))
+                    }
+                    _ => {
+                        return Err(invalid(
+                            policy,
+                            now,
+                            format!("job {} asks for processors, not nodes", j.trace_id),
+                        ))
                     }
                 }
+                cluster.allocate(j).map_err(|e| {
+                    invalid(policy, now, format!("job {} does not fit: {e}", j.trace_id))
+                })?;
+                *s = JobState::Running;
+                waiting -= 1;
+                result.start[job.get()] = now;
+                queue.push(now + j.run, Event::JobEnd(job));
             }
             let wanted = policy.next_wakeup().filter(|&t| t > now);
             if wanted != wakeup {
@@ -225,5 +275,6 @@ pub fn simulate(
         });
     }
     debug_assert!(state.iter().all(|&s| s == JobState::Done));
+    result.nodes = placed;
     Ok(result)
 }

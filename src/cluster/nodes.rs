@@ -399,6 +399,42 @@ impl Nodes {
         }
     }
 
+    /// Checks that `set` is a valid placement of `r` now: as many distinct nodes as it asks
+    /// for, each of a type it may use, each holding one node's share.
+    pub fn check_placement(&self, r: &NodeRequest, set: &[u32]) -> Result<(), String> {
+        if set.len() != r.nodes as usize {
+            return Err(format!(
+                "{} nodes given, the request is for {}",
+                set.len(),
+                r.nodes
+            ));
+        }
+        let mut sorted = set.to_vec();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            return Err("a node is given twice".to_string());
+        }
+        for &n in set {
+            if n as usize >= self.free.len() {
+                return Err(format!("no node {n}"));
+            }
+            let ti = self.node_type[n as usize] as usize;
+            if !Self::allowed(r, ti) {
+                return Err(format!(
+                    "node {n} is of type {}, outside the job's partition",
+                    self.types[ti].name
+                ));
+            }
+            if !r.fits(&self.types[ti], &self.free[n as usize]) {
+                return Err(format!(
+                    "node {n} lacks the request: free {:?}",
+                    self.free[n as usize]
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn set_free(&mut self, node: u32, new: NodeFree) {
         let ti = self.node_type[node as usize] as usize;
         let t = &self.types[ti];

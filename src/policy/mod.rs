@@ -15,11 +15,14 @@
 pub mod conservative;
 pub mod easy;
 pub mod fcfs;
+pub mod node_backfill;
 pub mod profile;
 pub mod wait_queue;
 
+use crate::cluster::nodes::Nodes;
 use crate::cluster::ProcessorPool;
 use crate::engine::time::SimTime;
+use crate::workload::classes::NodeWorkload;
 use crate::workload::{Job, JobIdx};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -30,14 +33,23 @@ pub struct SchedView<'a> {
     pub now: SimTime,
     /// Every job of the workload, indexed by [`JobIdx`] (static attributes only).
     pub jobs: &'a [Job],
-    /// The cluster's resources as they are at the start of the pass.
+    /// The cluster's processors as they are at the start of the pass (for node-level
+    /// workloads: its cores, counted as a pool).
     pub cluster: &'a ProcessorPool,
+    /// For node-level workloads: each job's request and the cluster's nodes as they are at
+    /// the start of the pass.
+    pub nodes: Option<(&'a NodeWorkload, &'a Nodes)>,
 }
 
 impl<'a> SchedView<'a> {
     /// The view at `now` of these jobs on this cluster.
     pub fn new(now: SimTime, jobs: &'a [Job], cluster: &'a ProcessorPool) -> Self {
-        SchedView { now, jobs, cluster }
+        SchedView {
+            now,
+            jobs,
+            cluster,
+            nodes: None,
+        }
     }
 
     /// The job at `idx`.
@@ -47,10 +59,18 @@ impl<'a> SchedView<'a> {
 }
 
 /// What a policy asks the engine to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// Start this waiting job now, on free resources.
+    /// Start this waiting job now, on free processors (workloads of processors anywhere).
     Start(JobIdx),
+    /// Start this waiting job now on these nodes, one node's share of its request on each
+    /// (node-level workloads).
+    StartOn {
+        /// The job.
+        job: JobIdx,
+        /// Distinct nodes, as many as the request asks for.
+        nodes: Vec<u32>,
+    },
     /// A promise that this job will start no later than `at` (EASY's head reservation,
     /// conservative's reservations). The engine records each job's first promise; the
     /// invariant checkers verify it was kept.
@@ -116,7 +136,28 @@ impl PolicyKind {
         }
     }
 
-    /// A fresh policy for a workload of these jobs on a machine of `machine_procs`.
+    /// A fresh policy for `workload`: the processor-pool implementations for jobs of
+    /// processors anywhere, the node-level ones for jobs that ask for nodes. Conservative
+    /// backfilling has no node-level implementation yet: an error says so.
+    pub fn build_for(
+        self,
+        workload: &crate::workload::Workload,
+    ) -> Result<Box<dyn Policy>, String> {
+        match (&workload.nodes, self) {
+            (None, _) => Ok(self.build(&workload.jobs, workload.machine_procs)),
+            (Some(nw), PolicyKind::Fcfs | PolicyKind::Easy) => Ok(Box::new(
+                node_backfill::NodeBackfill::new(self, workload.jobs.len(), nw),
+            )),
+            (Some(_), PolicyKind::Conservative) => Err(
+                "conservative backfilling does not run on node-level workloads yet (use fcfs \
+                 or easy; jobs of processors anywhere, such as SWF traces, run under all three)"
+                    .to_string(),
+            ),
+        }
+    }
+
+    /// A fresh policy for a workload of these jobs on a machine of `machine_procs`
+    /// processors.
     pub fn build(self, jobs: &[Job], machine_procs: u32) -> Box<dyn Policy> {
         match self {
             PolicyKind::Fcfs => Box::new(fcfs::Fcfs::new()),

@@ -238,6 +238,7 @@ mod tests {
             events: 0,
             passes: 0,
             max_waiting: 0,
+            nodes: Vec::new(),
         }
     }
 

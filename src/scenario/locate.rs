@@ -25,6 +25,7 @@ fn clean_key(raw: &str) -> String {
 /// The 1-based line where the dotted `key` is set (or its closest enclosing table).
 pub fn line_of_key(text: &str, key: &str) -> usize {
     let mut table = String::new();
+    let mut arrays: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let mut best = (0usize, 1usize); // (matched length, line)
     let consider = |path: &str, line: usize, best: &mut (usize, usize)| {
         if path == key {
@@ -43,9 +44,16 @@ pub fn line_of_key(text: &str, key: &str) -> usize {
             continue;
         }
         if let Some(rest) = line.strip_prefix('[') {
+            let array = rest.starts_with('[');
             let inner = rest.trim_start_matches('[');
             if let Some(end) = inner.find(']') {
                 table = clean_key(&inner[..end]);
+                if array {
+                    // The k-th `[[x]]` is element x[k], as serde names it.
+                    let k = arrays.entry(table.clone()).or_insert(0);
+                    table = format!("{table}[{k}]");
+                    *k += 1;
+                }
                 consider(&table, i + 1, &mut best);
             }
             continue;
@@ -79,6 +87,9 @@ mod tests {
         assert_eq!(line_of_key(TEXT, "cluster.node_types.gpu.count"), 4);
         assert_eq!(line_of_key(TEXT, "cluster.node_types.gpu.mig.profile"), 6);
         assert_eq!(line_of_key(TEXT, "cluster.partitions.batch.node_types"), 9);
+        let classes = "[[w.classes]]\nname = \"a\"\n[[w.classes]]\nname = \"b\"\nshare = 2\n";
+        assert_eq!(line_of_key(classes, "w.classes[1].share"), 5);
+        assert_eq!(line_of_key(classes, "w.classes[0].name"), 2);
     }
 
     #[test]

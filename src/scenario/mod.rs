@@ -12,9 +12,11 @@
 
 pub mod locate;
 
+use crate::cluster::nodes::Placement;
 use crate::cluster::spec::{ClusterSpec, ValidationError};
 use crate::policy::PolicyKind;
 use crate::report::TableFormat;
+use crate::workload::classes::{check_classes, JobClassSpec};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -85,8 +87,14 @@ pub struct GeneratorSpec {
     #[serde(default = "default_load")]
     pub load: f64,
     /// Processors the sizes and the load are computed for (default: the cluster's cores).
+    /// Only for jobs of processors anywhere (no `classes`).
     #[serde(default)]
     pub procs: Option<u32>,
+    /// Node-level job classes (`[[workload.generator.classes]]`): jobs that ask for nodes,
+    /// cores, memory, GPUs or MIG slices. Without classes, the generator makes jobs of
+    /// processors anywhere (the demo's generator).
+    #[serde(default)]
+    pub classes: Vec<JobClassSpec>,
 }
 
 fn default_load() -> f64 {
@@ -103,6 +111,9 @@ pub struct PolicySpec {
     /// Bounded-slowdown threshold τ, s.
     #[serde(default = "default_tau")]
     pub bsld_tau_s: u64,
+    /// How node-level jobs are placed: `first-fit`, `best-fit`, `spread`, `topology`.
+    #[serde(default)]
+    pub placement: Placement,
 }
 
 fn default_policy() -> PolicyKind {
@@ -118,6 +129,7 @@ impl Default for PolicySpec {
         PolicySpec {
             name: default_policy(),
             bsld_tau_s: default_tau(),
+            placement: Placement::default(),
         }
     }
 }
@@ -306,6 +318,21 @@ impl Scenario {
                     "workload.generator.procs",
                     "expected at least 1 processor",
                 ));
+            }
+            if !g.classes.is_empty() {
+                let Some(cluster) = &self.cluster else {
+                    return Err(ValidationError::new(
+                        "workload.generator.classes",
+                        "node-level job classes need a [cluster] to run on",
+                    ));
+                };
+                if g.procs.is_some() {
+                    return Err(ValidationError::new(
+                        "workload.generator.procs",
+                        "procs sizes jobs of processors anywhere; classes size their own jobs",
+                    ));
+                }
+                check_classes(&g.classes, cluster).map_err(|(k, m)| ValidationError::new(k, m))?;
             }
             if g.procs.is_none() && self.cluster.is_none() {
                 return Err(ValidationError::new(

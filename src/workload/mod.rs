@@ -4,6 +4,7 @@
 //! immutable during the simulation. Every input job ends up either in [`Workload::jobs`] or
 //! in [`Workload::dropped`], with its reason: nothing is silently lost.
 
+pub mod classes;
 pub mod job;
 pub mod swf;
 pub mod synthetic;
@@ -27,16 +28,22 @@ pub enum DropReason {
     LargerThanMachine,
     /// The line could not be read and `--lenient` skipped it.
     MalformedLine,
+    /// No partition of the cluster takes this kind of job.
+    NoPartition,
+    /// No node of its partition could ever hold the job (or there are too few).
+    NoNodeFits,
 }
 
 impl DropReason {
     /// Every reason, in the order reports list them.
-    pub const ALL: [DropReason; 5] = [
+    pub const ALL: [DropReason; 7] = [
         DropReason::NegativeSubmit,
         DropReason::NegativeRuntime,
         DropReason::NonPositiveSize,
         DropReason::LargerThanMachine,
         DropReason::MalformedLine,
+        DropReason::NoPartition,
+        DropReason::NoNodeFits,
     ];
 
     /// The reason's name in outputs (`dropped.csv`, `summary.json`).
@@ -47,6 +54,8 @@ impl DropReason {
             DropReason::NonPositiveSize => "non_positive_size",
             DropReason::LargerThanMachine => "larger_than_machine",
             DropReason::MalformedLine => "malformed_line",
+            DropReason::NoPartition => "no_partition",
+            DropReason::NoNodeFits => "no_node_fits",
         }
     }
 }
@@ -100,6 +109,9 @@ pub struct Workload {
     pub meta: WorkloadMeta,
     /// Number of job records read from the input (simulated plus dropped).
     pub input_jobs: u64,
+    /// Node-level requests, when the jobs ask for nodes rather than "processors anywhere"
+    /// (then the simulation places them on this cluster's nodes).
+    pub nodes: Option<Box<classes::NodeWorkload>>,
 }
 
 impl Workload {

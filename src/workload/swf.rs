@@ -228,6 +228,7 @@ pub fn read_swf<R: BufRead>(
         machine_procs,
         meta,
         input_jobs,
+        nodes: None,
     })
 }
 

@@ -121,6 +121,7 @@ pub fn generate(spec: &SyntheticSpec) -> Workload {
     }
     Workload {
         input_jobs: jobs.len() as u64,
+        nodes: None,
         jobs,
         dropped: Vec::new(),
         machine_procs: procs,

@@ -1,0 +1,468 @@
+//! Node-level jobs: a generator of jobs that ask for nodes, cores, memory, GPUs and MIG
+//! slices (`[[workload.generator.classes]]` in a scenario), and their resolution against a
+//! cluster: each job gets one partition, the node types it may use, and is dropped with a
+//! reason if no node could ever hold it or it asks for more than the partition allows.
+//!
+//! The generator: a job's class is drawn by `share`; its node count and GPUs (or MIG
+//! slices) per node from the class's lists (weights optional, uniform by default); its
+//! runtime from a lognormal (median, σ) capped at the partition's walltime limit; its
+//! estimate as runtime × a lognormal overestimation factor (median 2, σ 0.6, at least 1)
+//! rounded up to a multiple of 15 minutes and capped at the limit. Arrivals form a Poisson
+//! process whose rate makes the offered load on the cluster's most demanded resource
+//! (cores, GPUs or MIG slices: Σ amount × runtime / (capacity × span)) equal `load`.
+
+use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
+use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
+use crate::cluster::spec::{ClusterSpec, JobKinds};
+use crate::engine::rng::RandomStreams;
+use crate::engine::time::{SimDuration, SimTime};
+use rand::Rng;
+use rand_distr::{Distribution, Exp, LogNormal};
+use serde::Deserialize;
+
+/// `[[workload.generator.classes]]`: one kind of job.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JobClassSpec {
+    /// A name for reports.
+    pub name: String,
+    /// Relative frequency (the shares need not add up to 1).
+    pub share: f64,
+    /// Batch jobs or interactive sessions.
+    #[serde(default = "batch")]
+    pub kind: ClassKind,
+    /// The partition (default: the highest-priority one that takes this kind and fits).
+    #[serde(default)]
+    pub partition: Option<String>,
+    /// Node counts to draw from.
+    #[serde(default = "one_node")]
+    pub nodes: Vec<u32>,
+    /// Weights of `nodes` (default: equal).
+    #[serde(default)]
+    pub node_weights: Option<Vec<f64>>,
+    /// Cores per node.
+    #[serde(default = "one_core")]
+    pub cores_per_node: u32,
+    /// Memory per node, GB.
+    #[serde(default)]
+    pub memory_gb_per_node: u64,
+    /// Whole GPUs per node, to draw from (default: none).
+    #[serde(default)]
+    pub gpus_per_node: Vec<u32>,
+    /// Weights of `gpus_per_node` (default: equal).
+    #[serde(default)]
+    pub gpu_weights: Option<Vec<f64>>,
+    /// MIG slices per node (of the node type's profile).
+    #[serde(default)]
+    pub mig_slices_per_node: u32,
+    /// Whole nodes only.
+    #[serde(default)]
+    pub exclusive: bool,
+    /// Median runtime, s.
+    pub runtime_median_s: f64,
+    /// σ of the runtime's logarithm.
+    #[serde(default = "default_sigma")]
+    pub runtime_sigma: f64,
+}
+
+/// Kinds of generated job.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassKind {
+    /// A batch job.
+    Batch,
+    /// An interactive session.
+    Interactive,
+}
+
+fn batch() -> ClassKind {
+    ClassKind::Batch
+}
+fn one_node() -> Vec<u32> {
+    vec![1]
+}
+fn one_core() -> u32 {
+    1
+}
+fn default_sigma() -> f64 {
+    1.0
+}
+
+/// The node-level side of a workload: each job's request and partition, the cluster it was
+/// resolved against, and the placement rule.
+#[derive(Clone, Debug)]
+pub struct NodeWorkload {
+    /// Per job (aligned with `Workload::jobs`): what it asks for.
+    pub requests: Vec<NodeRequest>,
+    /// Per job: index into `partitions`.
+    pub partition_of: Vec<u16>,
+    /// Partition names, in file order (`all` when the scenario names none).
+    pub partitions: Vec<String>,
+    /// Per job: index into the generator's classes.
+    pub class_of: Vec<u16>,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// The cluster, all free.
+    pub cluster: Nodes,
+    /// How jobs are placed on nodes.
+    pub placement: Placement,
+}
+
+/// A partition resolved: its node types as a bit mask, what it takes, its limit.
+#[derive(Clone, Debug)]
+struct Partition {
+    name: String,
+    types: u64,
+    kinds: JobKinds,
+    priority: i32,
+    max_walltime_s: Option<u64>,
+}
+
+fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
+    let type_bit = |name: &str| -> u64 {
+        spec.node_types
+            .get_index_of(name)
+            .filter(|&i| i < 64)
+            .map_or(0, |i| 1u64 << i)
+    };
+    if spec.partitions.is_empty() {
+        return vec![Partition {
+            name: "all".to_string(),
+            types: u64::MAX,
+            kinds: JobKinds::Both,
+            priority: 0,
+            max_walltime_s: None,
+        }];
+    }
+    spec.partitions
+        .iter()
+        .map(|(name, p)| Partition {
+            name: name.clone(),
+            types: p
+                .node_types
+                .iter()
+                .map(|t| type_bit(t))
+                .fold(0, |a, b| a | b),
+            kinds: p.kinds,
+            priority: p.priority,
+            max_walltime_s: p.max_walltime_s,
+        })
+        .collect()
+}
+
+fn takes(kinds: JobKinds, kind: JobKind) -> bool {
+    match kinds {
+        JobKinds::Both => true,
+        JobKinds::Batch => kind == JobKind::Batch,
+        JobKinds::Interactive => kind == JobKind::Interactive,
+    }
+}
+
+/// Parameters of the node-level generator.
+#[derive(Clone, Debug)]
+pub struct ClassGenerator<'a> {
+    /// Number of jobs.
+    pub jobs: usize,
+    /// Offered load on the most demanded resource.
+    pub load: f64,
+    /// The classes.
+    pub classes: &'a [JobClassSpec],
+    /// The cluster.
+    pub cluster: &'a ClusterSpec,
+    /// How to place jobs.
+    pub placement: Placement,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// Problems with the classes that the scenario reader reports with their key.
+pub fn check_classes(
+    classes: &[JobClassSpec],
+    cluster: &ClusterSpec,
+) -> Result<(), (String, String)> {
+    for (i, c) in classes.iter().enumerate() {
+        let key = |f: &str| format!("workload.generator.classes[{i}].{f}");
+        if !(c.share > 0.0 && c.share.is_finite()) {
+            return Err((
+                key("share"),
+                format!("expected a positive number, got {}", c.share),
+            ));
+        }
+        if c.nodes.is_empty() || c.nodes.contains(&0) {
+            return Err((key("nodes"), "expected node counts of at least 1".into()));
+        }
+        for (list, weights, name) in [
+            (c.nodes.len(), &c.node_weights, "node_weights"),
+            (c.gpus_per_node.len(), &c.gpu_weights, "gpu_weights"),
+        ] {
+            if let Some(w) = weights {
+                if w.len() != list
+                    || w.iter().any(|x| !(*x >= 0.0 && x.is_finite()))
+                    || w.iter().sum::<f64>() <= 0.0
+                {
+                    return Err((
+                        key(name),
+                        format!("expected {list} non-negative weights, not all zero"),
+                    ));
+                }
+            }
+        }
+        if !(c.runtime_median_s >= 1.0 && c.runtime_median_s.is_finite()) {
+            return Err((key("runtime_median_s"), "expected at least 1 second".into()));
+        }
+        if !(c.runtime_sigma >= 0.0 && c.runtime_sigma.is_finite()) {
+            return Err((
+                key("runtime_sigma"),
+                "expected a non-negative number".into(),
+            ));
+        }
+        if let Some(p) = &c.partition {
+            if !cluster.partitions.is_empty() && !cluster.partitions.contains_key(p) {
+                let known: Vec<&str> = cluster.partitions.keys().map(String::as_str).collect();
+                return Err((
+                    key("partition"),
+                    format!(
+                        "partition {p:?} does not exist (partitions: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn pick<R: Rng>(rng: &mut R, values: &[u32], weights: &Option<Vec<f64>>) -> u32 {
+    match weights {
+        Some(w) => {
+            let total: f64 = w.iter().sum();
+            let mut x = rng.gen::<f64>() * total;
+            for (v, &wi) in values.iter().zip(w) {
+                if x < wi {
+                    return *v;
+                }
+                x -= wi;
+            }
+            *values.last().unwrap_or(&1)
+        }
+        None => values[rng.gen_range(0..values.len())],
+    }
+}
+
+const ESTIMATE_STEP_S: u64 = 900;
+
+/// Generates node-level jobs and resolves them against the cluster.
+pub fn generate(g: &ClassGenerator) -> Workload {
+    let streams = RandomStreams::new(g.seed);
+    let mut class_rng = streams.stream("classes");
+    let mut size_rng = streams.stream("sizes");
+    let mut runtime_rng = streams.stream("runtimes");
+    let mut estimate_rng = streams.stream("estimates");
+    let mut arrival_rng = streams.stream("arrivals");
+    let parts = partitions(g.cluster);
+    let share_total: f64 = g.classes.iter().map(|c| c.share).sum();
+    let overestimate = LogNormal::new(2f64.ln(), 0.6).expect("valid lognormal");
+
+    struct Drawn {
+        class: u16,
+        kind: JobKind,
+        request: NodeRequest,
+        partition: Option<usize>,
+        run_s: u64,
+        estimate_s: u64,
+    }
+    let nodes_all = Nodes::new(g.cluster);
+    let mut drawn = Vec::with_capacity(g.jobs);
+    // Demand of each resource: Σ amount × runtime (core-s, GPU-s, slice-s).
+    let mut demand = [0f64; 3];
+    for _ in 0..g.jobs {
+        let mut x = class_rng.gen::<f64>() * share_total;
+        let mut ci = g.classes.len() - 1;
+        for (i, c) in g.classes.iter().enumerate() {
+            if x < c.share {
+                ci = i;
+                break;
+            }
+            x -= c.share;
+        }
+        let c = &g.classes[ci];
+        let kind = match c.kind {
+            ClassKind::Batch => JobKind::Batch,
+            ClassKind::Interactive => JobKind::Interactive,
+        };
+        let nodes = pick(&mut size_rng, &c.nodes, &c.node_weights);
+        let gpus = if c.gpus_per_node.is_empty() {
+            0
+        } else {
+            pick(&mut size_rng, &c.gpus_per_node, &c.gpu_weights)
+        };
+        let mut request = NodeRequest {
+            nodes,
+            cores_per_node: c.cores_per_node,
+            memory_mb_per_node: c.memory_gb_per_node.saturating_mul(1024),
+            gpus_per_node: gpus,
+            mig_slices_per_node: c.mig_slices_per_node,
+            exclusive: c.exclusive,
+            allowed_types: 0,
+        };
+        // The partition: the one named, else the highest-priority one that takes the kind
+        // and has a node type that could hold one node's share (ties: file order).
+        let partition = match &c.partition {
+            Some(name) => parts.iter().position(|p| &p.name == name),
+            None => {
+                let mut best: Option<usize> = None;
+                for (pi, p) in parts.iter().enumerate() {
+                    let usable =
+                        takes(p.kinds, kind) && could_fit_in(&request, &nodes_all, p.types);
+                    if usable && best.is_none_or(|b| p.priority > parts[b].priority) {
+                        best = Some(pi);
+                    }
+                }
+                best
+            }
+        };
+        request.allowed_types = partition.map_or(0, |p| parts[p].types);
+        let limit_s = partition.and_then(|p| parts[p].max_walltime_s);
+        let runtime =
+            LogNormal::new(c.runtime_median_s.ln(), c.runtime_sigma).expect("valid lognormal");
+        let mut run_s = (runtime.sample(&mut runtime_rng).round() as u64).max(1);
+        if let Some(l) = limit_s {
+            run_s = run_s.min(l);
+        }
+        let factor: f64 = overestimate.sample(&mut estimate_rng).max(1.0);
+        let mut estimate_s =
+            ((run_s as f64 * factor).ceil() as u64).div_ceil(ESTIMATE_STEP_S) * ESTIMATE_STEP_S;
+        if let Some(l) = limit_s {
+            estimate_s = estimate_s.min(l);
+        }
+        estimate_s = estimate_s.max(run_s);
+        let per_node_gpu = if request.mig_slices_per_node > 0 {
+            0.0
+        } else {
+            f64::from(gpus)
+        };
+        demand[0] += f64::from(nodes) * f64::from(c.cores_per_node) * run_s as f64;
+        demand[1] += f64::from(nodes) * per_node_gpu * run_s as f64;
+        demand[2] += f64::from(nodes) * f64::from(c.mig_slices_per_node) * run_s as f64;
+        drawn.push(Drawn {
+            class: ci as u16,
+            kind,
+            request,
+            partition,
+            run_s,
+            estimate_s,
+        });
+    }
+    let capacity = [
+        g.cluster.total_cores() as f64,
+        nodes_all
+            .types()
+            .iter()
+            .map(|t| f64::from(t.gpus) * f64::from(t.count))
+            .sum::<f64>(),
+        nodes_all
+            .types()
+            .iter()
+            .map(|t| f64::from(t.mig_slices) * f64::from(t.count))
+            .sum::<f64>(),
+    ];
+    // The span that gives the load on the busiest resource; the mean inter-arrival time
+    // follows.
+    let span_s = (0..3)
+        .filter(|&r| capacity[r] > 0.0)
+        .map(|r| demand[r] / (capacity[r] * g.load.max(1e-9)))
+        .fold(0.0f64, f64::max);
+    let mean_gap = (span_s / g.jobs.max(1) as f64).max(1e-3);
+    let gaps = Exp::new(1.0 / mean_gap).expect("positive rate");
+
+    let mut w = Workload {
+        machine_procs: u32::try_from(g.cluster.total_cores()).unwrap_or(u32::MAX),
+        meta: WorkloadMeta {
+            source: format!(
+                "generated(classes={}, jobs={}, load={}, seed={})",
+                g.classes
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                g.jobs,
+                g.load,
+                g.seed
+            ),
+            format: "generated".to_string(),
+            ..WorkloadMeta::default()
+        },
+        input_jobs: g.jobs as u64,
+        ..Workload::default()
+    };
+    let mut nw = NodeWorkload {
+        requests: Vec::with_capacity(g.jobs),
+        partition_of: Vec::with_capacity(g.jobs),
+        partitions: parts.iter().map(|p| p.name.clone()).collect(),
+        class_of: Vec::with_capacity(g.jobs),
+        classes: g.classes.iter().map(|c| c.name.clone()).collect(),
+        cluster: nodes_all,
+        placement: g.placement,
+    };
+    let mut t_ms = 0u64;
+    for (i, d) in drawn.into_iter().enumerate() {
+        t_ms += (gaps.sample(&mut arrival_rng) * 1000.0).round() as u64;
+        let trace_id = i as u64 + 1;
+        let reason = match d.partition {
+            None => Some((
+                DropReason::NoPartition,
+                "no partition takes this kind of job".to_string(),
+            )),
+            Some(p) if !could_fit_in(&d.request, &nw.cluster, parts[p].types) => Some((
+                DropReason::NoNodeFits,
+                format!(
+                    "no node of partition {} could hold {:?}",
+                    parts[p].name, d.request
+                ),
+            )),
+            Some(_) => None,
+        };
+        if let Some((reason, detail)) = reason {
+            w.dropped.push(DroppedJob {
+                line: 0,
+                trace_id: Some(trace_id),
+                reason,
+                detail,
+            });
+            continue;
+        }
+        let r = &d.request;
+        let procs = r.nodes.saturating_mul(r.cores_per_node).max(1);
+        w.jobs.push(Job {
+            trace_id,
+            submit: SimTime::from_ms(t_ms),
+            run: SimDuration::from_secs(d.run_s),
+            estimate: SimDuration::from_secs(d.estimate_s),
+            procs,
+            kind: d.kind,
+            killed: false,
+            user: -1,
+            group: -1,
+            queue: if d.kind == JobKind::Interactive { 0 } else { 1 },
+            partition: i32::from(d.partition.map_or(0, |p| p as u16)),
+        });
+        nw.requests.push(d.request);
+        nw.partition_of.push(d.partition.map_or(0, |p| p as u16));
+        nw.class_of.push(d.class);
+    }
+    w.nodes = Some(Box::new(nw));
+    w
+}
+
+/// Whether `r` could ever run on the nodes of the types in `types`: one node's share fits
+/// an empty node of an allowed type, and there are enough such nodes.
+fn could_fit_in(r: &NodeRequest, nodes: &Nodes, types: u64) -> bool {
+    let count: u64 = nodes
+        .types()
+        .iter()
+        .enumerate()
+        .filter(|&(ti, t)| ti < 64 && types & (1 << ti) != 0 && r.could_ever_fit(t))
+        .map(|(_, t)| u64::from(t.count))
+        .sum();
+    count >= u64::from(r.nodes)
+}
