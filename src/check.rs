@@ -98,3 +98,89 @@ pub fn check_policy(
     }
     Ok(())
 }
+
+/// Node-level invariants of a finished run of a node-level workload: every job ran on as
+/// many distinct nodes as it asked for, all of types its partition allows, and no node ever
+/// had more cores, memory, GPUs or MIG slices in use than it has (a job ending at t frees
+/// its share for t).
+pub fn check_nodes(workload: &Workload, result: &RunResult) -> Result<(), Violation> {
+    let Some(nw) = &workload.nodes else {
+        return Ok(());
+    };
+    let nodes = &nw.cluster;
+    if result.nodes.len() != workload.jobs.len() {
+        return Err(Violation(format!(
+            "{} jobs but {} node sets",
+            workload.jobs.len(),
+            result.nodes.len()
+        )));
+    }
+    // (node, time, +1 start / −1 end, job)
+    let mut changes: Vec<(u32, SimTime, i8, usize)> = Vec::new();
+    for (i, j) in workload.jobs.iter().enumerate() {
+        let set = &result.nodes[i];
+        let r = &nw.requests[i];
+        let mut sorted = set.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != set.len() || set.len() != r.nodes as usize {
+            return Err(Violation(format!(
+                "job {} asked for {} distinct nodes and ran on {:?}",
+                j.trace_id, r.nodes, set
+            )));
+        }
+        for &n in set {
+            if n as usize >= nodes.len() {
+                return Err(Violation(format!(
+                    "job {} ran on missing node {n}",
+                    j.trace_id
+                )));
+            }
+            if !crate::cluster::nodes::Nodes::allowed(r, nodes.type_index(n)) {
+                return Err(Violation(format!(
+                    "job {} ran on node {n} outside its partition",
+                    j.trace_id
+                )));
+            }
+            if result.end[i] > result.start[i] {
+                changes.push((n, result.start[i], 1, i));
+                changes.push((n, result.end[i], -1, i));
+            }
+        }
+    }
+    changes.sort_unstable_by_key(|&(n, t, d, i)| (n, t, d, i));
+    let mut k = 0;
+    while k < changes.len() {
+        let node = changes[k].0;
+        let t = nodes.type_of(node);
+        let cap = t.capacity();
+        let (mut cores, mut mem, mut gpus, mut mig) = (0u64, 0u64, 0u64, 0u64);
+        while k < changes.len() && changes[k].0 == node {
+            let (_, time, d, i) = changes[k];
+            let take = nw.requests[i].taken(t);
+            let apply = |v: &mut u64, x: u64| {
+                if d > 0 {
+                    *v += x
+                } else {
+                    *v -= x
+                }
+            };
+            apply(&mut cores, u64::from(take.cores));
+            apply(&mut mem, take.memory_mb);
+            apply(&mut gpus, u64::from(take.gpus));
+            apply(&mut mig, u64::from(take.mig_slices));
+            if cores > u64::from(cap.cores)
+                || mem > cap.memory_mb
+                || gpus > u64::from(cap.gpus)
+                || mig > u64::from(cap.mig_slices)
+            {
+                return Err(Violation(format!(
+                    "node {node} over capacity at {time}: {cores} cores, {mem} MB, {gpus} GPUs, \
+                     {mig} MIG slices in use"
+                )));
+            }
+            k += 1;
+        }
+    }
+    Ok(())
+}

@@ -446,6 +446,7 @@ fn debug_checks(policy: PolicyKind, workload: &Workload, outcome: &RunOutcome) -
     if cfg!(debug_assertions) {
         crate::check::check_schedule(workload, &outcome.result)?;
         crate::check::check_policy(policy, workload, &outcome.result)?;
+        crate::check::check_nodes(workload, &outcome.result)?;
     }
     Ok(())
 }

@@ -64,7 +64,8 @@ impl NodeType {
         }
     }
 
-    fn capacity(&self) -> NodeFree {
+    /// Everything on one empty node.
+    pub fn capacity(&self) -> NodeFree {
         NodeFree {
             cores: self.cores,
             memory_mb: self.memory_mb,
@@ -122,7 +123,8 @@ impl NodeRequest {
         self.fits(t, &t.capacity())
     }
 
-    fn taken(&self, t: &NodeType) -> NodeFree {
+    /// What one node's share takes from a node of type `t` (all of it when exclusive).
+    pub fn taken(&self, t: &NodeType) -> NodeFree {
         if self.exclusive {
             t.capacity()
         } else {
@@ -248,12 +250,18 @@ impl Nodes {
         &self.types[self.node_type[node as usize] as usize]
     }
 
+    /// The type index of `node`.
+    pub fn type_index(&self, node: u32) -> usize {
+        self.node_type[node as usize] as usize
+    }
+
     /// The leaf switch of `node`.
     pub fn leaf_of(&self, node: u32) -> u32 {
         self.leaf[node as usize]
     }
 
-    fn allowed(r: &NodeRequest, ti: usize) -> bool {
+    /// Whether `r` may use nodes of type index `ti`.
+    pub fn allowed(r: &NodeRequest, ti: usize) -> bool {
         ti >= 64 || r.allowed_types & (1u64 << ti) != 0
     }
 

@@ -310,15 +310,20 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         let partition = match &c.partition {
             Some(name) => parts.iter().position(|p| &p.name == name),
             None => {
-                let mut best: Option<usize> = None;
+                // Rank: takes the kind and could hold the job, then priority, then file
+                // order. A job no partition could hold still gets one that takes its kind,
+                // so that it is dropped for the right reason (no node fits).
+                let mut best: Option<(bool, i32, usize)> = None;
                 for (pi, p) in parts.iter().enumerate() {
-                    let usable =
-                        takes(p.kinds, kind) && could_fit_in(&request, &nodes_all, p.types);
-                    if usable && best.is_none_or(|b| p.priority > parts[b].priority) {
-                        best = Some(pi);
+                    if !takes(p.kinds, kind) {
+                        continue;
+                    }
+                    let rank = (could_fit_in(&request, &nodes_all, p.types), p.priority, pi);
+                    if best.is_none_or(|b| (rank.0, rank.1) > (b.0, b.1)) {
+                        best = Some(rank);
                     }
                 }
-                best
+                best.map(|b| b.2)
             }
         };
         request.allowed_types = partition.map_or(0, |p| parts[p].types);
