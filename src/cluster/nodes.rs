@@ -89,7 +89,7 @@ pub struct NodeFree {
 }
 
 /// A request for `nodes` nodes, each giving the per-node amounts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NodeRequest {
     /// Number of nodes.
     pub nodes: u32,
@@ -156,6 +156,9 @@ pub enum Placement {
 
 /// The nodes a request got, in the order placed.
 pub type NodeSet = Vec<u32>;
+
+/// Hypothetical free resources of some nodes.
+type Overlay = std::collections::BTreeMap<u32, NodeFree>;
 
 /// Every node's free resources, with the index.
 #[derive(Clone, Debug)]
@@ -292,54 +295,85 @@ impl Nodes {
         if r.nodes == 0 || self.candidates_bound(r) < u64::from(r.nodes) {
             return None;
         }
+        self.place_over(r, placement, avoid, &Overlay::new())
+    }
+
+    /// [`Nodes::place`] on a hypothetical state: the nodes in `overlay` have the free
+    /// resources it gives instead of their own (the index still orders the others).
+    fn place_over(
+        &self,
+        r: &NodeRequest,
+        placement: Placement,
+        avoid: &[u32],
+        overlay: &Overlay,
+    ) -> Option<NodeSet> {
+        let want = r.nodes as usize;
+        if want == 0 {
+            return None;
+        }
+        let free_of = |n: u32| overlay.get(&n).copied().unwrap_or(self.free[n as usize]);
         let usable = |n: u32| avoid.binary_search(&n).is_err();
         let fits = |n: u32| {
-            let t = self.type_of(n);
-            r.fits(t, &self.free[n as usize]) && usable(n)
+            let ti = self.node_type[n as usize] as usize;
+            Self::allowed(r, ti) && r.fits(&self.types[ti], &free_of(n)) && usable(n)
         };
-        let want = r.nodes as usize;
+        let need_of = |t: &NodeType| {
+            if r.exclusive {
+                t.key_of(&t.capacity())
+            } else {
+                t.key_of_request(r)
+            }
+        };
+        // Nodes of the overlay that fit, as (key left after placement, node).
+        let overlay_fitting = || {
+            overlay
+                .keys()
+                .copied()
+                .filter(|&n| fits(n))
+                .map(|n| {
+                    let t = self.type_of(n);
+                    (t.key_of(&free_of(n)) - need_of(t), n)
+                })
+                .collect::<Vec<(u32, u32)>>()
+        };
         match placement {
             Placement::FirstFit => {
                 let chosen: Vec<u32> = (0..self.free.len() as u32)
-                    .filter(|&n| Self::allowed(r, self.node_type[n as usize] as usize) && fits(n))
+                    .filter(|&n| fits(n))
                     .take(want)
                     .collect();
                 (chosen.len() == want).then_some(chosen)
             }
             Placement::BestFit | Placement::Spread => {
                 // Candidates by (key after placement, node): the smallest first for best-fit,
-                // the largest first for spread; merged across types.
-                let mut cands: Vec<(u32, u32)> = Vec::new();
+                // the largest first for spread; merged across types and with the overlay.
+                let mut cands: Vec<(u32, u32)> = overlay_fitting();
                 for (ti, t) in self.types.iter().enumerate() {
                     if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
                         continue;
                     }
-                    let need = if r.exclusive {
-                        t.key_of(&t.capacity())
-                    } else {
-                        t.key_of_request(r)
-                    };
+                    let need = need_of(t);
                     let set = &self.by_key[ti];
-                    let take = |(k, n): (u32, u32)| (k - need, n);
+                    let own = |&(_, n): &(u32, u32)| !overlay.contains_key(&n) && fits(n);
                     if placement == Placement::BestFit {
                         cands.extend(
                             set.range((need, 0)..)
                                 .copied()
-                                .filter(|&(_, n)| fits(n))
+                                .filter(own)
                                 .take(want)
-                                .map(take),
+                                .map(|(k, n)| (k - need, n)),
                         );
                     } else {
                         // The largest keys first, and within one key the lower numbers.
                         let mut found = 0;
                         let mut key = set.last().map(|&(k, _)| k);
                         while let Some(k) = key.filter(|&k| k >= need && found < want) {
-                            for &(kk, n) in set.range((k, 0)..=(k, u32::MAX)) {
+                            for e in set.range((k, 0)..=(k, u32::MAX)) {
                                 if found == want {
                                     break;
                                 }
-                                if fits(n) {
-                                    cands.push(take((kk, n)));
+                                if own(e) {
+                                    cands.push((e.0 - need, e.1));
                                     found += 1;
                                 }
                             }
@@ -361,32 +395,30 @@ impl Nodes {
                 // All fitting nodes, grouped by leaf; one leaf that can hold the whole
                 // request if any (the one with the fewest fitting nodes: keep big leaves
                 // whole), else the leaves with the most fitting nodes first.
-                let mut by_leaf: Vec<(u32, Vec<(u32, u32)>)> = Vec::new();
+                let mut all: Vec<(u32, u32)> = overlay_fitting();
                 for (ti, t) in self.types.iter().enumerate() {
                     if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
                         continue;
                     }
-                    let need = if r.exclusive {
-                        t.key_of(&t.capacity())
-                    } else {
-                        t.key_of_request(r)
-                    };
-                    for &(k, n) in self.by_key[ti].range((need, 0)..) {
-                        if fits(n) {
-                            let leaf = self.leaf[n as usize];
-                            match by_leaf.binary_search_by_key(&leaf, |e| e.0) {
-                                Ok(i) => by_leaf[i].1.push((k - need, n)),
-                                Err(i) => by_leaf.insert(i, (leaf, vec![(k - need, n)])),
-                            }
-                        }
-                    }
+                    let need = need_of(t);
+                    all.extend(
+                        self.by_key[ti]
+                            .range((need, 0)..)
+                            .filter(|&&(_, n)| !overlay.contains_key(&n) && fits(n))
+                            .map(|&(k, n)| (k - need, n)),
+                    );
                 }
-                let total: usize = by_leaf.iter().map(|e| e.1.len()).sum();
-                if total < want {
+                if all.len() < want {
                     return None;
                 }
-                for e in &mut by_leaf {
-                    e.1.sort_unstable();
+                let mut by_leaf: Vec<(u32, Vec<(u32, u32)>)> = Vec::new();
+                all.sort_unstable_by_key(|&(k, n)| (self.leaf[n as usize], k, n));
+                for (k, n) in all {
+                    let leaf = self.leaf[n as usize];
+                    match by_leaf.last_mut() {
+                        Some(e) if e.0 == leaf => e.1.push((k, n)),
+                        _ => by_leaf.push((leaf, vec![(k, n)])),
+                    }
                 }
                 if let Some(leaf) = by_leaf
                     .iter()
@@ -405,6 +437,73 @@ impl Nodes {
                 )
             }
         }
+    }
+
+    /// The earliest instant at which `r` can be placed, and where, if the jobs in
+    /// `releases` give their nodes back at their instants (in order; ties released
+    /// together before trying). Nothing is changed: the releases are applied to an overlay
+    /// of the nodes they touch, and a node's transition from not fitting to fitting is
+    /// counted as it happens, so the placement is tried only once enough nodes fit.
+    /// `None` if the request cannot be placed even after every release.
+    pub fn earliest_placement<'a, T: Copy + PartialEq>(
+        &self,
+        r: &NodeRequest,
+        placement: Placement,
+        releases: impl Iterator<Item = (T, &'a NodeRequest, &'a [u32])>,
+    ) -> Option<(T, NodeSet)> {
+        let want = u64::from(r.nodes);
+        let fits_free = |n: u32, f: &NodeFree| {
+            let ti = self.node_type[n as usize] as usize;
+            Self::allowed(r, ti) && r.fits(&self.types[ti], f)
+        };
+        // Nodes that fit now, counted exactly up to `want` (the index's range holds every
+        // node with enough of its type's scarce resource; the others cannot fit).
+        let mut fitting = 0u64;
+        'types: for (ti, t) in self.types.iter().enumerate() {
+            if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
+                continue;
+            }
+            let need = if r.exclusive {
+                t.key_of(&t.capacity())
+            } else {
+                t.key_of_request(r)
+            };
+            for &(_, n) in self.by_key[ti].range((need, 0)..) {
+                if fits_free(n, &self.free[n as usize]) {
+                    fitting += 1;
+                    if fitting >= want {
+                        break 'types;
+                    }
+                }
+            }
+        }
+        let mut overlay = Overlay::new();
+        let mut releases = releases.peekable();
+        while let Some((at, job, set)) = releases.next() {
+            for &n in set {
+                let before = *overlay.get(&n).unwrap_or(&self.free[n as usize]);
+                let t = self.type_of(n);
+                let take = job.taken(t);
+                let cap = t.capacity();
+                let after = NodeFree {
+                    cores: (before.cores + take.cores).min(cap.cores),
+                    memory_mb: (before.memory_mb + take.memory_mb).min(cap.memory_mb),
+                    gpus: (before.gpus + take.gpus).min(cap.gpus),
+                    mig_slices: (before.mig_slices + take.mig_slices).min(cap.mig_slices),
+                };
+                if !fits_free(n, &before) && fits_free(n, &after) {
+                    fitting += 1;
+                }
+                overlay.insert(n, after);
+            }
+            if releases.peek().is_some_and(|next| next.0 == at) || fitting < want {
+                continue;
+            }
+            if let Some(set) = self.place_over(r, placement, &[], &overlay) {
+                return Some((at, set));
+            }
+        }
+        None
     }
 
     /// Checks that `set` is a valid placement of `r` now: as many distinct nodes as it asks

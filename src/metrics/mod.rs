@@ -9,6 +9,8 @@
 //! - percentiles use the nearest-rank method: the p-th percentile of n sorted values is
 //!   the value at rank ⌈p/100 × n⌉ (1-based), so it is always one of the observed values.
 
+pub mod resources;
+
 use crate::engine::time::{SimDuration, SimTime};
 use crate::simulation::RunResult;
 use crate::workload::{JobKind, Workload};
@@ -56,6 +58,9 @@ pub struct ScheduleMetrics {
     pub interactive: ClassMetrics,
     /// Batch jobs only.
     pub batch: ClassMetrics,
+    /// Node-level workloads: each resource's utilization, per partition, GPU fragmentation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<resources::ResourceMetrics>,
 }
 
 /// Computes the schedule's metrics; `bsld_tau` is the bounded-slowdown threshold.
@@ -106,6 +111,7 @@ pub fn compute(workload: &Workload, result: &RunResult, bsld_tau: SimDuration) -
         all: class(&|_| true),
         interactive: class(&|k| k == JobKind::Interactive),
         batch: class(&|k| k == JobKind::Batch),
+        resources: resources::compute(workload, result, makespan.as_ms()),
     }
 }
 

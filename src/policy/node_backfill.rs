@@ -47,12 +47,30 @@ pub struct NodeBackfill {
     ended: bool,
     /// EASY's reservation for the head: (head, time, reserved nodes sorted).
     reservation: Option<(u32, SimTime, Vec<u32>)>,
+    /// Each job's request shape: equal requests share a number.
+    shape: Vec<u32>,
+    /// Per shape, this pass: bit 0 failed with the reserved nodes avoided, bit 1 failed
+    /// ending in time (reset through `failed_shapes`).
+    failed: Vec<u8>,
+    failed_shapes: Vec<u32>,
 }
 
 impl NodeBackfill {
     /// A policy of `kind` (fcfs or easy) for a node-level workload.
     pub fn new(kind: PolicyKind, jobs: usize, workload: &NodeWorkload) -> NodeBackfill {
+        let mut shapes: std::collections::BTreeMap<&NodeRequest, u32> = Default::default();
+        let shape: Vec<u32> = workload
+            .requests
+            .iter()
+            .map(|r| {
+                let next = shapes.len() as u32;
+                *shapes.entry(r).or_insert(next)
+            })
+            .collect();
         NodeBackfill {
+            failed: vec![0; shapes.len()],
+            failed_shapes: Vec::new(),
+            shape,
             kind,
             placement: workload.placement,
             nodes: workload.cluster.clone(),
@@ -85,39 +103,21 @@ impl NodeBackfill {
     }
 
     /// The earliest time the head can be placed if running jobs end at their estimates, and
-    /// where: releases them on the copy in order of estimated end, then takes them back.
-    fn reserve(
-        &mut self,
-        nw: &NodeWorkload,
-        head: u32,
-        now: SimTime,
-    ) -> Option<(SimTime, Vec<u32>)> {
-        let request = &nw.requests[head as usize];
-        let mut released: Vec<(SimTime, u32)> = Vec::new();
-        let mut found = None;
-        let mut it = self.running.iter().copied().peekable();
-        while let Some((end, job)) = it.next() {
-            self.nodes
-                .release(&nw.requests[job as usize], &self.assigned[job as usize]);
-            released.push((end, job));
-            // Release every job ending at the same instant before trying.
-            if it.peek().is_some_and(|&(next, _)| next == end) {
-                continue;
-            }
-            if self.nodes.candidates_bound(request) < u64::from(request.nodes) {
-                continue;
-            }
-            if let Some(mut set) = self.nodes.place(request, self.placement, &[]) {
+    /// where (never before now).
+    fn reserve(&self, nw: &NodeWorkload, head: u32, now: SimTime) -> Option<(SimTime, Vec<u32>)> {
+        let releases = self.running.iter().map(|&(end, job)| {
+            (
+                end,
+                &nw.requests[job as usize],
+                self.assigned[job as usize].as_slice(),
+            )
+        });
+        self.nodes
+            .earliest_placement(&nw.requests[head as usize], self.placement, releases)
+            .map(|(at, mut set)| {
                 set.sort_unstable();
-                found = Some((end.max(now), set));
-                break;
-            }
-        }
-        for (_, job) in released.iter().rev() {
-            self.nodes
-                .allocate(&nw.requests[*job as usize], &self.assigned[*job as usize]);
-        }
-        found
+                (at.max(now), set)
+            })
     }
 }
 
@@ -198,16 +198,31 @@ impl Policy for NodeBackfill {
                 .filter(|&j| j != head && self.waiting.contains(&j))
                 .collect()
         };
+        // Within a pass free resources only shrink, so a request that could not be placed
+        // (with or without the reserved nodes) cannot be placed later in the same pass:
+        // jobs of the same shape are rejected without a search. Generated and real
+        // workloads repeat a few dozen shapes, so this bounds the searches per pass.
         for job in candidates {
             let request = &nw.requests[job as usize];
-            if self.nodes.candidates_bound(request) < u64::from(request.nodes) {
+            let ends_in_time = view.now + view.jobs[job as usize].estimate <= shadow;
+            let shape = self.shape[job as usize];
+            let bit = if ends_in_time { 2 } else { 1 };
+            if self.failed[shape as usize] & bit != 0 {
                 continue;
             }
-            let ends_in_time = view.now + view.jobs[job as usize].estimate <= shadow;
             let avoid: &[u32] = if ends_in_time { &[] } else { &reserved };
-            if let Some(set) = self.nodes.place(request, self.placement, avoid) {
-                self.start(view, job, request, set, decisions);
+            match self.nodes.place(request, self.placement, avoid) {
+                Some(set) => self.start(view, job, request, set, decisions),
+                None => {
+                    if self.failed[shape as usize] == 0 {
+                        self.failed_shapes.push(shape);
+                    }
+                    self.failed[shape as usize] |= bit;
+                }
             }
+        }
+        for shape in self.failed_shapes.drain(..) {
+            self.failed[shape as usize] = 0;
         }
     }
 }

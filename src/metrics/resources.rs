@@ -1,0 +1,220 @@
+//! Node-level metrics: utilization of each resource (cores, memory, GPUs, MIG slices), per
+//! partition, and GPU fragmentation.
+//!
+//! Definitions (makespan as in the module above):
+//! - utilization of a resource = Σ over jobs of (amount taken × run) / (capacity ×
+//!   makespan); an exclusive job takes its nodes whole;
+//! - a partition's utilization counts its jobs against the capacity of its node types;
+//! - GPU fragmentation = the share of the cluster's GPU-time (GPUs × makespan) during which
+//!   GPUs sat idle while some waiting job asked, in all, for no more whole GPUs than were
+//!   idle: GPUs free in total but not where a waiting job could use them (or held back for
+//!   a reservation).
+
+use crate::cluster::nodes::NodeFree;
+use crate::engine::time::SimTime;
+use crate::simulation::RunResult;
+use crate::workload::Workload;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// Totals of one resource.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ResourceUse {
+    /// What the cluster has.
+    pub capacity: u64,
+    /// Busy share over the makespan, 0 to 1.
+    pub utilization: f64,
+}
+
+/// One partition's metrics.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PartitionMetrics {
+    /// The partition's name.
+    pub name: String,
+    /// Jobs that ran in it.
+    pub jobs: u64,
+    /// Their mean wait, s.
+    pub wait_mean_s: f64,
+    /// Its cores' utilization.
+    pub cores_utilization: f64,
+    /// Its GPUs' utilization (0 without GPUs).
+    pub gpus_utilization: f64,
+    /// Its MIG slices' utilization (0 without MIG).
+    pub mig_slices_utilization: f64,
+}
+
+/// The node-level metrics of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ResourceMetrics {
+    /// Nodes in the cluster.
+    pub nodes: u64,
+    /// Cores.
+    pub cores: ResourceUse,
+    /// Memory, MB.
+    pub memory_mb: ResourceUse,
+    /// Whole GPUs (GPUs split by MIG are counted as slices instead).
+    pub gpus: ResourceUse,
+    /// MIG slices.
+    pub mig_slices: ResourceUse,
+    /// Share of GPU-time idle while a waiting job's whole-GPU request would have fit in the
+    /// idle count.
+    pub gpu_fragmentation: f64,
+    /// Per partition, in the scenario's order.
+    pub partitions: Vec<PartitionMetrics>,
+}
+
+/// What job `i` took, summed over its nodes.
+pub fn job_totals(workload: &Workload, result: &RunResult, i: usize) -> [u64; 4] {
+    let Some(nw) = &workload.nodes else {
+        return [u64::from(workload.jobs[i].procs), 0, 0, 0];
+    };
+    let mut t = [0u64; 4];
+    for &n in result.nodes.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+        let take: NodeFree = nw.requests[i].taken(nw.cluster.type_of(n));
+        t[0] += u64::from(take.cores);
+        t[1] += take.memory_mb;
+        t[2] += u64::from(take.gpus);
+        t[3] += u64::from(take.mig_slices);
+    }
+    t
+}
+
+/// The node-level metrics, for a node-level workload.
+pub fn compute(
+    workload: &Workload,
+    result: &RunResult,
+    makespan_ms: u64,
+) -> Option<ResourceMetrics> {
+    let nw = workload.nodes.as_ref()?;
+    let types = nw.cluster.types();
+    let capacity_of = |mask: u64| -> [u64; 4] {
+        let mut c = [0u64; 4];
+        for (ti, t) in types.iter().enumerate() {
+            if ti < 64 && mask & (1 << ti) == 0 {
+                continue;
+            }
+            let n = u64::from(t.count);
+            c[0] += n * u64::from(t.cores);
+            c[1] += n * t.memory_mb;
+            c[2] += n * u64::from(t.gpus);
+            c[3] += n * u64::from(t.mig_slices);
+        }
+        c
+    };
+    let capacity = capacity_of(u64::MAX);
+    let share = |area: u128, cap: u64| {
+        let denom = u128::from(cap) * u128::from(makespan_ms);
+        if denom == 0 {
+            0.0
+        } else {
+            area as f64 / denom as f64
+        }
+    };
+    let np = nw.partitions.len();
+    let mut area = [0u128; 4];
+    let mut part_area = vec![[0u128; 4]; np];
+    let mut part_jobs = vec![0u64; np];
+    let mut part_wait_ms = vec![0u128; np];
+    let mut part_mask = vec![0u64; np];
+    for (i, j) in workload.jobs.iter().enumerate() {
+        let totals = job_totals(workload, result, i);
+        let run = u128::from(result.end[i].saturating_since(result.start[i]).as_ms());
+        let p = nw.partition_of[i] as usize;
+        for r in 0..4 {
+            area[r] += u128::from(totals[r]) * run;
+            part_area[p][r] += u128::from(totals[r]) * run;
+        }
+        part_jobs[p] += 1;
+        part_wait_ms[p] += u128::from(result.start[i].saturating_since(j.submit).as_ms());
+        part_mask[p] |= nw.requests[i].allowed_types;
+    }
+    let partitions = (0..np)
+        .map(|p| {
+            let cap = capacity_of(part_mask[p]);
+            PartitionMetrics {
+                name: nw.partitions[p].clone(),
+                jobs: part_jobs[p],
+                wait_mean_s: if part_jobs[p] == 0 {
+                    0.0
+                } else {
+                    part_wait_ms[p] as f64 / 1000.0 / part_jobs[p] as f64
+                },
+                cores_utilization: share(part_area[p][0], cap[0]),
+                gpus_utilization: share(part_area[p][2], cap[2]),
+                mig_slices_utilization: share(part_area[p][3], cap[3]),
+            }
+        })
+        .collect();
+    Some(ResourceMetrics {
+        nodes: nw.cluster.len() as u64,
+        cores: ResourceUse {
+            capacity: capacity[0],
+            utilization: share(area[0], capacity[0]),
+        },
+        memory_mb: ResourceUse {
+            capacity: capacity[1],
+            utilization: share(area[1], capacity[1]),
+        },
+        gpus: ResourceUse {
+            capacity: capacity[2],
+            utilization: share(area[2], capacity[2]),
+        },
+        mig_slices: ResourceUse {
+            capacity: capacity[3],
+            utilization: share(area[3], capacity[3]),
+        },
+        gpu_fragmentation: gpu_fragmentation(workload, result, capacity[2], makespan_ms),
+        partitions,
+    })
+}
+
+/// See the module docs.
+fn gpu_fragmentation(workload: &Workload, result: &RunResult, gpus: u64, makespan_ms: u64) -> f64 {
+    let Some(nw) = &workload.nodes else {
+        return 0.0;
+    };
+    if gpus == 0 || makespan_ms == 0 {
+        return 0.0;
+    }
+    // (time, order, job): ends, then submissions, then starts (a job submitted and started
+    // at one instant must be added before it is removed); the interval after an instant
+    // sees the state after all its changes.
+    let mut events: Vec<(SimTime, u8, usize)> = Vec::new();
+    let mut asks = vec![0u64; workload.jobs.len()];
+    for (i, j) in workload.jobs.iter().enumerate() {
+        let r = &nw.requests[i];
+        asks[i] = u64::from(r.nodes) * u64::from(r.gpus_per_node);
+        if asks[i] == 0 {
+            continue;
+        }
+        events.push((j.submit, 1, i));
+        events.push((result.start[i], 2, i));
+        events.push((result.end[i], 0, i));
+    }
+    events.sort_unstable();
+    let mut waiting: BTreeSet<(u64, usize)> = BTreeSet::new();
+    let mut busy = 0u64;
+    let mut idle_ms: u128 = 0;
+    for k in 0..events.len() {
+        let (t, kind, i) = events[k];
+        let took = job_totals(workload, result, i)[2];
+        match kind {
+            0 => busy = busy.saturating_sub(took),
+            1 => {
+                waiting.insert((asks[i], i));
+            }
+            _ => {
+                waiting.remove(&(asks[i], i));
+                busy += took;
+            }
+        }
+        let next = events.get(k + 1).map_or(t, |e| e.0);
+        let idle = gpus.saturating_sub(busy);
+        if let Some(&(smallest, _)) = waiting.first() {
+            if smallest <= idle {
+                idle_ms += u128::from(idle) * u128::from(next.saturating_since(t).as_ms());
+            }
+        }
+    }
+    idle_ms as f64 / (u128::from(gpus) * u128::from(makespan_ms)) as f64
+}
