@@ -14,7 +14,8 @@ use std::path::Path;
 
 /// The header of `jobs.csv`.
 pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
-user,group,queue,partition,interactive,killed,first_reservation_s";
+user,group,queue,partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,\
+mig_slices,partition_name,class,nodes";
 
 /// Writes `jobs.csv`: one row per simulated job, in queue order; times in seconds.
 pub fn write_jobs_csv<W: Write>(
@@ -59,6 +60,25 @@ pub fn write_jobs_csv<W: Write>(
         line.push_str(if j.killed { ",1," } else { ",0," });
         if let Some(at) = r.first_reservation[i] {
             push_seconds(&mut line, at.as_ms());
+        }
+        for v in crate::metrics::resources::job_totals(workload, r, i) {
+            line.push(',');
+            line.push_str(int.format(v));
+        }
+        line.push(',');
+        if let Some(nw) = &workload.nodes {
+            line.push_str(&csv_field(&nw.partitions[nw.partition_of[i] as usize]));
+            line.push(',');
+            line.push_str(&csv_field(&nw.classes[nw.class_of[i] as usize]));
+            line.push(',');
+            for (k, n) in r.nodes[i].iter().enumerate() {
+                if k > 0 {
+                    line.push(';');
+                }
+                line.push_str(int.format(*n));
+            }
+        } else {
+            line.push_str(",,");
         }
         line.push('\n');
         out.write_all(line.as_bytes())?;

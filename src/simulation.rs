@@ -120,7 +120,8 @@ pub fn simulate(
     let n = jobs.len();
     let mut cluster = ProcessorPool::new(workload.machine_procs);
     let node_jobs = workload.nodes.as_deref();
-    let mut nodes = node_jobs.map(|nw| nw.cluster.clone());
+    // The engine only checks and applies placements: no search index to keep.
+    let mut nodes = node_jobs.map(|nw| nw.cluster.clone().without_index());
     let mut placed: Vec<Vec<u32>> = if node_jobs.is_some() {
         vec![Vec::new(); n]
     } else {

@@ -59,7 +59,49 @@ fn the_examples_validate_and_run() {
         );
         assert_eq!(summary["options"]["scenario"], file.as_str());
         assert!(out.join("report.html").is_file());
+        if name == "gpu-cluster" {
+            // Node-level reports: resources, partitions, fragmentation, nodes per job.
+            let r = &summary["metrics"]["resources"];
+            assert_eq!(r["nodes"], 48);
+            assert_eq!(r["gpus"]["capacity"], 24 * 8);
+            assert_eq!(r["mig_slices"]["capacity"], 8 * 8 * 7);
+            assert!(r["gpus"]["utilization"].as_f64().unwrap() > 0.1);
+            assert!(r["mig_slices"]["utilization"].as_f64().unwrap() > 0.0);
+            assert!(r["gpu_fragmentation"].is_number());
+            assert_eq!(r["partitions"][0]["name"], "batch");
+            assert_eq!(r["partitions"][1]["name"], "interactive");
+            let jobs = std::fs::read_to_string(out.join("jobs.csv")).unwrap();
+            let header: Vec<&str> = jobs.lines().next().unwrap().split(',').collect();
+            let col = |c: &str| header.iter().position(|h| *h == c).unwrap();
+            let (gpus, mig, nodes, class) =
+                (col("gpus"), col("mig_slices"), col("nodes"), col("class"));
+            let mut saw = (false, false);
+            for line in jobs.lines().skip(1) {
+                let f: Vec<&str> = line.split(',').collect();
+                assert!(!f[nodes].is_empty(), "a job without nodes: {line}");
+                if f[class] == "training" {
+                    assert!(f[gpus].parse::<u32>().unwrap() >= 1, "{line}");
+                    saw.0 = true;
+                }
+                if f[class] == "notebook" {
+                    assert_eq!(f[mig], "1", "{line}");
+                    // The interactive pool's nodes are the MIG nodes, numbered 40 to 47.
+                    assert!(f[nodes].parse::<u32>().unwrap() >= 40, "{line}");
+                    saw.1 = true;
+                }
+            }
+            assert!(saw.0 && saw.1);
+            let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+            assert!(html.contains("GPU fragmentation"));
+        }
     }
+}
+
+#[test]
+fn the_bench_scenario_is_valid() {
+    let v = clustersim(&["validate", &repo("scenarios/bench-10k-gpu.toml")]);
+    assert!(v.status.success(), "{}", text(&v));
+    assert!(text(&v).contains("10000 nodes"), "{}", text(&v));
 }
 
 #[test]

@@ -145,10 +145,11 @@ pub enum Placement {
     /// The lowest-numbered nodes that fit.
     FirstFit,
     /// The nodes left with the least of their type's scarce resource (packing), ties to
-    /// the lower number.
+    /// the lower number; jobs that use no GPUs go to nodes without GPUs first.
     #[default]
     BestFit,
-    /// The nodes with the most free, ties to the lower number.
+    /// The nodes with the most free, ties to the lower number (nodes without GPUs first for
+    /// jobs that use none).
     Spread,
     /// The fewest leaf switches, then best-fit within them.
     Topology,
@@ -156,6 +157,9 @@ pub enum Placement {
 
 /// The nodes a request got, in the order placed.
 pub type NodeSet = Vec<u32>;
+
+/// A node that fits, for sorting: (penalty, key left after placement, node).
+type Candidate = (u32, u32, u32);
 
 /// Hypothetical free resources of some nodes.
 type Overlay = std::collections::BTreeMap<u32, NodeFree>;
@@ -171,6 +175,9 @@ pub struct Nodes {
     histogram: Vec<Vec<u32>>,
     /// Per type: (key, node), ordered.
     by_key: Vec<BTreeSet<(u32, u32)>>,
+    /// Whether the index is kept (a copy that only checks and applies placements, as the
+    /// engine's does, needs none).
+    indexed: bool,
 }
 
 impl Nodes {
@@ -211,6 +218,7 @@ impl Nodes {
                 })
                 .collect(),
             by_key: vec![BTreeSet::new(); types.len()],
+            indexed: true,
             node_type: Vec::new(),
             leaf: Vec::new(),
             free: Vec::new(),
@@ -226,6 +234,14 @@ impl Nodes {
             }
         }
         nodes
+    }
+
+    /// This state without the free-resource index: allocation, release and
+    /// [`Nodes::check_placement`] work, the placement searches must not be used.
+    pub fn without_index(mut self) -> Nodes {
+        self.indexed = false;
+        self.by_key = vec![BTreeSet::new(); self.types.len()];
+        self
     }
 
     /// The node types.
@@ -292,6 +308,10 @@ impl Nodes {
     /// Where `r` would go now under `placement`, without allocating; `None` if it does not
     /// fit. `avoid` lists nodes not to use (a reservation's), sorted.
     pub fn place(&self, r: &NodeRequest, placement: Placement, avoid: &[u32]) -> Option<NodeSet> {
+        debug_assert!(
+            self.indexed,
+            "placement search on a state without its index"
+        );
         if r.nodes == 0 || self.candidates_bound(r) < u64::from(r.nodes) {
             return None;
         }
@@ -324,7 +344,16 @@ impl Nodes {
                 t.key_of_request(r)
             }
         };
-        // Nodes of the overlay that fit, as (key left after placement, node).
+        // A job that uses no GPUs goes to nodes without GPUs first: a GPU node's scarce
+        // resource is its GPUs, and filling its cores would strand them.
+        let penalty = |t: &NodeType| {
+            u32::from(
+                r.gpus_per_node == 0
+                    && r.mig_slices_per_node == 0
+                    && (t.gpus > 0 || t.mig_slices > 0),
+            )
+        };
+        // Nodes of the overlay that fit, as (penalty, key left after placement, node).
         let overlay_fitting = || {
             overlay
                 .keys()
@@ -332,9 +361,9 @@ impl Nodes {
                 .filter(|&n| fits(n))
                 .map(|n| {
                     let t = self.type_of(n);
-                    (t.key_of(&free_of(n)) - need_of(t), n)
+                    (penalty(t), t.key_of(&free_of(n)) - need_of(t), n)
                 })
-                .collect::<Vec<(u32, u32)>>()
+                .collect::<Vec<(u32, u32, u32)>>()
         };
         match placement {
             Placement::FirstFit => {
@@ -347,12 +376,13 @@ impl Nodes {
             Placement::BestFit | Placement::Spread => {
                 // Candidates by (key after placement, node): the smallest first for best-fit,
                 // the largest first for spread; merged across types and with the overlay.
-                let mut cands: Vec<(u32, u32)> = overlay_fitting();
+                let mut cands: Vec<(u32, u32, u32)> = overlay_fitting();
                 for (ti, t) in self.types.iter().enumerate() {
                     if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
                         continue;
                     }
                     let need = need_of(t);
+                    let pen = penalty(t);
                     let set = &self.by_key[ti];
                     let own = |&(_, n): &(u32, u32)| !overlay.contains_key(&n) && fits(n);
                     if placement == Placement::BestFit {
@@ -361,7 +391,7 @@ impl Nodes {
                                 .copied()
                                 .filter(own)
                                 .take(want)
-                                .map(|(k, n)| (k - need, n)),
+                                .map(|(k, n)| (pen, k - need, n)),
                         );
                     } else {
                         // The largest keys first, and within one key the lower numbers.
@@ -373,7 +403,7 @@ impl Nodes {
                                     break;
                                 }
                                 if own(e) {
-                                    cands.push((e.0 - need, e.1));
+                                    cands.push((pen, e.0 - need, e.1));
                                     found += 1;
                                 }
                             }
@@ -387,37 +417,40 @@ impl Nodes {
                 if placement == Placement::BestFit {
                     cands.sort_unstable();
                 } else {
-                    cands.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                    cands.sort_unstable_by(|a, b| {
+                        a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
+                    });
                 }
-                Some(cands.into_iter().take(want).map(|(_, n)| n).collect())
+                Some(cands.into_iter().take(want).map(|(_, _, n)| n).collect())
             }
             Placement::Topology => {
                 // All fitting nodes, grouped by leaf; one leaf that can hold the whole
                 // request if any (the one with the fewest fitting nodes: keep big leaves
                 // whole), else the leaves with the most fitting nodes first.
-                let mut all: Vec<(u32, u32)> = overlay_fitting();
+                let mut all: Vec<(u32, u32, u32)> = overlay_fitting();
                 for (ti, t) in self.types.iter().enumerate() {
                     if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
                         continue;
                     }
                     let need = need_of(t);
+                    let pen = penalty(t);
                     all.extend(
                         self.by_key[ti]
                             .range((need, 0)..)
                             .filter(|&&(_, n)| !overlay.contains_key(&n) && fits(n))
-                            .map(|&(k, n)| (k - need, n)),
+                            .map(|&(k, n)| (pen, k - need, n)),
                     );
                 }
                 if all.len() < want {
                     return None;
                 }
-                let mut by_leaf: Vec<(u32, Vec<(u32, u32)>)> = Vec::new();
-                all.sort_unstable_by_key(|&(k, n)| (self.leaf[n as usize], k, n));
-                for (k, n) in all {
-                    let leaf = self.leaf[n as usize];
+                let mut by_leaf: Vec<(u32, Vec<Candidate>)> = Vec::new();
+                all.sort_unstable_by_key(|&(p, k, n)| (self.leaf[n as usize], p, k, n));
+                for e in all {
+                    let leaf = self.leaf[e.2 as usize];
                     match by_leaf.last_mut() {
-                        Some(e) if e.0 == leaf => e.1.push((k, n)),
-                        _ => by_leaf.push((leaf, vec![(k, n)])),
+                        Some(l) if l.0 == leaf => l.1.push(e),
+                        _ => by_leaf.push((leaf, vec![e])),
                     }
                 }
                 if let Some(leaf) = by_leaf
@@ -425,13 +458,13 @@ impl Nodes {
                     .filter(|e| e.1.len() >= want)
                     .min_by_key(|e| (e.1.len(), e.0))
                 {
-                    return Some(leaf.1.iter().take(want).map(|&(_, n)| n).collect());
+                    return Some(leaf.1.iter().take(want).map(|&(_, _, n)| n).collect());
                 }
                 by_leaf.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
                 Some(
                     by_leaf
                         .iter()
-                        .flat_map(|e| e.1.iter().map(|&(_, n)| n))
+                        .flat_map(|e| e.1.iter().map(|&(_, _, n)| n))
                         .take(want)
                         .collect(),
                 )
@@ -548,7 +581,7 @@ impl Nodes {
         let old_key = t.key_of(&self.free[node as usize]);
         let new_key = t.key_of(&new);
         self.free[node as usize] = new;
-        if old_key != new_key {
+        if old_key != new_key && self.indexed {
             self.histogram[ti][old_key as usize] -= 1;
             self.histogram[ti][new_key as usize] += 1;
             self.by_key[ti].remove(&(old_key, node));

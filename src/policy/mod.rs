@@ -37,7 +37,8 @@ pub struct SchedView<'a> {
     /// workloads: its cores, counted as a pool).
     pub cluster: &'a ProcessorPool,
     /// For node-level workloads: each job's request and the cluster's nodes as they are at
-    /// the start of the pass.
+    /// the start of the pass (free resources only: the engine keeps no search index, so a
+    /// policy that places jobs keeps its own indexed copy, as `node_backfill` does).
     pub nodes: Option<(&'a NodeWorkload, &'a Nodes)>,
 }
 

@@ -229,6 +229,72 @@ pub fn run_report(
     );
     out.push_str("</section>\n");
 
+    if let Some(r) = &s.metrics.resources {
+        out.push_str("<section id=\"resources\"><h2>Cluster resources</h2>\n");
+        let pct = |v: f64| format!("{:.2} %", v * 100.0);
+        let rows = vec![
+            vec!["nodes".to_string(), r.nodes.to_string(), String::new()],
+            vec![
+                "cores".to_string(),
+                r.cores.capacity.to_string(),
+                pct(r.cores.utilization),
+            ],
+            vec![
+                "memory (GB)".to_string(),
+                (r.memory_mb.capacity / 1024).to_string(),
+                pct(r.memory_mb.utilization),
+            ],
+            vec![
+                "GPUs".to_string(),
+                r.gpus.capacity.to_string(),
+                pct(r.gpus.utilization),
+            ],
+            vec![
+                "MIG slices".to_string(),
+                r.mig_slices.capacity.to_string(),
+                pct(r.mig_slices.utilization),
+            ],
+        ];
+        table(
+            &mut out,
+            &["resource".into(), "capacity".into(), "utilization".into()],
+            &rows,
+        );
+        let _ = writeln!(
+            out,
+            "<p>GPU fragmentation: {} of the GPU-time was idle while a waiting job asked for no \
+             more GPUs than were idle.</p>",
+            escape(&pct(r.gpu_fragmentation))
+        );
+        let rows: Vec<Vec<String>> = r
+            .partitions
+            .iter()
+            .map(|p| {
+                vec![
+                    p.name.clone(),
+                    p.jobs.to_string(),
+                    format!("{:.1}", p.wait_mean_s),
+                    pct(p.cores_utilization),
+                    pct(p.gpus_utilization),
+                    pct(p.mig_slices_utilization),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                "partition".into(),
+                "jobs".into(),
+                "wait mean (s)".into(),
+                "cores".into(),
+                "GPUs".into(),
+                "MIG slices".into(),
+            ],
+            &rows,
+        );
+        out.push_str("</section>\n");
+    }
+
     out.push_str("<section id=\"plots\"><h2>Plots</h2>\n");
     figures(&mut out, plots);
     out.push_str("</section>\n");

@@ -159,8 +159,12 @@ pub struct UtilizationPlot<'a> {
 impl Plot for UtilizationPlot<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         area.fill(&WHITE)?;
-        let title = "Processor utilization over time";
         let b = self.binned;
+        let title = if b.has_gpus || b.has_mig {
+            "Utilization over time: cores and GPUs"
+        } else {
+            "Processor utilization over time"
+        };
         if b.mid_s.is_empty() {
             return no_data(area, title);
         }
@@ -194,8 +198,34 @@ impl Plot for UtilizationPlot<'_> {
             0.0,
             COLORS[0].mix(0.25),
         ))?;
-        chart.draw_series(LineSeries::new(points, COLORS[0].stroke_width(2)))?;
-        Ok(())
+        let several = b.has_gpus || b.has_mig;
+        let cores = chart.draw_series(LineSeries::new(points, COLORS[0].stroke_width(2)))?;
+        if !several {
+            return Ok(());
+        }
+        cores.label("cores").legend(|(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], COLORS[0].stroke_width(2))
+        });
+        for (on, values, label, color) in [
+            (b.has_gpus, &b.gpu_utilization, "GPUs", COLORS[1]),
+            (b.has_mig, &b.mig_utilization, "MIG slices", COLORS[2]),
+        ] {
+            if !on {
+                continue;
+            }
+            let line: Vec<(f64, f64)> = xs
+                .iter()
+                .zip(values)
+                .map(|(&x, &u)| (x, u * 100.0))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }
 

@@ -74,6 +74,26 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
         ("makespan_s".into(), Float(s.metrics.makespan_s)),
         ("killed_jobs".into(), int(s.metrics.killed_jobs)),
     ];
+    // Node-level resources (for processors anywhere: cores are the processors, no GPUs).
+    let r = s.metrics.resources.as_ref();
+    for (name, v) in [
+        (
+            "cores_utilization",
+            r.map_or(s.metrics.utilization, |r| r.cores.utilization),
+        ),
+        (
+            "memory_utilization",
+            r.map_or(0.0, |r| r.memory_mb.utilization),
+        ),
+        ("gpus_utilization", r.map_or(0.0, |r| r.gpus.utilization)),
+        (
+            "mig_slices_utilization",
+            r.map_or(0.0, |r| r.mig_slices.utilization),
+        ),
+        ("gpu_fragmentation", r.map_or(0.0, |r| r.gpu_fragmentation)),
+    ] {
+        row.push((name.to_string(), Float(v)));
+    }
     for (prefix, c) in [
         ("", &s.metrics.all),
         ("interactive_", &s.metrics.interactive),
@@ -179,6 +199,50 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
                 .collect::<Vec<Option<f64>>>(),
         ),
     ];
+    let totals: Vec<[u64; 4]> = (0..n)
+        .map(|i| crate::metrics::resources::job_totals(workload, r, i))
+        .collect();
+    let mut columns = columns;
+    for (k, name) in ["cores", "memory_mb", "gpus", "mig_slices"]
+        .iter()
+        .enumerate()
+    {
+        columns.push(Column::new(
+            (*name).into(),
+            totals
+                .iter()
+                .map(|t| i64::try_from(t[k]).unwrap_or(i64::MAX))
+                .collect::<Vec<i64>>(),
+        ));
+    }
+    let text = |f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<String>>();
+    match &workload.nodes {
+        Some(nw) => {
+            columns.push(Column::new(
+                "partition_name".into(),
+                text(&|i| nw.partitions[nw.partition_of[i] as usize].clone()),
+            ));
+            columns.push(Column::new(
+                "class".into(),
+                text(&|i| nw.classes[nw.class_of[i] as usize].clone()),
+            ));
+            columns.push(Column::new(
+                "nodes".into(),
+                text(&|i| {
+                    r.nodes[i]
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(";")
+                }),
+            ));
+        }
+        None => {
+            for name in ["partition_name", "class", "nodes"] {
+                columns.push(Column::new(name.into(), text(&|_| String::new())));
+            }
+        }
+    }
     DataFrame::new(n, columns)
 }
 
@@ -211,6 +275,9 @@ pub fn timeseries_frame(series: &TimeSeries) -> PolarsResult<DataFrame> {
         ints("queued_jobs", &series.queued_jobs),
         ints("queued_interactive", &series.queued_interactive),
         Column::new("step_sample".into(), series.step_sample.clone()),
+        ints("busy_memory_mb", &series.busy_memory_mb),
+        ints("busy_gpus", &series.busy_gpus),
+        ints("busy_mig_slices", &series.busy_mig_slices),
     ];
     DataFrame::new(n, columns)
 }

@@ -25,15 +25,35 @@ pub struct TimeSeries {
     /// Whether the row is at a multiple of the sampling step (a change at such an instant
     /// is that step's sample; no instant appears twice).
     pub step_sample: Vec<bool>,
-    /// Processors of the machine.
+    /// Memory in use, MB (node-level workloads; 0 otherwise).
+    pub busy_memory_mb: Vec<u64>,
+    /// Whole GPUs in use (node-level workloads).
+    pub busy_gpus: Vec<u64>,
+    /// MIG slices in use (node-level workloads).
+    pub busy_mig_slices: Vec<u64>,
+    /// Processors (cores) of the machine.
     pub machine_procs: u64,
+    /// Whole GPUs of the cluster (0 without).
+    pub machine_gpus: u64,
+    /// MIG slices of the cluster (0 without).
+    pub machine_mig_slices: u64,
 }
 
 /// One change: the instant and what it adds to each counter.
 #[derive(Clone, Copy)]
 struct Delta {
     time_ms: u64,
-    busy: i64,
+    /// Cores, memory MB, GPUs, MIG slices.
+    busy: [i64; 4],
+    running: i64,
+    queued: i64,
+    queued_interactive: i64,
+}
+
+/// The counters after a change.
+#[derive(Clone, Copy, Default)]
+struct State {
+    busy: [i64; 4],
     running: i64,
     queued: i64,
     queued_interactive: i64,
@@ -55,30 +75,49 @@ impl TimeSeries {
         self.busy_procs[i] as f64 / self.machine_procs.max(1) as f64
     }
 
+    /// GPU utilization of row `i`, 0 to 1 (0 without GPUs).
+    pub fn gpu_utilization(&self, i: usize) -> f64 {
+        if self.machine_gpus == 0 {
+            0.0
+        } else {
+            self.busy_gpus[i] as f64 / self.machine_gpus as f64
+        }
+    }
+
+    /// MIG slice utilization of row `i`, 0 to 1 (0 without MIG).
+    pub fn mig_utilization(&self, i: usize) -> f64 {
+        if self.machine_mig_slices == 0 {
+            0.0
+        } else {
+            self.busy_mig_slices[i] as f64 / self.machine_mig_slices as f64
+        }
+    }
+
     /// Builds the series of a finished run, with samples every `step_ms` (0: no samples)
     /// at the multiples of the step from the first change to the last.
     pub fn from_run(workload: &Workload, result: &RunResult, step_ms: u64) -> TimeSeries {
         let mut deltas: Vec<Delta> = Vec::with_capacity(workload.jobs.len() * 3);
         for (i, job) in workload.jobs.iter().enumerate() {
             let qi = i64::from(job.kind == JobKind::Interactive);
-            let procs = i64::from(job.procs);
+            let took = crate::metrics::resources::job_totals(workload, result, i)
+                .map(|v| i64::try_from(v).unwrap_or(i64::MAX));
             deltas.push(Delta {
                 time_ms: job.submit.as_ms(),
-                busy: 0,
+                busy: [0; 4],
                 running: 0,
                 queued: 1,
                 queued_interactive: qi,
             });
             deltas.push(Delta {
                 time_ms: result.start[i].as_ms(),
-                busy: procs,
+                busy: took,
                 running: 1,
                 queued: -1,
                 queued_interactive: -qi,
             });
             deltas.push(Delta {
                 time_ms: result.end[i].as_ms(),
-                busy: -procs,
+                busy: took.map(|v| -v),
                 running: -1,
                 queued: 0,
                 queued_interactive: 0,
@@ -88,11 +127,22 @@ impl TimeSeries {
         // unstable sort cannot change the output.
         deltas.sort_unstable_by_key(|d| d.time_ms);
 
+        let (gpus, mig) = match &workload.nodes {
+            Some(nw) => nw.cluster.types().iter().fold((0u64, 0u64), |(g, m), t| {
+                (
+                    g + u64::from(t.count) * u64::from(t.gpus),
+                    m + u64::from(t.count) * u64::from(t.mig_slices),
+                )
+            }),
+            None => (0, 0),
+        };
         let mut series = TimeSeries {
             machine_procs: u64::from(workload.machine_procs),
+            machine_gpus: gpus,
+            machine_mig_slices: mig,
             ..TimeSeries::default()
         };
-        let (mut busy, mut running, mut queued, mut qi) = (0i64, 0i64, 0i64, 0i64);
+        let mut state = State::default();
         let mut next_step: Option<u64> = match (step_ms, deltas.first()) {
             (0, _) | (_, None) => None,
             (step, Some(first)) => Some(first.time_ms.div_ceil(step) * step),
@@ -102,48 +152,57 @@ impl TimeSeries {
             let t = deltas[k].time_ms;
             // Samples strictly before this change see the state of the previous one.
             while let Some(s) = next_step.filter(|&s| s < t) {
-                series.push(s, busy, running, queued, qi, true);
+                series.push(s, &state, true);
                 next_step = Some(s + step_ms);
             }
             while k < deltas.len() && deltas[k].time_ms == t {
                 let d = deltas[k];
-                busy += d.busy;
-                running += d.running;
-                queued += d.queued;
-                qi += d.queued_interactive;
+                for r in 0..4 {
+                    state.busy[r] += d.busy[r];
+                }
+                state.running += d.running;
+                state.queued += d.queued;
+                state.queued_interactive += d.queued_interactive;
                 k += 1;
             }
             let on_step = next_step == Some(t);
             if on_step {
                 next_step = Some(t + step_ms);
             }
-            series.push(t, busy, running, queued, qi, on_step);
+            series.push(t, &state, on_step);
         }
         series
     }
 
-    fn push(&mut self, t: u64, busy: i64, running: i64, queued: i64, qi: i64, step: bool) {
-        // The counters are sums of +1/−1 pairs in time order, so they never go negative;
+    fn push(&mut self, t: u64, state: &State, step: bool) {
+        // The counters are sums of +/− pairs in time order, so they never go negative;
         // clamp rather than wrap if a broken schedule ever got here.
         let c = |v: i64| v.max(0) as u64;
         self.time_ms.push(t);
-        self.busy_procs.push(c(busy));
-        self.running_jobs.push(c(running));
-        self.queued_jobs.push(c(queued));
-        self.queued_interactive.push(c(qi));
+        self.busy_procs.push(c(state.busy[0]));
+        self.busy_memory_mb.push(c(state.busy[1]));
+        self.busy_gpus.push(c(state.busy[2]));
+        self.busy_mig_slices.push(c(state.busy[3]));
+        self.running_jobs.push(c(state.running));
+        self.queued_jobs.push(c(state.queued));
+        self.queued_interactive.push(c(state.queued_interactive));
         self.step_sample.push(step);
     }
 
     /// Time-weighted means over `bins` equal bins between the first and the last row.
     pub fn binned(&self, bins: usize) -> Binned {
-        let mut out = Binned::default();
+        let mut out = Binned {
+            has_gpus: self.machine_gpus > 0,
+            has_mig: self.machine_mig_slices > 0,
+            ..Binned::default()
+        };
         if self.len() < 2 || bins == 0 {
             return out;
         }
         let t0 = self.time_ms[0];
         let t1 = *self.time_ms.last().unwrap_or(&t0);
         let width = ((t1 - t0) as f64 / bins as f64).max(1.0);
-        let mut acc = vec![[0.0f64; 4]; bins];
+        let mut acc = vec![[0.0f64; 6]; bins];
         let mut peak_queued = vec![0u64; bins];
         for i in 0..self.len() - 1 {
             // Row i holds from its instant to the next row's.
@@ -156,6 +215,8 @@ impl TimeSeries {
                 self.running_jobs[i] as f64,
                 self.queued_jobs[i] as f64,
                 self.queued_interactive[i] as f64,
+                self.gpu_utilization(i),
+                self.mig_utilization(i),
             ];
             let first = ((a / width) as usize).min(bins - 1);
             let last = ((b / width) as usize).min(bins - 1);
@@ -177,6 +238,8 @@ impl TimeSeries {
             out.running.push(sums[1] / width);
             out.queued.push(sums[2] / width);
             out.queued_interactive.push(sums[3] / width);
+            out.gpu_utilization.push(sums[4] / width);
+            out.mig_utilization.push(sums[5] / width);
             out.queued_peak.push(peak_queued[bin]);
         }
         out
@@ -198,6 +261,14 @@ pub struct Binned {
     pub queued_interactive: Vec<f64>,
     /// Most jobs queued at once in the bin.
     pub queued_peak: Vec<u64>,
+    /// Mean GPU utilization (empty or zeros without GPUs).
+    pub gpu_utilization: Vec<f64>,
+    /// Mean MIG slice utilization.
+    pub mig_utilization: Vec<f64>,
+    /// Whether the cluster has whole GPUs.
+    pub has_gpus: bool,
+    /// Whether the cluster has MIG slices.
+    pub has_mig: bool,
 }
 
 #[cfg(test)]
