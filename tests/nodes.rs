@@ -263,15 +263,54 @@ fn random_gpu_workloads_keep_every_node_level_invariant() {
 }
 
 #[test]
-fn conservative_on_nodes_is_a_clear_error() {
-    let w = generated(1, Placement::BestFit);
-    let err = run(
-        &w,
-        PolicyKind::Conservative,
-        &RunOptions::default(),
-        &mut |_| {},
-    )
-    .err()
-    .expect("not supported yet");
-    assert!(err.to_string().contains("conservative"), "{err}");
+fn conservative_reserves_node_sets_for_every_job() {
+    let spec = cluster(TWO_GPU_NODES);
+    let jobs = [
+        (0, 100, 100, 1, 4), // 1: node 0, half, until 100
+        (1, 50, 50, 1, 8),   // 2: node 1 until 51
+        (2, 100, 100, 2, 8), // 3: both nodes: reserved at 100
+        (3, 40, 40, 1, 4),   // 4: beside job 1 until 43, before the reservation
+        (4, 500, 500, 1, 2), // 5: no 500 s window before 200: reserved at 200
+        (5, 30, 300, 1, 8),  // 6: estimate 300: after job 5's reservation? no: node 1 at 200
+        (6, 10, 20, 1, 2),   // 7: fits node 1 in [51, 100): starts at 51
+    ];
+    let w = workload(&spec, &jobs, Placement::BestFit);
+    let c = simulate(&w, PolicyKind::Conservative);
+    assert_eq!(starts(&c), vec![0, 1, 100, 3, 200, 200, 43]);
+    // Every job got a reservation, and none started after it.
+    for (i, r) in c.result.first_reservation.iter().enumerate() {
+        let at = r.expect("a reservation");
+        assert!(c.result.start[i] <= at);
+    }
+    // Job 5 reserved 2 GPUs at 200 on node 0 (best-fit over two empty nodes: the lower),
+    // job 6 the whole of node 1.
+    assert_eq!(c.result.nodes[4], vec![0]);
+    assert_eq!(c.result.nodes[5], vec![1]);
+}
+
+#[test]
+fn conservative_compresses_when_jobs_end_early() {
+    let spec = cluster(TWO_GPU_NODES);
+    let jobs = [
+        (0, 10, 100, 2, 8), // both nodes; estimated until 100, really until 10
+        (1, 50, 50, 2, 8),  // reserved at 100, compressed to 10
+        (2, 30, 30, 1, 8),  // reserved at 150, compressed to 60
+    ];
+    let w = workload(&spec, &jobs, Placement::BestFit);
+    let c = simulate(&w, PolicyKind::Conservative);
+    assert_eq!(starts(&c), vec![0, 10, 60]);
+    assert_eq!(c.result.first_reservation[1], Some(SimTime::from_secs(100)));
+    assert_eq!(c.result.first_reservation[2], Some(SimTime::from_secs(150)));
+}
+
+#[test]
+fn conservative_on_random_gpu_workloads_keeps_every_invariant() {
+    for seed in 1..=2 {
+        for placement in [Placement::BestFit, Placement::Topology] {
+            let w = generated(seed, placement);
+            let a = simulate(&w, PolicyKind::Conservative);
+            let b = simulate(&w, PolicyKind::Conservative);
+            assert_eq!(a.result, b.result);
+        }
+    }
 }

@@ -118,6 +118,11 @@ impl NodeRequest {
             && free.mig_slices >= self.mig_slices_per_node
     }
 
+    /// Whether one share fits in `free` on a node of type `t`.
+    pub fn fits_free(&self, t: &NodeType, free: &NodeFree) -> bool {
+        self.fits(t, free)
+    }
+
     /// Whether a node of type `t`, empty, could ever hold one node's share.
     pub fn could_ever_fit(&self, t: &NodeType) -> bool {
         self.fits(t, &t.capacity())
@@ -470,6 +475,27 @@ impl Nodes {
                 )
             }
         }
+    }
+
+    /// Chooses `r.nodes` nodes among `cands` (nodes with the free resources to use for them,
+    /// all holding one share) by the placement rule, as [`Nodes::place`] would on that
+    /// state.
+    pub fn choose_among(
+        &self,
+        r: &NodeRequest,
+        placement: Placement,
+        cands: &[(u32, NodeFree)],
+    ) -> Option<NodeSet> {
+        let want = r.nodes as usize;
+        if cands.len() < want || want == 0 {
+            return None;
+        }
+        let overlay: Overlay = cands.iter().copied().collect();
+        // Every other node is avoided: the choice is among the candidates alone.
+        let avoid: Vec<u32> = (0..self.free.len() as u32)
+            .filter(|n| !overlay.contains_key(n))
+            .collect();
+        self.place_over(r, placement, &avoid, &overlay)
     }
 
     /// The earliest instant at which `r` can be placed, and where, if the jobs in

@@ -16,6 +16,7 @@ pub mod conservative;
 pub mod easy;
 pub mod fcfs;
 pub mod node_backfill;
+pub mod node_conservative;
 pub mod profile;
 pub mod wait_queue;
 
@@ -138,8 +139,7 @@ impl PolicyKind {
     }
 
     /// A fresh policy for `workload`: the processor-pool implementations for jobs of
-    /// processors anywhere, the node-level ones for jobs that ask for nodes. Conservative
-    /// backfilling has no node-level implementation yet: an error says so.
+    /// processors anywhere, the node-level ones for jobs that ask for nodes.
     pub fn build_for(
         self,
         workload: &crate::workload::Workload,
@@ -149,11 +149,9 @@ impl PolicyKind {
             (Some(nw), PolicyKind::Fcfs | PolicyKind::Easy) => Ok(Box::new(
                 node_backfill::NodeBackfill::new(self, workload.jobs.len(), nw),
             )),
-            (Some(_), PolicyKind::Conservative) => Err(
-                "conservative backfilling does not run on node-level workloads yet (use fcfs \
-                 or easy; jobs of processors anywhere, such as SWF traces, run under all three)"
-                    .to_string(),
-            ),
+            (Some(nw), PolicyKind::Conservative) => Ok(Box::new(
+                node_conservative::NodeConservative::new(workload.jobs.len(), nw),
+            )),
         }
     }
 

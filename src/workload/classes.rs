@@ -52,6 +52,14 @@ pub struct JobClassSpec {
     /// Weights of `gpus_per_node` (default: equal).
     #[serde(default)]
     pub gpu_weights: Option<Vec<f64>>,
+    /// Total whole GPUs, to draw from, instead of `nodes` and `gpus_per_node`: the job is
+    /// packed on as few nodes as can hold it (the GPUs of the largest GPU node type of its
+    /// partition, or of the cluster), with its GPUs spread evenly over them.
+    #[serde(default)]
+    pub gpus: Vec<u32>,
+    /// Weights of `gpus` (default: equal).
+    #[serde(default)]
+    pub gpus_weights: Option<Vec<f64>>,
     /// MIG slices per node (of the node type's profile).
     #[serde(default)]
     pub mig_slices_per_node: u32,
@@ -191,9 +199,31 @@ pub fn check_classes(
         if c.nodes.is_empty() || c.nodes.contains(&0) {
             return Err((key("nodes"), "expected node counts of at least 1".into()));
         }
+        if !c.gpus.is_empty() {
+            if c.nodes != [1] || !c.gpus_per_node.is_empty() {
+                return Err((
+                    key("gpus"),
+                    "give either total gpus or nodes and gpus_per_node, not both".into(),
+                ));
+            }
+            if c.gpus.contains(&0) {
+                return Err((key("gpus"), "expected GPU counts of at least 1".into()));
+            }
+            if cluster
+                .node_types
+                .values()
+                .all(|t| t.gpus == 0 || t.mig.is_some())
+            {
+                return Err((
+                    key("gpus"),
+                    "the cluster has no node type with whole GPUs".into(),
+                ));
+            }
+        }
         for (list, weights, name) in [
             (c.nodes.len(), &c.node_weights, "node_weights"),
             (c.gpus_per_node.len(), &c.gpu_weights, "gpu_weights"),
+            (c.gpus.len(), &c.gpus_weights, "gpus_weights"),
         ] {
             if let Some(w) = weights {
                 if w.len() != list
@@ -290,11 +320,20 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             ClassKind::Batch => JobKind::Batch,
             ClassKind::Interactive => JobKind::Interactive,
         };
-        let nodes = pick(&mut size_rng, &c.nodes, &c.node_weights);
-        let gpus = if c.gpus_per_node.is_empty() {
-            0
+        let (nodes, gpus) = if !c.gpus.is_empty() {
+            // Packed: as few nodes as the largest GPU node type needs, GPUs spread evenly.
+            let total = pick(&mut size_rng, &c.gpus, &c.gpus_weights);
+            let per_node_max = largest_gpu_node(g.cluster, c.partition.as_deref()).max(1);
+            let nodes = total.div_ceil(per_node_max);
+            (nodes, total.div_ceil(nodes))
         } else {
-            pick(&mut size_rng, &c.gpus_per_node, &c.gpu_weights)
+            let nodes = pick(&mut size_rng, &c.nodes, &c.node_weights);
+            let gpus = if c.gpus_per_node.is_empty() {
+                0
+            } else {
+                pick(&mut size_rng, &c.gpus_per_node, &c.gpu_weights)
+            };
+            (nodes, gpus)
         };
         let mut request = NodeRequest {
             nodes,
@@ -457,6 +496,21 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     }
     w.nodes = Some(Box::new(nw));
     w
+}
+
+/// Whole GPUs of the largest GPU node type (of `partition`'s types if named).
+fn largest_gpu_node(cluster: &ClusterSpec, partition: Option<&str>) -> u32 {
+    let allowed = |name: &str| match partition.and_then(|p| cluster.partitions.get(p)) {
+        Some(p) => p.node_types.iter().any(|t| t == name),
+        None => true,
+    };
+    cluster
+        .node_types
+        .iter()
+        .filter(|(name, t)| allowed(name) && t.mig.is_none())
+        .map(|(_, t)| t.gpus)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Whether `r` could ever run on the nodes of the types in `types`: one node's share fits
