@@ -19,7 +19,6 @@
 //! Allocation and release update one node's entries: O(log nodes).
 
 use super::spec::ClusterSpec;
-use std::collections::BTreeSet;
 
 /// A node type, resolved from its spec.
 #[derive(Clone, Debug, PartialEq)]
@@ -163,6 +162,79 @@ pub enum Placement {
 /// The nodes a request got, in the order placed.
 pub type NodeSet = Vec<u32>;
 
+/// Nodes of one type by key: a two-level bit set per key value (keys are small: at most one
+/// node's cores or GPUs), so that moving a node between keys is O(1) and walking a key's
+/// nodes in node order skips empty stretches 4,096 nodes at a time.
+#[derive(Clone, Debug)]
+struct KeyIndex {
+    first_node: u32,
+    /// Per key: bits of the type's nodes (by node − first_node).
+    words: Vec<Vec<u64>>,
+    /// Per key: one bit per non-zero word.
+    summary: Vec<Vec<u64>>,
+}
+
+impl KeyIndex {
+    fn new(max_key: u32, count: u32) -> KeyIndex {
+        let words = (count as usize).div_ceil(64);
+        let summary = words.div_ceil(64);
+        KeyIndex {
+            first_node: 0,
+            words: vec![vec![0; words]; max_key as usize + 1],
+            summary: vec![vec![0; summary]; max_key as usize + 1],
+        }
+    }
+
+    fn insert(&mut self, key: u32, node: u32) {
+        let i = (node - self.first_node) as usize;
+        let (k, w) = (key as usize, i / 64);
+        self.words[k][w] |= 1 << (i % 64);
+        self.summary[k][w / 64] |= 1 << (w % 64);
+    }
+
+    fn remove(&mut self, key: u32, node: u32) {
+        let i = (node - self.first_node) as usize;
+        let (k, w) = (key as usize, i / 64);
+        self.words[k][w] &= !(1 << (i % 64));
+        if self.words[k][w] == 0 {
+            self.summary[k][w / 64] &= !(1 << (w % 64));
+        }
+    }
+
+    /// (key, node) for keys from `from` upwards (or from the largest down to `from`),
+    /// nodes ascending within a key.
+    fn iter(&self, from: u32, ascending: bool) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let top = self.words.len() as u32;
+        let keys: Box<dyn Iterator<Item = u32>> = if ascending {
+            Box::new(from..top)
+        } else {
+            Box::new((from..top).rev())
+        };
+        keys.flat_map(move |k| {
+            let words = &self.words[k as usize];
+            self.summary[k as usize]
+                .iter()
+                .enumerate()
+                .flat_map(move |(si, &s)| bits(s).map(move |b| si * 64 + b))
+                .flat_map(move |w| bits(words[w]).map(move |b| w * 64 + b))
+                .map(move |i| (k, self.first_node + i as u32))
+        })
+    }
+}
+
+/// The set bits of `word`, lowest first.
+fn bits(mut word: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if word == 0 {
+            None
+        } else {
+            let b = word.trailing_zeros() as usize;
+            word &= word - 1;
+            Some(b)
+        }
+    })
+}
+
 /// A node that fits, for sorting: (penalty, key left after placement, node).
 type Candidate = (u32, u32, u32);
 
@@ -178,8 +250,8 @@ pub struct Nodes {
     free: Vec<NodeFree>,
     /// Per type: how many nodes have each key value.
     histogram: Vec<Vec<u32>>,
-    /// Per type: (key, node), ordered.
-    by_key: Vec<BTreeSet<(u32, u32)>>,
+    /// Per type: the nodes of each key value, in node order.
+    by_key: Vec<KeyIndex>,
     /// Whether the index is kept (a copy that only checks and applies placements, as the
     /// engine's does, needs none).
     indexed: bool,
@@ -222,7 +294,10 @@ impl Nodes {
                     h
                 })
                 .collect(),
-            by_key: vec![BTreeSet::new(); types.len()],
+            by_key: types
+                .iter()
+                .map(|t| KeyIndex::new(t.key_of(&t.capacity()), t.count))
+                .collect(),
             indexed: true,
             node_type: Vec::new(),
             leaf: Vec::new(),
@@ -230,12 +305,13 @@ impl Nodes {
             types,
         };
         for (ti, t) in nodes.types.iter().enumerate() {
+            nodes.by_key[ti].first_node = nodes.free.len() as u32;
             for _ in 0..t.count {
                 let id = nodes.free.len() as u32;
                 nodes.node_type.push(ti as u16);
                 nodes.leaf.push(id / nodes_per_leaf);
                 nodes.free.push(t.capacity());
-                nodes.by_key[ti].insert((t.key_of(&t.capacity()), id));
+                nodes.by_key[ti].insert(t.key_of(&t.capacity()), id);
             }
         }
         nodes
@@ -245,7 +321,7 @@ impl Nodes {
     /// [`Nodes::check_placement`] work, the placement searches must not be used.
     pub fn without_index(mut self) -> Nodes {
         self.indexed = false;
-        self.by_key = vec![BTreeSet::new(); self.types.len()];
+        self.by_key = Vec::new();
         self
     }
 
@@ -388,33 +464,18 @@ impl Nodes {
                     }
                     let need = need_of(t);
                     let pen = penalty(t);
-                    let set = &self.by_key[ti];
+                    let index = &self.by_key[ti];
                     let own = |&(_, n): &(u32, u32)| !overlay.contains_key(&n) && fits(n);
-                    if placement == Placement::BestFit {
-                        cands.extend(
-                            set.range((need, 0)..)
-                                .copied()
-                                .filter(own)
-                                .take(want)
-                                .map(|(k, n)| (pen, k - need, n)),
-                        );
-                    } else {
-                        // The largest keys first, and within one key the lower numbers.
-                        let mut found = 0;
-                        let mut key = set.last().map(|&(k, _)| k);
-                        while let Some(k) = key.filter(|&k| k >= need && found < want) {
-                            for e in set.range((k, 0)..=(k, u32::MAX)) {
-                                if found == want {
-                                    break;
-                                }
-                                if own(e) {
-                                    cands.push((pen, e.0 - need, e.1));
-                                    found += 1;
-                                }
-                            }
-                            key = set.range(..(k, 0)).next_back().map(|&(k, _)| k);
-                        }
-                    }
+                    // Best-fit: the smallest keys first; spread: the largest. Within one key
+                    // the lower numbers.
+                    let ascending = placement == Placement::BestFit;
+                    cands.extend(
+                        index
+                            .iter(need, ascending)
+                            .filter(own)
+                            .take(want)
+                            .map(|(k, n)| (pen, k - need, n)),
+                    );
                 }
                 if cands.len() < want {
                     return None;
@@ -441,9 +502,9 @@ impl Nodes {
                     let pen = penalty(t);
                     all.extend(
                         self.by_key[ti]
-                            .range((need, 0)..)
-                            .filter(|&&(_, n)| !overlay.contains_key(&n) && fits(n))
-                            .map(|&(k, n)| (pen, k - need, n)),
+                            .iter(need, true)
+                            .filter(|&(_, n)| !overlay.contains_key(&n) && fits(n))
+                            .map(|(k, n)| (pen, k - need, n)),
                     );
                 }
                 if all.len() < want {
@@ -527,7 +588,7 @@ impl Nodes {
             } else {
                 t.key_of_request(r)
             };
-            for &(_, n) in self.by_key[ti].range((need, 0)..) {
+            for (_, n) in self.by_key[ti].iter(need, true) {
                 if fits_free(n, &self.free[n as usize]) {
                     fitting += 1;
                     if fitting >= want {
@@ -610,8 +671,8 @@ impl Nodes {
         if old_key != new_key && self.indexed {
             self.histogram[ti][old_key as usize] -= 1;
             self.histogram[ti][new_key as usize] += 1;
-            self.by_key[ti].remove(&(old_key, node));
-            self.by_key[ti].insert((new_key, node));
+            self.by_key[ti].remove(old_key, node);
+            self.by_key[ti].insert(new_key, node);
         }
     }
 
@@ -619,10 +680,10 @@ impl Nodes {
     /// Panics in debug builds if a node lacks it; callers check with `place` first.
     pub fn allocate(&mut self, r: &NodeRequest, set: &[u32]) {
         for &n in set {
-            let t = self.type_of(n).clone();
-            let take = r.taken(&t);
+            let t = &self.types[self.node_type[n as usize] as usize];
+            let take = r.taken(t);
             let f = self.free[n as usize];
-            debug_assert!(r.fits(&t, &f), "node {n} lacks the request");
+            debug_assert!(r.fits(t, &f), "node {n} lacks the request");
             self.set_free(
                 n,
                 NodeFree {
@@ -638,9 +699,9 @@ impl Nodes {
     /// Gives back what `allocate(r, set)` took.
     pub fn release(&mut self, r: &NodeRequest, set: &[u32]) {
         for &n in set {
-            let t = self.type_of(n).clone();
+            let t = &self.types[self.node_type[n as usize] as usize];
             let cap = t.capacity();
-            let take = r.taken(&t);
+            let take = r.taken(t);
             let f = self.free[n as usize];
             self.set_free(
                 n,

@@ -102,6 +102,9 @@ pub fn compute(
         c
     };
     let capacity = capacity_of(u64::MAX);
+    let totals: Vec<[u64; 4]> = (0..workload.jobs.len())
+        .map(|i| job_totals(workload, result, i))
+        .collect();
     let share = |area: u128, cap: u64| {
         let denom = u128::from(cap) * u128::from(makespan_ms);
         if denom == 0 {
@@ -117,7 +120,7 @@ pub fn compute(
     let mut part_wait_ms = vec![0u128; np];
     let mut part_mask = vec![0u64; np];
     for (i, j) in workload.jobs.iter().enumerate() {
-        let totals = job_totals(workload, result, i);
+        let totals = totals[i];
         let run = u128::from(result.end[i].saturating_since(result.start[i]).as_ms());
         let p = nw.partition_of[i] as usize;
         for r in 0..4 {
@@ -163,13 +166,19 @@ pub fn compute(
             capacity: capacity[3],
             utilization: share(area[3], capacity[3]),
         },
-        gpu_fragmentation: gpu_fragmentation(workload, result, capacity[2], makespan_ms),
+        gpu_fragmentation: gpu_fragmentation(workload, result, &totals, capacity[2], makespan_ms),
         partitions,
     })
 }
 
 /// See the module docs.
-fn gpu_fragmentation(workload: &Workload, result: &RunResult, gpus: u64, makespan_ms: u64) -> f64 {
+fn gpu_fragmentation(
+    workload: &Workload,
+    result: &RunResult,
+    totals: &[[u64; 4]],
+    gpus: u64,
+    makespan_ms: u64,
+) -> f64 {
     let Some(nw) = &workload.nodes else {
         return 0.0;
     };
@@ -197,7 +206,7 @@ fn gpu_fragmentation(workload: &Workload, result: &RunResult, gpus: u64, makespa
     let mut idle_ms: u128 = 0;
     for k in 0..events.len() {
         let (t, kind, i) = events[k];
-        let took = job_totals(workload, result, i)[2];
+        let took = totals[i][2];
         match kind {
             0 => busy = busy.saturating_sub(took),
             1 => {

@@ -53,6 +53,10 @@ pub struct NodeBackfill {
     /// ending in time (reset through `failed_shapes`).
     failed: Vec<u8>,
     failed_shapes: Vec<u32>,
+    /// Waiting jobs per shape, and how many shapes have any: a full pass stops walking the
+    /// queue once every shape present has failed both ways.
+    waiting_per_shape: Vec<u32>,
+    shapes_waiting: usize,
 }
 
 impl NodeBackfill {
@@ -68,6 +72,8 @@ impl NodeBackfill {
             })
             .collect();
         NodeBackfill {
+            waiting_per_shape: vec![0; shapes.len()],
+            shapes_waiting: 0,
             failed: vec![0; shapes.len()],
             failed_shapes: Vec::new(),
             shape,
@@ -93,7 +99,12 @@ impl NodeBackfill {
     ) {
         self.nodes.allocate(request, &set);
         self.assigned[job as usize] = set.clone();
-        self.waiting.remove(&job);
+        // (The caller takes the job out of `waiting`.)
+        let shape = self.shape[job as usize] as usize;
+        self.waiting_per_shape[shape] -= 1;
+        if self.waiting_per_shape[shape] == 0 {
+            self.shapes_waiting -= 1;
+        }
         let end = view.now + view.jobs[job as usize].estimate;
         self.running.insert((end, job));
         decisions.push(Decision::StartOn {
@@ -128,6 +139,11 @@ impl Policy for NodeBackfill {
 
     fn on_arrival(&mut self, job: JobIdx, _view: &SchedView) {
         self.waiting.insert(job.0);
+        let shape = self.shape[job.get()] as usize;
+        if self.waiting_per_shape[shape] == 0 {
+            self.shapes_waiting += 1;
+        }
+        self.waiting_per_shape[shape] += 1;
         self.arrived.push(job.0);
     }
 
@@ -163,7 +179,10 @@ impl Policy for NodeBackfill {
                 break;
             }
             match self.nodes.place(request, self.placement, &[]) {
-                Some(set) => self.start(view, head, request, set, decisions),
+                Some(set) => {
+                    self.start(view, head, request, set, decisions);
+                    self.waiting.remove(&head);
+                }
                 None => break,
             }
         }
@@ -190,19 +209,28 @@ impl Policy for NodeBackfill {
             return;
         };
         // Backfill: after completions (or a new head) every waiting job, else only the new.
-        let candidates: Vec<u32> = if full || head_changed {
-            self.waiting.iter().copied().skip(1).collect()
-        } else {
-            arrived
-                .into_iter()
-                .filter(|&j| j != head && self.waiting.contains(&j))
-                .collect()
-        };
         // Within a pass free resources only shrink, so a request that could not be placed
         // (with or without the reserved nodes) cannot be placed later in the same pass:
-        // jobs of the same shape are rejected without a search. Generated and real
-        // workloads repeat a few dozen shapes, so this bounds the searches per pass.
-        for job in candidates {
+        // jobs of the same shape are rejected without a search, and once every shape still
+        // waiting has failed both ways the walk stops. Generated and real workloads repeat
+        // a few dozen shapes, so this bounds the searches per pass.
+        let walk_queue = full || head_changed;
+        let head_shape = self.shape[head as usize] as usize;
+        // The queue is walked as it was at the start of the walk; jobs started are taken
+        // out of it afterwards.
+        let waiting = std::mem::take(&mut self.waiting);
+        let mut started: Vec<u32> = Vec::new();
+        let queue: Box<dyn Iterator<Item = u32> + '_> = if walk_queue {
+            Box::new(waiting.range(head + 1..).copied())
+        } else {
+            Box::new(
+                arrived
+                    .into_iter()
+                    .filter(|j| *j != head && waiting.contains(j)),
+            )
+        };
+        let mut exhausted = 0usize;
+        for job in queue {
             let request = &nw.requests[job as usize];
             let ends_in_time = view.now + view.jobs[job as usize].estimate <= shadow;
             let shape = self.shape[job as usize];
@@ -212,14 +240,30 @@ impl Policy for NodeBackfill {
             }
             let avoid: &[u32] = if ends_in_time { &[] } else { &reserved };
             match self.nodes.place(request, self.placement, avoid) {
-                Some(set) => self.start(view, job, request, set, decisions),
+                Some(set) => {
+                    self.start(view, job, request, set, decisions);
+                    started.push(job);
+                }
                 None => {
                     if self.failed[shape as usize] == 0 {
                         self.failed_shapes.push(shape);
                     }
                     self.failed[shape as usize] |= bit;
+                    if self.failed[shape as usize] == 3 {
+                        exhausted += 1;
+                        // Every waiting shape (the head's aside, when only the head has
+                        // it) failed both ways: nothing more can start.
+                        let head_alone = usize::from(self.waiting_per_shape[head_shape] == 1);
+                        if exhausted >= self.shapes_waiting - head_alone {
+                            break;
+                        }
+                    }
                 }
             }
+        }
+        self.waiting = waiting;
+        for job in started {
+            self.waiting.remove(&job);
         }
         for shape in self.failed_shapes.drain(..) {
             self.failed[shape as usize] = 0;
