@@ -15,7 +15,7 @@ use std::path::Path;
 /// The header of `jobs.csv`.
 pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
 user,group,queue,partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,\
-mig_slices,partition_name,class,nodes";
+mig_slices,tasks,partition_name,class,nodes";
 
 /// Writes `jobs.csv`: one row per simulated job, in queue order; times in seconds.
 pub fn write_jobs_csv<W: Write>(
@@ -66,6 +66,8 @@ pub fn write_jobs_csv<W: Write>(
             line.push_str(int.format(v));
         }
         line.push(',');
+        line.push_str(int.format(job_tasks(workload, i)));
+        line.push(',');
         if let Some(nw) = &workload.nodes {
             line.push_str(&csv_field(&nw.partitions[nw.partition_of[i] as usize]));
             line.push(',');
@@ -84,6 +86,17 @@ pub fn write_jobs_csv<W: Write>(
         out.write_all(line.as_bytes())?;
     }
     out.flush()
+}
+
+/// A job's tasks: nodes × tasks per node for node-level jobs, its processors otherwise.
+pub fn job_tasks(workload: &Workload, i: usize) -> u64 {
+    match &workload.nodes {
+        Some(nw) => {
+            let r = &nw.requests[i];
+            u64::from(r.nodes) * u64::from(r.tasks_per_node)
+        }
+        None => u64::from(workload.jobs[i].procs),
+    }
 }
 
 /// Writes `dropped.csv`: every input job that was not simulated, with its reason.

@@ -129,7 +129,7 @@ fn run_writes_every_output_and_is_byte_identical_when_repeated() {
         assert!(jobs.starts_with(
             "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,user,group,queue,\
              partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,mig_slices,\
-             partition_name,class,nodes\n"
+             tasks,partition_name,class,nodes\n"
         ));
         assert_eq!(jobs.lines().count(), 501);
         let dropped = std::fs::read_to_string(results[0].join("dropped.csv")).unwrap();

@@ -92,6 +92,8 @@ pub struct NodeFree {
 pub struct NodeRequest {
     /// Number of nodes.
     pub nodes: u32,
+    /// Tasks (processes) on each node: recorded, not a resource.
+    pub tasks_per_node: u32,
     /// Cores on each node.
     pub cores_per_node: u32,
     /// Memory on each node, MB.

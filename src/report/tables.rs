@@ -215,6 +215,12 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
                 .collect::<Vec<i64>>(),
         ));
     }
+    columns.push(Column::new(
+        "tasks".into(),
+        (0..n)
+            .map(|i| i64::try_from(crate::output::job_tasks(workload, i)).unwrap_or(i64::MAX))
+            .collect::<Vec<i64>>(),
+    ));
     let text = |f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<String>>();
     match &workload.nodes {
         Some(nw) => {

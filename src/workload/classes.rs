@@ -40,6 +40,9 @@ pub struct JobClassSpec {
     /// Weights of `nodes` (default: equal).
     #[serde(default)]
     pub node_weights: Option<Vec<f64>>,
+    /// Tasks (processes) per node, recorded with the job (default 1).
+    #[serde(default = "one_task")]
+    pub tasks_per_node: u32,
     /// Cores per node.
     #[serde(default = "one_core")]
     pub cores_per_node: u32,
@@ -63,6 +66,9 @@ pub struct JobClassSpec {
     /// MIG slices per node (of the node type's profile).
     #[serde(default)]
     pub mig_slices_per_node: u32,
+    /// The MIG profile the slices must be (e.g. `1g.10gb`): only node types sliced so.
+    #[serde(default)]
+    pub mig_profile: Option<String>,
     /// Whole nodes only.
     #[serde(default)]
     pub exclusive: bool,
@@ -90,6 +96,9 @@ fn one_node() -> Vec<u32> {
     vec![1]
 }
 fn one_core() -> u32 {
+    1
+}
+fn one_task() -> u32 {
     1
 }
 fn default_sigma() -> f64 {
@@ -237,6 +246,35 @@ pub fn check_classes(
                 }
             }
         }
+        if c.tasks_per_node == 0 {
+            return Err((key("tasks_per_node"), "expected at least 1 task".into()));
+        }
+        if let Some(profile) = &c.mig_profile {
+            if c.mig_slices_per_node == 0 {
+                return Err((
+                    key("mig_profile"),
+                    "a MIG profile without mig_slices_per_node: ask for slices".into(),
+                ));
+            }
+            let profiles: Vec<&str> = cluster
+                .node_types
+                .values()
+                .filter_map(|t| t.mig.as_ref().map(|m| m.profile.as_str()))
+                .collect();
+            if !profiles.contains(&profile.as_str()) {
+                return Err((
+                    key("mig_profile"),
+                    format!(
+                        "no node type is sliced as {profile:?} (profiles: {})",
+                        if profiles.is_empty() {
+                            "none".to_string()
+                        } else {
+                            profiles.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
         if !(c.runtime_median_s >= 1.0 && c.runtime_median_s.is_finite()) {
             return Err((key("runtime_median_s"), "expected at least 1 second".into()));
         }
@@ -302,6 +340,20 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         estimate_s: u64,
     }
     let nodes_all = Nodes::new(g.cluster);
+    // Per class, the node types its MIG profile allows (all without one).
+    let profile_types: Vec<u64> = g
+        .classes
+        .iter()
+        .map(|c| match &c.mig_profile {
+            None => u64::MAX,
+            Some(p) => nodes_all
+                .types()
+                .iter()
+                .enumerate()
+                .filter(|(ti, t)| *ti < 64 && t.mig_profile.as_deref() == Some(p.as_str()))
+                .fold(0u64, |m, (ti, _)| m | (1 << ti)),
+        })
+        .collect();
     let mut drawn = Vec::with_capacity(g.jobs);
     // Demand of each resource: Σ amount × runtime (core-s, GPU-s, slice-s).
     let mut demand = [0f64; 3];
@@ -337,6 +389,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         };
         let mut request = NodeRequest {
             nodes,
+            tasks_per_node: c.tasks_per_node,
             cores_per_node: c.cores_per_node,
             memory_mb_per_node: c.memory_gb_per_node.saturating_mul(1024),
             gpus_per_node: gpus,
@@ -357,7 +410,8 @@ pub fn generate(g: &ClassGenerator) -> Workload {
                     if !takes(p.kinds, kind) {
                         continue;
                     }
-                    let rank = (could_fit_in(&request, &nodes_all, p.types), p.priority, pi);
+                    let types = p.types & profile_types[ci];
+                    let rank = (could_fit_in(&request, &nodes_all, types), p.priority, pi);
                     if best.is_none_or(|b| (rank.0, rank.1) > (b.0, b.1)) {
                         best = Some(rank);
                     }
@@ -365,7 +419,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
                 best.map(|b| b.2)
             }
         };
-        request.allowed_types = partition.map_or(0, |p| parts[p].types);
+        request.allowed_types = partition.map_or(0, |p| parts[p].types) & profile_types[ci];
         let limit_s = partition.and_then(|p| parts[p].max_walltime_s);
         let runtime =
             LogNormal::new(c.runtime_median_s.ln(), c.runtime_sigma).expect("valid lognormal");
@@ -457,7 +511,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
                 DropReason::NoPartition,
                 "no partition takes this kind of job".to_string(),
             )),
-            Some(p) if !could_fit_in(&d.request, &nw.cluster, parts[p].types) => Some((
+            Some(p) if !could_fit_in(&d.request, &nw.cluster, d.request.allowed_types) => Some((
                 DropReason::NoNodeFits,
                 format!(
                     "no node of partition {} could hold {:?}",
