@@ -230,12 +230,11 @@ fn bad_files_name_the_file_line_and_key() {
     let cases: [(&str, String, &str); 11] = [
         (
             "unknown_mig_profile",
-            format!(
-                "[cluster.node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 1\n\
-                 mig = {{ profile = \"1g.10gb\", slices_per_gpu = 7 }}\n\
-                 [workload.generator]\njobs = 5\n[[workload.generator.classes]]\nname = \"nb\"\n\
-                 share = 1\nmig_slices_per_node = 1\nmig_profile = \"2g.20gb\"\nruntime_median_s = 60\n"
-            ),
+            "[cluster.node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 1\n\
+             mig = { profile = \"1g.10gb\", slices_per_gpu = 7 }\n\
+             [workload.generator]\njobs = 5\n[[workload.generator.classes]]\nname = \"nb\"\n\
+             share = 1\nmig_slices_per_node = 1\nmig_profile = \"2g.20gb\"\nruntime_median_s = 60\n"
+                .to_string(),
             ":13: workload.generator.classes[0].mig_profile: no node type is sliced as \"2g.20gb\"",
         ),
         (
