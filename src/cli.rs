@@ -7,7 +7,7 @@ use crate::report::{self, compare, ReportOptions, TableFormat};
 use crate::run::{self, RunOptions, RunOutcome};
 use crate::scenario;
 use crate::simulation::Progress;
-use crate::workload::swf::{read_swf_file, SwfOptions};
+use crate::workload::swf::SwfOptions;
 use crate::workload::synthetic::{generate, SyntheticSpec};
 use crate::workload::{JobKind, Workload};
 use anyhow::{Context, Result};
@@ -100,6 +100,10 @@ pub struct WorkloadArgs {
     /// Skip malformed lines (counting them as dropped) instead of stopping at the first.
     #[arg(long)]
     pub lenient: bool,
+    /// The trace's format: swf, sacct (Slurm `sacct -P` output), or auto (sacct when the
+    /// first line is a sacct header) [default: auto].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub trace_format: Option<crate::workload::TraceFormat>,
     /// End jobs whose runtime exceeds their walltime estimate at the estimate, counting them
     /// as killed (default: raise the estimate to the runtime).
     #[arg(long)]
@@ -211,7 +215,11 @@ fn swf_options(args: &WorkloadArgs) -> SwfOptions {
 
 /// Reads a workload file.
 pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
-    Ok(read_swf_file(path, &swf_options(args))?)
+    Ok(crate::workload::read_trace_file(
+        path,
+        args.trace_format.unwrap_or_default(),
+        &swf_options(args),
+    )?)
 }
 
 /// Everything a `run` needs, from the scenario file (if any) with the flags on top.
@@ -271,8 +279,13 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
         kill_at_walltime: options.kill_at_walltime,
         lenient: options.lenient,
     };
+    let trace_format = args
+        .input
+        .trace_format
+        .or(file.map(|f| f.workload.format))
+        .unwrap_or_default();
     if let Some(path) = &args.workload {
-        let workload = read_swf_file(path, &swf)?;
+        let workload = crate::workload::read_trace_file(path, trace_format, &swf)?;
         let policy = args
             .policy
             .or(file.map(|f| f.policy.name))
@@ -292,15 +305,17 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
     if let Some(loaded) = &loaded {
         let f = &loaded.scenario;
         let workload = match (&f.workload.trace, &f.workload.generator) {
-            (Some(trace), _) => read_swf_file(&loaded.resolve(trace), &swf)
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!(
-                        "{}:{}: workload.trace",
-                        loaded.path.display(),
-                        scenario::locate::line_of_key(&loaded.text, "workload.trace")
-                    )
-                })?,
+            (Some(trace), _) => {
+                crate::workload::read_trace_file(&loaded.resolve(trace), trace_format, &swf)
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| {
+                        format!(
+                            "{}:{}: workload.trace",
+                            loaded.path.display(),
+                            scenario::locate::line_of_key(&loaded.text, "workload.trace")
+                        )
+                    })?
+            }
             (None, Some(g)) if !g.classes.is_empty() => {
                 let cluster = f
                     .cluster
@@ -674,8 +689,9 @@ fn validate_command(args: &ValidateArgs) -> Result<()> {
     match (&f.workload.trace, &f.workload.generator) {
         (Some(trace), _) => {
             let path = loaded.resolve(trace);
-            let w = read_swf_file(
+            let w = crate::workload::read_trace_file(
                 &path,
+                f.workload.format,
                 &SwfOptions {
                     procs: f
                         .cluster

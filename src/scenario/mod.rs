@@ -68,14 +68,7 @@ pub struct WorkloadSpec {
     pub kill_at_walltime: bool,
 }
 
-/// Trace formats.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum TraceFormat {
-    /// The Standard Workload Format (plain or gzip).
-    #[default]
-    Swf,
-}
+pub use crate::workload::TraceFormat;
 
 /// `[workload.generator]`: the built-in generator (see `workloads/README.md`).
 #[derive(Clone, Debug, Deserialize, PartialEq)]

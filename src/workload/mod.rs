@@ -6,6 +6,7 @@
 
 pub mod classes;
 pub mod job;
+pub mod sacct;
 pub mod swf;
 pub mod synthetic;
 
@@ -32,11 +33,17 @@ pub enum DropReason {
     NoPartition,
     /// No node of its partition could ever hold the job (or there are too few).
     NoNodeFits,
+    /// A Slurm job that never started (cancelled while pending, held).
+    NeverStarted,
+    /// A Slurm job with no end: still running or pending when the dump was taken.
+    NoEnd,
+    /// A Slurm job step whose job is not in the file.
+    OrphanStep,
 }
 
 impl DropReason {
     /// Every reason, in the order reports list them.
-    pub const ALL: [DropReason; 7] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::NegativeSubmit,
         DropReason::NegativeRuntime,
         DropReason::NonPositiveSize,
@@ -44,6 +51,9 @@ impl DropReason {
         DropReason::MalformedLine,
         DropReason::NoPartition,
         DropReason::NoNodeFits,
+        DropReason::NeverStarted,
+        DropReason::NoEnd,
+        DropReason::OrphanStep,
     ];
 
     /// The reason's name in outputs (`dropped.csv`, `summary.json`).
@@ -56,6 +66,9 @@ impl DropReason {
             DropReason::MalformedLine => "malformed_line",
             DropReason::NoPartition => "no_partition",
             DropReason::NoNodeFits => "no_node_fits",
+            DropReason::NeverStarted => "never_started",
+            DropReason::NoEnd => "no_end",
+            DropReason::OrphanStep => "orphan_step",
         }
     }
 }
@@ -112,6 +125,49 @@ pub struct Workload {
     /// Node-level requests, when the jobs ask for nodes rather than "processors anywhere"
     /// (then the simulation places them on this cluster's nodes).
     pub nodes: Option<Box<classes::NodeWorkload>>,
+}
+
+/// Trace formats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceFormat {
+    /// SWF for a file whose first line is not a sacct header, else sacct.
+    #[default]
+    Auto,
+    /// The Standard Workload Format (plain or gzip).
+    Swf,
+    /// Slurm accounting: `sacct -P` output (plain or gzip).
+    Sacct,
+}
+
+/// Reads a trace file in `format` (`Auto`: sacct if its first line is a sacct header).
+pub fn read_trace_file(
+    path: &std::path::Path,
+    format: TraceFormat,
+    options: &swf::SwfOptions,
+) -> Result<Workload, swf::SwfError> {
+    let format = match format {
+        TraceFormat::Auto => {
+            let first = std::fs::File::open(path)
+                .ok()
+                .and_then(|f| {
+                    let mut line = String::new();
+                    std::io::BufRead::read_line(&mut swf::open_maybe_gzip(f), &mut line).ok()?;
+                    Some(line)
+                })
+                .unwrap_or_default();
+            if sacct::looks_like_sacct(&first) {
+                TraceFormat::Sacct
+            } else {
+                TraceFormat::Swf
+            }
+        }
+        f => f,
+    };
+    match format {
+        TraceFormat::Sacct => sacct::read_sacct_file(path, options),
+        _ => swf::read_swf_file(path, options),
+    }
 }
 
 impl Workload {

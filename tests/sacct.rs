@@ -1,0 +1,213 @@
+//! Slurm accounting dumps (`sacct -P`): the real fixtures in ../shared/traces/slurm (pipes
+//! and newlines inside free-text columns, steps, arrays, a truncated record) and a
+//! hand-written file with every quirk the reader documents.
+
+mod common;
+
+use clustersim::workload::sacct::read_sacct;
+use clustersim::workload::swf::SwfOptions;
+use clustersim::workload::{read_trace_file, JobKind, TraceFormat, Workload};
+use std::path::PathBuf;
+
+fn options(procs: u32) -> SwfOptions {
+    SwfOptions {
+        procs: Some(procs),
+        ..SwfOptions::default()
+    }
+}
+
+fn by_id(w: &Workload, id: u64) -> &clustersim::workload::Job {
+    w.jobs
+        .iter()
+        .find(|j| j.trace_id == id)
+        .unwrap_or_else(|| panic!("job {id} missing"))
+}
+
+fn reasons(w: &Workload) -> Vec<&'static str> {
+    w.dropped.iter().map(|d| d.reason.as_str()).collect()
+}
+
+#[test]
+fn the_real_dumps_read_with_their_quirks() {
+    let Some(shared) = common::shared_dir("the_real_dumps_read_with_their_quirks") else {
+        return;
+    };
+    let dir = shared.join("traces/slurm");
+    let read = |name: &str, lenient: bool| {
+        read_trace_file(
+            &dir.join(name),
+            TraceFormat::Auto,
+            &SwfOptions {
+                procs: Some(4096),
+                lenient,
+                ..SwfOptions::default()
+            },
+        )
+    };
+    // 26 columns, `|` inside a JobName.
+    let simple = read("sacct_simple.log.gz", false).unwrap();
+    assert_eq!(simple.meta.format, "sacct");
+    assert_eq!(simple.jobs.len(), 4);
+    let first = by_id(&simple, 1);
+    assert_eq!(first.run.as_ms(), 84_805_000); // Elapsed 23:33:25
+    assert_eq!(first.estimate.as_ms(), 259_200_000); // Timelimit 3-00:00:00
+    assert_eq!(first.procs, 32);
+    // 109 columns, `.batch` and `.extern` steps folded into their jobs.
+    let d2110 = read("sacct_dump2110.log.gz", false).unwrap();
+    assert_eq!(
+        d2110.jobs.len() as u64 + d2110.dropped.len() as u64,
+        d2110.input_jobs
+    );
+    assert!(d2110.jobs.iter().all(|j| j.trace_id == 7_957_382));
+    assert_eq!(d2110.jobs.len(), 5);
+    // SubmitLine with `|` and newlines, Constraints with `|`.
+    let multi = read("sacct_submitline_multiline.log.gz", false).unwrap();
+    assert_eq!(multi.jobs.len(), 6);
+    let big = by_id(&multi, 9_067_954);
+    assert_eq!((big.procs, big.run.as_ms()), (576, 9_600_000));
+    assert_eq!(
+        multi
+            .jobs
+            .iter()
+            .filter(|j| j.kind == JobKind::Interactive)
+            .count(),
+        2,
+        "the two qlogin jobs"
+    );
+    // 107 columns; the file ends inside a record: an error naming the line, or a drop.
+    let err = read("sacct_dump2101.log.gz", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sacct_dump2101.log.gz:16:") && err.contains("ends inside a record"),
+        "{err}"
+    );
+    let d2101 = read("sacct_dump2101.log.gz", true).unwrap();
+    assert_eq!(reasons(&d2101), vec!["malformed_line"]);
+    // Array tasks are jobs, numbered by JobIDRaw; JobName with pipes splits back.
+    assert!(d2101.jobs.iter().any(|j| j.trace_id == 4_745_200));
+    assert!(d2101.jobs.iter().any(|j| j.trace_id == 4_830_977));
+    assert_eq!(
+        d2101.jobs.len() + d2101.dropped.len(),
+        d2101.input_jobs as usize
+    );
+}
+
+const QUIRKS: &str = "\
+JobID|JobIDRaw|JobName|Partition|QOS|User|Account|Submit|Start|End|Elapsed|Timelimit|State|NNodes|NCPUS|ReqMem|ReqTRES
+100|100|train|gpu|normal|alice|acct1|2024-01-01T00:00:00|2024-01-01T00:00:10|2024-01-01T00:01:10|01:00|UNLIMITED|COMPLETED|1|8|64Gn|cpu=8,mem=64G,node=1,gres/gpu=2
+100.batch|100.batch|batch|||||2024-01-01T00:00:10|2024-01-01T00:00:10|2024-01-01T00:01:10|01:00||COMPLETED|1|8||
+100.extern|100.extern|extern|||||2024-01-01T00:00:10|2024-01-01T00:00:10|2024-01-01T00:01:10|01:00||COMPLETED|1|8||
+100.0|100.0|python|||||2024-01-01T00:00:11|2024-01-01T00:00:11|2024-01-01T00:01:09|00:58||COMPLETED|1|8||
+200_1|201|arr|cpu|normal|bob|acct2|2024-01-01T00:00:05|2024-01-01T00:00:05|2024-01-02T01:00:05|1-01:00:00|2-00:00:00|TIMEOUT|1|4|4000M|cpu=4,mem=4000M,node=1
+200_2|202|arr|cpu|normal|bob|acct2|2024-01-01T00:00:05|Unknown|Unknown|00:00:00|2-00:00:00|CANCELLED by 1001|1|4|4000M|cpu=4,mem=4000M,node=1
+300+0|300|het|cpu|normal|carol|acct1|2024-01-01T00:00:20|2024-01-01T00:00:20|2024-01-01T00:10:20|10:00|Partition_Limit|COMPLETED|1|2|2800Mc|cpu=2,node=1
+300+1|301|het|cpu|normal|carol|acct1|2024-01-01T00:00:20|2024-01-01T00:00:20|2024-01-01T00:10:20|10:00|00:30:00|COMPLETED|1|2|2800Mc|cpu=2,node=1
+400|400|interactive|cpu|normal|dave|acct1|2024-01-01T00:01:00|2024-01-01T00:01:00|Unknown||08:00:00|RUNNING|1|1|1G|cpu=1,node=1
+500|500|big|cpu|normal|erin|acct2|2024-01-01T00:02:00|2024-01-01T00:02:00|2024-01-01T03:02:00|03:00:00|01:00:00|COMPLETED|2||8G|cpu=16,mem=8G,node=2
+999.batch|999.batch|batch|||||2024-01-01T00:03:00|2024-01-01T00:03:00|2024-01-01T00:04:00|01:00||COMPLETED|1|1||
+";
+
+#[test]
+fn every_documented_quirk() {
+    let w = read_sacct(QUIRKS, "quirks.txt", &options(64)).unwrap();
+    // Jobs: 100, 201 (array task), 300 and 301 (heterogeneous components), 500.
+    let ids: Vec<u64> = w.jobs.iter().map(|j| j.trace_id).collect();
+    assert_eq!(ids, vec![100, 201, 300, 301, 500]);
+    // Steps folded; a step without its job, a cancelled pending task and a running job
+    // dropped with their reasons.
+    let mut r = reasons(&w);
+    r.sort_unstable();
+    assert_eq!(r, vec!["never_started", "no_end", "orphan_step"]);
+    assert_eq!(w.input_jobs, 8);
+    // Durations and limits.
+    let j100 = by_id(&w, 100);
+    assert_eq!(j100.submit.as_ms(), 0);
+    assert_eq!(j100.run.as_ms(), 60_000); // MM:SS
+    assert_eq!(j100.estimate.as_ms(), 60_000); // UNLIMITED: the run time
+    let j201 = by_id(&w, 201);
+    assert_eq!(j201.run.as_ms(), 90_000_000); // 1-01:00:00
+    assert_eq!(j201.estimate.as_ms(), 172_800_000); // 2-00:00:00
+    assert_eq!(by_id(&w, 300).estimate.as_ms(), 600_000); // Partition_Limit: the run
+    assert_eq!(by_id(&w, 301).estimate.as_ms(), 1_800_000);
+    // Sizes: NCPUS, else the TRES's cpu.
+    assert_eq!(by_id(&w, 500).procs, 16);
+    // A run above the limit raises the estimate, or is cut with --kill-at-walltime.
+    assert_eq!(by_id(&w, 500).estimate.as_ms(), 10_800_000);
+    let killed = read_sacct(
+        QUIRKS,
+        "quirks.txt",
+        &SwfOptions {
+            procs: Some(64),
+            kill_at_walltime: true,
+            ..SwfOptions::default()
+        },
+    )
+    .unwrap();
+    let j500 = by_id(&killed, 500);
+    assert!(j500.killed);
+    assert_eq!(j500.run.as_ms(), 3_600_000);
+    // Users, accounts and partitions as numbers in order of first appearance.
+    assert_eq!((j100.user, j100.group, j100.partition), (0, 0, 0));
+    assert_eq!((j201.user, j201.group, j201.partition), (1, 1, 1));
+    assert_eq!(w.meta.header["Partitions"], "0=gpu 1=cpu");
+    // A machine too small drops with the SWF reason.
+    let small = read_sacct(QUIRKS, "quirks.txt", &options(8)).unwrap();
+    assert!(reasons(&small).contains(&"larger_than_machine"));
+}
+
+#[test]
+fn missing_columns_and_bad_rows_are_clear_errors() {
+    let minimal = "JobID|Submit|Start|End|State|NCPUS\n\
+                   7|2024-01-01T00:00:00|2024-01-01T00:00:00|2024-01-01T00:00:30|COMPLETED|4\n";
+    let w = read_sacct(minimal, "min.txt", &options(4)).unwrap();
+    assert_eq!(w.jobs[0].run.as_ms(), 30_000);
+    assert_eq!(w.jobs[0].estimate.as_ms(), 30_000);
+
+    let no_id = "Submit|Start|End|State\n";
+    let e = read_sacct(no_id, "noid.txt", &options(4))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("noid.txt:1: the header has no JobID column"),
+        "{e}"
+    );
+
+    let no_size = "JobID|Submit|State|Elapsed\n1|2024-01-01T00:00:00|COMPLETED|00:10\n";
+    let e = read_sacct(no_size, "nosize.txt", &SwfOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("machine size unknown"), "{e}");
+
+    let bad_time = "JobID|Submit|Start|End|State|NCPUS\n\
+                    7|2024-01-01T00:00:00|yesterday|2024-01-01T00:00:30|COMPLETED|4\n";
+    let e = read_sacct(bad_time, "bad.txt", &options(4))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("bad.txt:2:"), "{e}");
+}
+
+#[test]
+fn the_cli_detects_sacct_and_replays_it() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sacct_cli");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("quirks.txt");
+    std::fs::write(&trace, QUIRKS).unwrap();
+    let out = dir.join("run");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(["run", "--policy", "easy", "--procs", "64", "--out"])
+        .arg(&out)
+        .arg("--workload")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["format"], "sacct");
+    assert_eq!(summary["jobs"]["simulated"], 5);
+    assert_eq!(summary["jobs"]["dropped_by_reason"]["orphan_step"], 1);
+    let dropped = std::fs::read_to_string(out.join("dropped.csv")).unwrap();
+    assert!(dropped.contains("never_started") && dropped.contains("no_end"));
+}
