@@ -100,6 +100,25 @@ pub struct WorkloadArgs {
     /// Skip malformed lines (counting them as dropped) instead of stopping at the first.
     #[arg(long)]
     pub lenient: bool,
+    /// Multiply the arrival rate by this factor, compressing inter-arrival times (1.2:
+    /// demand grows 20 %).
+    #[arg(long, value_name = "FACTOR")]
+    pub load_factor: Option<f64>,
+    /// Keep jobs submitted at least this many seconds after the first submission.
+    #[arg(long, value_name = "SECONDS")]
+    pub window_start: Option<u64>,
+    /// Keep jobs submitted before this many seconds after the first submission.
+    #[arg(long, value_name = "SECONDS")]
+    pub window_end: Option<u64>,
+    /// Keep only these users (comma-separated numbers, as in the trace).
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub users: Vec<i32>,
+    /// Keep only these queues (comma-separated numbers; SWF queue 0 is interactive).
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub queues: Vec<i32>,
+    /// Keep only these partitions (comma-separated numbers, as in the trace).
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub partitions: Vec<i32>,
     /// The trace's format: swf, sacct (Slurm `sacct -P` output), or auto (sacct when the
     /// first line is a sacct header) [default: auto].
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -390,8 +409,54 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
     })
 }
 
+/// The workload's filter and load factor: the flags, else the scenario's.
+fn shape_workload(
+    w: &mut Workload,
+    args: &WorkloadArgs,
+    file: Option<&scenario::Scenario>,
+) -> Result<()> {
+    let mut filter = file.map(|f| f.workload.filter.clone()).unwrap_or_default();
+    if args.window_start.is_some() {
+        filter.from_s = args.window_start;
+    }
+    if args.window_end.is_some() {
+        filter.to_s = args.window_end;
+    }
+    for (flag, target) in [
+        (&args.users, &mut filter.users),
+        (&args.queues, &mut filter.queues),
+        (&args.partitions, &mut filter.partitions),
+    ] {
+        if !flag.is_empty() {
+            *target = flag.clone();
+        }
+    }
+    if let (Some(a), Some(b)) = (filter.from_s, filter.to_s) {
+        if a >= b {
+            anyhow::bail!(
+                "the time window is empty: --window-end {b} is not after --window-start {a}"
+            );
+        }
+    }
+    crate::workload::transform::apply_filter(w, &filter);
+    let factor = args
+        .load_factor
+        .or(file.and_then(|f| f.workload.load_factor))
+        .unwrap_or(1.0);
+    if !(factor > 0.0 && factor.is_finite()) {
+        anyhow::bail!("--load-factor must be a positive number, got {factor}");
+    }
+    crate::workload::transform::scale_load(w, factor);
+    Ok(())
+}
+
 fn run_command(args: RunArgs) -> Result<()> {
-    let plan = plan_run(&args)?;
+    let mut plan = plan_run(&args)?;
+    let file = match &args.scenario {
+        Some(path) => Some(scenario::load(path)?.scenario),
+        None => None,
+    };
+    shape_workload(&mut plan.workload, &args.input, file.as_ref())?;
     let (workload, policies, options) = (&plan.workload, &plan.policies, &plan.options);
     let mut outcomes: Vec<RunOutcome> = Vec::new();
     let mut run_dirs: Vec<PathBuf> = Vec::new();

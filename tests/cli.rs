@@ -427,3 +427,68 @@ fn compare_shows_changes_relative_to_the_first_run() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad).contains("summary.json"), "{}", text(&bad));
 }
+
+#[test]
+fn load_scaling_and_filters_shape_the_workload() {
+    let dir = scratch("shaping");
+    let trace = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/demo-3000-128.swf");
+    let summary_of = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "run",
+            "-q",
+            "--no-plots",
+            "--policy",
+            "easy",
+            "--workload",
+            trace.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = clustersim(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        let jobs = std::fs::read_to_string(out.join("jobs.csv")).unwrap();
+        let last_submit: f64 = jobs
+            .lines()
+            .last()
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        (s, last_submit)
+    };
+    let (base, base_last) = summary_of("base", &[]);
+    let (scaled, scaled_last) = summary_of("scaled", &["--load-factor", "2"]);
+    // Inter-arrival times halved: the last submission comes at half the time.
+    let first = 0.0;
+    assert!(((scaled_last - first) - (base_last - first) / 2.0).abs() < 1.0);
+    assert_eq!(scaled["jobs"]["simulated"], base["jobs"]["simulated"]);
+    assert!(
+        scaled["metrics"]["all"]["wait_mean_s"].as_f64().unwrap()
+            > base["metrics"]["all"]["wait_mean_s"].as_f64().unwrap()
+    );
+    // A window and a queue filter: the rest is dropped as filtered_out, and counted.
+    let (window, _) = summary_of(
+        "window",
+        &["--window-start", "86400", "--window-end", "172800"],
+    );
+    let kept = window["jobs"]["simulated"].as_u64().unwrap();
+    let filtered = window["jobs"]["dropped_by_reason"]["filtered_out"]
+        .as_u64()
+        .unwrap();
+    assert!(kept > 100 && kept < 1000, "{kept}");
+    assert_eq!(kept + filtered, 3000);
+    let (interactive, _) = summary_of("interactive", &["--queues", "0"]);
+    assert_eq!(
+        interactive["jobs"]["simulated"],
+        interactive["metrics"]["interactive"]["jobs"]
+    );
+    let bad = clustersim(&["run", "-w", trace.to_str().unwrap(), "--load-factor", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

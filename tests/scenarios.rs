@@ -306,3 +306,40 @@ fn bad_files_name_the_file_line_and_key() {
         "{err}"
     );
 }
+
+#[test]
+fn the_scenario_scales_and_filters_its_workload() {
+    let dir = scratch("scenario_shaping");
+    let file = dir.join("shaped.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[workload]\ntrace = {:?}\nprocs = 128\nload_factor = 1.5\n\
+             [workload.filter]\nqueues = [0]\n",
+            repo("workloads/demo-3000-128.swf")
+        ),
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let r = clustersim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--no-plots",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", text(&r));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["jobs"]["simulated"], s["metrics"]["interactive"]["jobs"]);
+    assert!(s["workload"].as_str().unwrap().contains("load x1.5"));
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[workload]\ntrace = \"x.swf\"\nload_factor = -1\n").unwrap();
+    let v = clustersim(&["validate", bad.to_str().unwrap()]);
+    assert!(
+        text(&v).contains("bad.toml:3: workload.load_factor"),
+        "{}",
+        text(&v)
+    );
+}

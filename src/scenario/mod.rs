@@ -66,8 +66,15 @@ pub struct WorkloadSpec {
     /// End jobs at their walltime estimate, counting them as killed.
     #[serde(default)]
     pub kill_at_walltime: bool,
+    /// Multiply the arrival rate by this factor (compressing inter-arrival times).
+    #[serde(default)]
+    pub load_factor: Option<f64>,
+    /// Time window and filters (`[workload.filter]`).
+    #[serde(default)]
+    pub filter: Filter,
 }
 
+use crate::workload::transform::Filter;
 pub use crate::workload::TraceFormat;
 
 /// `[workload.generator]`: the built-in generator (see `workloads/README.md`).
@@ -331,6 +338,22 @@ impl Scenario {
                 return Err(ValidationError::new(
                     "workload.generator.procs",
                     "without a [cluster], say how many processors the generator targets",
+                ));
+            }
+        }
+        if let Some(f) = w.load_factor {
+            if !(f > 0.0 && f.is_finite()) {
+                return Err(ValidationError::new(
+                    "workload.load_factor",
+                    format!("expected a positive number, got {f}"),
+                ));
+            }
+        }
+        if let (Some(a), Some(b)) = (w.filter.from_s, w.filter.to_s) {
+            if a >= b {
+                return Err(ValidationError::new(
+                    "workload.filter.to_s",
+                    format!("the window is empty: to_s {b} is not after from_s {a}"),
                 ));
             }
         }

@@ -9,6 +9,7 @@ pub mod job;
 pub mod sacct;
 pub mod swf;
 pub mod synthetic;
+pub mod transform;
 
 pub use job::{Job, JobIdx, JobKind};
 
@@ -39,11 +40,13 @@ pub enum DropReason {
     NoEnd,
     /// A Slurm job step whose job is not in the file.
     OrphanStep,
+    /// Left out by the workload's time window or filters.
+    FilteredOut,
 }
 
 impl DropReason {
     /// Every reason, in the order reports list them.
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 11] = [
         DropReason::NegativeSubmit,
         DropReason::NegativeRuntime,
         DropReason::NonPositiveSize,
@@ -54,6 +57,7 @@ impl DropReason {
         DropReason::NeverStarted,
         DropReason::NoEnd,
         DropReason::OrphanStep,
+        DropReason::FilteredOut,
     ];
 
     /// The reason's name in outputs (`dropped.csv`, `summary.json`).
@@ -69,6 +73,7 @@ impl DropReason {
             DropReason::NeverStarted => "never_started",
             DropReason::NoEnd => "no_end",
             DropReason::OrphanStep => "orphan_step",
+            DropReason::FilteredOut => "filtered_out",
         }
     }
 }

@@ -1,0 +1,98 @@
+//! Shaping a workload after it is read: time windows and filters (jobs left out are
+//! dropped with reason `filtered_out`, never lost), and load scaling.
+//!
+//! Load scaling multiplies the arrival rate by a factor by compressing the inter-arrival
+//! times: a job submitted `d` after the first submission is submitted `d / factor` after
+//! it (rounded to the millisecond), sizes and runtimes unchanged, as in the literature's
+//! "what if demand grows 20 %" (factor 1.2).
+
+use super::{DropReason, DroppedJob, Workload};
+use crate::engine::time::SimTime;
+use serde::Deserialize;
+
+/// Which jobs to keep (all given conditions must hold).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// Keep jobs submitted at least this long after the trace's first submission, s.
+    #[serde(default)]
+    pub from_s: Option<u64>,
+    /// Keep jobs submitted before this long after the first submission, s.
+    #[serde(default)]
+    pub to_s: Option<u64>,
+    /// Keep only these users (the trace's user numbers).
+    #[serde(default)]
+    pub users: Vec<i32>,
+    /// Keep only these queues (SWF queue numbers; 0 is interactive).
+    #[serde(default)]
+    pub queues: Vec<i32>,
+    /// Keep only these partitions (the trace's partition numbers).
+    #[serde(default)]
+    pub partitions: Vec<i32>,
+}
+
+impl Filter {
+    /// Whether the filter keeps everything.
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+}
+
+/// Drops the jobs `filter` leaves out (reason `filtered_out`), keeping every other vector
+/// of the workload aligned.
+pub fn apply_filter(w: &mut Workload, filter: &Filter) {
+    if filter.is_empty() {
+        return;
+    }
+    let t0 = w.jobs.first().map_or(0, |j| j.submit.as_ms());
+    let keep: Vec<bool> = w
+        .jobs
+        .iter()
+        .map(|j| {
+            let since_s = (j.submit.as_ms() - t0) / 1000;
+            filter.from_s.is_none_or(|f| since_s >= f)
+                && filter.to_s.is_none_or(|t| since_s < t)
+                && (filter.users.is_empty() || filter.users.contains(&j.user))
+                && (filter.queues.is_empty() || filter.queues.contains(&j.queue))
+                && (filter.partitions.is_empty() || filter.partitions.contains(&j.partition))
+        })
+        .collect();
+    for (j, &k) in w.jobs.iter().zip(&keep) {
+        if !k {
+            w.dropped.push(DroppedJob {
+                line: 0,
+                trace_id: Some(j.trace_id),
+                reason: DropReason::FilteredOut,
+                detail: "outside the workload's filter".to_string(),
+            });
+        }
+    }
+    let mut it = keep.iter();
+    w.jobs.retain(|_| *it.next().unwrap_or(&true));
+    if let Some(nw) = w.nodes.as_mut() {
+        let retain = |v: &mut Vec<_>| {
+            let mut it = keep.iter();
+            v.retain(|_| *it.next().unwrap_or(&true));
+        };
+        retain(&mut nw.requests);
+        let mut it = keep.iter();
+        nw.partition_of.retain(|_| *it.next().unwrap_or(&true));
+        let mut it = keep.iter();
+        nw.class_of.retain(|_| *it.next().unwrap_or(&true));
+    }
+}
+
+/// Multiplies the arrival rate by `factor` (> 0) by compressing inter-arrival times.
+pub fn scale_load(w: &mut Workload, factor: f64) {
+    if factor == 1.0 || !(factor > 0.0 && factor.is_finite()) {
+        return;
+    }
+    let Some(t0) = w.jobs.first().map(|j| j.submit.as_ms()) else {
+        return;
+    };
+    for j in &mut w.jobs {
+        let d = (j.submit.as_ms() - t0) as f64;
+        j.submit = SimTime::from_ms(t0 + (d / factor).round() as u64);
+    }
+    w.meta.source = format!("{} (load x{factor})", w.meta.source);
+}
