@@ -119,6 +119,14 @@ pub struct WorkloadArgs {
     /// Keep only these partitions (comma-separated numbers, as in the trace).
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
     pub partitions: Vec<i32>,
+    /// For an openb pod list (--trace-format openb): the openb node list whose nodes form
+    /// the cluster.
+    #[arg(long, value_name = "FILE")]
+    pub node_list: Option<PathBuf>,
+    /// For an openb pod list: a fractional GPU takes a whole GPU, or MIG slices
+    /// [default: whole].
+    #[arg(long, value_enum)]
+    pub fractional: Option<crate::workload::openb::Fractional>,
     /// The trace's format: swf, sacct (Slurm `sacct -P` output), or auto (sacct when the
     /// first line is a sacct header) [default: auto].
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -303,6 +311,50 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
         .trace_format
         .or(file.map(|f| f.workload.format))
         .unwrap_or_default();
+    // An openb pod list runs on node types: the scenario's cluster or an openb node list.
+    let openb_trace = match (&args.workload, &loaded) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(l)) => l.scenario.workload.trace.as_ref().map(|t| l.resolve(t)),
+        _ => None,
+    };
+    if let (crate::workload::TraceFormat::Openb, Some(pods)) = (trace_format, openb_trace) {
+        let node_list = args.input.node_list.clone().or_else(|| {
+            loaded
+                .as_ref()
+                .and_then(|l| l.scenario.workload.node_list.as_ref().map(|p| l.resolve(p)))
+        });
+        let cluster = match (file.and_then(|f| f.cluster.clone()), node_list) {
+            (Some(c), _) => c,
+            (None, Some(list)) => crate::workload::openb::read_node_list(&list)?,
+            (None, None) => anyhow::bail!(
+                "an openb pod list needs a cluster: give --node-list FILE (an openb node list) \
+                 or a scenario with a [cluster]"
+            ),
+        };
+        let fractional = args
+            .input
+            .fractional
+            .or(file.map(|f| f.workload.fractional))
+            .unwrap_or_default();
+        let placement = file.map(|f| f.policy.placement).unwrap_or_default();
+        let workload =
+            crate::workload::openb::read_pod_list(&pods, &cluster, fractional, placement)?;
+        let policy = args
+            .policy
+            .or(file.map(|f| f.policy.name))
+            .unwrap_or(PolicyKind::Easy);
+        return Ok(RunPlan {
+            workload,
+            policies: vec![policy],
+            options,
+            out,
+            format,
+            timeseries_step_s,
+            plots,
+            per_policy_dirs: false,
+            demo: false,
+        });
+    }
     if let Some(path) = &args.workload {
         let workload = crate::workload::read_trace_file(path, trace_format, &swf)?;
         let policy = args

@@ -66,6 +66,13 @@ pub struct WorkloadSpec {
     /// End jobs at their walltime estimate, counting them as killed.
     #[serde(default)]
     pub kill_at_walltime: bool,
+    /// For an openb pod list: the openb node list that becomes the cluster (when the
+    /// scenario has no [cluster]), relative to this file.
+    #[serde(default)]
+    pub node_list: Option<PathBuf>,
+    /// For an openb pod list: how a fractional GPU maps (`whole` or `mig`).
+    #[serde(default)]
+    pub fractional: crate::workload::openb::Fractional,
     /// Multiply the arrival rate by this factor (compressing inter-arrival times).
     #[serde(default)]
     pub load_factor: Option<f64>,

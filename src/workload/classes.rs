@@ -530,7 +530,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             continue;
         }
         let r = &d.request;
-        let procs = r.nodes.saturating_mul(r.cores_per_node).max(1);
+        let procs = r.nodes.saturating_mul(r.cores_per_node);
         w.jobs.push(Job {
             trace_id,
             submit: SimTime::from_ms(t_ms),

@@ -6,6 +6,7 @@
 
 pub mod classes;
 pub mod job;
+pub mod openb;
 pub mod sacct;
 pub mod swf;
 pub mod synthetic;
@@ -143,6 +144,9 @@ pub enum TraceFormat {
     Swf,
     /// Slurm accounting: `sacct -P` output (plain or gzip).
     Sacct,
+    /// Alibaba openb pod list (CSV, plain or gzip); needs a cluster (a scenario's, or an
+    /// openb node list).
+    Openb,
 }
 
 /// Reads a trace file in `format` (`Auto`: sacct if its first line is a sacct header).
@@ -171,6 +175,13 @@ pub fn read_trace_file(
     };
     match format {
         TraceFormat::Sacct => sacct::read_sacct_file(path, options),
+        TraceFormat::Openb => Err(swf::SwfError {
+            source_name: path.display().to_string(),
+            line: None,
+            message: "an openb pod list needs a cluster: give --node-list FILE (an openb node \
+                      list) or a scenario with a [cluster]"
+                .to_string(),
+        }),
         _ => swf::read_swf_file(path, options),
     }
 }

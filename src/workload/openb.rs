@@ -1,0 +1,328 @@
+//! Alibaba's `openb` GPU cluster traces (`alibaba/clusterdata`, ATC'23): a pod list (the
+//! jobs) and a node list (the cluster).
+//!
+//! # Column mapping
+//!
+//! Node list (`sn,cpu_milli,memory_mib,gpu,model`): nodes with equal CPUs, memory, GPUs and
+//! model form one node type, named `c<cores>-m<GiB>` or `c<cores>-m<GiB>-<gpus>x<model>`,
+//! in order of first appearance; cores = ⌈cpu_milli / 1000⌉, memory GB = ⌈memory_mib /
+//! 1024⌉.
+//!
+//! Pod list (`name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,
+//! creation_time,deletion_time,scheduled_time`, times in seconds): one pod is a job on one
+//! node; submit = `creation_time`; run = `deletion_time − scheduled_time` (pods still
+//! running when the trace ends carry the trace's end as deletion time, so their runs are
+//! cut there); no walltime estimates exist, so the estimate is the run; cores =
+//! ⌈cpu_milli / 1000⌉, memory MB = `memory_mib`; GPUs: `num_gpu` whole GPUs when
+//! `gpu_milli` is 1000; a fractional GPU (`num_gpu` = 1, `gpu_milli` < 1000) takes a
+//! whole GPU (`fractional = "whole"`, the default: the model has no GPU shared by
+//! fraction) or, with `fractional = "mig"`, ⌈gpu_milli / 1000 × slices per GPU⌉ MIG slices
+//! on the cluster's MIG node types. `gpu_spec` (allowed GPU models, `|`-separated)
+//! restricts the node types. Pods never scheduled (no `scheduled_time`) are dropped as
+//! `never_started`. `qos` `LS` (latency-sensitive) pods are interactive, the others batch.
+
+use super::classes::NodeWorkload;
+use super::swf::{open_maybe_gzip, SwfError};
+use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
+use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
+use crate::cluster::spec::{ClusterSpec, NodeTypeSpec};
+use crate::engine::time::{SimDuration, SimTime};
+use indexmap::IndexMap;
+use std::io::BufRead;
+use std::path::Path;
+
+/// How a fractional GPU request is mapped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Fractional {
+    /// A whole GPU.
+    #[default]
+    Whole,
+    /// MIG slices of the node types' profile.
+    Mig,
+}
+
+fn error(file: &str, line: Option<u64>, message: String) -> SwfError {
+    SwfError {
+        source_name: file.to_string(),
+        line,
+        message,
+    }
+}
+
+/// A CSV row: its line number and fields.
+type Row = (u64, Vec<String>);
+
+/// Reads a CSV file (plain or gzip) into its header and rows.
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Row>), SwfError> {
+    let name = path.display().to_string();
+    let file =
+        std::fs::File::open(path).map_err(|e| error(&name, None, format!("cannot open: {e}")))?;
+    let mut lines = open_maybe_gzip(file).lines();
+    let header: Vec<String> = match lines.next() {
+        Some(Ok(h)) => h.split(',').map(|s| s.trim().to_string()).collect(),
+        _ => return Err(error(&name, Some(1), "empty file: no header line".into())),
+    };
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let line =
+            line.map_err(|e| error(&name, Some(i as u64 + 2), format!("read error: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<String> = line.split(',').map(|s| s.trim().to_string()).collect();
+        if fields.len() != header.len() {
+            return Err(error(
+                &name,
+                Some(i as u64 + 2),
+                format!(
+                    "{} fields where the header has {}",
+                    fields.len(),
+                    header.len()
+                ),
+            ));
+        }
+        rows.push((i as u64 + 2, fields));
+    }
+    Ok((header, rows))
+}
+
+fn column(header: &[String], name: &str, file: &str) -> Result<usize, SwfError> {
+    header.iter().position(|h| h == name).ok_or_else(|| {
+        error(
+            file,
+            Some(1),
+            format!(
+                "the header has no {name} column (columns: {})",
+                header.join(", ")
+            ),
+        )
+    })
+}
+
+fn number(text: &str, file: &str, line: u64, field: &str) -> Result<u64, SwfError> {
+    let t = text.trim();
+    t.parse::<f64>()
+        .ok()
+        .filter(|v| *v >= 0.0 && v.is_finite())
+        .map(|v| v.round() as u64)
+        .ok_or_else(|| {
+            error(
+                file,
+                Some(line),
+                format!("field {field}: {t:?} is not a number"),
+            )
+        })
+}
+
+/// The cluster of an openb node list.
+pub fn read_node_list(path: &Path) -> Result<ClusterSpec, SwfError> {
+    let name = path.display().to_string();
+    let (header, rows) = read_csv(path)?;
+    let (cpu, mem, gpu) = (
+        column(&header, "cpu_milli", &name)?,
+        column(&header, "memory_mib", &name)?,
+        column(&header, "gpu", &name)?,
+    );
+    let model = header.iter().position(|h| h == "model");
+    let mut types: IndexMap<String, NodeTypeSpec> = IndexMap::new();
+    for (line, f) in rows {
+        let cores = number(&f[cpu], &name, line, "cpu_milli")?.div_ceil(1000) as u32;
+        let memory_gb = number(&f[mem], &name, line, "memory_mib")?.div_ceil(1024);
+        let gpus = number(&f[gpu], &name, line, "gpu")? as u32;
+        let gpu_model = model.map(|m| f[m].clone()).filter(|m| !m.is_empty());
+        let type_name = match (&gpu_model, gpus) {
+            (Some(m), g) if g > 0 => format!("c{cores}-m{memory_gb}-{g}x{m}"),
+            (None, g) if g > 0 => format!("c{cores}-m{memory_gb}-{g}xgpu"),
+            _ => format!("c{cores}-m{memory_gb}"),
+        };
+        types
+            .entry(type_name)
+            .and_modify(|t| t.count += 1)
+            .or_insert(NodeTypeSpec {
+                count: 1,
+                cores: cores.max(1),
+                memory_gb: memory_gb.max(1),
+                gpus,
+                gpu_model: gpu_model.filter(|_| gpus > 0),
+                gpu_speed: 1.0,
+                mig: None,
+                features: Vec::new(),
+            });
+    }
+    if types.is_empty() {
+        return Err(error(&name, None, "no nodes".into()));
+    }
+    Ok(ClusterSpec {
+        node_types: types,
+        partitions: IndexMap::new(),
+        fabric: None,
+    })
+}
+
+/// The jobs of an openb pod list on `cluster`.
+pub fn read_pod_list(
+    path: &Path,
+    cluster: &ClusterSpec,
+    fractional: Fractional,
+    placement: Placement,
+) -> Result<Workload, SwfError> {
+    let name = path.display().to_string();
+    let (header, rows) = read_csv(path)?;
+    let col = |c: &str| column(&header, c, &name);
+    let (cpu, mem, num_gpu, gpu_milli) = (
+        col("cpu_milli")?,
+        col("memory_mib")?,
+        col("num_gpu")?,
+        col("gpu_milli")?,
+    );
+    let (created, deleted, scheduled) = (
+        col("creation_time")?,
+        col("deletion_time")?,
+        col("scheduled_time")?,
+    );
+    let spec = header.iter().position(|h| h == "gpu_spec");
+    let qos = header.iter().position(|h| h == "qos");
+    let nodes = Nodes::new(cluster);
+    let types = nodes.types();
+    let mut w = Workload {
+        meta: WorkloadMeta {
+            source: name.clone(),
+            format: "openb".to_string(),
+            ..WorkloadMeta::default()
+        },
+        machine_procs: u32::try_from(cluster.total_cores()).unwrap_or(u32::MAX),
+        ..Workload::default()
+    };
+    let mut nw = NodeWorkload {
+        requests: Vec::new(),
+        partition_of: Vec::new(),
+        partitions: vec!["all".to_string()],
+        class_of: Vec::new(),
+        classes: vec!["batch".to_string(), "latency-sensitive".to_string()],
+        cluster: nodes.clone(),
+        placement,
+    };
+    let mut jobs: Vec<(Job, NodeRequest, u16)> = Vec::new();
+    for (k, (line, f)) in rows.iter().enumerate() {
+        w.input_jobs += 1;
+        let trace_id = k as u64 + 1;
+        let drop = |reason: DropReason, detail: String| DroppedJob {
+            line: *line,
+            trace_id: Some(trace_id),
+            reason,
+            detail,
+        };
+        let submit_s = number(&f[created], &name, *line, "creation_time")?;
+        if f[scheduled].trim().is_empty() {
+            w.dropped.push(drop(
+                DropReason::NeverStarted,
+                format!("{} never scheduled", f[0]),
+            ));
+            continue;
+        }
+        let start_s = number(&f[scheduled], &name, *line, "scheduled_time")?;
+        let end_s = if f[deleted].trim().is_empty() {
+            w.dropped.push(drop(
+                DropReason::NoEnd,
+                format!("{} has no deletion time", f[0]),
+            ));
+            continue;
+        } else {
+            number(&f[deleted], &name, *line, "deletion_time")?
+        };
+        let run_s = end_s.saturating_sub(start_s);
+        let cores = number(&f[cpu], &name, *line, "cpu_milli")?.div_ceil(1000) as u32;
+        let memory_mb = number(&f[mem], &name, *line, "memory_mib")?;
+        let n_gpu = number(&f[num_gpu], &name, *line, "num_gpu")? as u32;
+        let milli = number(&f[gpu_milli], &name, *line, "gpu_milli")? as u32;
+        let allowed_models: Vec<&str> = spec
+            .map(|s| f[s].split('|').filter(|m| !m.is_empty()).collect())
+            .unwrap_or_default();
+        let fractional_gpu = n_gpu == 1 && milli > 0 && milli < 1000;
+        let mut request = NodeRequest {
+            nodes: 1,
+            tasks_per_node: 1,
+            cores_per_node: cores,
+            memory_mb_per_node: memory_mb,
+            gpus_per_node: n_gpu,
+            ..NodeRequest::default()
+        };
+        let mut allowed = 0u64;
+        for (ti, t) in types.iter().enumerate().take(64) {
+            let model_ok = allowed_models.is_empty()
+                || t.name
+                    .rsplit_once('x')
+                    .is_some_and(|(_, m)| allowed_models.contains(&m));
+            let kind_ok = if fractional_gpu && fractional == Fractional::Mig {
+                t.mig_slices > 0
+            } else {
+                true
+            };
+            if model_ok && kind_ok {
+                allowed |= 1 << ti;
+            }
+        }
+        if fractional_gpu && fractional == Fractional::Mig {
+            // Slices of the first MIG type's layout: ⌈fraction × slices per GPU⌉.
+            let per_gpu = types
+                .iter()
+                .find(|t| t.mig_slices > 0)
+                .map(|t| t.mig_slices / cluster_gpus_of(cluster, &t.name).max(1))
+                .unwrap_or(0);
+            request.gpus_per_node = 0;
+            request.mig_slices_per_node = (milli * per_gpu).div_ceil(1000).max(1);
+        }
+        request.allowed_types = allowed;
+        let fits = types
+            .iter()
+            .enumerate()
+            .any(|(ti, t)| ti < 64 && allowed & (1 << ti) != 0 && request.could_ever_fit(t));
+        if !fits {
+            w.dropped.push(drop(
+                DropReason::NoNodeFits,
+                format!(
+                    "no node could hold {} ({cores} cores, {memory_mb} MiB, {n_gpu} GPUs)",
+                    f[0]
+                ),
+            ));
+            continue;
+        }
+        let interactive = qos.is_some_and(|q| f[q] == "LS");
+        jobs.push((
+            Job {
+                trace_id,
+                submit: SimTime::from_secs(submit_s),
+                run: SimDuration::from_secs(run_s),
+                estimate: SimDuration::from_secs(run_s),
+                procs: cores,
+                kind: if interactive {
+                    JobKind::Interactive
+                } else {
+                    JobKind::Batch
+                },
+                killed: false,
+                user: -1,
+                group: -1,
+                queue: if interactive { 0 } else { 1 },
+                partition: 0,
+            },
+            request,
+            u16::from(interactive),
+        ));
+    }
+    jobs.sort_by_key(|(j, _, _)| (j.submit, j.trace_id));
+    for (job, request, class) in jobs {
+        w.jobs.push(job);
+        nw.requests.push(request);
+        nw.partition_of.push(0);
+        nw.class_of.push(class);
+    }
+    w.dropped.sort_by_key(|d| d.line);
+    w.nodes = Some(Box::new(nw));
+    Ok(w)
+}
+
+fn cluster_gpus_of(cluster: &ClusterSpec, type_name: &str) -> u32 {
+    cluster.node_types.get(type_name).map_or(0, |t| t.gpus)
+}
