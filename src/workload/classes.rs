@@ -77,6 +77,66 @@ pub struct JobClassSpec {
     /// σ of the runtime's logarithm.
     #[serde(default = "default_sigma")]
     pub runtime_sigma: f64,
+    /// Relative arrival rate in each hour of the day (24 weights, hour 0 first), e.g.
+    /// peaking in working hours for interactive sessions. Default: flat.
+    #[serde(default)]
+    pub daily_cycle: Option<Vec<f64>>,
+    /// Relative arrival rate on each day of the week (7 weights, the trace's first day
+    /// first). Default: flat.
+    #[serde(default)]
+    pub weekly_cycle: Option<Vec<f64>>,
+}
+
+/// A class's arrival-rate cycle over a week, hour by hour, with mean 1: arrivals are a
+/// Poisson process whose rate follows it. Times from a homogeneous process are mapped
+/// through the inverse of the cycle's cumulative intensity (a time change that turns a
+/// rate-λ process into one of rate λ × cycle(t)).
+#[derive(Clone, Debug)]
+struct Cycle {
+    /// Rate multiplier of each hour of the week (168), mean 1.
+    rate: Vec<f64>,
+    /// Cumulative intensity at the start of each hour, in hours (169 entries).
+    cumulative: Vec<f64>,
+}
+
+impl Cycle {
+    fn new(daily: Option<&[f64]>, weekly: Option<&[f64]>) -> Option<Cycle> {
+        if daily.is_none() && weekly.is_none() {
+            return None;
+        }
+        let mut rate: Vec<f64> = (0..168)
+            .map(|h| daily.map_or(1.0, |d| d[h % 24]) * weekly.map_or(1.0, |w| w[h / 24]))
+            .collect();
+        let mean = rate.iter().sum::<f64>() / 168.0;
+        for r in &mut rate {
+            *r /= mean;
+        }
+        let mut cumulative = vec![0.0];
+        for r in &rate {
+            cumulative.push(cumulative.last().unwrap_or(&0.0) + r);
+        }
+        Some(Cycle { rate, cumulative })
+    }
+
+    /// The time (ms) at which the modulated process reaches the homogeneous time `t_ms`.
+    fn warp(&self, t_ms: u64) -> u64 {
+        const HOUR_MS: f64 = 3_600_000.0;
+        const WEEK_MS: u64 = 168 * 3_600_000;
+        let weeks = t_ms / WEEK_MS;
+        let r = (t_ms % WEEK_MS) as f64 / HOUR_MS; // intensity-hours into the week
+        let i = self
+            .cumulative
+            .partition_point(|&c| c <= r)
+            .saturating_sub(1)
+            .min(167);
+        // Hours of zero rate are skipped: the next hour with a rate takes the arrival.
+        let mut i = i;
+        while self.rate[i] == 0.0 && i < 167 {
+            i += 1;
+        }
+        let within = ((r - self.cumulative[i]) / self.rate[i].max(1e-12)).clamp(0.0, 1.0);
+        weeks * WEEK_MS + ((i as f64 + within) * HOUR_MS).round() as u64
+    }
 }
 
 /// Kinds of generated job.
@@ -242,6 +302,22 @@ pub fn check_classes(
                     return Err((
                         key(name),
                         format!("expected {list} non-negative weights, not all zero"),
+                    ));
+                }
+            }
+        }
+        for (cycle, len, name) in [
+            (&c.daily_cycle, 24, "daily_cycle"),
+            (&c.weekly_cycle, 7, "weekly_cycle"),
+        ] {
+            if let Some(w) = cycle {
+                if w.len() != len
+                    || w.iter().any(|x| !(*x >= 0.0 && x.is_finite()))
+                    || w.iter().sum::<f64>() <= 0.0
+                {
+                    return Err((
+                        key(name),
+                        format!("expected {len} non-negative weights, not all zero"),
                     ));
                 }
             }
@@ -502,9 +578,28 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         cluster: nodes_all,
         placement: g.placement,
     };
+    let cycles: Vec<Option<Cycle>> = g
+        .classes
+        .iter()
+        .map(|c| Cycle::new(c.daily_cycle.as_deref(), c.weekly_cycle.as_deref()))
+        .collect();
+    // Homogeneous arrival times, then each class's cycle; jobs are numbered in drawing
+    // order and kept sorted by (submit, number).
     let mut t_ms = 0u64;
-    for (i, d) in drawn.into_iter().enumerate() {
-        t_ms += (gaps.sample(&mut arrival_rng) * 1000.0).round() as u64;
+    let mut timed: Vec<(u64, usize, Drawn)> = drawn
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            t_ms += (gaps.sample(&mut arrival_rng) * 1000.0).round() as u64;
+            let at = match &cycles[d.class as usize] {
+                Some(c) => c.warp(t_ms),
+                None => t_ms,
+            };
+            (at, i, d)
+        })
+        .collect();
+    timed.sort_by_key(|&(at, i, _)| (at, i));
+    for (t_ms, i, d) in timed {
         let trace_id = i as u64 + 1;
         let reason = match d.partition {
             None => Some((
@@ -578,4 +673,40 @@ fn could_fit_in(r: &NodeRequest, nodes: &Nodes, types: u64) -> bool {
         .map(|(_, t)| u64::from(t.count))
         .sum();
     count >= u64::from(r.nodes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flat_cycle_changes_nothing_and_a_working_day_keeps_nights_empty() {
+        let flat = Cycle::new(Some(&[1.0; 24]), None).unwrap();
+        for t in [0, 1_000, 3_599_999, 86_400_000, 700_000_000] {
+            assert_eq!(flat.warp(t), t);
+        }
+        // Arrivals only from 8:00 to 18:00, Monday to Friday.
+        let mut daily = [0.0; 24];
+        daily[8..18].fill(1.0);
+        let mut weekly = [1.0; 7];
+        weekly[5] = 0.0;
+        weekly[6] = 0.0;
+        let work = Cycle::new(Some(&daily), Some(&weekly)).unwrap();
+        let mut last = 0;
+        for k in 0..5_000u64 {
+            let t = work.warp(k * 3_600_000 / 7);
+            assert!(t >= last, "monotone");
+            last = t;
+            let hour = (t / 3_600_000) % 24;
+            let day = (t / 86_400_000) % 7;
+            assert!(
+                (8..18).contains(&hour) && day < 5,
+                "arrival at day {day} hour {hour}"
+            );
+        }
+        // The mean rate is kept: a week of homogeneous time maps to a week (to the first
+        // hour of the next week with a rate: Monday, 8:00).
+        assert_eq!(work.warp(168 * 3_600_000), (168 + 8) * 3_600_000);
+        assert!(work.warp(168 * 3_600_000 - 1) < 5 * 86_400_000);
+    }
 }
