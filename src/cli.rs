@@ -377,15 +377,29 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
         let f = &loaded.scenario;
         let workload = match (&f.workload.trace, &f.workload.generator) {
             (Some(trace), _) => {
-                crate::workload::read_trace_file(&loaded.resolve(trace), trace_format, &swf)
-                    .map_err(anyhow::Error::from)
-                    .with_context(|| {
-                        format!(
-                            "{}:{}: workload.trace",
-                            loaded.path.display(),
-                            scenario::locate::line_of_key(&loaded.text, "workload.trace")
+                let path = loaded.resolve(trace);
+                // A Slurm dump on a scenario's cluster becomes node-level jobs.
+                match (
+                    crate::workload::detect_format(&path, trace_format),
+                    &f.cluster,
+                ) {
+                    (crate::workload::TraceFormat::Sacct, Some(cluster)) => {
+                        crate::workload::sacct::read_sacct_file_on(
+                            &path,
+                            &swf,
+                            Some((cluster, f.policy.placement)),
                         )
-                    })?
+                    }
+                    _ => crate::workload::read_trace_file(&path, trace_format, &swf),
+                }
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!(
+                        "{}:{}: workload.trace",
+                        loaded.path.display(),
+                        scenario::locate::line_of_key(&loaded.text, "workload.trace")
+                    )
+                })?
             }
             (None, Some(g)) if !g.classes.is_empty() => {
                 let cluster = f

@@ -211,3 +211,58 @@ fn the_cli_detects_sacct_and_replays_it() {
     let dropped = std::fs::read_to_string(out.join("dropped.csv")).unwrap();
     assert!(dropped.contains("never_started") && dropped.contains("no_end"));
 }
+
+#[test]
+fn on_a_scenario_cluster_sacct_jobs_ask_for_nodes() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sacct_nodes");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("quirks.txt"), QUIRKS).unwrap();
+    let scenario = dir.join("cluster.toml");
+    std::fs::write(
+        &scenario,
+        "[cluster.node_types.cpu]\ncount = 4\ncores = 16\nmemory_gb = 64\n\
+         [cluster.node_types.gpu]\ncount = 2\ncores = 16\nmemory_gb = 128\ngpus = 4\n\
+         [cluster.partitions.cpu]\nnode_types = [\"cpu\"]\n\
+         [cluster.partitions.gpu]\nnode_types = [\"gpu\"]\n\
+         [workload]\ntrace = \"quirks.txt\"\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(["run", "-q", "--no-plots", "--out"])
+        .arg(&out)
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let jobs = std::fs::read_to_string(out.join("jobs.csv")).unwrap();
+    let header: Vec<&str> = jobs.lines().next().unwrap().split(',').collect();
+    let col = |c: &str| header.iter().position(|h| *h == c).unwrap();
+    let row = |id: &str| -> Vec<String> {
+        jobs.lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap()
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    };
+    // Job 100 asked for 2 GPUs in partition gpu: nodes 4 or 5 (the GPU nodes).
+    let j100 = row("100");
+    assert_eq!(j100[col("gpus")], "2");
+    assert_eq!(j100[col("partition_name")], "gpu");
+    assert!(
+        ["4", "5"].contains(&j100[col("nodes")].as_str()),
+        "{j100:?}"
+    );
+    // Job 500: 16 CPUs on 2 nodes, 8 GB per node.
+    let j500 = row("500");
+    assert_eq!(j500[col("nodes")].split(';').count(), 2);
+    assert_eq!(j500[col("cores")], "16");
+    assert_eq!(j500[col("memory_mb")], (2 * 8192).to_string());
+    // Job 300 (2800 MB per CPU, 2 CPUs): 5600 MB.
+    assert_eq!(row("300")[col("memory_mb")], "5600");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["metrics"]["resources"]["gpus"]["capacity"], 8);
+}

@@ -647,6 +647,80 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     w
 }
 
+/// Turns a workload of processors anywhere into node-level jobs on `cluster`: each job's
+/// request (and the partition it names, if the cluster has one by that name; otherwise the
+/// highest-priority partition that takes its kind and could hold it). Jobs that cannot run
+/// are moved to the dropped list (`no_partition`, `no_node_fits`).
+pub fn attach_requests(
+    w: &mut Workload,
+    requests: Vec<(NodeRequest, Option<String>)>,
+    cluster: &ClusterSpec,
+    placement: Placement,
+) {
+    let parts = partitions(cluster);
+    let nodes_all = Nodes::new(cluster);
+    let mut nw = NodeWorkload {
+        requests: Vec::with_capacity(w.jobs.len()),
+        partition_of: Vec::with_capacity(w.jobs.len()),
+        partitions: parts.iter().map(|p| p.name.clone()).collect(),
+        class_of: Vec::with_capacity(w.jobs.len()),
+        classes: vec!["batch".to_string(), "interactive".to_string()],
+        cluster: nodes_all.clone(),
+        placement,
+    };
+    let mut kept = Vec::with_capacity(w.jobs.len());
+    for (job, (mut request, wanted)) in std::mem::take(&mut w.jobs).into_iter().zip(requests) {
+        let named = wanted
+            .as_deref()
+            .and_then(|name| parts.iter().position(|p| p.name == name));
+        let partition = named.or_else(|| {
+            let mut best: Option<(bool, i32, usize)> = None;
+            for (pi, p) in parts.iter().enumerate() {
+                if !takes(p.kinds, job.kind) {
+                    continue;
+                }
+                let rank = (could_fit_in(&request, &nodes_all, p.types), p.priority, pi);
+                if best.is_none_or(|b| (rank.0, rank.1) > (b.0, b.1)) {
+                    best = Some(rank);
+                }
+            }
+            best.map(|b| b.2)
+        });
+        let drop = |reason: DropReason, detail: String| DroppedJob {
+            line: 0,
+            trace_id: Some(job.trace_id),
+            reason,
+            detail,
+        };
+        let Some(p) = partition else {
+            w.dropped.push(drop(
+                DropReason::NoPartition,
+                "no partition takes this kind of job".to_string(),
+            ));
+            continue;
+        };
+        request.allowed_types = parts[p].types;
+        if !could_fit_in(&request, &nodes_all, request.allowed_types) {
+            w.dropped.push(drop(
+                DropReason::NoNodeFits,
+                format!(
+                    "no node of partition {} could hold {request:?}",
+                    parts[p].name
+                ),
+            ));
+            continue;
+        }
+        nw.requests.push(request);
+        nw.partition_of.push(p as u16);
+        nw.class_of
+            .push(u16::from(job.kind == JobKind::Interactive));
+        kept.push(job);
+    }
+    w.jobs = kept;
+    w.machine_procs = u32::try_from(cluster.total_cores()).unwrap_or(u32::MAX);
+    w.nodes = Some(Box::new(nw));
+}
+
 /// Whole GPUs of the largest GPU node type (of `partition`'s types if named).
 fn largest_gpu_node(cluster: &ClusterSpec, partition: Option<&str>) -> u32 {
     let allowed = |name: &str| match partition.and_then(|p| cluster.partitions.get(p)) {

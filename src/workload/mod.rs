@@ -149,31 +149,35 @@ pub enum TraceFormat {
     Openb,
 }
 
-/// Reads a trace file in `format` (`Auto`: sacct if its first line is a sacct header).
+/// The format of a trace file: `format` itself, or for `Auto` sacct if the first line (of
+/// the decompressed file) is a sacct header, else SWF.
+pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat {
+    if format != TraceFormat::Auto {
+        return format;
+    }
+    let first = std::fs::File::open(path)
+        .ok()
+        .and_then(|f| {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut swf::open_maybe_gzip(f), &mut line).ok()?;
+            Some(line)
+        })
+        .unwrap_or_default();
+    if sacct::looks_like_sacct(&first) {
+        TraceFormat::Sacct
+    } else {
+        TraceFormat::Swf
+    }
+}
+
+/// Reads a trace file in `format` (`Auto`: see [`detect_format`]) as jobs of processors
+/// anywhere.
 pub fn read_trace_file(
     path: &std::path::Path,
     format: TraceFormat,
     options: &swf::SwfOptions,
 ) -> Result<Workload, swf::SwfError> {
-    let format = match format {
-        TraceFormat::Auto => {
-            let first = std::fs::File::open(path)
-                .ok()
-                .and_then(|f| {
-                    let mut line = String::new();
-                    std::io::BufRead::read_line(&mut swf::open_maybe_gzip(f), &mut line).ok()?;
-                    Some(line)
-                })
-                .unwrap_or_default();
-            if sacct::looks_like_sacct(&first) {
-                TraceFormat::Sacct
-            } else {
-                TraceFormat::Swf
-            }
-        }
-        f => f,
-    };
-    match format {
+    match detect_format(path, format) {
         TraceFormat::Sacct => sacct::read_sacct_file(path, options),
         TraceFormat::Openb => Err(swf::SwfError {
             source_name: path.display().to_string(),

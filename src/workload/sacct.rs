@@ -36,6 +36,8 @@
 
 use super::swf::{open_maybe_gzip, SwfError, SwfOptions};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
+use crate::cluster::nodes::{NodeRequest, Placement};
+use crate::cluster::spec::ClusterSpec;
 use crate::engine::time::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -52,8 +54,17 @@ const FREE_TEXT: [&str; 7] = [
     "Constraints",
 ];
 
-/// Reads a sacct dump file.
+/// Reads a sacct dump file as jobs of processors anywhere.
 pub fn read_sacct_file(path: &Path, options: &SwfOptions) -> Result<Workload, SwfError> {
+    read_sacct_file_on(path, options, None)
+}
+
+/// Reads a sacct dump file, as node-level jobs on a cluster when one is given.
+pub fn read_sacct_file_on(
+    path: &Path,
+    options: &SwfOptions,
+    on_nodes: Option<(&ClusterSpec, Placement)>,
+) -> Result<Workload, SwfError> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| SwfError {
         source_name: name.clone(),
@@ -70,7 +81,7 @@ pub fn read_sacct_file(path: &Path, options: &SwfOptions) -> Result<Workload, Sw
             message: format!("read error: {e}"),
         })?;
     text.push_str(&String::from_utf8_lossy(&bytes));
-    read_sacct(&text, &name, options)
+    read_sacct_on(&text, &name, options, on_nodes)
 }
 
 /// Whether `text` (the start of a file) looks like a sacct dump: a header line of
@@ -296,12 +307,26 @@ fn split_record<'a>(cols: &Columns, record: &'a str) -> Option<Vec<&'a str>> {
     search(0, extra, &mut share, &mut try_it)
 }
 
-/// Reads sacct text (see the module docs).
+/// Reads sacct text (see the module docs) as jobs of processors anywhere.
 pub fn read_sacct(
     text: &str,
     source_name: &str,
     options: &SwfOptions,
 ) -> Result<Workload, SwfError> {
+    read_sacct_on(text, source_name, options, None)
+}
+
+/// Reads sacct text; with a cluster, the jobs become node-level requests on it: `NNodes`
+/// nodes sharing the job's CPUs, memory (`ReqMem`, per node or per CPU) and GPUs
+/// (`gres/gpu` of the TRES) evenly, in the partition of the same name when the cluster has
+/// one (else the highest-priority one that takes the job).
+pub fn read_sacct_on(
+    text: &str,
+    source_name: &str,
+    options: &SwfOptions,
+    on_nodes: Option<(&ClusterSpec, Placement)>,
+) -> Result<Workload, SwfError> {
+    let options_node_level = on_nodes.is_some();
     let err = |line: Option<u64>, message: String| SwfError {
         source_name: source_name.to_string(),
         line,
@@ -358,6 +383,9 @@ pub fn read_sacct(
         partition: String,
         interactive: bool,
         state: String,
+        nnodes: u32,
+        mem: Option<(u64, bool)>,
+        gpus: u32,
     }
     let mut rows: Vec<Row> = Vec::new();
     let mut dropped: Vec<DroppedJob> = Vec::new();
@@ -480,6 +508,22 @@ pub fn read_sacct(
                 .next()
                 .unwrap_or("")
                 .to_string(),
+            nnodes: get("NNodes")
+                .parse::<u32>()
+                .ok()
+                .filter(|&n| n > 0)
+                .unwrap_or(1),
+            mem: parse_mem_mb(get("ReqMem")).or_else(|| {
+                tres(get("ReqTRES"), "mem")
+                    .and_then(|m| parse_mem_mb(&m))
+                    .map(|(mb, _)| (mb, false))
+            }),
+            gpus: ["AllocTRES", "ReqTRES"]
+                .iter()
+                .filter_map(|c| tres(get(c), "gres/gpu"))
+                .filter_map(|v| v.parse::<u32>().ok())
+                .next()
+                .unwrap_or(0),
         });
     }
     // Steps fold into their job; a step without one is an orphan.
@@ -517,6 +561,7 @@ pub fn read_sacct(
         )
     })?;
     let mut jobs: Vec<Job> = Vec::new();
+    let mut requests: Vec<(NodeRequest, Option<String>)> = Vec::new();
     for (k, r) in rows.iter().enumerate() {
         let trace_id = r.raw_id.unwrap_or(k as u64 + 1);
         let drop = |reason: DropReason, detail: String| DroppedJob {
@@ -543,7 +588,7 @@ pub fn read_sacct(
             dropped.push(drop(DropReason::NonPositiveSize, "no CPUs".to_string()));
             continue;
         }
-        if r.procs > u64::from(machine_procs) {
+        if r.procs > u64::from(machine_procs) && !options_node_level {
             dropped.push(drop(
                 DropReason::LargerThanMachine,
                 format!("size {} > machine {machine_procs}", r.procs),
@@ -576,8 +621,31 @@ pub fn read_sacct(
             queue: if r.interactive { 0 } else { -1 },
             partition,
         });
+        // Its node-level request: NNodes nodes sharing the CPUs, memory and GPUs evenly.
+        let nodes = r.nnodes.max(1);
+        let cores_per_node = (r.procs as u32).div_ceil(nodes);
+        let memory_mb_per_node = match r.mem {
+            Some((mb, true)) => mb * u64::from(cores_per_node),
+            Some((mb, false)) => mb,
+            None => 0,
+        };
+        requests.push((
+            NodeRequest {
+                nodes,
+                tasks_per_node: cores_per_node,
+                cores_per_node,
+                memory_mb_per_node,
+                gpus_per_node: r.gpus.div_ceil(nodes),
+                ..NodeRequest::default()
+            },
+            (!r.partition.is_empty()).then(|| r.partition.clone()),
+        ));
     }
-    jobs.sort_by_key(|j| (j.submit, j.trace_id));
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| (jobs[i].submit, jobs[i].trace_id));
+    let jobs: Vec<Job> = order.iter().map(|&i| jobs[i].clone()).collect();
+    let requests: Vec<(NodeRequest, Option<String>)> =
+        order.iter().map(|&i| requests[i].clone()).collect();
     dropped.sort_by_key(|d| d.line);
     let mut header = BTreeMap::new();
     header.insert("Columns".to_string(), cols.count.to_string());
@@ -594,7 +662,7 @@ pub fn read_sacct(
                 .join(" "),
         );
     }
-    Ok(Workload {
+    let mut w = Workload {
         jobs,
         dropped,
         machine_procs,
@@ -607,7 +675,12 @@ pub fn read_sacct(
         },
         input_jobs,
         nodes: None,
-    })
+    };
+    if let Some((cluster, placement)) = on_nodes {
+        super::classes::attach_requests(&mut w, requests, cluster, placement);
+        w.dropped.sort_by_key(|d| d.line);
+    }
+    Ok(w)
 }
 
 #[cfg(test)]
