@@ -40,6 +40,9 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Write a generated workload to an SWF file (the demo's generator, at any size).
     Generate(GenerateArgs),
+    /// Convert a trace to another format: SWF (from swf, sacct, or openb as processors
+    /// anywhere) or the project's input job table (CSV).
+    Convert(ConvertArgs),
     /// Compare runs side by side: each metric of each run's summary.json, with its change
     /// relative to the first run.
     Compare(CompareArgs),
@@ -54,6 +57,33 @@ pub struct ValidateArgs {
     /// The scenario file.
     #[arg(value_name = "SCENARIO")]
     pub scenario: PathBuf,
+}
+
+/// Arguments of `clustersim convert`.
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// The trace to convert (any format `run --workload` reads).
+    pub file: PathBuf,
+    /// The format to write.
+    #[arg(long, value_enum, default_value_t = ConvertTo::Swf)]
+    pub to: ConvertTo,
+    /// The file to write (gzip-compressed if it ends in .gz).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// How to read the input.
+    #[command(flatten)]
+    pub input: WorkloadArgs,
+}
+
+/// Formats `convert` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConvertTo {
+    /// Standard Workload Format: jobs as processors anywhere (node structure, memory and
+    /// GPUs cannot be expressed and are left out).
+    Swf,
+    /// The input job table: job_id, submit_s, run_s, estimate_s, procs, user, group,
+    /// queue, partition, interactive (CSV).
+    Jobs,
 }
 
 /// Arguments of `clustersim compare`.
@@ -228,6 +258,7 @@ pub fn main(cli: Cli) -> Result<()> {
         Some(Command::Inspect(args)) => inspect_command(&args),
         Some(Command::Generate(args)) => generate_command(&args),
         Some(Command::Compare(args)) => compare_command(&args),
+        Some(Command::Convert(args)) => convert_command(&args),
         Some(Command::Validate(args)) => validate_command(&args),
     }
 }
@@ -240,11 +271,24 @@ fn swf_options(args: &WorkloadArgs) -> SwfOptions {
     }
 }
 
-/// Reads a workload file.
+/// Reads a workload file in any format (an openb pod list needs `--node-list`).
 pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
+    let format = args.trace_format.unwrap_or_default();
+    if format == crate::workload::TraceFormat::Openb {
+        let Some(list) = &args.node_list else {
+            anyhow::bail!("an openb pod list needs its cluster: give --node-list FILE");
+        };
+        let cluster = crate::workload::openb::read_node_list(list)?;
+        return Ok(crate::workload::openb::read_pod_list(
+            path,
+            &cluster,
+            args.fractional.unwrap_or_default(),
+            crate::cluster::nodes::Placement::default(),
+        )?);
+    }
     Ok(crate::workload::read_trace_file(
         path,
-        args.trace_format.unwrap_or_default(),
+        format,
         &swf_options(args),
     )?)
 }
@@ -851,5 +895,77 @@ fn validate_command(args: &ValidateArgs) -> Result<()> {
         (None, None) => {}
     }
     say!("policy: {}", f.policy.name);
+    Ok(())
+}
+
+fn convert_command(args: &ConvertArgs) -> Result<()> {
+    let w = load_workload(&args.file, &args.input)?;
+    let file = std::fs::File::create(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut out: Box<dyn std::io::Write> = if args.out.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::write::GzEncoder::new(
+            std::io::BufWriter::new(file),
+            flate2::Compression::fast(),
+        ))
+    } else {
+        Box::new(std::io::BufWriter::new(file))
+    };
+    let result = match args.to {
+        ConvertTo::Swf => crate::workload::swf::write_swf(
+            &mut out,
+            &w.jobs,
+            w.machine_procs,
+            &format!(
+                "converted by clustersim from {} ({})",
+                w.meta.source, w.meta.format
+            ),
+        ),
+        ConvertTo::Jobs => write_input_jobs(&mut out, &w),
+    };
+    result
+        .and_then(|_| out.flush())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let reasons: Vec<String> = w
+        .dropped_by_reason()
+        .iter()
+        .filter(|(_, &n)| n > 0)
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    say!(
+        "wrote {} jobs to {}; input jobs not converted: {}",
+        w.jobs.len(),
+        args.out.display(),
+        if reasons.is_empty() {
+            "none".to_string()
+        } else {
+            reasons.join(", ")
+        }
+    );
+    Ok(())
+}
+
+/// The input job table: what a workload asks for, before any simulation.
+fn write_input_jobs(out: &mut dyn std::io::Write, w: &Workload) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "job_id,submit_s,run_s,estimate_s,procs,user,group,queue,partition,interactive"
+    )?;
+    let opt = |v: i32| if v >= 0 { v.to_string() } else { String::new() };
+    for j in &w.jobs {
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            j.trace_id,
+            crate::engine::time::fmt_seconds(j.submit.as_ms()),
+            crate::engine::time::fmt_seconds(j.run.as_ms()),
+            crate::engine::time::fmt_seconds(j.estimate.as_ms()),
+            j.procs,
+            opt(j.user),
+            opt(j.group),
+            opt(j.queue),
+            opt(j.partition),
+            u8::from(j.kind == JobKind::Interactive)
+        )?;
+    }
     Ok(())
 }

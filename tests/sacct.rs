@@ -266,3 +266,64 @@ fn on_a_scenario_cluster_sacct_jobs_ask_for_nodes() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["metrics"]["resources"]["gpus"]["capacity"], 8);
 }
+
+#[test]
+fn convert_writes_swf_that_replays_like_the_source() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sacct_convert");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("quirks.txt");
+    std::fs::write(&trace, QUIRKS).unwrap();
+    let cli = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let swf = dir.join("quirks.swf");
+    let said = cli(&[
+        "convert",
+        trace.to_str().unwrap(),
+        "--procs",
+        "64",
+        "-o",
+        swf.to_str().unwrap(),
+    ]);
+    assert!(
+        said.contains("wrote 5 jobs") && said.contains("orphan_step 1"),
+        "{said}"
+    );
+    let jobs = |input: &PathBuf, name: &str| {
+        let out = dir.join(name);
+        cli(&[
+            "run",
+            "-q",
+            "--no-plots",
+            "--policy",
+            "conservative",
+            "--procs",
+            "64",
+            "--workload",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        std::fs::read_to_string(out.join("jobs.csv")).unwrap()
+    };
+    // The same schedule from the dump and from its SWF (users etc. carried over).
+    assert_eq!(jobs(&trace, "from-sacct"), jobs(&swf, "from-swf"));
+    let table = dir.join("jobs.csv");
+    cli(&[
+        "convert",
+        swf.to_str().unwrap(),
+        "--to",
+        "jobs",
+        "-o",
+        table.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&table).unwrap();
+    assert!(text.starts_with("job_id,submit_s,run_s,estimate_s,procs,"));
+    assert_eq!(text.lines().count(), 6);
+}
