@@ -284,7 +284,9 @@ fn generate_writes_a_trace_that_replays() {
 fn help_documents_every_command() {
     let o = clustersim(&["--help"]);
     let out = String::from_utf8_lossy(&o.stdout);
-    for cmd in ["run", "inspect", "generate", "compare", "validate", "convert"] {
+    for cmd in [
+        "run", "inspect", "generate", "compare", "validate", "convert",
+    ] {
         assert!(out.contains(cmd));
     }
     let o = clustersim(&["run", "--help"]);

@@ -190,27 +190,85 @@ fn tres(list: &str, key: &str) -> Option<String> {
     })
 }
 
+/// Column numbers of the fields the reader uses, into its table of header positions.
+#[allow(non_upper_case_globals)]
+mod k {
+    pub const Eligible: usize = 22;
+    pub const Account: usize = 0;
+    pub const AllocCPUS: usize = 1;
+    pub const AllocTRES: usize = 2;
+    pub const Elapsed: usize = 3;
+    pub const ElapsedRaw: usize = 4;
+    pub const End: usize = 5;
+    pub const JobID: usize = 6;
+    pub const JobIDRaw: usize = 7;
+    pub const JobName: usize = 8;
+    pub const NCPUS: usize = 9;
+    pub const NNodes: usize = 10;
+    pub const Partition: usize = 11;
+    pub const QOS: usize = 12;
+    pub const ReqCPUS: usize = 13;
+    pub const ReqMem: usize = 14;
+    pub const ReqTRES: usize = 15;
+    pub const Start: usize = 16;
+    pub const State: usize = 17;
+    pub const Submit: usize = 18;
+    pub const Timelimit: usize = 19;
+    pub const TimelimitRaw: usize = 20;
+    pub const User: usize = 21;
+}
+
+/// The names of the columns in [`k`], in its order.
+const USED: [&str; 23] = [
+    "Account",
+    "AllocCPUS",
+    "AllocTRES",
+    "Elapsed",
+    "ElapsedRaw",
+    "End",
+    "JobID",
+    "JobIDRaw",
+    "JobName",
+    "NCPUS",
+    "NNodes",
+    "Partition",
+    "QOS",
+    "ReqCPUS",
+    "ReqMem",
+    "ReqTRES",
+    "Start",
+    "State",
+    "Submit",
+    "Timelimit",
+    "TimelimitRaw",
+    "User",
+    "Eligible",
+];
+
 struct Columns {
     index: BTreeMap<String, usize>,
     count: usize,
+    /// Header position of each column in [`USED`].
+    at: Vec<Option<usize>>,
 }
 
 impl Columns {
-    fn get<'a>(&self, fields: &[&'a str], name: &str) -> Option<&'a str> {
-        self.index.get(name).and_then(|&i| fields.get(i).copied())
+    /// The field of column `k` (a [`k`] constant), if the header has it.
+    fn get<'a>(&self, fields: &[&'a str], k: usize) -> Option<&'a str> {
+        self.at[k].and_then(|i| fields.get(i).copied())
     }
 }
 
 /// Whether the typed columns of a candidate row parse.
 fn plausible(cols: &Columns, fields: &[&str]) -> bool {
-    let time_ok = |name: &str| match cols.get(fields, name) {
+    let time_ok = |name: usize| match cols.get(fields, name) {
         None => true,
         Some(v) => {
             let v = v.trim();
             v.is_empty() || v == "Unknown" || v == "None" || parse_timestamp_s(v).is_some()
         }
     };
-    let dur_ok = |name: &str| match cols.get(fields, name) {
+    let dur_ok = |name: usize| match cols.get(fields, name) {
         None => true,
         Some(v) => {
             let v = v.trim();
@@ -219,22 +277,22 @@ fn plausible(cols: &Columns, fields: &[&str]) -> bool {
                 || parse_duration_ms(v).is_some()
         }
     };
-    let int_ok = |name: &str| match cols.get(fields, name) {
+    let int_ok = |name: usize| match cols.get(fields, name) {
         None => true,
         Some(v) => v.trim().is_empty() || v.trim().parse::<u64>().is_ok(),
     };
-    let id_ok = match cols.get(fields, "JobID") {
+    let id_ok = match cols.get(fields, k::JobID) {
         Some(v) => v.chars().next().is_some_and(|c| c.is_ascii_digit()),
         None => false,
     };
     id_ok
-        && ["Submit", "Start", "End", "Eligible"]
+        && [k::Submit, k::Start, k::End, k::Eligible]
             .iter()
-            .all(|c| time_ok(c))
-        && ["Elapsed", "Timelimit"].iter().all(|c| dur_ok(c))
-        && ["NCPUS", "NNodes", "AllocCPUS", "ReqCPUS", "ElapsedRaw"]
+            .all(|&c| time_ok(c))
+        && [k::Elapsed, k::Timelimit].iter().all(|&c| dur_ok(c))
+        && [k::NCPUS, k::NNodes, k::AllocCPUS, k::ReqCPUS, k::ElapsedRaw]
             .iter()
-            .all(|c| int_ok(c))
+            .all(|&c| int_ok(c))
 }
 
 /// Splits a record into exactly the header's number of fields: the extra fields are given
@@ -348,6 +406,11 @@ pub fn read_sacct_on(
             .map(|(i, n)| (n.to_string(), i))
             .collect(),
         count: names.len(),
+        at: Vec::new(),
+    };
+    let cols = Columns {
+        at: USED.iter().map(|n| cols.index.get(*n).copied()).collect(),
+        ..cols
     };
     for required in ["JobID", "Submit", "State"] {
         if !cols.index.contains_key(required) {
@@ -387,6 +450,7 @@ pub fn read_sacct_on(
         mem: Option<(u64, bool)>,
         gpus: u32,
     }
+    let at = &cols.at;
     let mut rows: Vec<Row> = Vec::new();
     let mut dropped: Vec<DroppedJob> = Vec::new();
     let mut steps: Vec<(u64, String)> = Vec::new();
@@ -436,27 +500,32 @@ pub fn read_sacct_on(
             }
             return Err(err(Some(line), message));
         };
-        let get = |name: &str| cols.get(&fields, name).map(str::trim).unwrap_or("");
-        let id_text = get("JobID").to_string();
+        let get = |k: usize| {
+            at[k]
+                .and_then(|i| fields.get(i))
+                .map(|f| f.trim())
+                .unwrap_or("")
+        };
+        let id_text = get(k::JobID).to_string();
         if id_text.contains('.') {
             steps.push((line, id_text));
             continue;
         }
         input_jobs += 1;
-        let Some(submit_s) = parse_timestamp_s(get("Submit")) else {
+        let Some(submit_s) = parse_timestamp_s(get(k::Submit)) else {
             dropped.push(DroppedJob {
                 line,
-                trace_id: get("JobIDRaw").parse().ok(),
+                trace_id: get(k::JobIDRaw).parse().ok(),
                 reason: DropReason::NegativeSubmit,
-                detail: format!("Submit {:?} is not a time", get("Submit")),
+                detail: format!("Submit {:?} is not a time", get(k::Submit)),
             });
             continue;
         };
-        let start_s = parse_timestamp_s(get("Start"));
-        let end_s = parse_timestamp_s(get("End"));
+        let start_s = parse_timestamp_s(get(k::Start));
+        let end_s = parse_timestamp_s(get(k::End));
         let run_ms = match (
-            get("ElapsedRaw").parse::<u64>().ok(),
-            parse_duration_ms(get("Elapsed")),
+            get(k::ElapsedRaw).parse::<u64>().ok(),
+            parse_duration_ms(get(k::Elapsed)),
         ) {
             (Some(s), _) if end_s.is_some() || start_s.is_none() => Some(s * 1000),
             (_, Some(ms)) if end_s.is_some() => Some(ms),
@@ -465,71 +534,71 @@ pub fn read_sacct_on(
                 _ => None,
             },
         };
-        let limit_ms = match cols.index.get("TimelimitRaw").and_then(|&i| fields.get(i)) {
-            Some(raw) if raw.trim().parse::<u64>().is_ok() => {
-                raw.trim().parse::<u64>().ok().map(|m| m * 60_000)
-            }
-            _ => parse_duration_ms(get("Timelimit")),
+        let limit_ms = match get(k::TimelimitRaw).parse::<u64>() {
+            Ok(minutes) => Some(minutes * 60_000),
+            Err(_) => parse_duration_ms(get(k::Timelimit)),
         };
-        let cpus = ["NCPUS", "AllocCPUS", "ReqCPUS"]
+        let cpus = [k::NCPUS, k::AllocCPUS, k::ReqCPUS]
             .iter()
-            .filter_map(|c| get(c).parse::<u64>().ok())
+            .filter_map(|c| get(*c).parse::<u64>().ok())
             .find(|&v| v > 0)
             .or_else(|| {
-                ["AllocTRES", "ReqTRES"]
+                [k::AllocTRES, k::ReqTRES]
                     .iter()
-                    .filter_map(|c| tres(get(c), "cpu"))
+                    .filter_map(|c| tres(get(*c), "cpu"))
                     .filter_map(|v| v.parse::<u64>().ok())
                     .find(|&v| v > 0)
             })
             .unwrap_or(0);
-        let name = get("JobName").to_ascii_lowercase();
-        let qos = get("QOS").to_ascii_lowercase();
-        let partition = get("Partition").to_string();
+        let name = get(k::JobName).to_ascii_lowercase();
+        let qos = get(k::QOS).to_ascii_lowercase();
+        let partition = get(k::Partition).to_string();
         let interactive = matches!(name.as_str(), "interactive" | "bash" | "sh" | "qlogin")
             || name.starts_with("jupyter")
             || qos.contains("interactive")
             || partition.to_ascii_lowercase().contains("interactive");
         rows.push(Row {
             line,
-            raw_id: get("JobIDRaw").parse().ok(),
+            raw_id: get(k::JobIDRaw).parse().ok(),
             id_text,
             submit_s,
             start_s,
             run_ms,
             limit_ms,
             procs: cpus,
-            user: get("User").to_string(),
-            account: get("Account").to_string(),
+            user: get(k::User).to_string(),
+            account: get(k::Account).to_string(),
             partition,
             interactive,
-            state: get("State")
+            state: get(k::State)
                 .split_whitespace()
                 .next()
                 .unwrap_or("")
                 .to_string(),
-            nnodes: get("NNodes")
+            nnodes: get(k::NNodes)
                 .parse::<u32>()
                 .ok()
                 .filter(|&n| n > 0)
                 .unwrap_or(1),
-            mem: parse_mem_mb(get("ReqMem")).or_else(|| {
-                tres(get("ReqTRES"), "mem")
+            mem: parse_mem_mb(get(k::ReqMem)).or_else(|| {
+                tres(get(k::ReqTRES), "mem")
                     .and_then(|m| parse_mem_mb(&m))
                     .map(|(mb, _)| (mb, false))
             }),
-            gpus: ["AllocTRES", "ReqTRES"]
+            gpus: [k::AllocTRES, k::ReqTRES]
                 .iter()
-                .filter_map(|c| tres(get(c), "gres/gpu"))
+                .filter_map(|c| tres(get(*c), "gres/gpu"))
                 .filter_map(|v| v.parse::<u32>().ok())
                 .next()
                 .unwrap_or(0),
         });
     }
     // Steps fold into their job; a step without one is an orphan.
+    let job_ids: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.id_text.as_str()).collect();
     for (line, id) in steps {
         let parent = id.split('.').next().unwrap_or("");
-        if !rows.iter().any(|r| r.id_text == parent) {
+        if !job_ids.contains(parent) {
             input_jobs += 1;
             dropped.push(DroppedJob {
                 line,
@@ -549,8 +618,12 @@ pub fn read_sacct_on(
         if key.is_empty() {
             return -1;
         }
+        if let Some(&n) = map.get(key) {
+            return n;
+        }
         let next = map.len() as i32;
-        *map.entry(key.to_string()).or_insert(next)
+        map.insert(key.to_string(), next);
+        next
     };
     let machine_procs = options.procs.ok_or_else(|| {
         err(
