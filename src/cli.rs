@@ -293,6 +293,38 @@ pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
     )?)
 }
 
+/// The parts of a run plan every kind of workload shares.
+struct Common {
+    options: RunOptions,
+    out: Option<PathBuf>,
+    format: TableFormat,
+    timeseries_step_s: u64,
+    plots: bool,
+}
+
+/// The plan, once the workload is read: shaped by the filters and load factor.
+fn finish(
+    common: Common,
+    mut workload: Workload,
+    policies: Vec<PolicyKind>,
+    demo: bool,
+    args: &RunArgs,
+    file: Option<&scenario::Scenario>,
+) -> Result<RunPlan> {
+    shape_workload(&mut workload, &args.input, file)?;
+    Ok(RunPlan {
+        workload,
+        per_policy_dirs: demo && policies.len() > 1,
+        policies,
+        options: common.options,
+        out: common.out,
+        format: common.format,
+        timeseries_step_s: common.timeseries_step_s,
+        plots: common.plots,
+        demo,
+    })
+}
+
 /// Everything a `run` needs, from the scenario file (if any) with the flags on top.
 struct RunPlan {
     workload: Workload,
@@ -314,7 +346,7 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
     };
     let file = loaded.as_ref().map(|l| &l.scenario);
     let seed = args.seed.or(file.and_then(|f| f.seed)).unwrap_or(1);
-    let mut options = RunOptions {
+    let options = RunOptions {
         seed,
         bsld_tau_s: args
             .bsld_tau
@@ -349,6 +381,13 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
         procs,
         kill_at_walltime: options.kill_at_walltime,
         lenient: options.lenient,
+    };
+    let common = Common {
+        options,
+        out,
+        format,
+        timeseries_step_s,
+        plots,
     };
     let trace_format = args
         .input
@@ -387,17 +426,7 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
             .policy
             .or(file.map(|f| f.policy.name))
             .unwrap_or(PolicyKind::Easy);
-        return Ok(RunPlan {
-            workload,
-            policies: vec![policy],
-            options,
-            out,
-            format,
-            timeseries_step_s,
-            plots,
-            per_policy_dirs: false,
-            demo: false,
-        });
+        return finish(common, workload, vec![policy], false, args, file);
     }
     if let Some(path) = &args.workload {
         let workload = crate::workload::read_trace_file(path, trace_format, &swf)?;
@@ -405,17 +434,7 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
             .policy
             .or(file.map(|f| f.policy.name))
             .unwrap_or(PolicyKind::Easy);
-        return Ok(RunPlan {
-            workload,
-            policies: vec![policy],
-            options,
-            out,
-            format,
-            timeseries_step_s,
-            plots,
-            per_policy_dirs: false,
-            demo: false,
-        });
+        return finish(common, workload, vec![policy], false, args, file);
     }
     if let Some(loaded) = &loaded {
         let f = &loaded.scenario;
@@ -475,18 +494,8 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
             }
             (None, None) => unreachable!("validated: a workload has a trace or a generator"),
         };
-        options.scenario = Some(loaded.path.display().to_string());
-        return Ok(RunPlan {
-            workload,
-            policies: vec![args.policy.unwrap_or(f.policy.name)],
-            options,
-            out,
-            format,
-            timeseries_step_s,
-            plots,
-            per_policy_dirs: false,
-            demo: false,
-        });
+        let policies = vec![args.policy.unwrap_or(f.policy.name)];
+        return finish(common, workload, policies, false, args, file);
     }
     let mut spec = SyntheticSpec::demo(seed);
     if let Some(p) = args.input.procs {
@@ -506,17 +515,8 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
         );
         say!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
     }
-    Ok(RunPlan {
-        workload: generate(&spec),
-        per_policy_dirs: policies.len() > 1,
-        policies,
-        options,
-        out,
-        format,
-        timeseries_step_s,
-        plots,
-        demo: true,
-    })
+    let workload = generate(&spec);
+    finish(common, workload, policies, true, args, file)
 }
 
 /// The workload's filter and load factor: the flags, else the scenario's.
@@ -561,12 +561,7 @@ fn shape_workload(
 }
 
 fn run_command(args: RunArgs) -> Result<()> {
-    let mut plan = plan_run(&args)?;
-    let file = match &args.scenario {
-        Some(path) => Some(scenario::load(path)?.scenario),
-        None => None,
-    };
-    shape_workload(&mut plan.workload, &args.input, file.as_ref())?;
+    let plan = plan_run(&args)?;
     let (workload, policies, options) = (&plan.workload, &plan.policies, &plan.options);
     let mut outcomes: Vec<RunOutcome> = Vec::new();
     let mut run_dirs: Vec<PathBuf> = Vec::new();
