@@ -441,9 +441,9 @@ pub fn read_sacct_on(
         run_ms: Option<u64>,
         limit_ms: Option<u64>,
         procs: u64,
-        user: String,
-        account: String,
-        partition: String,
+        user: i32,
+        account: i32,
+        partition: i32,
         interactive: bool,
         state: String,
         nnodes: u32,
@@ -451,6 +451,21 @@ pub fn read_sacct_on(
         gpus: u32,
     }
     let at = &cols.at;
+    // Names to numbers in order of first appearance (deterministic for a given file).
+    let mut users: BTreeMap<String, i32> = BTreeMap::new();
+    let mut accounts: BTreeMap<String, i32> = BTreeMap::new();
+    let mut partitions: BTreeMap<String, i32> = BTreeMap::new();
+    let number = |map: &mut BTreeMap<String, i32>, key: &str| -> i32 {
+        if key.is_empty() {
+            return -1;
+        }
+        if let Some(&n) = map.get(key) {
+            return n;
+        }
+        let next = map.len() as i32;
+        map.insert(key.to_string(), next);
+        next
+    };
     let mut rows: Vec<Row> = Vec::new();
     let mut dropped: Vec<DroppedJob> = Vec::new();
     let mut steps: Vec<(u64, String)> = Vec::new();
@@ -552,7 +567,7 @@ pub fn read_sacct_on(
             .unwrap_or(0);
         let name = get(k::JobName).to_ascii_lowercase();
         let qos = get(k::QOS).to_ascii_lowercase();
-        let partition = get(k::Partition).to_string();
+        let partition = get(k::Partition);
         let interactive = matches!(name.as_str(), "interactive" | "bash" | "sh" | "qlogin")
             || name.starts_with("jupyter")
             || qos.contains("interactive")
@@ -566,9 +581,9 @@ pub fn read_sacct_on(
             run_ms,
             limit_ms,
             procs: cpus,
-            user: get(k::User).to_string(),
-            account: get(k::Account).to_string(),
-            partition,
+            user: number(&mut users, get(k::User)),
+            account: number(&mut accounts, get(k::Account)),
+            partition: number(&mut partitions, partition),
             interactive,
             state: get(k::State)
                 .split_whitespace()
@@ -610,21 +625,6 @@ pub fn read_sacct_on(
     }
 
     let t0 = rows.iter().map(|r| r.submit_s).min().unwrap_or(0);
-    // Names to numbers in order of first appearance (deterministic for a given file).
-    let mut users: BTreeMap<String, i32> = BTreeMap::new();
-    let mut accounts: BTreeMap<String, i32> = BTreeMap::new();
-    let mut partitions: BTreeMap<String, i32> = BTreeMap::new();
-    let number = |map: &mut BTreeMap<String, i32>, key: &str| -> i32 {
-        if key.is_empty() {
-            return -1;
-        }
-        if let Some(&n) = map.get(key) {
-            return n;
-        }
-        let next = map.len() as i32;
-        map.insert(key.to_string(), next);
-        next
-    };
     let machine_procs = options.procs.ok_or_else(|| {
         err(
             None,
@@ -633,6 +633,10 @@ pub fn read_sacct_on(
                 .to_string(),
         )
     })?;
+    let mut partition_names = vec![String::new(); partitions.len()];
+    for (name, &n) in &partitions {
+        partition_names[n as usize] = name.clone();
+    }
     let mut jobs: Vec<Job> = Vec::new();
     let mut requests: Vec<(NodeRequest, Option<String>)> = Vec::new();
     for (k, r) in rows.iter().enumerate() {
@@ -674,9 +678,7 @@ pub fn read_sacct_on(
         } else {
             (run_ms, limit.max(run_ms), false)
         };
-        let user = number(&mut users, &r.user);
-        let group = number(&mut accounts, &r.account);
-        let partition = number(&mut partitions, &r.partition);
+        let (user, group, partition) = (r.user, r.account, r.partition);
         jobs.push(Job {
             trace_id,
             submit: SimTime::from_ms((r.submit_s - t0).max(0) as u64 * 1000),
@@ -711,7 +713,9 @@ pub fn read_sacct_on(
                 gpus_per_node: r.gpus.div_ceil(nodes),
                 ..NodeRequest::default()
             },
-            (!r.partition.is_empty()).then(|| r.partition.clone()),
+            usize::try_from(r.partition)
+                .ok()
+                .map(|p| partition_names[p].clone()),
         ));
     }
     let mut order: Vec<usize> = (0..jobs.len()).collect();
