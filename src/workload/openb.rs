@@ -22,7 +22,7 @@
 //! `never_started`. `qos` `LS` (latency-sensitive) pods are interactive, the others batch.
 
 use super::classes::NodeWorkload;
-use super::swf::{open_maybe_gzip, SwfError};
+use super::swf::{open_trace, SwfError};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
 use crate::cluster::spec::{ClusterSpec, NodeTypeSpec};
@@ -56,9 +56,7 @@ type Row = (u64, Vec<String>);
 /// Reads a CSV file (plain or gzip) into its header and rows.
 fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Row>), SwfError> {
     let name = path.display().to_string();
-    let file =
-        std::fs::File::open(path).map_err(|e| error(&name, None, format!("cannot open: {e}")))?;
-    let mut lines = open_maybe_gzip(file).lines();
+    let mut lines = open_trace(path)?.lines();
     let header: Vec<String> = match lines.next() {
         Some(Ok(h)) => h.split(',').map(|s| s.trim().to_string()).collect(),
         _ => return Err(error(&name, Some(1), "empty file: no header line".into())),

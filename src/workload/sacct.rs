@@ -34,7 +34,7 @@
 //! The jobs are processors anywhere (their `NCPUS`), like SWF jobs; the machine size comes
 //! from `--procs` or the scenario's cluster.
 
-use super::swf::{open_maybe_gzip, SwfError, SwfOptions};
+use super::swf::{open_trace, SwfError, SwfOptions};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Placement};
 use crate::cluster::spec::ClusterSpec;
@@ -66,14 +66,9 @@ pub fn read_sacct_file_on(
     on_nodes: Option<(&ClusterSpec, Placement)>,
 ) -> Result<Workload, SwfError> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| SwfError {
-        source_name: name.clone(),
-        line: None,
-        message: format!("cannot open: {e}"),
-    })?;
     let mut text = String::new();
     let mut bytes = Vec::new();
-    open_maybe_gzip(file)
+    open_trace(path)?
         .read_to_end(&mut bytes)
         .map_err(|e| SwfError {
             source_name: name.clone(),

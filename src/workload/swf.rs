@@ -88,13 +88,17 @@ pub const FIELD_NAMES: [&str; 18] = [
 
 /// Reads an SWF file (gzip-compressed or not, recognised by its first bytes).
 pub fn read_swf_file(path: &Path, options: &SwfOptions) -> Result<Workload, SwfError> {
-    let name = path.display().to_string();
+    read_swf(open_trace(path)?, &path.display().to_string(), options)
+}
+
+/// Opens a trace file of any format for reading, decompressing gzip; an error names it.
+pub fn open_trace(path: &Path) -> Result<Box<dyn BufRead>, SwfError> {
     let file = std::fs::File::open(path).map_err(|e| SwfError {
-        source_name: name.clone(),
+        source_name: path.display().to_string(),
         line: None,
         message: format!("cannot open: {e}"),
     })?;
-    read_swf(open_maybe_gzip(file), &name, options)
+    Ok(open_maybe_gzip(file))
 }
 
 /// Wraps a reader so that gzip input is decompressed transparently.
