@@ -2,6 +2,7 @@
 //! outer layer: it reads files, draws progress, prints and writes results.
 
 use crate::output;
+use crate::plan::plan_run;
 use crate::policy::PolicyKind;
 use crate::report::{self, compare, ReportOptions, TableFormat};
 use crate::run::{self, RunOptions, RunOutcome};
@@ -49,6 +50,71 @@ pub enum Command {
     /// Check a scenario file without running it: syntax, unknown keys, contradictions,
     /// and that its trace can be read.
     Validate(ValidateArgs),
+    /// Run a scenario's [sweep]: every combination of the swept values, in parallel, into
+    /// one table (sweep.parquet, sweep.csv), per-point means with 95% confidence intervals
+    /// (points.*) and plots; or a shard of it (--shard), or a Slurm script (--emit-slurm).
+    Sweep(SweepArgs),
+    /// Join the folders of a sweep's shards into the sweep's table and plots (the same bytes
+    /// as the unsharded sweep).
+    Merge(MergeArgs),
+}
+
+/// Arguments of `clustersim sweep`.
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The scenario file, with a [sweep] section.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// The output folder: runs/ (one record per finished run), sweep.json, the tables and
+    /// plots/.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Worker threads (each run is single-threaded) [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Run only shard INDEX of COUNT (runs whose number is INDEX modulo COUNT), for
+    /// `clustersim merge` to join; e.g. 0/4.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<crate::sweep::Shard>,
+    /// Skip runs whose results are already in DIR (continue an interrupted sweep).
+    #[arg(long)]
+    pub resume: bool,
+    /// Do not run: write an sbatch script that runs the sweep as a Slurm job array with
+    /// --shards tasks, then merges them into DIR.
+    #[arg(long, value_name = "FILE")]
+    pub emit_slurm: Option<PathBuf>,
+    /// Array tasks for --emit-slurm [default: the number of runs, at most 64].
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+    /// An extra #SBATCH option for --emit-slurm (repeatable), e.g. --sbatch-option=--partition=batch.
+    #[arg(long, value_name = "OPTION", allow_hyphen_values = true)]
+    pub sbatch_option: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `clustersim merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' output folders.
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged sweep.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The arguments of a bare `clustersim run`: every flag at its default, so that a scenario
+/// run through them means what its file says.
+pub fn default_run_args() -> Result<RunArgs> {
+    match Cli::try_parse_from(["clustersim", "run"])?.command {
+        Some(Command::Run(args)) => Ok(args),
+        _ => anyhow::bail!("internal error: `run` did not parse as the run command"),
+    }
 }
 
 /// Arguments of `clustersim validate`.
@@ -250,17 +316,155 @@ pub fn main(cli: Cli) -> Result<()> {
     match cli.command {
         // No subcommand means `run` with its defaults: let clap supply them, so the bare
         // command can never drift from `clustersim run`.
-        None => match Cli::try_parse_from(["clustersim", "run"])?.command {
-            Some(Command::Run(args)) => run_command(args),
-            _ => anyhow::bail!("internal error: `run` did not parse as the run command"),
-        },
+        None => run_command(default_run_args()?),
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Inspect(args)) => inspect_command(&args),
         Some(Command::Generate(args)) => generate_command(&args),
         Some(Command::Compare(args)) => compare_command(&args),
         Some(Command::Convert(args)) => convert_command(&args),
         Some(Command::Validate(args)) => validate_command(&args),
+        Some(Command::Sweep(args)) => sweep_command(&args),
+        Some(Command::Merge(args)) => merge_command(&args),
     }
+}
+
+fn sweep_command(args: &SweepArgs) -> Result<()> {
+    let loaded = scenario::load(&args.scenario)?;
+    let sweep = crate::sweep::spec::Sweep::from_scenario(&loaded)?;
+    let total = sweep.runs.len();
+    if let Some(file) = &args.emit_slurm {
+        let shards = args.shards.unwrap_or(total.min(64)).clamp(1, total);
+        let absolute = |p: &Path| -> Result<PathBuf> {
+            std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))
+        };
+        let program = std::env::current_exe().context("finding the clustersim program")?;
+        let out = absolute(&args.out)?;
+        let script = crate::sweep::slurm::SlurmScript {
+            program: &program,
+            scenario: &absolute(&args.scenario)?,
+            out: &out,
+            shards,
+            runs: total,
+            name: &format!("clustersim-{}", loaded.name()),
+            sbatch_options: &args.sbatch_option,
+        }
+        .render();
+        // Slurm opens the tasks' output files in this folder: it must exist before they start.
+        std::fs::create_dir_all(out.join("slurm"))
+            .with_context(|| format!("creating {}", out.join("slurm").display()))?;
+        std::fs::write(file, script).with_context(|| format!("writing {}", file.display()))?;
+        if !args.quiet {
+            say!(
+                "{}: {total} runs as a Slurm array of {shards} tasks and a merge into {}",
+                file.display(),
+                out.display()
+            );
+            say!("submit it with: sbatch {}", file.display());
+        }
+        return Ok(());
+    }
+    let options = crate::sweep::SweepOptions {
+        out: args.out.clone(),
+        threads: args.threads,
+        shard: args.shard,
+        resume: args.resume,
+    };
+    let started = Instant::now();
+    let reporter = SweepProgress::new(args.quiet);
+    let outcome = crate::sweep::run_sweep(&sweep, &options, &|done, to_do| {
+        reporter.update(done, to_do, started)
+    })?;
+    reporter.finish();
+    if !args.quiet {
+        let share = match args.shard {
+            Some(s) => format!(
+                " (shard {}/{}: {} of them)",
+                s.index, s.count, outcome.my_runs
+            ),
+            None => String::new(),
+        };
+        say!(
+            "sweep {:?}: {} runs{share}, {} run now, {} already done, in {:.1} s",
+            loaded.name(),
+            outcome.total_runs,
+            outcome.my_runs - outcome.skipped,
+            outcome.skipped,
+            started.elapsed().as_secs_f64()
+        );
+        if outcome.written.is_empty() {
+            say!(
+                "run records written to {}; join the shards with: clustersim merge --out DIR SHARD_DIR...",
+                crate::sweep::record::runs_dir(&args.out).display()
+            );
+        } else {
+            say!(
+                "results written to {}: {}",
+                args.out.display(),
+                outcome.written.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A sweep's progress on standard error: a bar on a terminal, else a line per tenth.
+struct SweepProgress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    last_tenth: std::sync::atomic::AtomicUsize,
+}
+
+impl SweepProgress {
+    fn new(quiet: bool) -> SweepProgress {
+        SweepProgress {
+            bar: None,
+            quiet,
+            last_tenth: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn update(&self, done: usize, to_do: usize, started: Instant) {
+        if self.quiet {
+            return;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let left = to_do - done;
+        let eta = elapsed / done.max(1) as f64 * left as f64;
+        let line = format!(
+            "sweep: {done}/{to_do} runs done, {left} left, about {} to finish",
+            crate::report::plots::human_seconds(eta.round())
+        );
+        if std::io::stderr().is_terminal() {
+            eprint!("\r{line}    ");
+            if done == to_do {
+                eprintln!();
+            }
+        } else {
+            let tenth = done * 10 / to_do.max(1);
+            let last = self
+                .last_tenth
+                .fetch_max(tenth, std::sync::atomic::Ordering::Relaxed);
+            if tenth > last {
+                eprintln!("{line}");
+            }
+        }
+        let _ = &self.bar;
+    }
+
+    fn finish(&self) {}
+}
+
+fn merge_command(args: &MergeArgs) -> Result<()> {
+    let written = crate::sweep::merge(&args.dirs, &args.out)?;
+    if !args.quiet {
+        say!(
+            "merged {} folders into {}: {}",
+            args.dirs.len(),
+            args.out.display(),
+            written.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn swf_options(args: &WorkloadArgs) -> SwfOptions {
@@ -293,219 +497,13 @@ pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
     )?)
 }
 
-/// The parts of a run plan every kind of workload shares.
-struct Common {
-    options: RunOptions,
-    out: Option<PathBuf>,
-    format: TableFormat,
-    timeseries_step_s: u64,
-    plots: bool,
-}
-
-/// The plan, once the workload is read: shaped by the filters and load factor.
-fn finish(
-    common: Common,
-    mut workload: Workload,
-    policies: Vec<PolicyKind>,
-    demo: bool,
-    args: &RunArgs,
-    file: Option<&scenario::Scenario>,
-) -> Result<RunPlan> {
-    shape_workload(&mut workload, &args.input, file)?;
-    Ok(RunPlan {
-        workload,
-        per_policy_dirs: demo && policies.len() > 1,
-        policies,
-        options: common.options,
-        out: common.out,
-        format: common.format,
-        timeseries_step_s: common.timeseries_step_s,
-        plots: common.plots,
-        demo,
-    })
-}
-
-/// Everything a `run` needs, from the scenario file (if any) with the flags on top.
-struct RunPlan {
-    workload: Workload,
-    policies: Vec<PolicyKind>,
-    options: RunOptions,
-    out: Option<PathBuf>,
-    format: TableFormat,
-    timeseries_step_s: u64,
-    plots: bool,
-    /// One subdirectory per policy (the demo).
-    per_policy_dirs: bool,
-    demo: bool,
-}
-
-fn plan_run(args: &RunArgs) -> Result<RunPlan> {
+fn run_command(args: RunArgs) -> Result<()> {
     let loaded = match &args.scenario {
         Some(path) => Some(scenario::load(path)?),
         None => None,
     };
-    let file = loaded.as_ref().map(|l| &l.scenario);
-    let seed = args.seed.or(file.and_then(|f| f.seed)).unwrap_or(1);
-    let options = RunOptions {
-        seed,
-        bsld_tau_s: args
-            .bsld_tau
-            .or(file.map(|f| f.policy.bsld_tau_s))
-            .unwrap_or(10),
-        kill_at_walltime: args.input.kill_at_walltime
-            || file.is_some_and(|f| f.workload.kill_at_walltime),
-        lenient: args.input.lenient || file.is_some_and(|f| f.workload.lenient),
-        scenario: loaded.as_ref().map(|l| l.path.display().to_string()),
-    };
-    let output = file.map(|f| f.output.clone()).unwrap_or_default();
-    let out = args.out.clone().or(output.dir.clone());
-    let format = args.format.unwrap_or(output.format);
-    let timeseries_step_s = args.timeseries_step.unwrap_or(output.timeseries_step_s);
-    let plots = !args.no_plots && output.plots;
-    // The machine: --procs, else the cluster's cores, else the trace's header.
-    let cluster_cores = match file.and_then(|f| f.cluster.as_ref()) {
-        Some(c) => Some(u32::try_from(c.total_cores()).map_err(|_| {
-            anyhow::anyhow!(
-                "{}: the cluster has more than 4,294,967,295 cores",
-                options.scenario.clone().unwrap_or_default()
-            )
-        })?),
-        None => None,
-    };
-    let procs = args
-        .input
-        .procs
-        .or(cluster_cores)
-        .or(file.and_then(|f| f.workload.procs));
-    let swf = SwfOptions {
-        procs,
-        kill_at_walltime: options.kill_at_walltime,
-        lenient: options.lenient,
-    };
-    let common = Common {
-        options,
-        out,
-        format,
-        timeseries_step_s,
-        plots,
-    };
-    let trace_format = args
-        .input
-        .trace_format
-        .or(file.map(|f| f.workload.format))
-        .unwrap_or_default();
-    // An openb pod list runs on node types: the scenario's cluster or an openb node list.
-    let openb_trace = match (&args.workload, &loaded) {
-        (Some(path), _) => Some(path.clone()),
-        (None, Some(l)) => l.scenario.workload.trace.as_ref().map(|t| l.resolve(t)),
-        _ => None,
-    };
-    if let (crate::workload::TraceFormat::Openb, Some(pods)) = (trace_format, openb_trace) {
-        let node_list = args.input.node_list.clone().or_else(|| {
-            loaded
-                .as_ref()
-                .and_then(|l| l.scenario.workload.node_list.as_ref().map(|p| l.resolve(p)))
-        });
-        let cluster = match (file.and_then(|f| f.cluster.clone()), node_list) {
-            (Some(c), _) => c,
-            (None, Some(list)) => crate::workload::openb::read_node_list(&list)?,
-            (None, None) => anyhow::bail!(
-                "an openb pod list needs a cluster: give --node-list FILE (an openb node list) \
-                 or a scenario with a [cluster]"
-            ),
-        };
-        let fractional = args
-            .input
-            .fractional
-            .or(file.map(|f| f.workload.fractional))
-            .unwrap_or_default();
-        let placement = file.map(|f| f.policy.placement).unwrap_or_default();
-        let workload =
-            crate::workload::openb::read_pod_list(&pods, &cluster, fractional, placement)?;
-        let policy = args
-            .policy
-            .or(file.map(|f| f.policy.name))
-            .unwrap_or(PolicyKind::Easy);
-        return finish(common, workload, vec![policy], false, args, file);
-    }
-    if let Some(path) = &args.workload {
-        let workload = crate::workload::read_trace_file(path, trace_format, &swf)?;
-        let policy = args
-            .policy
-            .or(file.map(|f| f.policy.name))
-            .unwrap_or(PolicyKind::Easy);
-        return finish(common, workload, vec![policy], false, args, file);
-    }
-    if let Some(loaded) = &loaded {
-        let f = &loaded.scenario;
-        let workload = match (&f.workload.trace, &f.workload.generator) {
-            (Some(trace), _) => {
-                let path = loaded.resolve(trace);
-                // A Slurm dump on a scenario's cluster becomes node-level jobs.
-                match (
-                    crate::workload::detect_format(&path, trace_format),
-                    &f.cluster,
-                ) {
-                    (crate::workload::TraceFormat::Sacct, Some(cluster)) => {
-                        crate::workload::sacct::read_sacct_file_on(
-                            &path,
-                            &swf,
-                            Some((cluster, f.policy.placement)),
-                        )
-                    }
-                    _ => crate::workload::read_trace_file(&path, trace_format, &swf),
-                }
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!(
-                        "{}:{}: workload.trace",
-                        loaded.path.display(),
-                        scenario::locate::line_of_key(&loaded.text, "workload.trace")
-                    )
-                })?
-            }
-            (None, Some(g)) if !g.classes.is_empty() => {
-                let cluster = f
-                    .cluster
-                    .as_ref()
-                    .expect("validated: classes need a cluster");
-                crate::workload::classes::generate(&crate::workload::classes::ClassGenerator {
-                    jobs: g.jobs,
-                    load: g.load,
-                    classes: &g.classes,
-                    cluster,
-                    placement: f.policy.placement,
-                    seed,
-                })
-            }
-            (None, Some(g)) => {
-                let gen_procs = args.input.procs.or(g.procs).or(cluster_cores).unwrap_or(1);
-                let mut w = generate(&SyntheticSpec {
-                    jobs: g.jobs,
-                    procs: gen_procs,
-                    load: g.load,
-                    seed,
-                });
-                if let Some(p) = procs {
-                    w.machine_procs = p;
-                    w.drop_jobs_larger_than_machine();
-                }
-                w
-            }
-            (None, None) => unreachable!("validated: a workload has a trace or a generator"),
-        };
-        let policies = vec![args.policy.unwrap_or(f.policy.name)];
-        return finish(common, workload, policies, false, args, file);
-    }
-    let mut spec = SyntheticSpec::demo(seed);
-    if let Some(p) = args.input.procs {
-        spec.procs = p;
-    }
-    let policies = match args.policy {
-        Some(p) => vec![p],
-        None => PolicyKind::ALL.to_vec(),
-    };
-    if !args.quiet {
+    let plan = plan_run(&args, loaded.as_ref(), None)?;
+    if let (Some(spec), false) = (&plan.demo, args.quiet) {
         say!(
             "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",
             spec.jobs,
@@ -515,53 +513,6 @@ fn plan_run(args: &RunArgs) -> Result<RunPlan> {
         );
         say!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
     }
-    let workload = generate(&spec);
-    finish(common, workload, policies, true, args, file)
-}
-
-/// The workload's filter and load factor: the flags, else the scenario's.
-fn shape_workload(
-    w: &mut Workload,
-    args: &WorkloadArgs,
-    file: Option<&scenario::Scenario>,
-) -> Result<()> {
-    let mut filter = file.map(|f| f.workload.filter.clone()).unwrap_or_default();
-    if args.window_start.is_some() {
-        filter.from_s = args.window_start;
-    }
-    if args.window_end.is_some() {
-        filter.to_s = args.window_end;
-    }
-    for (flag, target) in [
-        (&args.users, &mut filter.users),
-        (&args.queues, &mut filter.queues),
-        (&args.partitions, &mut filter.partitions),
-    ] {
-        if !flag.is_empty() {
-            *target = flag.clone();
-        }
-    }
-    if let (Some(a), Some(b)) = (filter.from_s, filter.to_s) {
-        if a >= b {
-            anyhow::bail!(
-                "the time window is empty: --window-end {b} is not after --window-start {a}"
-            );
-        }
-    }
-    crate::workload::transform::apply_filter(w, &filter);
-    let factor = args
-        .load_factor
-        .or(file.and_then(|f| f.workload.load_factor))
-        .unwrap_or(1.0);
-    if !(factor > 0.0 && factor.is_finite()) {
-        anyhow::bail!("--load-factor must be a positive number, got {factor}");
-    }
-    crate::workload::transform::scale_load(w, factor);
-    Ok(())
-}
-
-fn run_command(args: RunArgs) -> Result<()> {
-    let plan = plan_run(&args)?;
     let (workload, policies, options) = (&plan.workload, &plan.policies, &plan.options);
     let mut outcomes: Vec<RunOutcome> = Vec::new();
     let mut run_dirs: Vec<PathBuf> = Vec::new();
@@ -619,7 +570,7 @@ fn run_command(args: RunArgs) -> Result<()> {
             if plan.plots {
                 say!("open {} in a browser", page.display());
             }
-        } else if plan.demo {
+        } else if plan.demo.is_some() {
             say!("\nAdd --out DIR to write tables, plots and an HTML report.");
         }
     }

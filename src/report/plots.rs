@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Once;
 
 /// The font family every plot uses.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 /// Series colours (colour-blind-safe, after Okabe and Ito).
 pub const COLORS: [RGBColor; 6] = [
@@ -112,15 +112,15 @@ impl TimeAxis {
     }
 }
 
-fn caption_style() -> TextStyle<'static> {
+pub(crate) fn caption_style() -> TextStyle<'static> {
     (FONT, 22).into_font().into()
 }
 
-fn label_font() -> (&'static str, u32) {
+pub(crate) fn label_font() -> (&'static str, u32) {
     (FONT, 14)
 }
 
-fn axis_font() -> (&'static str, u32) {
+pub(crate) fn axis_font() -> (&'static str, u32) {
     (FONT, 16)
 }
 
@@ -135,7 +135,7 @@ fn no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> Dr
     ))
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     position: SeriesLabelPosition,
 ) -> DrawResult<DB> {

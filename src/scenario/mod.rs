@@ -42,6 +42,29 @@ pub struct Scenario {
     /// What to write.
     #[serde(default)]
     pub output: OutputSpec,
+    /// A parameter sweep over this scenario (`clustersim sweep`); `run` ignores it and runs
+    /// the scenario as written.
+    #[serde(default)]
+    pub sweep: Option<SweepSection>,
+}
+
+/// `[sweep]`: the runs of a sweep, as a grid of values per key and/or listed points (see
+/// [`crate::sweep`]).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSection {
+    /// `[sweep.grid]`: scenario key path → list of values, or `{ from, to, step }`. The runs
+    /// are the cartesian product, the first key varying slowest.
+    #[serde(default)]
+    pub grid: indexmap::IndexMap<String, toml::Value>,
+    /// `[[sweep.points]]`: listed points (key path → one value each), each crossed with
+    /// the grid.
+    #[serde(default)]
+    pub points: Vec<indexmap::IndexMap<String, toml::Value>>,
+    /// Metrics to plot against each swept key (default: mean wait, mean bounded slowdown,
+    /// utilization).
+    #[serde(default)]
+    pub metrics: Vec<String>,
 }
 
 /// `[workload]`: a trace file or a generator.

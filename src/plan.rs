@@ -1,0 +1,330 @@
+//! From a scenario (if any) and the command line's flags to everything one `run` needs: the
+//! workload read and shaped, the policies, the options and where results go. `run`,
+//! `sweep` and `check` all plan their runs here, so a scenario means the same thing to
+//! each of them.
+
+use crate::cli::RunArgs;
+use crate::policy::PolicyKind;
+use crate::report::TableFormat;
+use crate::run::RunOptions;
+use crate::scenario::{self, LoadedScenario};
+use crate::workload::swf::SwfOptions;
+use crate::workload::synthetic::{generate, SyntheticSpec};
+use crate::workload::Workload;
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Everything a `run` needs, from the scenario file (if any) with the flags on top.
+pub struct RunPlan {
+    /// The workload, read and shaped (filters, load factor).
+    pub workload: Workload,
+    /// The policies to run it under (the demo runs all three).
+    pub policies: Vec<PolicyKind>,
+    /// The run's options.
+    pub options: RunOptions,
+    /// The results folder, if any.
+    pub out: Option<PathBuf>,
+    /// Format of the tables.
+    pub format: TableFormat,
+    /// Step of the time series' fixed samples, s.
+    pub timeseries_step_s: u64,
+    /// Whether to draw plots and write report.html.
+    pub plots: bool,
+    /// One subdirectory per policy (the demo).
+    pub per_policy_dirs: bool,
+    /// The demo's generator, when this is the demo.
+    pub demo: Option<SyntheticSpec>,
+}
+
+/// Traces read once and shared by every run that reads the same file the same way (a
+/// sweep's runs differ in load factor, policy or seed far more often than in their trace).
+#[derive(Default)]
+pub struct TraceCache {
+    entries: Mutex<BTreeMap<String, Arc<OnceLock<Result<Workload, String>>>>>,
+}
+
+impl TraceCache {
+    /// The workload read by `read` under `key`, reading it on first use only. Runs that
+    /// ask for one key at once wait for one read.
+    fn get(&self, key: String, read: impl FnOnce() -> Result<Workload>) -> Result<Workload> {
+        let cell = {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            entries.entry(key).or_default().clone()
+        };
+        cell.get_or_init(|| read().map_err(|e| format!("{e:#}")))
+            .clone()
+            .map_err(anyhow::Error::msg)
+    }
+}
+
+/// The parts of a run plan every kind of workload shares.
+struct Common {
+    options: RunOptions,
+    out: Option<PathBuf>,
+    format: TableFormat,
+    timeseries_step_s: u64,
+    plots: bool,
+}
+
+/// The plan, once the workload is read: shaped by the filters and load factor.
+fn finish(
+    common: Common,
+    mut workload: Workload,
+    policies: Vec<PolicyKind>,
+    demo: Option<SyntheticSpec>,
+    args: &RunArgs,
+    file: Option<&scenario::Scenario>,
+) -> Result<RunPlan> {
+    shape_workload(&mut workload, &args.input, file)?;
+    Ok(RunPlan {
+        workload,
+        per_policy_dirs: demo.is_some() && policies.len() > 1,
+        policies,
+        options: common.options,
+        out: common.out,
+        format: common.format,
+        timeseries_step_s: common.timeseries_step_s,
+        plots: common.plots,
+        demo,
+    })
+}
+
+/// Plans a run of `loaded` (or of the demo, or of `--workload`) with `args` on top.
+/// `cache`, when given, shares trace reads between plans.
+pub fn plan_run(
+    args: &RunArgs,
+    loaded: Option<&LoadedScenario>,
+    cache: Option<&TraceCache>,
+) -> Result<RunPlan> {
+    let file = loaded.map(|l| &l.scenario);
+    let seed = args.seed.or(file.and_then(|f| f.seed)).unwrap_or(1);
+    let options = RunOptions {
+        seed,
+        bsld_tau_s: args
+            .bsld_tau
+            .or(file.map(|f| f.policy.bsld_tau_s))
+            .unwrap_or(10),
+        kill_at_walltime: args.input.kill_at_walltime
+            || file.is_some_and(|f| f.workload.kill_at_walltime),
+        lenient: args.input.lenient || file.is_some_and(|f| f.workload.lenient),
+        scenario: loaded.map(|l| l.path.display().to_string()),
+    };
+    let output = file.map(|f| f.output.clone()).unwrap_or_default();
+    let out = args.out.clone().or(output.dir.clone());
+    let format = args.format.unwrap_or(output.format);
+    let timeseries_step_s = args.timeseries_step.unwrap_or(output.timeseries_step_s);
+    let plots = !args.no_plots && output.plots;
+    // The machine: --procs, else the cluster's cores, else the trace's header.
+    let cluster_cores = match file.and_then(|f| f.cluster.as_ref()) {
+        Some(c) => Some(u32::try_from(c.total_cores()).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: the cluster has more than 4,294,967,295 cores",
+                options.scenario.clone().unwrap_or_default()
+            )
+        })?),
+        None => None,
+    };
+    let procs = args
+        .input
+        .procs
+        .or(cluster_cores)
+        .or(file.and_then(|f| f.workload.procs));
+    let swf = SwfOptions {
+        procs,
+        kill_at_walltime: options.kill_at_walltime,
+        lenient: options.lenient,
+    };
+    let common = Common {
+        options,
+        out,
+        format,
+        timeseries_step_s,
+        plots,
+    };
+    let trace_format = args
+        .input
+        .trace_format
+        .or(file.map(|f| f.workload.format))
+        .unwrap_or_default();
+    let cached = |key: String, read: &dyn Fn() -> Result<Workload>| match cache {
+        Some(c) => c.get(key, read),
+        None => read(),
+    };
+    // An openb pod list runs on node types: the scenario's cluster or an openb node list.
+    let openb_trace = match (&args.workload, loaded) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(l)) => l.scenario.workload.trace.as_ref().map(|t| l.resolve(t)),
+        _ => None,
+    };
+    if let (crate::workload::TraceFormat::Openb, Some(pods)) = (trace_format, openb_trace) {
+        let node_list = args.input.node_list.clone().or_else(|| {
+            loaded.and_then(|l| l.scenario.workload.node_list.as_ref().map(|p| l.resolve(p)))
+        });
+        let cluster = match (file.and_then(|f| f.cluster.clone()), node_list) {
+            (Some(c), _) => c,
+            (None, Some(list)) => crate::workload::openb::read_node_list(&list)?,
+            (None, None) => anyhow::bail!(
+                "an openb pod list needs a cluster: give --node-list FILE (an openb node list) \
+                 or a scenario with a [cluster]"
+            ),
+        };
+        let fractional = args
+            .input
+            .fractional
+            .or(file.map(|f| f.workload.fractional))
+            .unwrap_or_default();
+        let placement = file.map(|f| f.policy.placement).unwrap_or_default();
+        let key = format!("openb|{pods:?}|{cluster:?}|{fractional:?}|{placement:?}");
+        let workload = cached(key, &|| {
+            Ok(crate::workload::openb::read_pod_list(
+                &pods, &cluster, fractional, placement,
+            )?)
+        })?;
+        let policy = args
+            .policy
+            .or(file.map(|f| f.policy.name))
+            .unwrap_or(PolicyKind::Easy);
+        return finish(common, workload, vec![policy], None, args, file);
+    }
+    if let Some(path) = &args.workload {
+        let key = format!("trace|{path:?}|{trace_format:?}|{swf:?}");
+        let workload = cached(key, &|| {
+            Ok(crate::workload::read_trace_file(path, trace_format, &swf)?)
+        })?;
+        let policy = args
+            .policy
+            .or(file.map(|f| f.policy.name))
+            .unwrap_or(PolicyKind::Easy);
+        return finish(common, workload, vec![policy], None, args, file);
+    }
+    if let Some(loaded) = loaded {
+        let f = &loaded.scenario;
+        let workload = match (&f.workload.trace, &f.workload.generator) {
+            (Some(trace), _) => {
+                let path = loaded.resolve(trace);
+                let key = format!(
+                    "scenario-trace|{path:?}|{trace_format:?}|{swf:?}|{:?}|{:?}",
+                    f.cluster, f.policy.placement
+                );
+                cached(key, &|| {
+                    read_scenario_trace(loaded, &path, trace_format, &swf)
+                })?
+            }
+            (None, Some(g)) if !g.classes.is_empty() => {
+                let cluster = f
+                    .cluster
+                    .as_ref()
+                    .expect("validated: classes need a cluster");
+                crate::workload::classes::generate(&crate::workload::classes::ClassGenerator {
+                    jobs: g.jobs,
+                    load: g.load,
+                    classes: &g.classes,
+                    cluster,
+                    placement: f.policy.placement,
+                    seed,
+                })
+            }
+            (None, Some(g)) => {
+                let gen_procs = args.input.procs.or(g.procs).or(cluster_cores).unwrap_or(1);
+                let mut w = generate(&SyntheticSpec {
+                    jobs: g.jobs,
+                    procs: gen_procs,
+                    load: g.load,
+                    seed,
+                });
+                if let Some(p) = procs {
+                    w.machine_procs = p;
+                    w.drop_jobs_larger_than_machine();
+                }
+                w
+            }
+            (None, None) => unreachable!("validated: a workload has a trace or a generator"),
+        };
+        let policies = vec![args.policy.unwrap_or(f.policy.name)];
+        return finish(common, workload, policies, None, args, file);
+    }
+    let mut spec = SyntheticSpec::demo(seed);
+    if let Some(p) = args.input.procs {
+        spec.procs = p;
+    }
+    let policies = match args.policy {
+        Some(p) => vec![p],
+        None => PolicyKind::ALL.to_vec(),
+    };
+    let workload = generate(&spec);
+    finish(common, workload, policies, Some(spec), args, file)
+}
+
+/// A scenario's trace: a Slurm dump on a scenario's cluster becomes node-level jobs.
+fn read_scenario_trace(
+    loaded: &LoadedScenario,
+    path: &Path,
+    trace_format: crate::workload::TraceFormat,
+    swf: &SwfOptions,
+) -> Result<Workload> {
+    let f = &loaded.scenario;
+    match (
+        crate::workload::detect_format(path, trace_format),
+        &f.cluster,
+    ) {
+        (crate::workload::TraceFormat::Sacct, Some(cluster)) => {
+            crate::workload::sacct::read_sacct_file_on(
+                path,
+                swf,
+                Some((cluster, f.policy.placement)),
+            )
+        }
+        _ => crate::workload::read_trace_file(path, trace_format, swf),
+    }
+    .map_err(anyhow::Error::from)
+    .with_context(|| {
+        format!(
+            "{}:{}: workload.trace",
+            loaded.path.display(),
+            scenario::locate::line_of_key(&loaded.text, "workload.trace")
+        )
+    })
+}
+
+/// The workload's filter and load factor: the flags, else the scenario's.
+fn shape_workload(
+    w: &mut Workload,
+    args: &crate::cli::WorkloadArgs,
+    file: Option<&scenario::Scenario>,
+) -> Result<()> {
+    let mut filter = file.map(|f| f.workload.filter.clone()).unwrap_or_default();
+    if args.window_start.is_some() {
+        filter.from_s = args.window_start;
+    }
+    if args.window_end.is_some() {
+        filter.to_s = args.window_end;
+    }
+    for (flag, target) in [
+        (&args.users, &mut filter.users),
+        (&args.queues, &mut filter.queues),
+        (&args.partitions, &mut filter.partitions),
+    ] {
+        if !flag.is_empty() {
+            *target = flag.clone();
+        }
+    }
+    if let (Some(a), Some(b)) = (filter.from_s, filter.to_s) {
+        if a >= b {
+            anyhow::bail!(
+                "the time window is empty: --window-end {b} is not after --window-start {a}"
+            );
+        }
+    }
+    crate::workload::transform::apply_filter(w, &filter);
+    let factor = args
+        .load_factor
+        .or(file.and_then(|f| f.workload.load_factor))
+        .unwrap_or(1.0);
+    if !(factor > 0.0 && factor.is_finite()) {
+        anyhow::bail!("--load-factor must be a positive number, got {factor}");
+    }
+    crate::workload::transform::scale_load(w, factor);
+    Ok(())
+}
