@@ -39,6 +39,7 @@
 //! applies; only [`cli`], [`output`] and the workload readers do IO.
 #![warn(missing_docs)]
 
+pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod cluster;

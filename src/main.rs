@@ -6,7 +6,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = clustersim::cli::Cli::parse();
     match clustersim::cli::main(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             // 2: the input or the usage was wrong (clap also exits 2 on usage errors).

@@ -19,6 +19,7 @@ pub mod slurm;
 pub mod spec;
 
 use crate::plan::{plan_run, TraceCache};
+use crate::scenario::LoadedScenario;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use record::{Manifest, RunRecord};
@@ -191,13 +192,18 @@ fn manifest(sweep: &Sweep, shard: Option<Shard>) -> Manifest {
     }
 }
 
-/// Simulates run `r` of `sweep`.
-pub fn run_one(sweep: &Sweep, r: usize, cache: &TraceCache) -> Result<RunRecord> {
-    let loaded = sweep.scenario_of(r)?;
+/// Simulates a scenario as `clustersim run SCENARIO` would (without writing anything).
+pub fn simulate(loaded: &LoadedScenario, cache: &TraceCache) -> Result<crate::run::Summary> {
     let args = crate::cli::default_run_args()?;
-    let plan = plan_run(&args, Some(&loaded), Some(cache))?;
+    let plan = plan_run(&args, Some(loaded), Some(cache))?;
     let policy = plan.policies[0];
     let outcome = crate::run::run(&plan.workload, policy, &plan.options, &mut |_| {})?;
+    Ok(outcome.summary)
+}
+
+/// Simulates run `r` of `sweep`.
+pub fn run_one(sweep: &Sweep, r: usize, cache: &TraceCache) -> Result<RunRecord> {
+    let summary = simulate(&sweep.scenario_of(r)?, cache)?;
     Ok(RunRecord {
         sweep: sweep.hash.clone(),
         run: r,
@@ -212,7 +218,7 @@ pub fn run_one(sweep: &Sweep, r: usize, cache: &TraceCache) -> Result<RunRecord>
                 (k.clone(), v)
             })
             .collect(),
-        metrics: record::flatten_metrics(&outcome.summary),
+        metrics: record::flatten_metrics(&summary),
     })
 }
 

@@ -104,6 +104,14 @@ alive() {
     [[ -n $state && $state != Z && $state != X ]]
 }
 
+any_alive() {
+    local pid
+    for pid in "$@"; do
+        alive "$pid" && return 0
+    done
+    return 1
+}
+
 # Print the daemons' logs to stderr. slurmctld/slurmd write their log file and, with
 # -D, also stderr (*.out); the file is the fuller one (slurmstepd writes there too),
 # stderr alone holds errors from before the file is opened (e.g. a bad slurm.conf).
@@ -142,37 +150,65 @@ stop_pid() {
 }
 
 # Queue contents as job ids ("12", "13_[2-3]", ...), empty when drained or unreachable.
-queue_ids() { timeout 10 squeue -h -o %i 2>/dev/null || true; }
+# Clients retry an unreachable controller for a while: bound every call.
+queue_ids() { timeout -k 2 10 squeue -h -o %i 2>/dev/null || true; }
+
+# PID $1 and all its descendants (read from one `ps` snapshot, before anything is
+# signalled, so children re-parented to init on their parent's death are included).
+process_tree() {
+    ps -e -o pid= -o ppid= | awk -v root="$1" '
+        { kids[$2] = kids[$2] " " $1 }
+        END {
+            queue[1] = root; n = 1
+            for (i = 1; i <= n; i++) {
+                print queue[i]
+                m = split(kids[queue[i]], k, " ")
+                for (j = 1; j <= m; j++) queue[++n] = k[j]
+            }
+        }'
+}
 
 cleanup() {
-    local rc=$? ids i
-    # No second Ctrl-C half-way through the clean-up (that is what leaves daemons behind).
-    trap '' INT TERM HUP
+    local rc=$? i pid
+    local -a tree=() ids=()
+    # A second Ctrl-C/TERM must not cut the clean-up short (that leaves daemons
+    # behind). A no-op trap rather than ignoring: ignored signals stay ignored in the
+    # commands run below, handled ones are reset to default.
+    trap ':' INT TERM HUP
     set +e
+    # CMD still running: we were signalled (TERM from e.g. `timeout`, or Ctrl-C).
+    # Stop CMD and everything it started (it may not pass signals on).
     if [[ -n $CMD_PID ]] && alive "$CMD_PID"; then
-        log "stopping command (pid $CMD_PID)"
-        kill -TERM "$CMD_PID" 2>/dev/null
-        for ((i = 0; i < 50; i++)); do alive "$CMD_PID" || break; sleep 0.1; done
-        alive "$CMD_PID" && kill -KILL "$CMD_PID" 2>/dev/null
+        mapfile -t tree < <(process_tree "$CMD_PID")
+        log "stopping command (pids ${tree[*]})"
+        kill -TERM "${tree[@]}" 2>/dev/null
+        for ((i = 0; i < 50; i++)); do
+            any_alive "${tree[@]}" || break
+            sleep 0.1
+        done
+        for pid in "${tree[@]}"; do
+            alive "$pid" && kill -KILL "$pid" 2>/dev/null
+        done
         wait "$CMD_PID" 2>/dev/null
     fi
     # Jobs first: a job's slurmstepd is not a child of slurmd and outlives it, so the
     # daemons may only go once every job (and its steps) has finished.
+    # Cancelled again every second while the queue drains: a job can still submit
+    # another on its way out (e.g. task 0 submitting the merge job).
     if alive "$SLURMCTLD_PID"; then
-        ids=$(queue_ids)
-        if [[ -n $ids ]]; then
-            # shellcheck disable=SC2086  # one argument per job id, on purpose
-            log "cancelling jobs: $(echo $ids)"
-            # shellcheck disable=SC2086
-            timeout 10 scancel $ids 2>/dev/null
-        fi
         for ((i = 0; i < STOP_TIMEOUT * 5; i++)); do
-            [[ -z $(queue_ids) ]] && break
+            mapfile -t ids < <(queue_ids)
+            [[ ${#ids[@]} -gt 0 ]] || break
+            if ((i % 5 == 0)); then
+                log "cancelling jobs: ${ids[*]}"
+                timeout -k 2 10 scancel "${ids[@]}" 2>/dev/null
+            fi
             sleep 0.2
         done
-        if [[ -n $(queue_ids) ]]; then
+        mapfile -t ids < <(queue_ids)
+        if [[ ${#ids[@]} -gt 0 ]]; then
             log "WARNING: queue not empty after ${STOP_TIMEOUT}s:"
-            timeout 10 squeue >&2
+            timeout -k 2 10 squeue >&2
         fi
     fi
     stop_pid slurmd "$SLURMD_PID"
@@ -372,10 +408,15 @@ log "slurm up: slurmctld pid $SLURMCTLD_PID, slurmd pid $SLURMD_PID, node $NODE_
 # 5. The command
 # ---------------------------------------------------------------------------------
 log "running: $*"
-# In the background plus `wait`, so a TERM sent to this script (e.g. by `timeout`) is
-# handled at once rather than after CMD finishes; <&0 keeps CMD's stdin (bash would
-# give a background command /dev/null).
-"$@" <&0 &
+# In the background plus `wait`, so a TERM sent to this script (e.g. by a CI job's
+# timeout) is acted on at once rather than after CMD finishes. Two things make the
+# background run behave like a foreground one: bash gives background commands
+# /dev/null as stdin (<&0 keeps ours) and ignores Ctrl-C/SIGQUIT in them (trap -
+# restores the defaults, so Ctrl-C reaches CMD directly as usual).
+(
+    trap - INT QUIT
+    exec "$@"
+) <&0 &
 CMD_PID=$!
 rc=0
 wait "$CMD_PID" || rc=$?
