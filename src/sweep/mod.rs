@@ -126,6 +126,7 @@ pub fn run_sweep(
             );
         }
     }
+    record::remove_partial_files(out)?;
     let done = record::read_records(out, &sweep.hash, total)?;
     let already: Vec<usize> = mine
         .iter()

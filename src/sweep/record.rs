@@ -153,6 +153,24 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
+/// Removes the temporary files an interrupted sweep left in `dir` and its `runs/` (a run
+/// killed while its record was being written is simply run again).
+pub fn remove_partial_files(dir: &Path) -> Result<()> {
+    for folder in [dir.to_path_buf(), runs_dir(dir)] {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".partial-") {
+                std::fs::remove_file(entry.path())
+                    .with_context(|| format!("removing {}", entry.path().display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes a run's file.
 pub fn write_record(dir: &Path, record: &RunRecord) -> Result<()> {
     let text = serde_json::to_string(record).context("encoding a run record")?;

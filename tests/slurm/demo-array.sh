@@ -16,7 +16,20 @@ log() { printf '[%s] demo-array: %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
 [[ -n ${SLURM_CONF:-} ]] || { log "SLURM_CONF is not set; run me through with-slurm.sh"; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/clustersim-demo-array.XXXXXX")
-trap 'rm -rf -- "$work"' EXIT
+# On failure show what the jobs wrote; keep the folder with KEEP_SLURM_SCRATCH=1.
+on_exit() {
+    local rc=$?
+    if ((rc != 0)); then
+        log "FAILED (status $rc); job output follows"
+        tail -n +1 "$work"/logs/* >&2 2>/dev/null || true
+    fi
+    if [[ ${KEEP_SLURM_SCRATCH:-0} == 1 ]]; then
+        log "kept $work"
+    else
+        rm -rf -- "$work"
+    fi
+}
+trap on_exit EXIT
 mkdir "$work/logs"
 
 # The job script. $work is substituted now (#SBATCH lines cannot expand variables);
@@ -54,7 +67,7 @@ log "submitted array job $array_id"
 bash "$here/wait-for-jobs.sh" 60 "$array_id"
 log "array job $array_id completed"
 
-[[ -s $work/merge-job-id.txt ]] || { log "FAIL: task 0 wrote no merge-job-id.txt"; cat "$work"/logs/*; exit 1; }
+[[ -s $work/merge-job-id.txt ]] || { log "FAIL: task 0 wrote no merge-job-id.txt"; exit 1; }
 merge_id=$(<"$work/merge-job-id.txt")
 log "merge job $merge_id (from merge-job-id.txt)"
 bash "$here/wait-for-jobs.sh" 60 "$merge_id"

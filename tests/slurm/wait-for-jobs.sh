@@ -44,7 +44,8 @@ for id in "$@"; do tracked[$id]=1; done
 # Snapshot of all jobs as tab-separated rows:
 #   display-id  JobId  ArrayJobId  JobState  Reason  ExitCode  Dependency
 # display-id is ARRAYJOB_TASK for array tasks ("12_3", or "12_[4-7]" for tasks not
-# started yet), else the job id. Fields with "(null)"/missing come out as "-".
+# started yet), else the job id. Missing fields come out as "-" (never empty: a tab
+# is whitespace to `read`, so empty fields would shift the others).
 snapshot() {
     local out
     out=$(timeout 20 scontrol -o show job 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
@@ -68,7 +69,8 @@ snapshot() {
             dep = ("Dependency" in f) ? f["Dependency"] : "-"
             if (dep == "(null)" || dep == "") dep = "-"
             printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", disp, f["JobId"], \
-                (("ArrayJobId" in f) ? f["ArrayJobId"] : "-"), f["JobState"], \
+                (("ArrayJobId" in f) ? f["ArrayJobId"] : "-"), \
+                (("JobState" in f) ? f["JobState"] : "UNKNOWN"), \
                 (("Reason" in f) ? f["Reason"] : "-"), \
                 (("ExitCode" in f) ? f["ExitCode"] : "-"), dep
         }'
@@ -110,7 +112,7 @@ while :; do
     while ((added)); do
         added=0
         for row in "${rows[@]}"; do
-            IFS=$'\t' read -r _disp jobid _arr _state _reason _exit dep <<<"$row"
+            IFS=$'\t' read -r _ jobid _ _ _ _ dep <<<"$row"
             [[ $dep != - && -z ${tracked[$jobid]:-} ]] || continue
             for id in "${!tracked[@]}"; do
                 if depends_on "$dep" "$id"; then
@@ -130,7 +132,7 @@ while :; do
     active=0
     failed=0
     for row in "${rows[@]}"; do
-        IFS=$'\t' read -r disp jobid arr state reason exitc _dep <<<"$row"
+        IFS=$'\t' read -r disp jobid arr state reason exitc _ <<<"$row"
         if [[ -n ${tracked[$jobid]:-} || -n ${tracked[$arr]:-} ]]; then
             seen[$jobid]=1
             seen[$arr]=1

@@ -47,6 +47,7 @@ missing_packages() {
     local p
     for p in "${PACKAGES[@]}"; do
         # db:Status-Status is "installed" only for a fully configured package.
+        # shellcheck disable=SC2016  # ${...} is dpkg-query's format, not bash's
         if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) != installed ]]; then
             printf '%s\n' "$p"
         fi
@@ -62,9 +63,10 @@ install_packages() {
     fi
     [[ $EUID -eq 0 ]] || sudo=(sudo)
     log "installing ${missing[*]}"
-    # noninteractive: no debconf prompts. Debian's postinst scripts try to start the
-    # services through invoke-rc.d; in a container /usr/sbin/policy-rc.d (or the absence
-    # of an init system) blocks that, and we check below that no daemon was left running.
+    # noninteractive: no debconf prompts. The packages' postinst scripts try to start
+    # the system services; in a container policy-rc.d (or having no init) stops that.
+    # Where they do start, they use /etc/munge, /etc/slurm and ports 6817/6818 - none
+    # of which this harness uses - so they neither interfere nor are touched.
     local -a apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y
                   --no-install-recommends "${missing[@]}")
     if ! "${apt[@]}" >&2; then
@@ -236,7 +238,16 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/clustersim-slurm.XXXXXX")
+# Hermetic: Slurm variables from the caller's environment (e.g. when run inside a
+# real Slurm job, or a user's SQUEUE_FORMAT) would leak into our clients and jobs.
+while read -r var; do
+    unset "$var"
+done < <(compgen -e | grep -E '^(SLURM|SBATCH|SALLOC|SRUN|SQUEUE|SINFO|SCANCEL|SCONTROL)_' || true)
+
+# A unix socket path must fit in 108 bytes; a deep TMPDIR would not leave room.
+scratch_parent=${TMPDIR:-/tmp}
+((${#scratch_parent} <= 60)) || scratch_parent=/tmp
+SCRATCH=$(mktemp -d "$scratch_parent/clustersim-slurm.XXXXXX")
 # mktemp makes 0700; munge clients (and job processes of other users) must traverse
 # it to reach munged's socket, hence world-executable. Not world-writable: munged
 # refuses to use a socket/log/pid folder others may write to.
@@ -255,8 +266,10 @@ log "starting munged"
 # --foreground so the PID we record is munged itself (it would otherwise fork away).
 # setsid puts each daemon in its own session: a Ctrl-C at the terminal reaches CMD
 # and this script, not the daemons, which the EXIT trap stops in the right order.
-# --force: munged refuses some set-ups it considers unsafe (e.g. running as root
-# while the system's munge user exists); we know what we are doing here.
+# --force: munged refuses to start when it finds "insecure" permissions on the
+# folders above its files (e.g. a group-writable TMPDIR); for a throw-away test
+# cluster that must not stop us. (In the foreground munged logs to stderr, i.e. to
+# log/munged.out; --log-file is given for completeness.)
 setsid munged --foreground --force \
     --key-file="$MUNGE_KEY" \
     --socket="$MUNGE_SOCKET" \
@@ -294,7 +307,12 @@ port_in_use() {
         /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 # Fixed, unusual ports (not Slurm's 6817/6818, so a real Slurm on the machine is no
-# problem); if taken (e.g. a second run in parallel), step to the next pair.
+# problem); if taken (e.g. by a second run in parallel), step to the next pair.
+# Concurrent runs take turns from here until their daemons listen (lock released
+# once the node is idle), so two never pick the same free pair. The lock is on this
+# script itself: nothing to create or clean up.
+exec 9<"${BASH_SOURCE[0]}"
+flock -w 120 9 || die "waited 120 s for another with-slurm.sh run to start its daemons"
 CTLD_PORT=""
 for base in 16817 16827 16837 16847 16857 16867 16877 16887; do
     if ! port_in_use "$base" && ! port_in_use $((base + 1)); then
@@ -322,7 +340,8 @@ SlurmdPort=$SLURMD_PORT
 SlurmUser=root
 SlurmdUser=root
 
-# Debian's Slurm 22.05 has no usable auth/none: munge, via our own munged's socket.
+# Authentication and job credentials through munge (Slurm 22.05 as packaged by
+# Debian), talking to our own munged through its socket.
 AuthType=auth/munge
 AuthInfo=socket=$MUNGE_SOCKET
 CredType=cred/munge
@@ -382,10 +401,11 @@ log "wrote $SLURM_CONF (ports $CTLD_PORT/$SLURMD_PORT, $CPUS CPUs, ${MEM_MB} MB)
 # ---------------------------------------------------------------------------------
 log "starting slurmctld"
 # -D: stay in the foreground (so $! is the daemon); -i: ignore (absent) old state.
-setsid slurmctld -D -i -f "$SLURM_CONF" >"$SCRATCH/log/slurmctld.out" 2>&1 </dev/null &
+# 9<&-: the daemons must not inherit (and so keep) the port lock.
+setsid slurmctld -D -i -f "$SLURM_CONF" >"$SCRATCH/log/slurmctld.out" 2>&1 </dev/null 9<&- &
 SLURMCTLD_PID=$!
 log "starting slurmd"
-setsid slurmd -D -N "$NODE_NAME" -f "$SLURM_CONF" >"$SCRATCH/log/slurmd.out" 2>&1 </dev/null &
+setsid slurmd -D -N "$NODE_NAME" -f "$SLURM_CONF" >"$SCRATCH/log/slurmd.out" 2>&1 </dev/null 9<&- &
 SLURMD_PID=$!
 
 state=""
@@ -393,7 +413,7 @@ deadline=$((SECONDS + START_TIMEOUT))
 while ((SECONDS < deadline)); do
     alive "$SLURMCTLD_PID" || { dump_logs; die "slurmctld exited during start-up"; }
     alive "$SLURMD_PID" || { dump_logs; die "slurmd exited during start-up"; }
-    state=$(timeout 5 sinfo -h -n "$NODE_NAME" -o %T 2>/dev/null || true)
+    state=$(timeout -k 2 5 sinfo -h -n "$NODE_NAME" -o %T 2>/dev/null || true)
     [[ $state == idle ]] && break
     sleep 0.2
 done
@@ -402,6 +422,7 @@ if [[ $state != idle ]]; then
     die "node $NODE_NAME not idle after ${START_TIMEOUT}s (state: '${state:-no answer}')"
 fi
 DAEMONS_UP=1
+exec 9<&- # release the port lock
 log "slurm up: slurmctld pid $SLURMCTLD_PID, slurmd pid $SLURMD_PID, node $NODE_NAME idle"
 
 # ---------------------------------------------------------------------------------

@@ -1,0 +1,378 @@
+//! `clustersim sweep` and `clustersim merge` as a user runs them: the same bytes at any
+//! thread count, shards that merge into the unsharded sweep, resuming, clear errors before
+//! anything runs, the example sweep of scenarios/, and the Slurm script.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn clustersim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A small sweep: 3 policies × 2 loads × 4 seeds of a generated workload.
+const SWEEP: &str = r#"
+name = "small-sweep"
+seed = 1
+
+[workload.generator]
+jobs = 400
+procs = 64
+load = 0.9
+
+[policy]
+name = "easy"
+
+[sweep]
+metrics = ["all.wait_mean_s", "utilization"]
+
+[sweep.grid]
+"policy.name" = ["fcfs", "easy", "conservative"]
+"workload.load_factor" = [1.0, 1.3]
+seed = { from = 1, to = 4 }
+"#;
+
+fn write_scenario(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("sweep.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Every result file of a sweep folder (not its manifest), by relative path.
+fn results(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for name in ["sweep.csv", "sweep.parquet", "points.csv", "points.parquet"] {
+        out.insert(name.to_string(), std::fs::read(dir.join(name)).unwrap());
+    }
+    for sub in ["plots", "runs"] {
+        let mut entries: Vec<_> = std::fs::read_dir(dir.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let name = format!("{sub}/{}", p.file_name().unwrap().to_string_lossy());
+            out.insert(name, std::fs::read(&p).unwrap());
+        }
+    }
+    out
+}
+
+fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "{what}: different files"
+    );
+    for (name, bytes) in a {
+        assert!(bytes == &b[name], "{what}: {name} differs");
+    }
+}
+
+fn sweep(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["sweep", s(scenario), "--out", s(out)];
+    args.extend_from_slice(extra);
+    clustersim(&args)
+}
+
+#[test]
+fn results_are_the_same_bytes_at_any_thread_count() {
+    let dir = scratch("sweep-threads");
+    let scenario = write_scenario(&dir, SWEEP);
+    let one = sweep(&scenario, &dir.join("one"), &["--threads", "1"]);
+    assert!(one.status.success(), "{}", text(&one));
+    let two = sweep(&scenario, &dir.join("two"), &["--threads", "2"]);
+    assert!(two.status.success(), "{}", text(&two));
+    let a = results(&dir.join("one"));
+    assert_same(&a, &results(&dir.join("two")), "1 vs 2 threads");
+    // 24 runs, 6 points of 4 seeds; progress was reported.
+    let csv = String::from_utf8_lossy(&a["sweep.csv"]).into_owned();
+    assert_eq!(csv.lines().count(), 1 + 24);
+    assert!(csv.starts_with("run,point,policy.name,workload.load_factor,seed,jobs.simulated,"));
+    assert!(csv.contains("\n5,1,fcfs,1.3,2,"), "{csv}");
+    let points = String::from_utf8_lossy(&a["points.csv"]).into_owned();
+    assert_eq!(points.lines().count(), 1 + 6);
+    let header: Vec<&str> = points.lines().next().unwrap().split(',').collect();
+    assert_eq!(
+        &header[..4],
+        ["point", "runs", "policy.name", "workload.load_factor"]
+    );
+    assert!(header.contains(&"all.wait_mean_s.mean") && header.contains(&"all.wait_mean_s.ci95"));
+    let second: Vec<&str> = points.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(second[1], "4", "four seeds per point");
+    let ci = header
+        .iter()
+        .position(|h| *h == "all.wait_mean_s.ci95")
+        .unwrap();
+    assert!(second[ci].parse::<f64>().unwrap() > 0.0, "{points}");
+    assert!(
+        text(&two).contains("24/24 runs done, 0 left"),
+        "{}",
+        text(&two)
+    );
+    for plot in [
+        "all_wait_mean_s_vs_workload_load_factor",
+        "utilization_vs_workload_load_factor",
+    ] {
+        let svg = String::from_utf8_lossy(&a[&format!("plots/{plot}.svg")]).into_owned();
+        for policy in ["fcfs", "easy", "conservative"] {
+            assert!(svg.contains(policy), "{plot} has no line for {policy}");
+        }
+        assert!(a[&format!("plots/{plot}.png")].len() > 5_000);
+    }
+}
+
+#[test]
+fn shards_merge_into_the_unsharded_sweep_byte_for_byte() {
+    let dir = scratch("sweep-shards");
+    let scenario = write_scenario(&dir, SWEEP);
+    let whole = sweep(&scenario, &dir.join("whole"), &[]);
+    assert!(whole.status.success(), "{}", text(&whole));
+    let mut shard_dirs = Vec::new();
+    for i in 0..3 {
+        let d = dir.join(format!("shard-{i}"));
+        let o = sweep(
+            &scenario,
+            &d,
+            &["--shard", &format!("{i}/3"), "--threads", "1"],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("8 of them"), "{}", text(&o));
+        assert!(!d.join("sweep.csv").exists(), "a shard writes records only");
+        shard_dirs.push(d);
+    }
+    // Two of three shards: the merge names what is missing and writes no table.
+    let partial = dir.join("partial");
+    let o = clustersim(&[
+        "merge",
+        "--out",
+        s(&partial),
+        s(&shard_dirs[0]),
+        s(&shard_dirs[2]),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("8 of 24 runs have no results (runs 1, 4, 7"),
+        "{}",
+        text(&o)
+    );
+    assert!(!partial.join("sweep.csv").exists());
+    let merged = dir.join("merged");
+    let mut args = vec!["merge", "--out", s(&merged)];
+    args.extend(shard_dirs.iter().map(|d| s(d)));
+    let o = clustersim(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_same(
+        &results(&dir.join("whole")),
+        &results(&merged),
+        "merged vs unsharded",
+    );
+}
+
+#[test]
+fn an_interrupted_sweep_resumes_to_the_same_results() {
+    let dir = scratch("sweep-resume");
+    let scenario = write_scenario(&dir, SWEEP);
+    let full = dir.join("full");
+    assert!(sweep(&scenario, &full, &[]).status.success());
+    let expected = results(&full);
+    // An interrupted sweep: some run records, no tables, a temporary file of a run that
+    // was being written.
+    let cut = dir.join("cut");
+    std::fs::create_dir_all(cut.join("runs")).unwrap();
+    std::fs::copy(full.join("sweep.json"), cut.join("sweep.json")).unwrap();
+    for r in [0, 3, 4, 17] {
+        let name = format!("runs/run-{r:06}.json");
+        std::fs::copy(full.join(&name), cut.join(&name)).unwrap();
+    }
+    std::fs::write(cut.join("runs/.run-000005.json.partial-999"), "{\"swe").unwrap();
+    let o = sweep(&scenario, &cut, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("already holds 4 finished runs of this sweep: add --resume"));
+    let o = sweep(&scenario, &cut, &["--resume"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("20 run now, 4 already done"),
+        "{}",
+        text(&o)
+    );
+    assert_same(&expected, &results(&cut), "resumed vs uninterrupted");
+    // Another sweep's folder is refused, whatever the flags.
+    let other = write_scenario(&dir, &SWEEP.replace("jobs = 400", "jobs = 300"));
+    let o = sweep(&other, &cut, &["--resume"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("holds another sweep"), "{}", text(&o));
+}
+
+#[test]
+fn bad_sweeps_are_errors_before_anything_runs() {
+    let dir = scratch("sweep-bad");
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "\"policy.nmae\" = [\"easy\"]",
+            "sweep.toml:14: sweep.grid.policy.nmae:",
+            "unknown field `nmae`",
+        ),
+        (
+            "\"cluster.node_types.gpu.count\" = [8, 16]",
+            "sweep.grid.cluster.node_types.gpu.count",
+            "the scenario has no `cluster`",
+        ),
+        (
+            "\"workload.load_factor\" = [1.0, \"more\"]",
+            "workload.load_factor = \"more\"",
+            "invalid type: string \"more\", expected f64",
+        ),
+        ("seed = []", "sweep.grid.seed", "no values"),
+        (
+            "\"workload.generator.jobs\" = [100, 0]",
+            "workload.generator.jobs",
+            "at least 1 job",
+        ),
+    ];
+    for (line, place, message) in cases {
+        let text_ = format!(
+            "{}[sweep.grid]\n{line}\n",
+            &SWEEP[..SWEEP.find("[sweep]").unwrap()]
+        );
+        let scenario = write_scenario(&dir, &text_);
+        let out = dir.join("out");
+        let o = sweep(&scenario, &out, &[]);
+        assert_eq!(o.status.code(), Some(2), "{line}: {}", text(&o));
+        let t = text(&o);
+        assert!(t.contains(place) && t.contains(message), "{line}:\n{t}");
+        assert!(!out.exists(), "{line}: something ran");
+    }
+    let scenario = write_scenario(&dir, &SWEEP.replace("[sweep.grid]", "[sweep.nothing]"));
+    let o = sweep(&scenario, &dir.join("out"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("unknown field `nothing`"), "{}", text(&o));
+    let scenario = write_scenario(&dir, &SWEEP[..SWEEP.find("[sweep.grid]").unwrap()]);
+    let o = sweep(&scenario, &dir.join("out"), &[]);
+    assert!(text(&o).contains("the sweep is empty"), "{}", text(&o));
+    let scenario = write_scenario(&dir, SWEEP);
+    let o = sweep(&scenario, &dir.join("out"), &["--shard", "3/2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("shard index 3 is not below the count 2"),
+        "{}",
+        text(&o)
+    );
+    assert!(!dir.join("out").exists());
+}
+
+#[test]
+fn the_example_sweep_writes_its_table_and_plots() {
+    let dir = scratch("sweep-example");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/gpu-sweep.toml");
+    let out = dir.join("gpu-sweep");
+    let o = sweep(&scenario, &out, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 135);
+    assert!(csv.starts_with(
+        "run,point,cluster.node_types.h100.count,policy.name,workload.load_factor,seed,"
+    ));
+    let points = std::fs::read_to_string(out.join("points.csv")).unwrap();
+    assert_eq!(points.lines().count(), 1 + 27);
+    for plot in [
+        "all_wait_mean_s_vs_cluster_node_types_h100_count",
+        "resources_gpus_utilization_vs_workload_load_factor",
+    ] {
+        for ext in ["png", "svg"] {
+            let p = out.join(format!("plots/{plot}.{ext}"));
+            assert!(
+                std::fs::metadata(&p)
+                    .map(|m| m.len() > 5_000)
+                    .unwrap_or(false),
+                "{}",
+                p.display()
+            );
+        }
+    }
+    // More training nodes, shorter waits: the question the sweep asks has its answer.
+    let header: Vec<&str> = points.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (nodes, policy, load, wait) = (
+        col("cluster.node_types.h100.count"),
+        col("policy.name"),
+        col("workload.load_factor"),
+        col("all.wait_mean_s.mean"),
+    );
+    let wait_of = |n: &str| -> f64 {
+        points
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|r| r[nodes] == n && r[policy] == "easy" && r[load] == "1.4")
+            .map(|r| r[wait].parse().unwrap())
+            .unwrap()
+    };
+    assert!(wait_of("16") > wait_of("32"), "{points}");
+}
+
+#[test]
+fn emit_slurm_writes_an_array_script_with_a_dependent_merge() {
+    let dir = scratch("sweep-slurm-script");
+    let scenario = write_scenario(&dir, SWEEP);
+    let script = dir.join("sweep.sbatch");
+    let out = dir.join("results");
+    let o = sweep(
+        &scenario,
+        &out,
+        &[
+            "--emit-slurm",
+            s(&script),
+            "--shards",
+            "5",
+            "--sbatch-option=--time=00:10:00",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("24 runs as a Slurm array of 5 tasks"),
+        "{}",
+        text(&o)
+    );
+    let body = std::fs::read_to_string(&script).unwrap();
+    assert!(body.contains("#SBATCH --array=0-4\n"), "{body}");
+    assert!(body.contains("#SBATCH --time=00:10:00\n"), "{body}");
+    assert!(body.contains(&format!("OUT='{}'", out.display())), "{body}");
+    assert!(
+        body.contains("--dependency=\"afterok:$SLURM_ARRAY_JOB_ID\""),
+        "{body}"
+    );
+    assert!(
+        out.join("slurm").is_dir(),
+        "the tasks' log folder exists before submission"
+    );
+    assert!(!out.join("runs").exists(), "emitting runs nothing");
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{}", text(&syntax));
+}
