@@ -66,7 +66,9 @@ fn the_committed_baseline_holds() {
 #[test]
 fn a_worse_policy_fails_with_a_table_of_regressions() {
     let dir = scratch("check-worse");
-    let worse = hpc_copy(&dir, "worse.toml", |t| t.replace("name = \"easy\"", "name = \"fcfs\""));
+    let worse = hpc_copy(&dir, "worse.toml", |t| {
+        t.replace("name = \"easy\"", "name = \"fcfs\"")
+    });
     let junit = dir.join("check.xml");
     let o = clustersim(&[
         "check",
@@ -83,10 +85,16 @@ fn a_worse_policy_fails_with_a_table_of_regressions() {
         .lines()
         .find(|l| l.contains("all.wait_mean_s"))
         .unwrap_or_else(|| panic!("no wait row:\n{out}"));
-    assert!(row.starts_with("hpc-cpu") && row.ends_with("REGRESSED"), "{row}");
+    assert!(
+        row.starts_with("hpc-cpu") && row.ends_with("REGRESSED"),
+        "{row}"
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.starts_with("<?xml"), "{xml}");
-    assert!(xml.contains("<failure message=\"all.wait_mean_s regressed"), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"all.wait_mean_s regressed"),
+        "{xml}"
+    );
     let md = clustersim(&[
         "check",
         s(&worse),
@@ -109,7 +117,13 @@ fn tolerances_decide_and_updating_keeps_them() {
     let o = clustersim(&["check", s(&base), "--baseline", s(&baseline)]);
     assert_eq!(o.status.code(), Some(2), "no baseline yet: {}", text(&o));
     assert!(text(&o).contains("--update-baseline"), "{}", text(&o));
-    let o = clustersim(&["check", s(&base), "--baseline", s(&baseline), "--update-baseline"]);
+    let o = clustersim(&[
+        "check",
+        s(&base),
+        "--baseline",
+        s(&baseline),
+        "--update-baseline",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // Guard only the mean wait, allowing it to grow 30-fold.
     let relaxed = r#"{
@@ -121,12 +135,24 @@ fn tolerances_decide_and_updating_keeps_them() {
         serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
     let runs = serde_json::to_string(&written["runs"]).unwrap();
     std::fs::write(&baseline, relaxed.replace("RUNS", &runs)).unwrap();
-    let worse = hpc_copy(&dir, "worse.toml", |t| t.replace("name = \"easy\"", "name = \"fcfs\""));
+    let worse = hpc_copy(&dir, "worse.toml", |t| {
+        t.replace("name = \"easy\"", "name = \"fcfs\"")
+    });
     let o = clustersim(&["check", s(&worse), "--baseline", s(&baseline)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("all 1 metrics of 1 runs within tolerance"), "{}", text(&o));
+    assert!(
+        text(&o).contains("all 1 metrics of 1 runs within tolerance"),
+        "{}",
+        text(&o)
+    );
     // Rewriting the baseline keeps the file's tolerances.
-    let o = clustersim(&["check", s(&worse), "--baseline", s(&baseline), "--update-baseline"]);
+    let o = clustersim(&[
+        "check",
+        s(&worse),
+        "--baseline",
+        s(&baseline),
+        "--update-baseline",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let rewritten = std::fs::read_to_string(&baseline).unwrap();
     assert!(rewritten.contains("\"relative\": 30.0"), "{rewritten}");
@@ -135,11 +161,21 @@ fn tolerances_decide_and_updating_keeps_them() {
     let o = clustersim(&["check", s(&base), "--baseline", s(&baseline)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let exact = dir.join("exact.json");
-    let o = clustersim(&["check", s(&worse), "--baseline", s(&exact), "--update-baseline"]);
+    let o = clustersim(&[
+        "check",
+        s(&worse),
+        "--baseline",
+        s(&exact),
+        "--update-baseline",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = clustersim(&["check", s(&base), "--baseline", s(&exact)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("improved beyond their tolerance"), "{}", text(&o));
+    assert!(
+        text(&o).contains("improved beyond their tolerance"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -148,16 +184,35 @@ fn a_baseline_of_another_experiment_is_an_input_error() {
     let other = hpc_copy(&dir, "other.toml", |t| t.replace("seed = 1", "seed = 2"));
     let o = clustersim(&["check", s(&other), "--baseline", "scenarios/baseline.json"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("was written for a different scenario \"hpc-cpu\""), "{}", text(&o));
-    let renamed = hpc_copy(&dir, "renamed.toml", |t| t.replace("name = \"hpc-cpu\"", "name = \"elsewhere\""));
-    let o = clustersim(&["check", s(&renamed), "--baseline", "scenarios/baseline.json"]);
+    assert!(
+        text(&o).contains("was written for a different scenario \"hpc-cpu\""),
+        "{}",
+        text(&o)
+    );
+    let renamed = hpc_copy(&dir, "renamed.toml", |t| {
+        t.replace("name = \"hpc-cpu\"", "name = \"elsewhere\"")
+    });
+    let o = clustersim(&[
+        "check",
+        s(&renamed),
+        "--baseline",
+        "scenarios/baseline.json",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("has no baseline for scenario \"elsewhere\""), "{}", text(&o));
+    assert!(
+        text(&o).contains("has no baseline for scenario \"elsewhere\""),
+        "{}",
+        text(&o)
+    );
     let garbage = dir.join("garbage.json");
     std::fs::write(&garbage, "{\"format\": 1}").unwrap();
     let o = clustersim(&["check", s(&other), "--baseline", s(&garbage)]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("not a clustersim baseline"), "{}", text(&o));
+    assert!(
+        text(&o).contains("not a clustersim baseline"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -175,7 +230,13 @@ fn a_sweep_is_checked_run_by_run() {
         panic!("the edited scenario is invalid: {}", text(&v));
     }
     let baseline = dir.join("b.json");
-    let o = clustersim(&["check", s(&sweep), "--baseline", s(&baseline), "--update-baseline"]);
+    let o = clustersim(&[
+        "check",
+        s(&sweep),
+        "--baseline",
+        s(&baseline),
+        "--update-baseline",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("2 runs, 7 metrics each"), "{}", text(&o));
     let written = std::fs::read_to_string(&baseline).unwrap();

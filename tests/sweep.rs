@@ -238,7 +238,7 @@ fn bad_sweeps_are_errors_before_anything_runs() {
         (
             "\"cluster.node_types.gpu.count\" = [8, 16]",
             "sweep.grid.cluster.node_types.gpu.count",
-            "the scenario has no `cluster`",
+            "the scenario has no `cluster.node_types.gpu`",
         ),
         (
             "\"workload.load_factor\" = [1.0, \"more\"]",

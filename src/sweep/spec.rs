@@ -3,10 +3,11 @@
 //!
 //! Keys are dotted paths into the scenario (`cluster.node_types.gpu.count`, `policy.name`,
 //! `workload.load_factor`, `seed`; an element of an array of tables is `name[i]`, as in
-//! `workload.generator.classes[0].share`). Every table on a key's path must exist in the
-//! scenario, so a misspelt node type is an error, not a new node type; the last part must be
-//! a key the scenario's schema knows, and each value must have its type: both are found by
-//! reading each run's scenario the way `run` reads a file, before the first run starts.
+//! `workload.generator.classes[0].share`). A node type or partition on a key's path must
+//! exist in the scenario, so a misspelt node type is an error, not a new node type; every
+//! other part must be a key the scenario's schema knows, and each value must have its
+//! type: both are found by reading each run's scenario the way `run` reads a file, before
+//! the first run starts.
 
 use crate::scenario::{locate, LoadedScenario, Scenario, ScenarioError, SweepSection};
 use std::fmt::Write as _;
@@ -386,7 +387,11 @@ pub fn get_path<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value
     current
 }
 
-/// Sets `key` in `table`: every table on the way must exist.
+/// Tables whose keys are names the user chose: a sweep may change their entries but not
+/// invent new ones.
+const NAMED_ENTRIES: [&str; 2] = ["cluster.node_types", "cluster.partitions"];
+
+/// Sets `key` in `table`, creating the schema's tables on the way but not named entries.
 fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
@@ -406,16 +411,30 @@ fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<()
             t.insert(name.to_string(), value);
             return Ok(());
         }
-        let known: Vec<String> = t.keys().cloned().collect();
+        if !t.contains_key(name) {
+            // Entries of tables keyed by the user's names must exist (a misspelt node type
+            // is an error, not a new node type); a missing table of the schema, such as an
+            // unwritten [policy], is created, and the schema judges the keys set in it.
+            if NAMED_ENTRIES.contains(&walked.as_str()) {
+                let known: Vec<&str> = t.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "the scenario has no `{here}` (it has: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+            let fresh = if index.is_some() {
+                toml::Value::Array(Vec::new())
+            } else {
+                toml::Value::Table(toml::Table::new())
+            };
+            t.insert(name.to_string(), fresh);
+        }
         let Some(entry) = t.get_mut(name) else {
-            return Err(format!(
-                "the scenario has no `{here}` (it has: {})",
-                if known.is_empty() {
-                    "nothing here".to_string()
-                } else {
-                    known.join(", ")
-                }
-            ));
+            return Err(format!("the scenario has no `{here}`"));
         };
         let entry = match index {
             Some(i) => {
@@ -570,10 +589,15 @@ name = "easy"
     #[test]
     fn bad_sweeps_are_located_errors() {
         let e = error_of("[sweep.grid]\n\"policy.nmae\" = [\"easy\"]\n");
-        assert!(e.starts_with("s.toml:10: sweep.grid.policy.nmae:"), "{e}");
+        assert!(e.starts_with("s.toml:9: sweep.grid.policy.nmae:"), "{e}");
         assert!(e.contains("unknown field `nmae`"), "{e}");
         let e = error_of("[sweep.grid]\n\"cluster.node_types.gpu.count\" = [1]\n");
-        assert!(e.contains("the scenario has no `cluster`"), "{e}");
+        assert!(
+            e.contains("the scenario has no `cluster.node_types.gpu` (it has: none)"),
+            "{e}"
+        );
+        let e = error_of("[sweep.grid]\n\"polcy.name\" = [\"easy\"]\n");
+        assert!(e.contains("unknown field `polcy`"), "{e}");
         let e = error_of("[sweep.grid]\n\"workload.load_factor\" = [1.0, \"high\"]\n");
         assert!(e.contains("load_factor = \"high\""), "{e}");
         assert!(e.contains("invalid type"), "{e}");
