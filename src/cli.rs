@@ -501,7 +501,6 @@ fn sweep_command(args: &SweepArgs) -> Result<()> {
     let outcome = crate::sweep::run_sweep(&sweep, &options, &|done, to_do| {
         reporter.update(done, to_do, started)
     })?;
-    reporter.finish();
     if !args.quiet {
         let share = match args.shard {
             Some(s) => format!(
@@ -534,34 +533,38 @@ fn sweep_command(args: &SweepArgs) -> Result<()> {
     Ok(())
 }
 
-/// A sweep's progress on standard error: a bar on a terminal, else a line per tenth.
+/// A sweep's progress on standard error: a line rewritten in place on a terminal, else a
+/// line per tenth of the runs.
 struct SweepProgress {
-    bar: Option<ProgressBar>,
     quiet: bool,
+    terminal: bool,
     last_tenth: std::sync::atomic::AtomicUsize,
 }
 
 impl SweepProgress {
     fn new(quiet: bool) -> SweepProgress {
         SweepProgress {
-            bar: None,
             quiet,
+            terminal: std::io::stderr().is_terminal(),
             last_tenth: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
+    /// After a run: `done` of `to_do` runs finished, the first `started`.
     fn update(&self, done: usize, to_do: usize, started: Instant) {
         if self.quiet {
             return;
         }
         let elapsed = started.elapsed().as_secs_f64();
         let left = to_do - done;
+        // Runs so far predict the rest: a fair guess for a shuffled grid, and the sweep's
+        // runs are spread over the grid by the pool's work stealing.
         let eta = elapsed / done.max(1) as f64 * left as f64;
         let line = format!(
             "sweep: {done}/{to_do} runs done, {left} left, about {} to finish",
             crate::report::plots::human_seconds(eta.round())
         );
-        if std::io::stderr().is_terminal() {
+        if self.terminal {
             eprint!("\r{line}    ");
             if done == to_do {
                 eprintln!();
@@ -575,10 +578,7 @@ impl SweepProgress {
                 eprintln!("{line}");
             }
         }
-        let _ = &self.bar;
     }
-
-    fn finish(&self) {}
 }
 
 fn merge_command(args: &MergeArgs) -> Result<()> {

@@ -285,9 +285,26 @@ fn help_documents_every_command() {
     let o = clustersim(&["--help"]);
     let out = String::from_utf8_lossy(&o.stdout);
     for cmd in [
-        "run", "inspect", "generate", "compare", "validate", "convert",
+        "run", "inspect", "generate", "compare", "validate", "convert", "sweep", "merge", "check",
     ] {
-        assert!(out.contains(cmd));
+        assert!(out.contains(cmd), "--help lacks {cmd}");
+    }
+    let o = clustersim(&["sweep", "--help"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for flag in [
+        "--out",
+        "--threads",
+        "--shard",
+        "--resume",
+        "--emit-slurm",
+        "--shards",
+    ] {
+        assert!(out.contains(flag), "sweep --help lacks {flag}");
+    }
+    let o = clustersim(&["check", "--help"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for flag in ["--baseline", "--update-baseline", "--markdown", "--junit"] {
+        assert!(out.contains(flag), "check --help lacks {flag}");
     }
     let o = clustersim(&["run", "--help"]);
     let out = String::from_utf8_lossy(&o.stdout);
