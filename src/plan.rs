@@ -42,8 +42,11 @@ pub struct RunPlan {
 /// sweep's runs differ in load factor, policy or seed far more often than in their trace).
 #[derive(Default)]
 pub struct TraceCache {
-    entries: Mutex<BTreeMap<String, Arc<OnceLock<Result<Workload, String>>>>>,
+    entries: Mutex<BTreeMap<String, CachedRead>>,
 }
+
+/// One read, done once: the workload, or the error message to repeat to every run.
+type CachedRead = Arc<OnceLock<Result<Workload, String>>>;
 
 impl TraceCache {
     /// The workload read by `read` under `key`, reading it on first use only. Runs that

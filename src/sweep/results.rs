@@ -375,6 +375,9 @@ pub fn t_975(df: usize) -> f64 {
     }
 }
 
+/// A plotted point: (x, mean, 95 % confidence half-width).
+pub type PlotPoint = (f64, f64, f64);
+
 /// A metric against a swept key: per series (policy), (x, mean, CI half-width) points.
 pub struct SweepPlot {
     /// The metric's name.
@@ -384,7 +387,7 @@ pub struct SweepPlot {
     /// Labels when the key's values are not numbers (x is then 0, 1, …).
     pub categories: Option<Vec<String>>,
     /// (series name, points).
-    pub series: Vec<(String, Vec<(f64, f64, f64)>)>,
+    pub series: Vec<(String, Vec<PlotPoint>)>,
 }
 
 impl Plot for SweepPlot {
