@@ -413,7 +413,16 @@ fn check_command(args: &CheckArgs) -> Result<std::process::ExitCode> {
         .iter()
         .filter(|c| c.status != baseline::Status::Ok)
         .collect();
-    let headline = if regressed.is_empty() {
+    let improved = notable.len() - regressed.len();
+    let headline = if regressed.is_empty() && improved > 0 {
+        format!(
+            "clustersim check: no regressions in {} metrics of {} runs; {improved} improved \
+             beyond their tolerance of {}",
+            comparisons.len(),
+            measured.len(),
+            args.baseline.display()
+        )
+    } else if regressed.is_empty() {
         format!(
             "clustersim check: all {} metrics of {} runs within tolerance of {}",
             comparisons.len(),

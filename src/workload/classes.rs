@@ -4,20 +4,24 @@
 //! reason if no node could ever hold it or it asks for more than the partition allows.
 //!
 //! The generator: a job's class is drawn by `share`; its node count and GPUs (or MIG
-//! slices) per node from the class's lists (weights optional, uniform by default); its
-//! runtime from a lognormal (median, σ) capped at the partition's walltime limit; its
-//! estimate as runtime × a lognormal overestimation factor (median 2, σ 0.6, at least 1)
-//! rounded up to a multiple of 15 minutes and capped at the limit. Arrivals form a Poisson
-//! process whose rate makes the offered load on the cluster's most demanded resource
-//! (cores, GPUs or MIG slices: Σ amount × runtime / (capacity × span)) equal `load`.
+//! slices) per node from the class's lists (weights optional, uniform by default) or its
+//! size distribution; its runtime from the class's distribution (lognormal, gamma, Weibull,
+//! histogram; see [`super::distributions`]) capped at the class's `max_runtime_s`, the
+//! partition's walltime limit, or 2 hours for an interactive session in a pool without one;
+//! its estimate as runtime × a lognormal overestimation factor (by default median 2, σ 0.6,
+//! at least 1) rounded up to a common walltime (15 min, 1 h, …) and capped at the limit.
+//! Arrivals form a Poisson process whose rate makes the offered load on the cluster's most
+//! demanded resource (cores, GPUs or MIG slices: Σ amount × runtime / (capacity × span))
+//! equal `load`, each class's arrivals modulated by its daily and weekly cycles.
 
+use super::distributions::{EstimateSpec, RuntimeDist, SizeDist};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
 use crate::cluster::spec::{ClusterSpec, JobKinds};
 use crate::engine::rng::RandomStreams;
 use crate::engine::time::{SimDuration, SimTime};
 use rand::Rng;
-use rand_distr::{Distribution, Exp, LogNormal};
+use rand_distr::{Distribution, Exp};
 use serde::Deserialize;
 
 /// `[[workload.generator.classes]]`: one kind of job.
@@ -72,11 +76,28 @@ pub struct JobClassSpec {
     /// Whole nodes only.
     #[serde(default)]
     pub exclusive: bool,
-    /// Median runtime, s.
-    pub runtime_median_s: f64,
-    /// σ of the runtime's logarithm.
+    /// Median runtime, s: a lognormal runtime with `runtime_sigma` (a shorthand for
+    /// `runtime = { dist = "lognormal", ... }`; give one of the two).
+    #[serde(default)]
+    pub runtime_median_s: Option<f64>,
+    /// σ of the runtime's logarithm, with `runtime_median_s`.
     #[serde(default = "default_sigma")]
     pub runtime_sigma: f64,
+    /// The runtime distribution: lognormal, gamma, Weibull or a histogram.
+    #[serde(default)]
+    pub runtime: Option<RuntimeDist>,
+    /// Longest runtime, s (default: the partition's limit; for interactive sessions
+    /// without one, 2 hours).
+    #[serde(default)]
+    pub max_runtime_s: Option<u64>,
+    /// Node counts drawn from a serial share, log-uniform sizes and a power-of-two
+    /// preference, instead of the `nodes` list.
+    #[serde(default)]
+    pub nodes_dist: Option<SizeDist>,
+    /// Users' walltime estimates (default: factor median 2, σ 0.6, rounded up to common
+    /// values).
+    #[serde(default)]
+    pub estimate: Option<EstimateSpec>,
     /// Relative arrival rate in each hour of the day (24 weights, hour 0 first), e.g.
     /// peaking in working hours for interactive sessions. Default: flat.
     #[serde(default)]
@@ -351,8 +372,44 @@ pub fn check_classes(
                 ));
             }
         }
-        if !(c.runtime_median_s >= 1.0 && c.runtime_median_s.is_finite()) {
-            return Err((key("runtime_median_s"), "expected at least 1 second".into()));
+        match (&c.runtime_median_s, &c.runtime) {
+            (None, None) => {
+                return Err((
+                    key("runtime_median_s"),
+                    "give the runtimes: runtime_median_s (lognormal) or runtime = { dist = ... }"
+                        .into(),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err((
+                    key("runtime"),
+                    "give runtime_median_s or runtime, not both".into(),
+                ))
+            }
+            (Some(m), None) if !(*m >= 1.0 && m.is_finite()) => {
+                return Err((key("runtime_median_s"), "expected at least 1 second".into()));
+            }
+            (None, Some(d)) => d
+                .check()
+                .map_err(|(f, m)| (key(&format!("runtime.{f}")), m))?,
+            _ => {}
+        }
+        if let Some(d) = &c.nodes_dist {
+            if c.nodes != [1] || !c.gpus.is_empty() {
+                return Err((
+                    key("nodes_dist"),
+                    "give either nodes_dist or a nodes / gpus list, not both".into(),
+                ));
+            }
+            d.check()
+                .map_err(|(f, m)| (key(&format!("nodes_dist.{f}")), m))?;
+        }
+        if let Some(e) = &c.estimate {
+            e.check()
+                .map_err(|(f, m)| (key(&format!("estimate.{f}")), m))?;
+        }
+        if c.max_runtime_s == Some(0) {
+            return Err((key("max_runtime_s"), "expected at least 1 second".into()));
         }
         if !(c.runtime_sigma >= 0.0 && c.runtime_sigma.is_finite()) {
             return Err((
@@ -393,7 +450,8 @@ fn pick<R: Rng>(rng: &mut R, values: &[u32], weights: &Option<Vec<f64>>) -> u32 
     }
 }
 
-const ESTIMATE_STEP_S: u64 = 900;
+/// The longest interactive session where neither the class nor its pool says (2 hours).
+pub const DEFAULT_SESSION_CAP_S: u64 = 7_200;
 
 /// Generates node-level jobs and resolves them against the cluster.
 pub fn generate(g: &ClassGenerator) -> Workload {
@@ -405,7 +463,22 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     let mut arrival_rng = streams.stream("arrivals");
     let parts = partitions(g.cluster);
     let share_total: f64 = g.classes.iter().map(|c| c.share).sum();
-    let overestimate = LogNormal::new(2f64.ln(), 0.6).expect("valid lognormal");
+    let runtimes: Vec<RuntimeDist> = g
+        .classes
+        .iter()
+        .map(|c| match (&c.runtime, c.runtime_median_s) {
+            (Some(d), _) => d.clone(),
+            (None, m) => RuntimeDist::Lognormal {
+                median_s: m.unwrap_or(1.0),
+                sigma: c.runtime_sigma,
+            },
+        })
+        .collect();
+    let estimates: Vec<EstimateSpec> = g
+        .classes
+        .iter()
+        .map(|c| c.estimate.clone().unwrap_or_default())
+        .collect();
 
     struct Drawn {
         class: u16,
@@ -455,7 +528,10 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             let nodes = total.div_ceil(per_node_max);
             (nodes, total.div_ceil(nodes))
         } else {
-            let nodes = pick(&mut size_rng, &c.nodes, &c.node_weights);
+            let nodes = match &c.nodes_dist {
+                Some(d) => d.sample(&mut size_rng),
+                None => pick(&mut size_rng, &c.nodes, &c.node_weights),
+            };
             let gpus = if c.gpus_per_node.is_empty() {
                 0
             } else {
@@ -497,19 +573,18 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         };
         request.allowed_types = partition.map_or(0, |p| parts[p].types) & profile_types[ci];
         let limit_s = partition.and_then(|p| parts[p].max_walltime_s);
-        let runtime =
-            LogNormal::new(c.runtime_median_s.ln(), c.runtime_sigma).expect("valid lognormal");
-        let mut run_s = (runtime.sample(&mut runtime_rng).round() as u64).max(1);
-        if let Some(l) = limit_s {
+        // Sessions are capped by their pool's limit, 2 hours where the pool sets none.
+        let cap_s = match (c.max_runtime_s, limit_s, kind) {
+            (Some(m), l, _) => Some(l.map_or(m, |l| m.min(l))),
+            (None, Some(l), _) => Some(l),
+            (None, None, JobKind::Interactive) => Some(DEFAULT_SESSION_CAP_S),
+            (None, None, JobKind::Batch) => None,
+        };
+        let mut run_s = runtimes[ci].sample(&mut runtime_rng);
+        if let Some(l) = cap_s {
             run_s = run_s.min(l);
         }
-        let factor: f64 = overestimate.sample(&mut estimate_rng).max(1.0);
-        let mut estimate_s =
-            ((run_s as f64 * factor).ceil() as u64).div_ceil(ESTIMATE_STEP_S) * ESTIMATE_STEP_S;
-        if let Some(l) = limit_s {
-            estimate_s = estimate_s.min(l);
-        }
-        estimate_s = estimate_s.max(run_s);
+        let estimate_s = estimates[ci].sample(&mut estimate_rng, run_s, limit_s);
         let per_node_gpu = if request.mig_slices_per_node > 0 {
             0.0
         } else {

@@ -5,6 +5,7 @@
 //! in [`Workload::dropped`], with its reason: nothing is silently lost.
 
 pub mod classes;
+pub mod distributions;
 pub mod job;
 pub mod openb;
 pub mod sacct;
