@@ -234,6 +234,13 @@ pub struct WorkloadArgs {
     /// Keep jobs submitted before this many seconds after the first submission.
     #[arg(long, value_name = "SECONDS")]
     pub window_end: Option<u64>,
+    /// Keep jobs submitted at or after this date, UTC (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS;
+    /// needs a trace that says when it starts: SWF UnixStartTime, sacct).
+    #[arg(long, value_name = "DATE")]
+    pub from_date: Option<String>,
+    /// Keep jobs submitted before this date, UTC.
+    #[arg(long, value_name = "DATE")]
+    pub to_date: Option<String>,
     /// Keep only these users (comma-separated numbers, as in the trace).
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
     pub users: Vec<i32>,
@@ -611,8 +618,15 @@ fn swf_options(args: &WorkloadArgs) -> SwfOptions {
     }
 }
 
-/// Reads a workload file in any format (an openb pod list needs `--node-list`).
+/// Reads a workload file in any format (an openb pod list needs `--node-list`), shaped by
+/// the flags' window, filters and load factor.
 pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
+    let mut w = read_workload(path, args)?;
+    crate::plan::shape_workload(&mut w, args, None)?;
+    Ok(w)
+}
+
+fn read_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
     let format = args.trace_format.unwrap_or_default();
     if format == crate::workload::TraceFormat::Openb {
         let Some(list) = &args.node_list else {

@@ -292,7 +292,7 @@ fn read_scenario_trace(
 }
 
 /// The workload's filter and load factor: the flags, else the scenario's.
-fn shape_workload(
+pub fn shape_workload(
     w: &mut Workload,
     args: &crate::cli::WorkloadArgs,
     file: Option<&scenario::Scenario>,
@@ -303,6 +303,12 @@ fn shape_workload(
     }
     if args.window_end.is_some() {
         filter.to_s = args.window_end;
+    }
+    if args.from_date.is_some() {
+        filter.from_date = args.from_date.clone();
+    }
+    if args.to_date.is_some() {
+        filter.to_date = args.to_date.clone();
     }
     for (flag, target) in [
         (&args.users, &mut filter.users),
@@ -320,7 +326,7 @@ fn shape_workload(
             );
         }
     }
-    crate::workload::transform::apply_filter(w, &filter);
+    crate::workload::transform::apply_filter(w, &filter).map_err(anyhow::Error::msg)?;
     let factor = args
         .load_factor
         .or(file.and_then(|f| f.workload.load_factor))

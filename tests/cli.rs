@@ -511,3 +511,56 @@ fn load_scaling_and_filters_shape_the_workload() {
     let bad = clustersim(&["run", "-w", trace.to_str().unwrap(), "--load-factor", "0"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn date_filters_cut_a_trace_by_calendar_dates() {
+    // A trace without UnixStartTime cannot place dates.
+    let dir = scratch("date-filters");
+    let bare = dir.join("bare.swf");
+    std::fs::write(&bare, "1 0 0 10 1 -1 -1 1 20 -1 1 1 1 -1 1 -1 -1 -1\n").unwrap();
+    let o = clustersim(&[
+        "inspect",
+        bare.to_str().unwrap(),
+        "--procs",
+        "4",
+        "--from-date",
+        "2020-01-01",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("does not say when it starts"),
+        "{}",
+        text(&o)
+    );
+    let o = clustersim(&[
+        "inspect",
+        bare.to_str().unwrap(),
+        "--procs",
+        "4",
+        "--to-date",
+        "2020-13-01",
+    ]);
+    assert!(
+        text(&o).contains("\"2020-13-01\" is not a date"),
+        "{}",
+        text(&o)
+    );
+    let Some(shared) = common::shared_dir("date_filters_cut_a_trace_by_calendar_dates") else {
+        return;
+    };
+    // CTC-SP2 starts 1996-06-26 (UnixStartTime 835823160); 7,289 of its jobs were submitted
+    // in August 1996 (UTC), counted independently of clustersim from the file.
+    let ctc = shared.join("traces/swf/CTC-SP2-1996-3.1-cln.swf.gz");
+    let o = clustersim(&[
+        "inspect",
+        ctc.to_str().unwrap(),
+        "--from-date",
+        "1996-08-01",
+        "--to-date",
+        "1996-09-01",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("would simulate: 7289\n"), "{out}");
+    assert!(out.contains("filtered_out: 69933"), "{out}");
+}

@@ -387,6 +387,21 @@ impl Scenario {
                 ));
             }
         }
+        for (key, date) in [
+            ("workload.filter.from_date", &w.filter.from_date),
+            ("workload.filter.to_date", &w.filter.to_date),
+        ] {
+            if let Some(d) = date {
+                if crate::workload::transform::parse_date_s(d).is_none() {
+                    return Err(ValidationError::new(
+                        key,
+                        format!(
+                            "{d:?} is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)"
+                        ),
+                    ));
+                }
+            }
+        }
         if w.procs == Some(0) {
             return Err(ValidationError::new(
                 "workload.procs",

@@ -20,6 +20,13 @@ pub struct Filter {
     /// Keep jobs submitted before this long after the first submission, s.
     #[serde(default)]
     pub to_s: Option<u64>,
+    /// Keep jobs submitted at or after this date (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`,
+    /// UTC), for traces that know their start (SWF `UnixStartTime`, sacct dumps).
+    #[serde(default)]
+    pub from_date: Option<String>,
+    /// Keep jobs submitted before this date (same forms).
+    #[serde(default)]
+    pub to_date: Option<String>,
     /// Keep only these users (the trace's user numbers).
     #[serde(default)]
     pub users: Vec<i32>,
@@ -38,11 +45,41 @@ impl Filter {
     }
 }
 
+/// Seconds since 1970-01-01 (UTC) of `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`.
+pub fn parse_date_s(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if t.contains('T') {
+        super::sacct::parse_timestamp_s(t)
+    } else {
+        super::sacct::parse_timestamp_s(&format!("{t}T00:00:00"))
+    }
+}
+
 /// Drops the jobs `filter` leaves out (reason `filtered_out`), keeping every other vector
-/// of the workload aligned.
-pub fn apply_filter(w: &mut Workload, filter: &Filter) {
+/// of the workload aligned. An error when the filter has dates the workload cannot place
+/// (a date that does not parse, or a trace that does not say when it starts).
+pub fn apply_filter(w: &mut Workload, filter: &Filter) -> Result<(), String> {
     if filter.is_empty() {
-        return;
+        return Ok(());
+    }
+    // Dates become milliseconds on the workload's clock (0 = its UnixStartTime).
+    let mut date_ms = [None, None];
+    for (slot, (name, date)) in date_ms.iter_mut().zip([
+        ("from_date", &filter.from_date),
+        ("to_date", &filter.to_date),
+    ]) {
+        let Some(text) = date else { continue };
+        let at = parse_date_s(text).ok_or_else(|| {
+            format!("{name} {text:?} is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)")
+        })?;
+        let origin = w.meta.unix_start_time.ok_or_else(|| {
+            format!(
+                "{name}: the workload {} does not say when it starts (no UnixStartTime), so \
+                 dates cannot be placed; use from_s / to_s",
+                w.meta.source
+            )
+        })?;
+        *slot = Some((at - origin).saturating_mul(1000));
     }
     let t0 = w.jobs.first().map_or(0, |j| j.submit.as_ms());
     let keep: Vec<bool> = w
@@ -50,7 +87,10 @@ pub fn apply_filter(w: &mut Workload, filter: &Filter) {
         .iter()
         .map(|j| {
             let since_s = (j.submit.as_ms() - t0) / 1000;
+            let at = j.submit.as_ms() as i64;
             filter.from_s.is_none_or(|f| since_s >= f)
+                && date_ms[0].is_none_or(|d| at >= d)
+                && date_ms[1].is_none_or(|d| at < d)
                 && filter.to_s.is_none_or(|t| since_s < t)
                 && (filter.users.is_empty() || filter.users.contains(&j.user))
                 && (filter.queues.is_empty() || filter.queues.contains(&j.queue))
@@ -80,6 +120,7 @@ pub fn apply_filter(w: &mut Workload, filter: &Filter) {
         let mut it = keep.iter();
         nw.class_of.retain(|_| *it.next().unwrap_or(&true));
     }
+    Ok(())
 }
 
 /// Multiplies the arrival rate by `factor` (> 0) by compressing inter-arrival times.
