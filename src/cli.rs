@@ -959,30 +959,12 @@ fn validate_command(args: &ValidateArgs) -> Result<()> {
     }
     match (&f.workload.trace, &f.workload.generator) {
         (Some(trace), _) => {
-            let path = loaded.resolve(trace);
-            let w = crate::workload::read_trace_file(
-                &path,
-                f.workload.format,
-                &SwfOptions {
-                    procs: f
-                        .cluster
-                        .as_ref()
-                        .and_then(|c| u32::try_from(c.total_cores()).ok())
-                        .or(f.workload.procs),
-                    kill_at_walltime: f.workload.kill_at_walltime,
-                    lenient: f.workload.lenient,
-                },
-            )
-            .with_context(|| {
-                format!(
-                    "{}:{}: workload.trace",
-                    loaded.path.display(),
-                    scenario::locate::line_of_key(&loaded.text, "workload.trace")
-                )
-            })?;
+            // Read as `run` would (any format, on the scenario's cluster, shaped).
+            let plan = plan_run(&default_run_args()?, Some(&loaded), None)?;
+            let w = &plan.workload;
             say!(
                 "workload: {} ({} jobs to simulate, {} dropped)",
-                path.display(),
+                loaded.resolve(trace).display(),
                 w.jobs.len(),
                 w.dropped.len()
             );

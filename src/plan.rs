@@ -156,12 +156,12 @@ pub fn plan_run(
         None => read(),
     };
     // An openb pod list runs on node types: the scenario's cluster or an openb node list.
-    let openb_trace = match (&args.workload, loaded) {
+    let trace_path = match (&args.workload, loaded) {
         (Some(path), _) => Some(path.clone()),
         (None, Some(l)) => l.scenario.workload.trace.as_ref().map(|t| l.resolve(t)),
         _ => None,
     };
-    if let (crate::workload::TraceFormat::Openb, Some(pods)) = (trace_format, openb_trace) {
+    if let (crate::workload::TraceFormat::Openb, Some(pods)) = (trace_format, trace_path.clone()) {
         let node_list = args.input.node_list.clone().or_else(|| {
             loaded.and_then(|l| l.scenario.workload.node_list.as_ref().map(|p| l.resolve(p)))
         });
@@ -183,6 +183,30 @@ pub fn plan_run(
         let workload = cached(key, &|| {
             Ok(crate::workload::openb::read_pod_list(
                 &pods, &cluster, fractional, placement,
+            )?)
+        })?;
+        let policy = args
+            .policy
+            .or(file.map(|f| f.policy.name))
+            .unwrap_or(PolicyKind::Easy);
+        return finish(common, workload, vec![policy], None, args, file);
+    }
+    // A DLRM trace runs on the scenario's cluster.
+    if let Some(path) = trace_path.filter(|p| {
+        crate::workload::detect_format(p, trace_format) == crate::workload::TraceFormat::Dlrm
+    }) {
+        let Some(cluster) = file.and_then(|f| f.cluster.clone()) else {
+            anyhow::bail!(
+                "{}: a DLRM trace runs on a cluster: use a scenario with a [cluster] (see \
+                 scenarios/dlrm.toml)",
+                path.display()
+            );
+        };
+        let placement = file.map(|f| f.policy.placement).unwrap_or_default();
+        let key = format!("dlrm|{path:?}|{cluster:?}|{placement:?}");
+        let workload = cached(key, &|| {
+            Ok(crate::workload::dlrm::read_dlrm_file(
+                &path, &cluster, placement,
             )?)
         })?;
         let policy = args

@@ -343,3 +343,59 @@ fn the_scenario_scales_and_filters_its_workload() {
         text(&v)
     );
 }
+
+/// A scenario replaying one trace format: (scenario, format, input jobs, dropped by
+/// reason).
+type FormatScenario = (
+    &'static str,
+    &'static str,
+    u64,
+    &'static [(&'static str, u64)],
+);
+
+/// The scenarios that replay each trace format from ../shared.
+const FORMAT_SCENARIOS: [FormatScenario; 3] = [
+    ("slurm-sacct", "sacct", 4, &[]),
+    ("openb", "openb", 8_152, &[("never_started", 897)]),
+    (
+        "dlrm",
+        "dlrm",
+        23_871,
+        &[("negative_submit", 7_280), ("no_end", 4_201)],
+    ),
+];
+
+#[test]
+fn every_trace_format_replays_end_to_end_from_its_scenario() {
+    if common::shared_dir("every_trace_format_replays_end_to_end_from_its_scenario").is_none() {
+        return;
+    }
+    let dir = scratch("format-scenarios");
+    for (name, format, input, dropped) in FORMAT_SCENARIOS {
+        let out = dir.join(name);
+        let o = clustersim(&[
+            "run",
+            &repo(&format!("scenarios/{name}.toml")),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["format"], format, "{name}");
+        let jobs = &summary["jobs"];
+        assert_eq!(jobs["input"], input, "{name}");
+        let drops: u64 = dropped.iter().map(|(_, n)| n).sum();
+        assert_eq!(jobs["simulated"], input - drops, "{name}");
+        for (reason, n) in dropped {
+            assert_eq!(jobs["dropped_by_reason"][reason], *n, "{name}: {reason}");
+        }
+        // Node-level jobs: the jobs table names each job's nodes.
+        let table = std::fs::read_to_string(out.join("jobs.csv")).unwrap();
+        assert_eq!(table.lines().count() as u64, 1 + input - drops, "{name}");
+        assert!(table.lines().next().unwrap().contains("nodes"), "{name}");
+    }
+}

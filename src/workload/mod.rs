@@ -6,6 +6,7 @@
 
 pub mod classes;
 pub mod distributions;
+pub mod dlrm;
 pub mod job;
 pub mod openb;
 pub mod sacct;
@@ -148,10 +149,14 @@ pub enum TraceFormat {
     /// Alibaba openb pod list (CSV, plain or gzip); needs a cluster (a scenario's, or an
     /// openb node list).
     Openb,
+    /// Alibaba's disaggregated DLRM inference trace (CSV, plain or gzip); needs a
+    /// scenario's [cluster].
+    Dlrm,
 }
 
 /// The format of a trace file: `format` itself, or for `Auto` sacct if the first line (of
-/// the decompressed file) is a sacct header, else SWF.
+/// the decompressed file) is a sacct header, DLRM if it is the DLRM trace's header, else
+/// SWF.
 pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat {
     if format != TraceFormat::Auto {
         return format;
@@ -166,6 +171,8 @@ pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat
         .unwrap_or_default();
     if sacct::looks_like_sacct(&first) {
         TraceFormat::Sacct
+    } else if dlrm::looks_like_dlrm(&first) {
+        TraceFormat::Dlrm
     } else {
         TraceFormat::Swf
     }
@@ -187,7 +194,14 @@ pub fn read_trace_file(
                       list) or a scenario with a [cluster]"
                 .to_string(),
         }),
-        _ => swf::read_swf_file(path, options),
+        TraceFormat::Dlrm => Err(swf::SwfError {
+            source_name: path.display().to_string(),
+            line: None,
+            message: "a DLRM trace runs on a cluster: use a scenario with a [cluster] \
+                      (see scenarios/dlrm.toml)"
+                .to_string(),
+        }),
+        TraceFormat::Auto | TraceFormat::Swf => swf::read_swf_file(path, options),
     }
 }
 
