@@ -970,6 +970,16 @@ fn validate_command(args: &ValidateArgs) -> Result<()> {
             );
         }
         (None, Some(g)) => say!("workload: generated, {} jobs at load {}", g.jobs, g.load),
+        (None, None) if !f.workload.sources.is_empty() => {
+            let plan = plan_run(&default_run_args()?, Some(&loaded), None)?;
+            let w = &plan.workload;
+            say!(
+                "workload: {} sources ({} jobs to simulate, {} dropped)",
+                f.workload.sources.len(),
+                w.jobs.len(),
+                w.dropped.len()
+            );
+        }
         (None, None) => {}
     }
     say!("policy: {}", f.policy.name);

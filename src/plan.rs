@@ -228,6 +228,11 @@ pub fn plan_run(
     }
     if let Some(loaded) = loaded {
         let f = &loaded.scenario;
+        if !f.workload.sources.is_empty() {
+            let workload = compose_sources(loaded, seed, cache)?;
+            let policies = vec![args.policy.unwrap_or(f.policy.name)];
+            return finish(common, workload, policies, None, args, file);
+        }
         let workload = match (&f.workload.trace, &f.workload.generator) {
             (Some(trace), _) => {
                 let path = loaded.resolve(trace);
@@ -282,6 +287,34 @@ pub fn plan_run(
     };
     let workload = generate(&spec);
     finish(common, workload, policies, Some(spec), args, file)
+}
+
+/// The sources of a composed workload, each planned as a scenario of its own, merged.
+/// Source k ≥ 1 generates from the seed plus k × 0x9E3779B97F4A7C15, so that two generators
+/// never draw the same numbers.
+fn compose_sources(
+    loaded: &LoadedScenario,
+    seed: u64,
+    cache: Option<&TraceCache>,
+) -> Result<Workload> {
+    let f = &loaded.scenario;
+    let args = crate::cli::default_run_args()?;
+    let mut sources = Vec::with_capacity(f.workload.sources.len());
+    for (k, source) in f.workload.sources.iter().enumerate() {
+        let mut alone = loaded.clone();
+        alone.scenario.workload = source.as_workload(&f.workload);
+        alone.scenario.seed =
+            Some(seed.wrapping_add((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        let plan = plan_run(&args, Some(&alone), cache)
+            .with_context(|| format!("workload source {:?}", source.label(k)))?;
+        sources.push(crate::workload::compose::Source {
+            name: source.label(k),
+            workload: plan.workload,
+            offset_s: source.offset_s,
+        });
+    }
+    crate::workload::compose::merge(sources, f.cluster.as_ref(), f.policy.placement)
+        .map_err(|e| anyhow::anyhow!("{}: workload.sources: {e}", loaded.path.display()))
 }
 
 /// A scenario's trace: a Slurm dump on a scenario's cluster becomes node-level jobs.

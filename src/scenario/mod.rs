@@ -102,6 +102,74 @@ pub struct WorkloadSpec {
     /// Time window and filters (`[workload.filter]`).
     #[serde(default)]
     pub filter: Filter,
+    /// Several sources merged into one run (`[[workload.sources]]`), instead of `trace` or
+    /// `generator`; `load_factor` and `filter` above then apply to the merged workload.
+    #[serde(default)]
+    pub sources: Vec<SourceSpec>,
+}
+
+/// `[[workload.sources]]`: one source of a composed workload (see
+/// [`crate::workload::compose`]).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// A name for reports and class names (default `source1`, `source2`, …).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A trace file, relative to the scenario file's folder.
+    #[serde(default)]
+    pub trace: Option<PathBuf>,
+    /// The trace's format.
+    #[serde(default)]
+    pub format: TraceFormat,
+    /// A generated workload instead of a trace.
+    #[serde(default)]
+    pub generator: Option<GeneratorSpec>,
+    /// For an openb pod list without a [cluster]: its node list.
+    #[serde(default)]
+    pub node_list: Option<PathBuf>,
+    /// For an openb pod list: how a fractional GPU maps.
+    #[serde(default)]
+    pub fractional: crate::workload::openb::Fractional,
+    /// Skip malformed trace lines, counting them as dropped.
+    #[serde(default)]
+    pub lenient: bool,
+    /// This source's load factor.
+    #[serde(default)]
+    pub load_factor: Option<f64>,
+    /// This source's window and filters.
+    #[serde(default)]
+    pub filter: Filter,
+    /// Seconds added to every submit time of this source.
+    #[serde(default)]
+    pub offset_s: u64,
+}
+
+impl SourceSpec {
+    /// The source as the workload of a scenario of its own (with the parent's machine
+    /// size and walltime rule).
+    pub fn as_workload(&self, parent: &WorkloadSpec) -> WorkloadSpec {
+        WorkloadSpec {
+            trace: self.trace.clone(),
+            format: self.format,
+            generator: self.generator.clone(),
+            procs: parent.procs,
+            lenient: self.lenient || parent.lenient,
+            kill_at_walltime: parent.kill_at_walltime,
+            node_list: self.node_list.clone(),
+            fractional: self.fractional,
+            load_factor: self.load_factor,
+            filter: self.filter.clone(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// The source's name: its `name`, else `source<k+1>`.
+    pub fn label(&self, k: usize) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("source{}", k + 1))
+    }
 }
 
 use crate::workload::transform::Filter;
@@ -315,6 +383,34 @@ impl Scenario {
             cluster.validate()?;
         }
         let w = &self.workload;
+        if !w.sources.is_empty() {
+            if w.trace.is_some() || w.generator.is_some() {
+                return Err(ValidationError::new(
+                    "workload.sources",
+                    "give the jobs' sources either as trace / generator or as \
+                     [[workload.sources]], not both",
+                ));
+            }
+            let mut names = std::collections::BTreeSet::new();
+            for (k, source) in w.sources.iter().enumerate() {
+                if !names.insert(source.label(k)) {
+                    return Err(ValidationError::new(
+                        format!("workload.sources[{k}].name"),
+                        format!("two sources are named {:?}", source.label(k)),
+                    ));
+                }
+                let mut alone = self.clone();
+                alone.workload = source.as_workload(w);
+                alone.validate().map_err(|e| {
+                    ValidationError::new(
+                        e.key
+                            .replacen("workload", &format!("workload.sources[{k}]"), 1),
+                        e.message,
+                    )
+                })?;
+            }
+            return self.validate_shaping();
+        }
         match (&w.trace, &w.generator) {
             (None, None) => {
                 return Err(ValidationError::new(
@@ -371,6 +467,12 @@ impl Scenario {
                 ));
             }
         }
+        self.validate_shaping()
+    }
+
+    /// The load factor, window, dates and machine size of the workload.
+    fn validate_shaping(&self) -> Result<(), ValidationError> {
+        let w = &self.workload;
         if let Some(f) = w.load_factor {
             if !(f > 0.0 && f.is_finite()) {
                 return Err(ValidationError::new(

@@ -5,6 +5,7 @@
 //! in [`Workload::dropped`], with its reason: nothing is silently lost.
 
 pub mod classes;
+pub mod compose;
 pub mod distributions;
 pub mod dlrm;
 pub mod job;

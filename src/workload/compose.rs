@@ -1,0 +1,196 @@
+//! Several workload sources merged into one run (`[[workload.sources]]`): e.g. a real batch
+//! trace plus generated interactive sessions.
+//!
+//! Each source is read (and shaped by its own filter and load factor) as if it were the
+//! scenario's only workload; the merge then:
+//! - shifts each source by its `offset_s`;
+//! - numbers jobs apart: source k's job and drop numbers are its own plus k × 10⁹ (the
+//!   first source keeps its numbers), so `jobs.csv` names every job once and a job can be
+//!   traced back to its source;
+//! - if any source asks for nodes (a scenario cluster's generator classes, sacct, openb,
+//!   DLRM), turns the others' jobs of processors anywhere into node-level requests on the
+//!   same cluster: a job of P processors asks for ⌈P / C⌉ nodes of ⌈P / nodes⌉ cores each
+//!   (one node of P cores when P ≤ C), C being the most cores of a node type in the
+//!   partitions that take its kind (batch or interactive), and goes to the partition the
+//!   usual rule picks; classes are named `SOURCE/CLASS`;
+//! - orders the jobs by (submit, source, position in the source), so ties between sources
+//!   are broken by the order the sources are written in.
+
+use super::classes::{attach_requests, NodeWorkload};
+use super::{DroppedJob, Job, JobKind, Workload};
+use crate::cluster::nodes::{NodeRequest, Placement};
+use crate::cluster::spec::{ClusterSpec, JobKinds};
+use crate::engine::time::SimDuration;
+
+/// How far apart the sources' job numbers are.
+pub const ID_STRIDE: u64 = 1_000_000_000;
+
+/// One source, read: its name, its workload, its time offset.
+pub struct Source {
+    /// A name for reports and class names.
+    pub name: String,
+    /// The workload as read and shaped.
+    pub workload: Workload,
+    /// Added to every submit time, s.
+    pub offset_s: u64,
+}
+
+/// The most cores of a node type in a partition that takes jobs of `kind` (any node type
+/// when the cluster has no partitions).
+fn most_cores_for(cluster: &ClusterSpec, kind: JobKind) -> u32 {
+    let cores_of = |name: &String| cluster.node_types.get(name).map_or(0, |t| t.cores);
+    if cluster.partitions.is_empty() {
+        return cluster
+            .node_types
+            .values()
+            .map(|t| t.cores)
+            .max()
+            .unwrap_or(1);
+    }
+    cluster
+        .partitions
+        .values()
+        .filter(|p| match p.kinds {
+            JobKinds::Both => true,
+            JobKinds::Batch => kind == JobKind::Batch,
+            JobKinds::Interactive => kind == JobKind::Interactive,
+        })
+        .flat_map(|p| p.node_types.iter().map(cores_of))
+        .max()
+        .unwrap_or(1)
+}
+
+/// A job of processors anywhere as a node-level request: one node when `most_cores`
+/// (the largest node its partition could give) holds it, else the fewest nodes that do.
+fn request_for_processors(job: &Job, most_cores: u32) -> NodeRequest {
+    let procs = job.procs.max(1);
+    let nodes = procs.div_ceil(most_cores.max(1));
+    NodeRequest {
+        nodes,
+        tasks_per_node: 1,
+        cores_per_node: procs.div_ceil(nodes),
+        memory_mb_per_node: 0,
+        gpus_per_node: 0,
+        mig_slices_per_node: 0,
+        exclusive: false,
+        allowed_types: 0,
+    }
+}
+
+/// Merges the sources into one workload (see the module's documentation). `cluster` is
+/// the scenario's, needed when some source is node-level.
+pub fn merge(
+    mut sources: Vec<Source>,
+    cluster: Option<&ClusterSpec>,
+    placement: Placement,
+) -> Result<Workload, String> {
+    let node_level = sources.iter().any(|s| s.workload.nodes.is_some());
+    if node_level {
+        let Some(cluster) = cluster else {
+            return Err(
+                "sources of node-level jobs are merged on the scenario's [cluster]: add one"
+                    .to_string(),
+            );
+        };
+        let most_cores = |kind| most_cores_for(cluster, kind);
+        let (batch, interactive) = (most_cores(JobKind::Batch), most_cores(JobKind::Interactive));
+        for s in sources.iter_mut().filter(|s| s.workload.nodes.is_none()) {
+            let requests = s
+                .workload
+                .jobs
+                .iter()
+                .map(|j| {
+                    let most = match j.kind {
+                        JobKind::Batch => batch,
+                        JobKind::Interactive => interactive,
+                    };
+                    (request_for_processors(j, most), None)
+                })
+                .collect();
+            attach_requests(&mut s.workload, requests, cluster, placement);
+        }
+    }
+    let mut out = Workload {
+        machine_procs: sources
+            .iter()
+            .map(|s| s.workload.machine_procs)
+            .max()
+            .unwrap_or(0),
+        ..Workload::default()
+    };
+    out.meta = sources
+        .first()
+        .map(|s| s.workload.meta.clone())
+        .unwrap_or_default();
+    out.meta.source = sources
+        .iter()
+        .map(|s| format!("{}: {}", s.name, s.workload.meta.source))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    out.meta.format = "composite".to_string();
+    // (submit, source, position) → the job and its node-level parts.
+    struct Entry {
+        job: Job,
+        node: Option<(NodeRequest, u16, u16)>,
+    }
+    let mut entries: Vec<(u64, usize, usize, Entry)> = Vec::new();
+    let mut merged_nodes: Option<NodeWorkload> = None;
+    for (k, s) in sources.into_iter().enumerate() {
+        let stride = k as u64 * ID_STRIDE;
+        let offset = SimDuration::from_secs(s.offset_s);
+        out.input_jobs += s.workload.input_jobs;
+        out.dropped
+            .extend(s.workload.dropped.into_iter().map(|d| DroppedJob {
+                trace_id: d.trace_id.map(|id| id + stride),
+                detail: format!("{}: {}", s.name, d.detail),
+                ..d
+            }));
+        let class_base = merged_nodes.as_ref().map_or(0, |m| m.classes.len()) as u16;
+        let nodes = s.workload.nodes.map(|b| *b);
+        if let Some(nw) = &nodes {
+            let m = merged_nodes.get_or_insert_with(|| NodeWorkload {
+                requests: Vec::new(),
+                partition_of: Vec::new(),
+                partitions: nw.partitions.clone(),
+                class_of: Vec::new(),
+                classes: Vec::new(),
+                cluster: nw.cluster.clone(),
+                placement: nw.placement,
+            });
+            if m.partitions != nw.partitions {
+                return Err(format!(
+                    "source {:?} has other partitions ({}) than the first node-level source \
+                     ({}): node-level sources must run on the scenario's [cluster]",
+                    s.name,
+                    nw.partitions.join(", "),
+                    m.partitions.join(", ")
+                ));
+            }
+            m.classes
+                .extend(nw.classes.iter().map(|c| format!("{}/{c}", s.name)));
+        }
+        for (i, mut job) in s.workload.jobs.into_iter().enumerate() {
+            job.trace_id += stride;
+            job.submit = job.submit + offset;
+            let node = nodes.as_ref().map(|nw| {
+                (
+                    nw.requests[i].clone(),
+                    nw.partition_of[i],
+                    nw.class_of[i] + class_base,
+                )
+            });
+            entries.push((job.submit.as_ms(), k, i, Entry { job, node }));
+        }
+    }
+    entries.sort_by_key(|&(t, k, i, _)| (t, k, i));
+    for (_, _, _, e) in entries {
+        out.jobs.push(e.job);
+        if let (Some(m), Some((request, partition, class))) = (merged_nodes.as_mut(), e.node) {
+            m.requests.push(request);
+            m.partition_of.push(partition);
+            m.class_of.push(class);
+        }
+    }
+    out.nodes = merged_nodes.map(Box::new);
+    Ok(out)
+}

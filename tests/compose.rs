@@ -1,0 +1,173 @@
+//! Composed workloads (`[[workload.sources]]`): a trace plus generated sessions on one
+//! cluster, traces of processors anywhere merged with offsets, generators that never share
+//! numbers, and located errors.
+
+use clustersim::policy::PolicyKind;
+use clustersim::scenario::{self, LoadedScenario};
+use clustersim::workload::compose::ID_STRIDE;
+use clustersim::workload::Workload;
+use std::path::{Path, PathBuf};
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn plan(loaded: &LoadedScenario) -> Workload {
+    let args = clustersim::cli::default_run_args().unwrap();
+    clustersim::plan::plan_run(&args, Some(loaded), None)
+        .unwrap()
+        .workload
+}
+
+/// A scenario written in the repository's scenarios/ folder's place (so that relative
+/// paths resolve as they do there).
+fn scenario_text(name: &str, text: &str) -> LoadedScenario {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compose");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = text.replace(
+        "DEMO",
+        &repo("workloads/demo-3000-128.swf").display().to_string(),
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, &text).unwrap();
+    scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_trace_plus_generated_sessions_run_together_on_one_cluster() {
+    let loaded = scenario::load(&repo("scenarios/trace-plus-sessions.toml")).unwrap();
+    let w = plan(&loaded);
+    assert_eq!(w.input_jobs, 3_600);
+    assert_eq!(w.jobs.len() + w.dropped.len(), 3_600);
+    let nw = w.nodes.as_ref().expect("node-level");
+    assert_eq!(
+        nw.classes,
+        ["trace/batch", "trace/interactive", "sessions/notebook"]
+    );
+    let sessions: Vec<usize> = (0..w.jobs.len()).filter(|&i| nw.class_of[i] == 2).collect();
+    assert_eq!(sessions.len(), 600);
+    for &i in &sessions {
+        assert!(
+            w.jobs[i].trace_id > ID_STRIDE,
+            "sessions are numbered apart"
+        );
+        assert_eq!(nw.requests[i].gpus_per_node, 1);
+        assert_eq!(nw.partitions[nw.partition_of[i] as usize], "notebooks");
+    }
+    // The trace keeps its numbers; a 64-processor job asks for 8 nodes of 8 cores.
+    let trace_ids: Vec<u64> = w
+        .jobs
+        .iter()
+        .map(|j| j.trace_id)
+        .filter(|&id| id < ID_STRIDE)
+        .collect();
+    assert_eq!(trace_ids.len(), 3_000);
+    for (i, j) in w.jobs.iter().enumerate() {
+        if j.trace_id < ID_STRIDE && j.procs > 8 && nw.class_of[i] == 0 {
+            let r = &nw.requests[i];
+            assert_eq!(r.nodes, j.procs.div_ceil(8));
+            assert!(r.cores_per_node * r.nodes >= j.procs && r.cores_per_node <= 8);
+        }
+    }
+    // Sorted by submit; it runs, and every node-level invariant holds.
+    assert!(w.jobs.windows(2).all(|p| p[0].submit <= p[1].submit));
+    let outcome =
+        clustersim::run::run(&w, PolicyKind::Easy, &Default::default(), &mut |_| {}).unwrap();
+    clustersim::check::check_schedule(&w, &outcome.result).unwrap();
+    clustersim::check::check_nodes(&w, &outcome.result).unwrap();
+    // Deterministic.
+    let again = plan(&loaded);
+    assert!(again
+        .jobs
+        .iter()
+        .zip(&w.jobs)
+        .all(|(a, b)| a.trace_id == b.trace_id && a.submit == b.submit));
+}
+
+#[test]
+fn traces_of_processors_anywhere_merge_with_offsets_and_filters() {
+    let loaded = scenario_text(
+        "two-traces",
+        r#"
+[workload]
+procs = 128
+load_factor = 2.0
+[[workload.sources]]
+trace = "DEMO"
+[[workload.sources]]
+trace = "DEMO"
+offset_s = 86400
+filter = { to_s = 3600 }
+"#,
+    );
+    let w = plan(&loaded);
+    assert!(w.nodes.is_none());
+    assert_eq!(w.input_jobs, 6_000);
+    let second: Vec<_> = w.jobs.iter().filter(|j| j.trace_id > ID_STRIDE).collect();
+    let first_hour = w
+        .dropped
+        .iter()
+        .filter(|d| d.trace_id.unwrap() > ID_STRIDE)
+        .count();
+    assert_eq!(second.len() + first_hour, 3_000);
+    assert!(
+        !second.is_empty() && first_hour > 2_000,
+        "the source's filter kept its first hour"
+    );
+    // The offset (a day), then the merged workload's load factor 2: a day becomes half.
+    let t0 = w.jobs[0].submit.as_ms();
+    assert!(second.iter().all(|j| j.submit.as_ms() - t0 >= 43_200_000));
+    assert_eq!(w.meta.format, "composite");
+}
+
+#[test]
+fn two_generator_sources_draw_different_numbers() {
+    let source = r#"
+[[workload.sources]]
+[workload.sources.generator]
+jobs = 200
+procs = 64
+"#;
+    let loaded = scenario_text(
+        "two-generators",
+        &format!("[workload]\nprocs = 64\n{source}{source}"),
+    );
+    let w = plan(&loaded);
+    let runs = |first: bool| -> Vec<u64> {
+        let mut v: Vec<u64> = w
+            .jobs
+            .iter()
+            .filter(|j| (j.trace_id < ID_STRIDE) == first)
+            .map(|j| j.run.as_ms())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(runs(true).len(), 200);
+    assert_ne!(runs(true), runs(false));
+}
+
+#[test]
+fn bad_sources_are_located_errors() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compose-bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (text, expected) in [
+        (
+            "[workload]\ntrace = \"x.swf\"\n[[workload.sources]]\ntrace = \"y.swf\"\n",
+            "workload.sources: give the jobs' sources either",
+        ),
+        (
+            "[workload]\nprocs = 8\n[[workload.sources]]\ntrace = \"y.swf\"\n[[workload.sources]]\n[workload.sources.generator]\njobs = 0\n",
+            "workload.sources[1].generator.jobs: expected at least 1 job",
+        ),
+        (
+            "[workload]\nprocs = 8\n[[workload.sources]]\nname = \"a\"\ntrace = \"y.swf\"\n[[workload.sources]]\nname = \"a\"\ntrace = \"z.swf\"\n",
+            "workload.sources[1].name: two sources are named \"a\"",
+        ),
+    ] {
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        let e = scenario::load(&path).unwrap_err().to_string();
+        assert!(e.contains(expected), "{e}");
+    }
+}
