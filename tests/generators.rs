@@ -341,3 +341,54 @@ fn the_ctc_shaped_class_matches_ctc_sp2() {
     close(gq1, rq1, 0.35, "runtime q25 vs CTC-SP2");
     close(gq3, rq3, 0.35, "runtime q75 vs CTC-SP2");
 }
+
+#[test]
+fn idle_sessions_hold_resources_and_the_metrics_say_how_much_sat_idle() {
+    let run = |class: &str| {
+        let w = one_class(class, 9);
+        let outcome = clustersim::run::run(
+            &w,
+            clustersim::policy::PolicyKind::Easy,
+            &Default::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        let s = outcome.summary.metrics.resources.unwrap().sessions;
+        (w, s)
+    };
+    let base = "kind = \"interactive\"\ncores_per_node = 2\nruntime_median_s = 1800\nruntime_sigma = 0.6\n";
+    let (w, s) = run(&format!("{base}idle_fraction = {{ min = 0.4, max = 0.8 }}"));
+    let nw = w.nodes.as_ref().unwrap();
+    let shares: Vec<f64> = nw.idle_fraction.iter().map(|&f| f64::from(f)).collect();
+    assert_eq!(shares.len(), w.jobs.len());
+    assert!(shares.iter().all(|f| (0.4..=0.8).contains(f)));
+    close(mean(&shares), 0.6, 0.02, "mean idle share");
+    assert_eq!(s.jobs, w.jobs.len() as u64);
+    // Held core-hours: 2 cores × each session's length.
+    let held: f64 = w
+        .jobs
+        .iter()
+        .map(|j| 2.0 * j.run.as_ms() as f64 / 3_600_000.0)
+        .sum();
+    close(s.held_core_hours, held, 1e-9, "held core-hours");
+    close(
+        s.idle_core_hours / s.held_core_hours,
+        0.6,
+        0.03,
+        "idle share of held core-hours",
+    );
+    // A fixed share gives exactly that share; without one, nothing is idle, and the idle
+    // stream leaves every other number unchanged.
+    let (_, fixed) = run(&format!("{base}idle_fraction = 0.25"));
+    close(
+        fixed.idle_core_hours / fixed.held_core_hours,
+        0.25,
+        1e-6,
+        "fixed idle share",
+    );
+    let (plain, none) = run(base);
+    assert_eq!(none.idle_core_hours, 0.0);
+    assert!(plain.nodes.as_ref().unwrap().idle_fraction.is_empty());
+    let times = |w: &Workload| w.jobs.iter().map(|j| (j.submit, j.run)).collect::<Vec<_>>();
+    assert_eq!(times(&plain), times(&w));
+}

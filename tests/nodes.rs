@@ -60,6 +60,7 @@ fn workload(spec: &ClusterSpec, jobs: &[Spec], placement: Placement) -> Workload
         requests,
         partitions: vec!["all".into()],
         classes: vec!["test".into()],
+        idle_fraction: Vec::new(),
         cluster: Nodes::new(spec),
         placement,
     }));

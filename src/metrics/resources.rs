@@ -8,7 +8,9 @@
 //! - GPU fragmentation = the share of the cluster's GPU-time (GPUs × makespan) during which
 //!   GPUs sat idle while some waiting job asked, in all, for no more whole GPUs than were
 //!   idle: GPUs free in total but not where a waiting job could use them (or held back for
-//!   a reservation).
+//!   a reservation);
+//! - sessions' held resource-hours = Σ over interactive jobs of amount taken × run, and
+//!   their idle part Σ amount × run × the session's idle share.
 
 use crate::cluster::nodes::NodeFree;
 use crate::engine::time::SimTime;
@@ -61,6 +63,28 @@ pub struct ResourceMetrics {
     pub gpu_fragmentation: f64,
     /// Per partition, in the scenario's order.
     pub partitions: Vec<PartitionMetrics>,
+    /// Interactive sessions: what they held and how much of it sat idle.
+    pub sessions: SessionMetrics,
+}
+
+/// What interactive sessions held over their runs, and the idle part of it (each
+/// session's holding × its idle share).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SessionMetrics {
+    /// Sessions run.
+    pub jobs: u64,
+    /// Core-hours held.
+    pub held_core_hours: f64,
+    /// Core-hours held while idle.
+    pub idle_core_hours: f64,
+    /// GPU-hours held (whole GPUs).
+    pub held_gpu_hours: f64,
+    /// GPU-hours held while idle.
+    pub idle_gpu_hours: f64,
+    /// MIG-slice-hours held.
+    pub held_mig_slice_hours: f64,
+    /// MIG-slice-hours held while idle.
+    pub idle_mig_slice_hours: f64,
 }
 
 /// What job `i` took, summed over its nodes.
@@ -131,6 +155,37 @@ pub fn compute(
         part_wait_ms[p] += u128::from(result.start[i].saturating_since(j.submit).as_ms());
         part_mask[p] |= nw.requests[i].allowed_types;
     }
+    // Sessions, in job order: f64 sums taken in one fixed order.
+    let mut sessions = SessionMetrics::default();
+    for (i, j) in workload.jobs.iter().enumerate() {
+        if j.kind != crate::workload::JobKind::Interactive {
+            continue;
+        }
+        let hours = result.end[i].saturating_since(result.start[i]).as_ms() as f64 / 3_600_000.0;
+        let idle = f64::from(nw.idle_fraction.get(i).copied().unwrap_or(0.0));
+        let [cores, _, gpus, slices] = totals[i];
+        sessions.jobs += 1;
+        for (amount, held, idle_sum) in [
+            (
+                cores,
+                &mut sessions.held_core_hours,
+                &mut sessions.idle_core_hours,
+            ),
+            (
+                gpus,
+                &mut sessions.held_gpu_hours,
+                &mut sessions.idle_gpu_hours,
+            ),
+            (
+                slices,
+                &mut sessions.held_mig_slice_hours,
+                &mut sessions.idle_mig_slice_hours,
+            ),
+        ] {
+            *held += amount as f64 * hours;
+            *idle_sum += amount as f64 * hours * idle;
+        }
+    }
     let partitions = (0..np)
         .map(|p| {
             let cap = capacity_of(part_mask[p]);
@@ -168,6 +223,7 @@ pub fn compute(
         },
         gpu_fragmentation: gpu_fragmentation(workload, result, &totals, capacity[2], makespan_ms),
         partitions,
+        sessions,
     })
 }
 

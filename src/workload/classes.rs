@@ -14,7 +14,7 @@
 //! demanded resource (cores, GPUs or MIG slices: Σ amount × runtime / (capacity × span))
 //! equal `load`, each class's arrivals modulated by its daily and weekly cycles.
 
-use super::distributions::{EstimateSpec, RuntimeDist, SizeDist};
+use super::distributions::{EstimateSpec, IdleFraction, RuntimeDist, SizeDist};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
 use crate::cluster::spec::{ClusterSpec, JobKinds};
@@ -98,6 +98,11 @@ pub struct JobClassSpec {
     /// values).
     #[serde(default)]
     pub estimate: Option<EstimateSpec>,
+    /// The share of a session's length it sits idle (a notebook open but unused): a
+    /// number, or `{ min, max }` drawn uniformly per session. Resources stay held; the
+    /// metrics report the held and idle resource-hours of sessions.
+    #[serde(default)]
+    pub idle_fraction: Option<IdleFraction>,
     /// Relative arrival rate in each hour of the day (24 weights, hour 0 first), e.g.
     /// peaking in working hours for interactive sessions. Default: flat.
     #[serde(default)]
@@ -200,6 +205,9 @@ pub struct NodeWorkload {
     pub class_of: Vec<u16>,
     /// Class names.
     pub classes: Vec<String>,
+    /// Per job, the share of its run it sits idle (interactive sessions; empty when no
+    /// job says, which means 0 for all).
+    pub idle_fraction: Vec<f32>,
     /// The cluster, all free.
     pub cluster: Nodes,
     /// How jobs are placed on nodes.
@@ -408,6 +416,9 @@ pub fn check_classes(
             e.check()
                 .map_err(|(f, m)| (key(&format!("estimate.{f}")), m))?;
         }
+        if let Some(idle) = &c.idle_fraction {
+            idle.check().map_err(|m| (key("idle_fraction"), m))?;
+        }
         if c.max_runtime_s == Some(0) {
             return Err((key("max_runtime_s"), "expected at least 1 second".into()));
         }
@@ -461,6 +472,8 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     let mut runtime_rng = streams.stream("runtimes");
     let mut estimate_rng = streams.stream("estimates");
     let mut arrival_rng = streams.stream("arrivals");
+    let mut idle_rng = streams.stream("idle");
+    let any_idle = g.classes.iter().any(|c| c.idle_fraction.is_some());
     let parts = partitions(g.cluster);
     let share_total: f64 = g.classes.iter().map(|c| c.share).sum();
     let runtimes: Vec<RuntimeDist> = g
@@ -487,6 +500,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         partition: Option<usize>,
         run_s: u64,
         estimate_s: u64,
+        idle: f32,
     }
     let nodes_all = Nodes::new(g.cluster);
     // Per class, the node types its MIG profile allows (all without one).
@@ -593,6 +607,10 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         demand[0] += f64::from(nodes) * f64::from(c.cores_per_node) * run_s as f64;
         demand[1] += f64::from(nodes) * per_node_gpu * run_s as f64;
         demand[2] += f64::from(nodes) * f64::from(c.mig_slices_per_node) * run_s as f64;
+        let idle = c
+            .idle_fraction
+            .as_ref()
+            .map_or(0.0, |f| f.sample(&mut idle_rng));
         drawn.push(Drawn {
             class: ci as u16,
             kind,
@@ -600,6 +618,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             partition,
             run_s,
             estimate_s,
+            idle,
         });
     }
     let capacity = [
@@ -650,6 +669,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         partitions: parts.iter().map(|p| p.name.clone()).collect(),
         class_of: Vec::with_capacity(g.jobs),
         classes: g.classes.iter().map(|c| c.name.clone()).collect(),
+        idle_fraction: Vec::new(),
         cluster: nodes_all,
         placement: g.placement,
     };
@@ -717,6 +737,9 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         nw.requests.push(d.request);
         nw.partition_of.push(d.partition.map_or(0, |p| p as u16));
         nw.class_of.push(d.class);
+        if any_idle {
+            nw.idle_fraction.push(d.idle);
+        }
     }
     w.nodes = Some(Box::new(nw));
     w
@@ -740,6 +763,7 @@ pub fn attach_requests(
         partitions: parts.iter().map(|p| p.name.clone()).collect(),
         class_of: Vec::with_capacity(w.jobs.len()),
         classes: vec!["batch".to_string(), "interactive".to_string()],
+        idle_fraction: Vec::new(),
         cluster: nodes_all.clone(),
         placement,
     };

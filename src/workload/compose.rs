@@ -131,7 +131,8 @@ pub fn merge(
     // (submit, source, position) → the job and its node-level parts.
     struct Entry {
         job: Job,
-        node: Option<(NodeRequest, u16, u16)>,
+        /// Request, partition, class, idle share.
+        node: Option<(NodeRequest, u16, u16, f32)>,
     }
     let mut entries: Vec<(u64, usize, usize, Entry)> = Vec::new();
     let mut merged_nodes: Option<NodeWorkload> = None;
@@ -154,6 +155,7 @@ pub fn merge(
                 partitions: nw.partitions.clone(),
                 class_of: Vec::new(),
                 classes: Vec::new(),
+                idle_fraction: Vec::new(),
                 cluster: nw.cluster.clone(),
                 placement: nw.placement,
             });
@@ -177,6 +179,7 @@ pub fn merge(
                     nw.requests[i].clone(),
                     nw.partition_of[i],
                     nw.class_of[i] + class_base,
+                    nw.idle_fraction.get(i).copied().unwrap_or(0.0),
                 )
             });
             entries.push((job.submit.as_ms(), k, i, Entry { job, node }));
@@ -185,10 +188,18 @@ pub fn merge(
     entries.sort_by_key(|&(t, k, i, _)| (t, k, i));
     for (_, _, _, e) in entries {
         out.jobs.push(e.job);
-        if let (Some(m), Some((request, partition, class))) = (merged_nodes.as_mut(), e.node) {
+        if let (Some(m), Some((request, partition, class, idle))) = (merged_nodes.as_mut(), e.node)
+        {
             m.requests.push(request);
             m.partition_of.push(partition);
             m.class_of.push(class);
+            m.idle_fraction.push(idle);
+        }
+    }
+    // All zeros is said by an empty list.
+    if let Some(m) = merged_nodes.as_mut() {
+        if m.idle_fraction.iter().all(|&f| f == 0.0) {
+            m.idle_fraction.clear();
         }
     }
     out.nodes = merged_nodes.map(Box::new);

@@ -213,6 +213,45 @@ impl SizeDist {
     }
 }
 
+/// The share of a session it sits idle: a fixed number, or uniform in `[min, max]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum IdleFraction {
+    /// Every session the same.
+    Fixed(f64),
+    /// Uniform per session.
+    Range {
+        /// Lowest share.
+        min: f64,
+        /// Highest share.
+        max: f64,
+    },
+}
+
+impl IdleFraction {
+    /// Checks the shares are in [0, 1] and ordered.
+    pub fn check(&self) -> Result<(), String> {
+        let (lo, hi) = match *self {
+            IdleFraction::Fixed(f) => (f, f),
+            IdleFraction::Range { min, max } => (min, max),
+        };
+        if !((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi) && lo <= hi) {
+            return Err(format!(
+                "expected a share from 0 to 1 (or {{ min, max }} with min <= max), got {lo}..{hi}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Draws a session's idle share.
+    pub fn sample<R: Rng>(&self, rng: &mut R) -> f32 {
+        match *self {
+            IdleFraction::Fixed(f) => f as f32,
+            IdleFraction::Range { min, max } => (min + rng.gen::<f64>() * (max - min)) as f32,
+        }
+    }
+}
+
 /// Users' walltime estimates: the runtime times a lognormal overestimation factor (at
 /// least 1), rounded up to the first of `round_up_s` at or above it (past the last, to a
 /// multiple of a day), then capped at the partition's limit.
