@@ -392,3 +392,96 @@ fn idle_sessions_hold_resources_and_the_metrics_say_how_much_sat_idle() {
     let times = |w: &Workload| w.jobs.iter().map(|j| (j.submit, j.run)).collect::<Vec<_>>();
     assert_eq!(times(&plain), times(&w));
 }
+
+/// The GPU-training class of workloads/README.md.
+const TRAINING_CLASS: &str = r#"
+gpus = [1, 2, 4, 8, 16, 32, 64]
+gpus_weights = [0.981, 0.004, 0.004, 0.011, 0.0025, 0.0012, 0.0006]
+cores_per_node = 8
+runtime = { dist = "lognormal", median_s = 7200, sigma = 1.9 }
+"#;
+
+#[test]
+fn the_training_class_has_openbs_gpu_skew() {
+    let text = format!(
+        r#"
+[cluster.node_types.gpu]
+count = 256
+cores = 64
+memory_gb = 1024
+gpus = 8
+[workload.generator]
+jobs = {JOBS}
+load = 0.7
+[[workload.generator.classes]]
+name = "training"
+share = 1.0
+{TRAINING_CLASS}
+"#
+    );
+    let s = scenario::parse(&text).unwrap();
+    s.validate().unwrap();
+    let g = s.workload.generator.as_ref().unwrap();
+    let w = generate(&ClassGenerator {
+        jobs: g.jobs,
+        load: g.load,
+        classes: &g.classes,
+        cluster: s.cluster.as_ref().unwrap(),
+        placement: Default::default(),
+        seed: 1,
+    });
+    let nw = w.nodes.as_ref().unwrap();
+    let totals: Vec<u32> = nw
+        .requests
+        .iter()
+        .map(|r| r.nodes * r.gpus_per_node)
+        .collect();
+    // Packed: 64 GPUs on 8 nodes of 8.
+    assert!(nw
+        .requests
+        .iter()
+        .all(|r| r.gpus_per_node <= 8 && r.nodes <= 8));
+    assert!(totals.contains(&64));
+    let Some(shared) = common::shared_dir("the_training_class_has_openbs_gpu_skew") else {
+        return;
+    };
+    // openb's whole-GPU pods (gpu_milli 1000), by GPU count, read straight from the file.
+    let file =
+        std::fs::File::open(shared.join("traces/gpu/openb_pod_list_default.csv.gz")).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let (num, milli) = (
+        header.iter().position(|h| *h == "num_gpu").unwrap(),
+        header.iter().position(|h| *h == "gpu_milli").unwrap(),
+    );
+    let mut real = [0f64; 4];
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        if f[milli] == "1000" {
+            if let Some(k) = [1, 2, 4, 8].iter().position(|&n| f[num] == n.to_string()) {
+                real[k] += 1.0;
+            }
+        }
+    }
+    let mut generated = [0f64; 4];
+    for &t in &totals {
+        if let Some(k) = [1u32, 2, 4, 8].iter().position(|&n| n == t) {
+            generated[k] += 1.0;
+        }
+    }
+    let (rs, gs): (f64, f64) = (real.iter().sum(), generated.iter().sum());
+    close(
+        generated[0] / gs,
+        real[0] / rs,
+        0.01,
+        "share of 1-GPU jobs among 1-8 GPUs",
+    );
+    close(
+        generated[3] / gs,
+        real[3] / rs,
+        0.25,
+        "share of 8-GPU jobs among 1-8 GPUs",
+    );
+}
