@@ -37,12 +37,13 @@ pub enum Command {
     /// generates a workload and compares fcfs, easy and conservative on it).
     Run(RunArgs),
     /// Print a trace's statistics: jobs, time span, machine size, offered load, and what
-    /// would be dropped and why.
+    /// would be dropped and why (a scenario file: the workload it runs).
     Inspect(InspectArgs),
     /// Write a generated workload to an SWF file (the demo's generator, at any size).
     Generate(GenerateArgs),
-    /// Convert a trace to another format: SWF (from swf, sacct, or openb as processors
-    /// anywhere) or the project's input job table (CSV).
+    /// Convert a trace, or a scenario's workload (generated, composed, any format), to
+    /// another format: SWF (jobs as processors anywhere) or the project's input job table
+    /// (CSV).
     Convert(ConvertArgs),
     /// Compare runs side by side: each metric of each run's summary.json, with its change
     /// relative to the first run.
@@ -156,7 +157,8 @@ pub struct ValidateArgs {
 /// Arguments of `clustersim convert`.
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
-    /// The trace to convert (any format `run --workload` reads).
+    /// The trace to convert (any format `run --workload` reads), or a scenario file (.toml)
+    /// whose workload (generated, composed, any format) is written.
     pub file: PathBuf,
     /// The format to write.
     #[arg(long, value_enum, default_value_t = ConvertTo::Swf)]
@@ -317,7 +319,8 @@ pub struct RunArgs {
 /// Arguments of `clustersim inspect`.
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// The trace to inspect (.swf or .swf.gz).
+    /// The trace to inspect (any format `run --workload` reads), or a scenario file (.toml):
+    /// the workload it runs.
     pub file: PathBuf,
     /// How to read it.
     #[command(flatten)]
@@ -621,6 +624,14 @@ fn swf_options(args: &WorkloadArgs) -> SwfOptions {
 /// Reads a workload file in any format (an openb pod list needs `--node-list`), shaped by
 /// the flags' window, filters and load factor.
 pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
+    // A scenario file: its workload as `run` would simulate it (any format, generated or
+    // composed, on the scenario's cluster), shaped by the flags on top of the file.
+    if path.extension().is_some_and(|e| e == "toml") {
+        let loaded = scenario::load(path)?;
+        let mut run_args = default_run_args()?;
+        run_args.input = args.clone();
+        return Ok(plan_run(&run_args, Some(&loaded), None)?.workload);
+    }
     let mut w = read_workload(path, args)?;
     crate::plan::shape_workload(&mut w, args, None)?;
     Ok(w)

@@ -171,3 +171,45 @@ fn bad_sources_are_located_errors() {
         assert!(e.contains(expected), "{e}");
     }
 }
+
+#[test]
+fn inspect_and_convert_read_a_scenarios_workload() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compose-convert");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = env!("CARGO_BIN_EXE_clustersim");
+    let scenario = repo("scenarios/trace-plus-sessions.toml");
+    let o = std::process::Command::new(bin)
+        .args(["inspect", scenario.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("job records: 3600\nwould simulate: 3600\n"),
+        "{out}"
+    );
+    // 600 generated sessions and the trace's 326 interactive jobs.
+    assert!(out.contains("interactive jobs: 926\n"), "{out}");
+    // The generated and composed workload, as SWF: it reads back with every job.
+    let swf = dir.join("composed.swf");
+    let o = std::process::Command::new(bin)
+        .args([
+            "convert",
+            scenario.to_str().unwrap(),
+            "--to",
+            "swf",
+            "--out",
+            swf.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let back = clustersim::workload::read_trace_file(&swf, Default::default(), &Default::default())
+        .unwrap();
+    assert_eq!(back.jobs.len(), 3_600);
+    assert!(back.jobs.iter().any(|j| j.trace_id > ID_STRIDE));
+}
