@@ -151,6 +151,12 @@ pub fn plan_run(
         .trace_format
         .or(file.map(|f| f.workload.format))
         .unwrap_or_default();
+    // A trace's policy: the flag, else the scenario's, else EASY.
+    let policy = || {
+        args.policy
+            .or(file.map(|f| f.policy.name))
+            .unwrap_or(PolicyKind::Easy)
+    };
     let cached = |key: String, read: &dyn Fn() -> Result<Workload>| match cache {
         Some(c) => c.get(key, read),
         None => read(),
@@ -185,11 +191,7 @@ pub fn plan_run(
                 &pods, &cluster, fractional, placement,
             )?)
         })?;
-        let policy = args
-            .policy
-            .or(file.map(|f| f.policy.name))
-            .unwrap_or(PolicyKind::Easy);
-        return finish(common, workload, vec![policy], None, args, file);
+        return finish(common, workload, vec![policy()], None, args, file);
     }
     // A DLRM trace runs on the scenario's cluster.
     if let Some(path) = trace_path.filter(|p| {
@@ -209,22 +211,14 @@ pub fn plan_run(
                 &path, &cluster, placement,
             )?)
         })?;
-        let policy = args
-            .policy
-            .or(file.map(|f| f.policy.name))
-            .unwrap_or(PolicyKind::Easy);
-        return finish(common, workload, vec![policy], None, args, file);
+        return finish(common, workload, vec![policy()], None, args, file);
     }
     if let Some(path) = &args.workload {
         let key = format!("trace|{path:?}|{trace_format:?}|{swf:?}");
         let workload = cached(key, &|| {
             Ok(crate::workload::read_trace_file(path, trace_format, &swf)?)
         })?;
-        let policy = args
-            .policy
-            .or(file.map(|f| f.policy.name))
-            .unwrap_or(PolicyKind::Easy);
-        return finish(common, workload, vec![policy], None, args, file);
+        return finish(common, workload, vec![policy()], None, args, file);
     }
     if let Some(loaded) = loaded {
         let f = &loaded.scenario;

@@ -2,35 +2,10 @@
 //! policy fails with a table (exit 1), a changed experiment or a missing baseline is an
 //! input error (exit 2), tolerances relax the check, and the Markdown and JUnit outputs.
 
+mod common;
+
+use common::{arg as s, clustersim_in_repo, scratch, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn clustersim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clustersim"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 const COMMITTED: [&str; 3] = [
     "scenarios/hpc-cpu.toml",
@@ -54,7 +29,7 @@ fn the_committed_baseline_holds() {
     let mut args = vec!["check"];
     args.extend(COMMITTED);
     args.extend(["--baseline", "scenarios/baseline.json"]);
-    let o = clustersim(&args);
+    let o = clustersim_in_repo(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         text(&o).contains("all 21 metrics of 3 runs within tolerance"),
@@ -70,7 +45,7 @@ fn a_worse_policy_fails_with_a_table_of_regressions() {
         t.replace("name = \"easy\"", "name = \"fcfs\"")
     });
     let junit = dir.join("check.xml");
-    let o = clustersim(&[
+    let o = clustersim_in_repo(&[
         "check",
         s(&worse),
         "--baseline",
@@ -95,7 +70,7 @@ fn a_worse_policy_fails_with_a_table_of_regressions() {
         xml.contains("<failure message=\"all.wait_mean_s regressed"),
         "{xml}"
     );
-    let md = clustersim(&[
+    let md = clustersim_in_repo(&[
         "check",
         s(&worse),
         "--baseline",
@@ -114,10 +89,10 @@ fn tolerances_decide_and_updating_keeps_them() {
     let dir = scratch("check-tolerance");
     let baseline = dir.join("baseline.json");
     let base = hpc_copy(&dir, "base.toml", |t| t);
-    let o = clustersim(&["check", s(&base), "--baseline", s(&baseline)]);
+    let o = clustersim_in_repo(&["check", s(&base), "--baseline", s(&baseline)]);
     assert_eq!(o.status.code(), Some(2), "no baseline yet: {}", text(&o));
     assert!(text(&o).contains("--update-baseline"), "{}", text(&o));
-    let o = clustersim(&[
+    let o = clustersim_in_repo(&[
         "check",
         s(&base),
         "--baseline",
@@ -138,7 +113,7 @@ fn tolerances_decide_and_updating_keeps_them() {
     let worse = hpc_copy(&dir, "worse.toml", |t| {
         t.replace("name = \"easy\"", "name = \"fcfs\"")
     });
-    let o = clustersim(&["check", s(&worse), "--baseline", s(&baseline)]);
+    let o = clustersim_in_repo(&["check", s(&worse), "--baseline", s(&baseline)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         text(&o).contains("all 1 metrics of 1 runs within tolerance"),
@@ -146,7 +121,7 @@ fn tolerances_decide_and_updating_keeps_them() {
         text(&o)
     );
     // Rewriting the baseline keeps the file's tolerances.
-    let o = clustersim(&[
+    let o = clustersim_in_repo(&[
         "check",
         s(&worse),
         "--baseline",
@@ -158,10 +133,10 @@ fn tolerances_decide_and_updating_keeps_them() {
     assert!(rewritten.contains("\"relative\": 30.0"), "{rewritten}");
     // Back to easy: within the relaxed tolerance; against an exact baseline of fcfs, a
     // reported improvement (still a pass).
-    let o = clustersim(&["check", s(&base), "--baseline", s(&baseline)]);
+    let o = clustersim_in_repo(&["check", s(&base), "--baseline", s(&baseline)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let exact = dir.join("exact.json");
-    let o = clustersim(&[
+    let o = clustersim_in_repo(&[
         "check",
         s(&worse),
         "--baseline",
@@ -169,7 +144,7 @@ fn tolerances_decide_and_updating_keeps_them() {
         "--update-baseline",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = clustersim(&["check", s(&base), "--baseline", s(&exact)]);
+    let o = clustersim_in_repo(&["check", s(&base), "--baseline", s(&exact)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         text(&o).contains("improved beyond their tolerance"),
@@ -182,7 +157,7 @@ fn tolerances_decide_and_updating_keeps_them() {
 fn a_baseline_of_another_experiment_is_an_input_error() {
     let dir = scratch("check-other");
     let other = hpc_copy(&dir, "other.toml", |t| t.replace("seed = 1", "seed = 2"));
-    let o = clustersim(&["check", s(&other), "--baseline", "scenarios/baseline.json"]);
+    let o = clustersim_in_repo(&["check", s(&other), "--baseline", "scenarios/baseline.json"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("was written for a different scenario \"hpc-cpu\""),
@@ -192,7 +167,7 @@ fn a_baseline_of_another_experiment_is_an_input_error() {
     let renamed = hpc_copy(&dir, "renamed.toml", |t| {
         t.replace("name = \"hpc-cpu\"", "name = \"elsewhere\"")
     });
-    let o = clustersim(&[
+    let o = clustersim_in_repo(&[
         "check",
         s(&renamed),
         "--baseline",
@@ -206,7 +181,7 @@ fn a_baseline_of_another_experiment_is_an_input_error() {
     );
     let garbage = dir.join("garbage.json");
     std::fs::write(&garbage, "{\"format\": 1}").unwrap();
-    let o = clustersim(&["check", s(&other), "--baseline", s(&garbage)]);
+    let o = clustersim_in_repo(&["check", s(&other), "--baseline", s(&garbage)]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("not a clustersim baseline"),
@@ -225,12 +200,12 @@ fn a_sweep_is_checked_run_by_run() {
         )
     });
     // The edit above may not parse if the file's layout changes: keep the test honest.
-    let v = clustersim(&["validate", s(&sweep)]);
+    let v = clustersim_in_repo(&["validate", s(&sweep)]);
     if !v.status.success() {
         panic!("the edited scenario is invalid: {}", text(&v));
     }
     let baseline = dir.join("b.json");
-    let o = clustersim(&[
+    let o = clustersim_in_repo(&[
         "check",
         s(&sweep),
         "--baseline",
@@ -241,6 +216,6 @@ fn a_sweep_is_checked_run_by_run() {
     assert!(text(&o).contains("2 runs, 7 metrics each"), "{}", text(&o));
     let written = std::fs::read_to_string(&baseline).unwrap();
     assert!(written.contains("\"run\": \"seed = 1\"") && written.contains("\"run\": \"seed = 2\""));
-    let o = clustersim(&["check", s(&sweep), "--baseline", s(&baseline)]);
+    let o = clustersim_in_repo(&["check", s(&sweep), "--baseline", s(&baseline)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }

@@ -7,7 +7,48 @@
 use clustersim::engine::time::{SimDuration, SimTime};
 use clustersim::workload::swf::{read_swf, SwfOptions};
 use clustersim::workload::Workload;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `clustersim` binary with `args`.
+pub fn clustersim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Runs the `clustersim` binary with `args` from the repository's root (for relative
+/// paths such as `scenarios/baseline.json`).
+pub fn clustersim_in_repo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// A fresh, empty folder for a test's files.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A run's standard output and error, together.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A path as a command-line argument.
+pub fn arg(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
 
 /// `../shared` beside the checkout, if present. When it is absent the caller skips, unless
 /// `CLUSTERSIM_REQUIRE_SHARED=1`, in which case this panics (CI sets it).
