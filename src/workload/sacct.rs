@@ -756,77 +756,8 @@ pub fn read_sacct_on(
 }
 
 #[cfg(test)]
-#[path = "/tmp/sacctwork/diff.rs"]
-mod diff;
-
-#[cfg(test)]
 mod tests {
     use super::*;
-    use std::fmt::Write as _;
-
-    /// A dump of `rows` jobs in the 26-column layout of `benches/workloads.rs` (built the
-    /// same way), each tenth job followed by its `.batch` step.
-    pub(super) fn bench_dump(rows: usize) -> String {
-        let mut text = String::with_capacity(rows * 330);
-        text.push_str(
-            "JobID|JobIDRaw|Cluster|Partition|Account|Group|GID|User|UID|Submit|Eligible|\
-             Start|End|Elapsed|ExitCode|State|NNodes|NCPUS|ReqCPUS|ReqMem|ReqTRES|Timelimit|\
-             QOS|NodeList|JobName|NTasks\n",
-        );
-        for i in 0..rows {
-            let submit = 1_700_000_000u64 + (i as u64) * 7;
-            let (d, h, m, s) = (
-                submit / 86_400,
-                submit / 3_600 % 24,
-                submit / 60 % 60,
-                submit % 60,
-            );
-            let day = 1 + d % 28;
-            let t = format!("2024-03-{day:02}T{h:02}:{m:02}:{s:02}");
-            let run = 30 + (i % 7_200);
-            let cpus = 1 << (i % 6);
-            let _ = writeln!(
-                text,
-                "{i}|{i}|cl|part{p}|acct{a}|g|100|user{u}|{u}|{t}|{t}|{t}|{t}|\
-                 {rh:02}:{rm:02}:{rs:02}|0:0|COMPLETED|1|{cpus}|{cpus}|{mem}M|\
-                 billing={cpus},cpu={cpus},mem={mem}M,node=1|1-00:00:00|normal|n{n:03}|job_{i}|",
-                p = i % 4,
-                a = i % 50,
-                u = i % 300,
-                rh = run / 3_600,
-                rm = run / 60 % 60,
-                rs = run % 60,
-                mem = cpus * 2_000,
-                n = i % 512,
-            );
-            if i % 10 == 0 {
-                let _ = writeln!(
-                    text,
-                    "{i}.batch|{i}.batch|cl|||||||{t}|||||0:0|COMPLETED|1|{cpus}|||||||batch|"
-                );
-            }
-        }
-        text
-    }
-
-    /// A driver for profilers (callgrind, perf): reads the bench's dump of
-    /// `CLUSTERSIM_BENCH_JOBS` rows (default 100,000). Run with
-    /// `cargo test --release --lib -- --ignored read_bench_dump`.
-    #[test]
-    #[ignore]
-    fn read_bench_dump() {
-        let n = std::env::var("CLUSTERSIM_BENCH_JOBS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(100_000);
-        let text = bench_dump(n);
-        let options = SwfOptions {
-            procs: Some(4_096),
-            ..SwfOptions::default()
-        };
-        let w = read_sacct(&text, "bench", &options).expect("the dump reads");
-        assert_eq!(w.jobs.len(), n);
-    }
 
     #[test]
     fn slurm_durations_memory_and_times() {
