@@ -40,7 +40,13 @@ fn write_scenario(dir: &Path, text: &str) -> PathBuf {
 /// Every result file of a sweep folder (not its manifest), by relative path.
 fn results(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    for name in ["sweep.csv", "sweep.parquet", "points.csv", "points.parquet"] {
+    for name in [
+        "sweep.csv",
+        "sweep.parquet",
+        "points.csv",
+        "points.parquet",
+        "sweep.html",
+    ] {
         out.insert(name.to_string(), std::fs::read(dir.join(name)).unwrap());
     }
     for sub in ["plots", "runs"] {
@@ -109,6 +115,14 @@ fn results_are_the_same_bytes_at_any_thread_count() {
         "{}",
         text(&two)
     );
+    let page = String::from_utf8_lossy(&a["sweep.html"]).into_owned();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("clustersim sweep: sweep"));
+    assert_eq!(page.matches("<figure").count(), 2, "one figure per plot");
+    assert!(
+        page.contains("<td>conservative</td>") && page.contains(" ± "),
+        "points table"
+    );
+    assert!(!page.contains("<script"), "self-contained and script-free");
     for plot in [
         "all_wait_mean_s_vs_workload_load_factor",
         "utilization_vs_workload_load_factor",

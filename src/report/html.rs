@@ -355,6 +355,38 @@ pub fn compare_page(table_header: &[String], rows: &[Vec<String>], plots: &[Draw
     out
 }
 
+/// `sweep.html`: a sweep's points (each chosen metric's mean and 95 % interval) and its
+/// plots, from `(id, caption, SVG)` figures.
+pub fn sweep_page(
+    title: &str,
+    subtitle: &str,
+    header: &[String],
+    rows: &[Vec<String>],
+    plots: &[(String, String, String)],
+) -> String {
+    let mut out = String::with_capacity(256 * 1024);
+    page_start(&mut out, title, subtitle);
+    out.push_str(
+        "<section id=\"points\"><h2>Points</h2>\n<p>Each point is a combination of the swept \
+         values other than the seed; a metric is its mean over the point's runs ± the half-width \
+         of a 95 % confidence interval (Student's t).</p>\n",
+    );
+    table(&mut out, header, rows);
+    out.push_str("</section>\n<section id=\"plots\"><h2>Plots</h2>\n");
+    for (id, caption, svg) in plots {
+        let _ = write!(
+            out,
+            "<figure id=\"plot-{}\" class=\"plot\">\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
+            escape(id),
+            inline_svg(svg),
+            escape(caption)
+        );
+    }
+    out.push_str("</section>\n");
+    page_end(&mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! A sweep's results from its run records: `sweep.parquet` / `sweep.csv` (one row per run),
 //! `points.parquet` / `points.csv` (per point — the swept values other than the seed — the
 //! mean of each metric over its runs and the half-width of a 95 % confidence interval),
-//! and plots of each chosen metric against each swept key, one line per policy.
+//! plots of each chosen metric against each swept key, one line per policy, and
+//! `sweep.html` showing the points and the plots in one self-contained page.
 //!
 //! Everything here is a function of the records alone, in run order: a sweep and the merge
 //! of its shards write the same bytes.
@@ -34,6 +35,7 @@ pub fn write_results(
     let plot_dir = dir.join("plots");
     std::fs::create_dir_all(&plot_dir)
         .with_context(|| format!("creating {}", plot_dir.display()))?;
+    let mut figures = Vec::new();
     for plot in table.plots(manifest) {
         let stem = format!("{}_vs_{}", file_safe(&plot.metric), file_safe(&plot.key));
         let png = plot_dir.join(format!("{stem}.png"));
@@ -41,8 +43,49 @@ pub fn write_results(
         write_atomically(&plot_dir.join(format!("{stem}.svg")), svg.as_bytes())?;
         written.push(format!("plots/{stem}.png"));
         written.push(format!("plots/{stem}.svg"));
+        let caption = format!(
+            "{} against {}: the mean over the runs with each value{}, with its 95 % interval.",
+            plot.metric,
+            plot.key,
+            if plot.series.len() > 1 {
+                ", one line per policy"
+            } else {
+                ""
+            }
+        );
+        figures.push((stem, caption, svg));
     }
+    let (header, rows) = table.points_rows(manifest);
+    let name = std::path::Path::new(&manifest.scenario)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let page = crate::report::html::sweep_page(
+        &format!("clustersim sweep: {name}"),
+        &format!(
+            "{} runs, {} points; swept: {}",
+            records.len(),
+            table.points.len(),
+            manifest.keys.join(", ")
+        ),
+        &header,
+        &rows,
+        &figures,
+    );
+    write_atomically(&dir.join("sweep.html"), page.as_bytes())?;
+    written.push("sweep.html".to_string());
     Ok(written)
+}
+
+/// A number for a table cell: integers as such, others with four significant digits.
+fn cell(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else if x.abs() >= 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.4}")
+    }
 }
 
 fn file_safe(s: &str) -> String {
@@ -187,6 +230,39 @@ impl<'a> Table<'a> {
         }
         DataFrame::new(self.records.len(), columns)
             .map_err(|e| anyhow::anyhow!("building the sweep table: {e}"))
+    }
+
+    /// The points for `sweep.html`: swept values and each plotted metric's mean ± CI.
+    fn points_rows(&self, manifest: &Manifest) -> (Vec<String>, Vec<Vec<String>>) {
+        let keys: Vec<&String> = self.keys.iter().filter(|k| *k != SEED_KEY).collect();
+        let mut header = vec!["point".to_string(), "runs".to_string()];
+        header.extend(keys.iter().map(|k| k.to_string()));
+        header.extend(manifest.plot_metrics.iter().cloned());
+        let rows = self
+            .points
+            .iter()
+            .enumerate()
+            .map(|(p, runs)| {
+                let mut row = vec![p.to_string(), runs.len().to_string()];
+                for k in &keys {
+                    row.push(match self.param(runs[0], k) {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Null => String::new(),
+                        other => other.to_string(),
+                    });
+                }
+                for m in &manifest.plot_metrics {
+                    let s = mean_ci(runs.iter().filter_map(|&i| self.metric(i, m)));
+                    row.push(match (s.mean, s.ci95) {
+                        (Some(mean), Some(ci)) => format!("{} ± {}", cell(mean), cell(ci)),
+                        (Some(mean), None) => cell(mean),
+                        _ => "n/a".to_string(),
+                    });
+                }
+                row
+            })
+            .collect();
+        (header, rows)
     }
 
     fn points_frame(&self) -> Result<DataFrame> {
