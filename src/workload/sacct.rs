@@ -39,6 +39,8 @@ use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Placement};
 use crate::cluster::spec::ClusterSpec;
 use crate::engine::time::{SimDuration, SimTime};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -66,7 +68,6 @@ pub fn read_sacct_file_on(
     on_nodes: Option<(&ClusterSpec, Placement)>,
 ) -> Result<Workload, SwfError> {
     let name = path.display().to_string();
-    let mut text = String::new();
     let mut bytes = Vec::new();
     open_trace(path)?
         .read_to_end(&mut bytes)
@@ -75,7 +76,12 @@ pub fn read_sacct_file_on(
             line: None,
             message: format!("read error: {e}"),
         })?;
-    text.push_str(&String::from_utf8_lossy(&bytes));
+    // Valid UTF-8 (the usual case) is used in place rather than copied; anything else is
+    // read with its invalid bytes replaced, as before.
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
     read_sacct_on(&text, &name, options, on_nodes)
 }
 
@@ -85,9 +91,65 @@ pub fn looks_like_sacct(first_line: &str) -> bool {
     first_line.contains('|') && first_line.split('|').any(|c| c.trim() == "JobID")
 }
 
+/// The parts of a duration: days, hours, minutes, seconds, milliseconds, and whether the
+/// hours were written (`HH:MM:SS` rather than `MM:SS`).
+type DurationParts = (u64, u64, u64, u64, u64, bool);
+
 /// A parsed duration in ms: `[D-][HH:]MM:SS[.mmm]`; `None` for `UNLIMITED`,
 /// `Partition_Limit`, `INVALID`, empty or unparsable text.
 pub fn parse_duration_ms(text: &str) -> Option<u64> {
+    // Nearly every duration in a dump is plain digits (`[D-]HH:MM:SS`): those are read in
+    // place, without the splitting, trimming and allocating of the general reader, which
+    // gives the same parts for them.
+    let (days, h, m, sec, ms, with_hours) = match plain_duration_parts(text.as_bytes()) {
+        Some(parts) => parts,
+        None => duration_parts(text)?,
+    };
+    if m >= 60 && with_hours || sec >= 60 {
+        return None;
+    }
+    Some((((days * 24 + h) * 60 + m) * 60 + sec) * 1000 + ms)
+}
+
+/// The parts of a duration of the form `[D-][HH:]MM:SS` in ASCII digits only (no spaces,
+/// signs or fraction), else `None`.
+fn plain_duration_parts(b: &[u8]) -> Option<DurationParts> {
+    // Groups of at most 18 digits: each fits a u64, as the general reader's parse needs.
+    let mut groups = [0u64; 4];
+    let mut n = 0;
+    let mut digits = 0;
+    let mut days = false;
+    for &c in b {
+        match c {
+            b'0'..=b'9' if digits < 18 => {
+                groups[n] = groups[n] * 10 + u64::from(c - b'0');
+                digits += 1;
+            }
+            b'-' if n == 0 && digits > 0 && !days => {
+                days = true;
+                n = 1;
+                digits = 0;
+            }
+            b':' if digits > 0 && n < 3 => {
+                n += 1;
+                digits = 0;
+            }
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let d = if days { groups[0] } else { 0 };
+    Some(match &groups[usize::from(days)..=n] {
+        [m, s] => (d, 0, *m, *s, 0, false),
+        [h, m, s] => (d, *h, *m, *s, 0, true),
+        _ => return None,
+    })
+}
+
+/// The parts of any duration the reader accepts (see [`parse_duration_ms`]).
+fn duration_parts(text: &str) -> Option<DurationParts> {
     let t = text.trim();
     if t.is_empty() {
         return None;
@@ -111,15 +173,55 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
         }
         None => (s.parse::<u64>().ok()?, 0),
     };
-    if m >= 60 && parts.len() == 3 || sec >= 60 {
-        return None;
-    }
-    Some((((days * 24 + h) * 60 + m) * 60 + sec) * 1000 + ms)
+    Some((days, h, m, sec, ms, parts.len() == 3))
 }
 
 /// Seconds since 1970-01-01 of an ISO date-time `YYYY-MM-DDTHH:MM:SS` (no zone); `None`
 /// for `Unknown`, `None` and anything else.
 pub fn parse_timestamp_s(text: &str) -> Option<i64> {
+    // The exact form sacct writes is read in place; anything else (spaces, signs, other
+    // widths, extra parts) goes through the general reader, which gives the same fields
+    // for that form.
+    let [y, mo, da, h, mi, s] = match iso_fields(text.as_bytes()) {
+        Some(fields) => fields,
+        None => timestamp_fields(text)?,
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    // Days from the civil date (H. Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + da - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3_600 + mi * 60 + s)
+}
+
+/// Year, month, day, hour, minute, second of exactly `DDDD-DD-DDTDD:DD:DD` (ASCII digits).
+fn iso_fields(b: &[u8]) -> Option<[i64; 6]> {
+    let b: &[u8; 19] = b.try_into().ok()?;
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if [b[4], b[7], b[10], b[13], b[16]] != *b"--T::"
+        || !DIGITS.iter().all(|&i| b[i].is_ascii_digit())
+    {
+        return None;
+    }
+    let d = |i: usize| i64::from(b[i] - b'0');
+    Some([
+        d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3),
+        d(5) * 10 + d(6),
+        d(8) * 10 + d(9),
+        d(11) * 10 + d(12),
+        d(14) * 10 + d(15),
+        d(17) * 10 + d(18),
+    ])
+}
+
+/// The six numbers of any date-time the reader accepts (see [`parse_timestamp_s`]).
+fn timestamp_fields(text: &str) -> Option<[i64; 6]> {
     let t = text.trim();
     let (date, time) = t.split_once('T')?;
     let mut d = date.split('-');
@@ -134,18 +236,7 @@ pub fn parse_timestamp_s(text: &str) -> Option<i64> {
         tm.next()?.parse().ok()?,
         tm.next()?.parse().ok()?,
     );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    // Days from the civil date (H. Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + da - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3_600 + mi * 60 + s)
+    Some([y, mo, da, h, mi, s])
 }
 
 /// Memory in MB from `ReqMem` (`4000M`, `4G`, `2800Mc`, `64Gn`, `512K`, `1T`, plain MB),
@@ -166,7 +257,13 @@ pub fn parse_mem_mb(text: &str) -> Option<(u64, bool)> {
         Some((i, _)) => (&t[..i], &t[i..]),
         None => (t, "M"),
     };
-    let v: f64 = num.parse().ok()?;
+    // Whole numbers (the usual form) skip the float parser: any integer of up to 15
+    // digits is exactly the f64 it would give.
+    let v: f64 = if (1..=15).contains(&num.len()) && num.bytes().all(|c| c.is_ascii_digit()) {
+        num.parse::<u64>().ok()? as f64
+    } else {
+        num.parse().ok()?
+    };
     let mb = match unit {
         "K" => v / 1024.0,
         "M" => v,
@@ -177,12 +274,43 @@ pub fn parse_mem_mb(text: &str) -> Option<(u64, bool)> {
     Some((mb.round() as u64, per_cpu))
 }
 
-/// A value of a TRES list (`billing=12,cpu=12,mem=33600M,node=1,gres/gpu=2`).
-fn tres(list: &str, key: &str) -> Option<String> {
-    list.split(',').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k.trim() == key).then(|| v.trim().to_string())
-    })
+/// A value of a TRES list (`billing=12,cpu=12,mem=33600M,node=1,gres/gpu=2`): of the first
+/// `key=value` item whose key, trimmed, is `key`. Items are found by a plain byte scan:
+/// they are too short for `split`'s searcher to pay off.
+fn tres<'a>(list: &'a str, key: &str) -> Option<&'a str> {
+    let mut rest = list;
+    loop {
+        let (item, next) = match rest.bytes().position(|c| c == b',') {
+            Some(comma) => (&rest[..comma], Some(&rest[comma + 1..])),
+            None => (rest, None),
+        };
+        if let Some(eq) = item.bytes().position(|c| c == b'=') {
+            if trim(&item[..eq]) == key {
+                return Some(trim(&item[eq + 1..]));
+            }
+        }
+        rest = next?;
+    }
+}
+
+/// Whether `text` contains `needle` (ASCII), ignoring ASCII case: what
+/// `text.to_ascii_lowercase().contains(needle)` says, without the copy.
+fn contains_ignore_ascii_case(text: &str, needle: &str) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// `text.trim()`, without its Unicode scan when the text starts and ends with a visible
+/// ASCII character (as nearly every field does): no whitespace can be trimmed then.
+fn trim(text: &str) -> &str {
+    let visible = |c: &u8| (b'!'..=b'~').contains(c);
+    let b = text.as_bytes();
+    if b.first().is_some_and(visible) && b.last().is_some_and(visible) {
+        text
+    } else {
+        text.trim()
+    }
 }
 
 /// Column numbers of the fields the reader uses, into its table of header positions.
@@ -245,79 +373,122 @@ struct Columns {
     count: usize,
     /// Header position of each column in [`USED`].
     at: Vec<Option<usize>>,
+    /// Header positions of the free-text columns present, in the order of [`FREE_TEXT`].
+    free: Vec<usize>,
+}
+
+/// The byte range of a field in its record.
+type Span = (usize, usize);
+
+/// A record: its text, and the byte range in it of each field. Fields are kept as ranges
+/// so that one buffer of them serves every record, whatever text it borrows.
+#[derive(Clone, Copy)]
+struct Record<'r> {
+    text: &'r str,
+    fields: &'r [Span],
 }
 
 impl Columns {
-    /// The field of column `k` (a [`k`] constant), if the header has it.
-    fn get<'a>(&self, fields: &[&'a str], k: usize) -> Option<&'a str> {
-        self.at[k].and_then(|i| fields.get(i).copied())
+    /// The untrimmed field of column `k` (a [`k`] constant), if the header has it.
+    fn get<'r>(&self, rec: Record<'r>, k: usize) -> Option<&'r str> {
+        let &(from, to) = rec.fields.get(self.at[k]?)?;
+        Some(&rec.text[from..to])
+    }
+
+    /// The byte range of the trimmed field of column `k`; empty if the header lacks it.
+    fn range(&self, rec: Record<'_>, k: usize) -> Span {
+        let Some(&(from, to)) = self.at[k].and_then(|i| rec.fields.get(i)) else {
+            return (0, 0);
+        };
+        let raw = &rec.text[from..to];
+        let trimmed = trim(raw);
+        // `trimmed` is a part of `raw`: its offset there is what was cut at the front.
+        let start = from + (trimmed.as_ptr() as usize - raw.as_ptr() as usize);
+        (start, start + trimmed.len())
+    }
+
+    /// The trimmed field of column `k`; empty if the header lacks it.
+    fn value<'r>(&self, rec: Record<'r>, k: usize) -> &'r str {
+        self.get(rec, k).map_or("", trim)
     }
 }
 
-/// Whether the typed columns of a candidate row parse.
-fn plausible(cols: &Columns, fields: &[&str]) -> bool {
-    let time_ok = |name: usize| match cols.get(fields, name) {
-        None => true,
-        Some(v) => {
-            let v = v.trim();
-            v.is_empty() || v == "Unknown" || v == "None" || parse_timestamp_s(v).is_some()
-        }
-    };
-    let dur_ok = |name: usize| match cols.get(fields, name) {
-        None => true,
-        Some(v) => {
-            let v = v.trim();
-            v.is_empty()
-                || matches!(v, "UNLIMITED" | "Partition_Limit" | "INVALID")
-                || parse_duration_ms(v).is_some()
-        }
-    };
-    let int_ok = |name: usize| match cols.get(fields, name) {
-        None => true,
-        Some(v) => v.trim().is_empty() || v.trim().parse::<u64>().is_ok(),
-    };
-    let id_ok = match cols.get(fields, k::JobID) {
-        Some(v) => v.chars().next().is_some_and(|c| c.is_ascii_digit()),
-        None => false,
-    };
-    id_ok
-        && [k::Submit, k::Start, k::End, k::Eligible]
-            .iter()
-            .all(|&c| time_ok(c))
-        && [k::Elapsed, k::Timelimit].iter().all(|&c| dur_ok(c))
-        && [k::NCPUS, k::NNodes, k::AllocCPUS, k::ReqCPUS, k::ElapsedRaw]
-            .iter()
-            .all(|&c| int_ok(c))
+/// The typed columns of a record (times, durations, numbers), each parsed once: for
+/// checking that a way of splitting the record makes sense, then for the job.
+struct Typed {
+    submit_s: Option<i64>,
+    start_s: Option<i64>,
+    end_s: Option<i64>,
+    elapsed_ms: Option<u64>,
+    elapsed_raw: Option<u64>,
+    timelimit_ms: Option<u64>,
+    /// `NCPUS`, `AllocCPUS`, `ReqCPUS`: the sizes in the order they are looked at.
+    cpus: [Option<u64>; 3],
+    nnodes: Option<u64>,
 }
 
-/// Splits a record into exactly the header's number of fields: the extra fields are given
-/// back to the free-text columns, trying every way to share them out (preferring
-/// `SubmitLine`, then the order of [`FREE_TEXT`]) until the typed columns all parse.
-fn split_record<'a>(cols: &Columns, record: &'a str) -> Option<Vec<&'a str>> {
-    let raw: Vec<&str> = record.split('|').collect();
+/// The typed columns of a candidate row, if they all parse (or are empty, or a word sacct
+/// writes for "none": `Unknown`, `None`, `UNLIMITED`, ...) and its `JobID` starts with a
+/// digit; else `None`, and the row is not split that way.
+fn typed(cols: &Columns, rec: Record<'_>) -> Option<Typed> {
+    if !cols
+        .get(rec, k::JobID)
+        .is_some_and(|v| v.as_bytes().first().is_some_and(u8::is_ascii_digit))
+    {
+        return None;
+    }
+    // Each check: `None` if the field is there and wrong, `Some(value)` otherwise (with a
+    // value of `None` for an absent, empty or "none" field).
+    let time = |k: usize| match cols.get(rec, k).map(trim) {
+        None | Some("" | "Unknown" | "None") => Some(None),
+        Some(v) => parse_timestamp_s(v).map(Some),
+    };
+    let duration = |k: usize| match cols.get(rec, k).map(trim) {
+        None | Some("" | "UNLIMITED" | "Partition_Limit" | "INVALID") => Some(None),
+        Some(v) => parse_duration_ms(v).map(Some),
+    };
+    let int = |k: usize| match cols.get(rec, k).map(trim) {
+        None | Some("") => Some(None),
+        Some(v) => v.parse::<u64>().ok().map(Some),
+    };
+    let typed = Typed {
+        submit_s: time(k::Submit)?,
+        start_s: time(k::Start)?,
+        end_s: time(k::End)?,
+        elapsed_ms: duration(k::Elapsed)?,
+        elapsed_raw: int(k::ElapsedRaw)?,
+        timelimit_ms: duration(k::Timelimit)?,
+        cpus: [int(k::NCPUS)?, int(k::AllocCPUS)?, int(k::ReqCPUS)?],
+        nnodes: int(k::NNodes)?,
+    };
+    time(k::Eligible)?;
+    Some(typed)
+}
+
+/// Splits a record (its raw `|`-separated fields) into exactly the header's number of
+/// fields, with their typed columns: the extra fields are given back to the free-text
+/// columns, trying every way to share them out (preferring `SubmitLine`, then the order of
+/// [`FREE_TEXT`]) until the typed columns all parse.
+fn split_record<'f>(
+    cols: &Columns,
+    text: &str,
+    raw: &'f [Span],
+) -> Option<(Cow<'f, [Span]>, Typed)> {
     if raw.len() < cols.count {
         return None;
     }
     let extra = raw.len() - cols.count;
     if extra == 0 {
-        return plausible(cols, &raw).then_some(raw);
+        let typed = typed(cols, Record { text, fields: raw })?;
+        return Some((Cow::Borrowed(raw), typed));
     }
-    // Byte offset of each raw field in the record.
-    let mut offsets = Vec::with_capacity(raw.len());
-    let mut at = 0;
-    for f in &raw {
-        offsets.push(at);
-        at += f.len() + 1;
-    }
-    let free: Vec<usize> = FREE_TEXT
-        .iter()
-        .filter_map(|name| cols.index.get(*name).copied())
-        .collect();
+    let free = &cols.free;
     if free.is_empty() || extra > 32 {
         return None;
     }
     let mut share = vec![0usize; free.len()];
-    let build = |share: &[usize]| -> Vec<&'a str> {
+    // The fields when free column `free[k]` takes `share[k]` extra raw fields.
+    let build = |share: &[usize]| -> Vec<Span> {
         let mut extra_at = vec![0usize; cols.count];
         for (k, &c) in free.iter().enumerate() {
             extra_at[c] = share[k];
@@ -325,21 +496,20 @@ fn split_record<'a>(cols: &Columns, record: &'a str) -> Option<Vec<&'a str>> {
         let mut fields = Vec::with_capacity(cols.count);
         let mut r = 0;
         for &e in extra_at.iter() {
-            let start = offsets[r];
-            let end = offsets[r + e] + raw[r + e].len();
-            fields.push(&record[start..end]);
+            fields.push((raw[r].0, raw[r + e].1));
             r += e + 1;
         }
         fields
     };
+    type Found = (Vec<Span>, Typed);
     // Depth-first over the ways to share `extra` among the free columns, the first
     // column taking the most first.
-    fn search<'a>(
+    fn search(
         k: usize,
         left: usize,
         share: &mut Vec<usize>,
-        try_it: &mut dyn FnMut(&[usize]) -> Option<Vec<&'a str>>,
-    ) -> Option<Vec<&'a str>> {
+        try_it: &mut dyn FnMut(&[usize]) -> Option<Found>,
+    ) -> Option<Found> {
         if k + 1 == share.len() {
             share[k] = left;
             return try_it(share);
@@ -355,9 +525,56 @@ fn split_record<'a>(cols: &Columns, record: &'a str) -> Option<Vec<&'a str>> {
     }
     let mut try_it = |share: &[usize]| {
         let fields = build(share);
-        plausible(cols, &fields).then_some(fields)
+        let typed = typed(
+            cols,
+            Record {
+                text,
+                fields: &fields,
+            },
+        )?;
+        Some((fields, typed))
     };
-    search(0, extra, &mut share, &mut try_it)
+    let (fields, typed) = search(0, extra, &mut share, &mut try_it)?;
+    Some((Cow::Owned(fields), typed))
+}
+
+/// Appends the byte ranges of the `|`-separated fields of `line` to `fields`, as ranges of
+/// a text in which `line` starts at byte `at`. One pass over the bytes, no allocation once
+/// `fields` has grown to a record's size.
+fn split_fields(line: &str, at: usize, fields: &mut Vec<Span>) {
+    let mut from = at;
+    for (i, &c) in line.as_bytes().iter().enumerate() {
+        if c == b'|' {
+            fields.push((from, at + i));
+            from = at + i + 1;
+        }
+    }
+    fields.push((from, at + line.len()));
+}
+
+/// Names (users, accounts, partitions) to numbers in order of first appearance, so
+/// deterministic for a given file. The hash map serves look-ups only; `names` gives the
+/// order.
+#[derive(Default)]
+struct Numbering {
+    numbers: FxHashMap<String, i32>,
+    names: Vec<String>,
+}
+
+impl Numbering {
+    /// The number of `name`; -1 for an empty one.
+    fn number(&mut self, name: &str) -> i32 {
+        if name.is_empty() {
+            return -1;
+        }
+        if let Some(&n) = self.numbers.get(name) {
+            return n;
+        }
+        let next = self.names.len() as i32;
+        self.numbers.insert(name.to_string(), next);
+        self.names.push(name.to_string());
+        next
+    }
 }
 
 /// Reads sacct text (see the module docs) as jobs of processors anywhere.
@@ -385,7 +602,7 @@ pub fn read_sacct_on(
         line,
         message,
     };
-    let mut lines = text.lines().enumerate().peekable();
+    let mut lines = text.lines().enumerate();
     let header = loop {
         match lines.next() {
             Some((_, l)) if l.trim().is_empty() => continue,
@@ -394,18 +611,19 @@ pub fn read_sacct_on(
         }
     };
     let names: Vec<&str> = header.split('|').map(str::trim).collect();
+    let index: BTreeMap<String, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.to_string(), i))
+        .collect();
     let cols = Columns {
-        index: names
+        at: USED.iter().map(|n| index.get(*n).copied()).collect(),
+        free: FREE_TEXT
             .iter()
-            .enumerate()
-            .map(|(i, n)| (n.to_string(), i))
+            .filter_map(|name| index.get(*name).copied())
             .collect(),
+        index,
         count: names.len(),
-        at: Vec::new(),
-    };
-    let cols = Columns {
-        at: USED.iter().map(|n| cols.index.get(*n).copied()).collect(),
-        ..cols
     };
     for required in ["JobID", "Submit", "State"] {
         if !cols.index.contains_key(required) {
@@ -427,9 +645,11 @@ pub fn read_sacct_on(
         ));
     }
 
-    struct Row {
+    /// A job as read, before the drops that need the whole file (its start time, the
+    /// machine size). Its texts borrow from the input unless the record spanned lines.
+    struct Row<'t> {
         line: u64,
-        id_text: String,
+        id_text: Cow<'t, str>,
         raw_id: Option<u64>,
         submit_s: i64,
         start_s: Option<i64>,
@@ -440,50 +660,51 @@ pub fn read_sacct_on(
         account: i32,
         partition: i32,
         interactive: bool,
-        state: String,
+        state: Cow<'t, str>,
         nnodes: u32,
         mem: Option<(u64, bool)>,
         gpus: u32,
     }
-    let at = &cols.at;
-    // Names to numbers in order of first appearance (deterministic for a given file).
-    let mut users: BTreeMap<String, i32> = BTreeMap::new();
-    let mut accounts: BTreeMap<String, i32> = BTreeMap::new();
-    let mut partitions: BTreeMap<String, i32> = BTreeMap::new();
-    let number = |map: &mut BTreeMap<String, i32>, key: &str| -> i32 {
-        if key.is_empty() {
-            return -1;
-        }
-        if let Some(&n) = map.get(key) {
-            return n;
-        }
-        let next = map.len() as i32;
-        map.insert(key.to_string(), next);
-        next
-    };
+    let mut users = Numbering::default();
+    let mut accounts = Numbering::default();
+    let mut partitions = Numbering::default();
     let mut rows: Vec<Row> = Vec::new();
     let mut dropped: Vec<DroppedJob> = Vec::new();
-    let mut steps: Vec<(u64, String)> = Vec::new();
+    // Steps whose job is not the job just read, to look up once every job is known.
+    let mut unmatched_steps: Vec<(u64, String)> = Vec::new();
     let mut input_jobs = 0u64;
+    // The raw fields of the current record, reused from record to record.
+    let mut raw: Vec<Span> = Vec::with_capacity(cols.count + 1);
     while let Some((i, first)) = lines.next() {
-        if first.trim().is_empty() {
+        if trim(first).is_empty() {
             continue;
         }
         let line = i as u64 + 1;
+        raw.clear();
+        split_fields(first, 0, &mut raw);
         // A record continues on the next lines while it has too few fields (newlines in
-        // free-text columns).
-        let mut record = first.to_string();
-        while record.split('|').count() < cols.count {
-            match lines.next() {
-                Some((_, more)) => {
-                    record.push('\n');
-                    record.push_str(more);
-                }
-                None => break,
+        // free-text columns); it is then copied, its lines joined by `\n`. A record on
+        // one line, the usual case, is used where it is.
+        let record: Cow<str> = if raw.len() >= cols.count {
+            Cow::Borrowed(first)
+        } else {
+            let mut joined = first.to_string();
+            while raw.len() < cols.count {
+                let Some((_, more)) = lines.next() else {
+                    break;
+                };
+                joined.push('\n');
+                // The next line's first field continues the record's last one.
+                let (last_from, _) = raw.pop().expect("a record has a field");
+                let first_of_more = raw.len();
+                split_fields(more, joined.len(), &mut raw);
+                raw[first_of_more].0 = last_from;
+                joined.push_str(more);
             }
-        }
-        let Some(fields) = split_record(&cols, &record) else {
-            let found = record.split('|').count();
+            Cow::Owned(joined)
+        };
+        let Some((fields, typed)) = split_record(&cols, &record, &raw) else {
+            let found = raw.len();
             let message = if found < cols.count {
                 format!(
                     "the file ends inside a record: {found} of the header's {} fields",
@@ -510,19 +731,30 @@ pub fn read_sacct_on(
             }
             return Err(err(Some(line), message));
         };
-        let get = |k: usize| {
-            at[k]
-                .and_then(|i| fields.get(i))
-                .map(|f| f.trim())
-                .unwrap_or("")
+        let rec = Record {
+            text: &record,
+            fields: &fields,
         };
-        let id_text = get(k::JobID).to_string();
-        if id_text.contains('.') {
-            steps.push((line, id_text));
+        let get = |k: usize| cols.value(rec, k);
+        // A text kept in the row: borrowed from the input for a one-line record.
+        let keep = |(from, to): Span| -> Cow<str> {
+            match &record {
+                Cow::Borrowed(line) => Cow::Borrowed(&line[from..to]),
+                Cow::Owned(joined) => Cow::Owned(joined[from..to].to_string()),
+            }
+        };
+        let id = get(k::JobID);
+        if let Some(dot) = id.bytes().position(|c| c == b'.') {
+            let parent = &id[..dot];
+            // Steps nearly always follow their job: one matching the job just read needs
+            // no look-up later.
+            if rows.last().is_none_or(|r| r.id_text != parent) {
+                unmatched_steps.push((line, id.to_string()));
+            }
             continue;
         }
         input_jobs += 1;
-        let Some(submit_s) = parse_timestamp_s(get(k::Submit)) else {
+        let Some(submit_s) = typed.submit_s else {
             dropped.push(DroppedJob {
                 line,
                 trace_id: get(k::JobIDRaw).parse().ok(),
@@ -531,12 +763,8 @@ pub fn read_sacct_on(
             });
             continue;
         };
-        let start_s = parse_timestamp_s(get(k::Start));
-        let end_s = parse_timestamp_s(get(k::End));
-        let run_ms = match (
-            get(k::ElapsedRaw).parse::<u64>().ok(),
-            parse_duration_ms(get(k::Elapsed)),
-        ) {
+        let (start_s, end_s) = (typed.start_s, typed.end_s);
+        let run_ms = match (typed.elapsed_raw, typed.elapsed_ms) {
             (Some(s), _) if end_s.is_some() || start_s.is_none() => Some(s * 1000),
             (_, Some(ms)) if end_s.is_some() => Some(ms),
             _ => match (start_s, end_s) {
@@ -546,11 +774,12 @@ pub fn read_sacct_on(
         };
         let limit_ms = match get(k::TimelimitRaw).parse::<u64>() {
             Ok(minutes) => Some(minutes * 60_000),
-            Err(_) => parse_duration_ms(get(k::Timelimit)),
+            Err(_) => typed.timelimit_ms,
         };
-        let cpus = [k::NCPUS, k::AllocCPUS, k::ReqCPUS]
-            .iter()
-            .filter_map(|c| get(*c).parse::<u64>().ok())
+        let cpus = typed
+            .cpus
+            .into_iter()
+            .flatten()
             .find(|&v| v > 0)
             .or_else(|| {
                 [k::AllocTRES, k::ReqTRES]
@@ -560,39 +789,48 @@ pub fn read_sacct_on(
                     .find(|&v| v > 0)
             })
             .unwrap_or(0);
-        let name = get(k::JobName).to_ascii_lowercase();
-        let qos = get(k::QOS).to_ascii_lowercase();
+        // Compared ignoring ASCII case, as the lower-cased names were.
+        let name = get(k::JobName);
         let partition = get(k::Partition);
-        let interactive = matches!(name.as_str(), "interactive" | "bash" | "sh" | "qlogin")
-            || name.starts_with("jupyter")
-            || qos.contains("interactive")
-            || partition.to_ascii_lowercase().contains("interactive");
+        let interactive = ["interactive", "bash", "sh", "qlogin"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
+            || name
+                .as_bytes()
+                .get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"jupyter"))
+            || contains_ignore_ascii_case(get(k::QOS), "interactive")
+            || contains_ignore_ascii_case(partition, "interactive");
+        // The state's first word (`CANCELLED by 1001`): the trimmed field starts with it.
+        let (state_from, state_to) = cols.range(rec, k::State);
+        let state_word = record[state_from..state_to]
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
         rows.push(Row {
             line,
             raw_id: get(k::JobIDRaw).parse().ok(),
-            id_text,
+            id_text: keep(cols.range(rec, k::JobID)),
             submit_s,
             start_s,
             run_ms,
             limit_ms,
             procs: cpus,
-            user: number(&mut users, get(k::User)),
-            account: number(&mut accounts, get(k::Account)),
-            partition: number(&mut partitions, partition),
+            user: users.number(get(k::User)),
+            account: accounts.number(get(k::Account)),
+            partition: partitions.number(partition),
             interactive,
-            state: get(k::State)
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_string(),
-            nnodes: get(k::NNodes)
-                .parse::<u32>()
-                .ok()
+            state: keep((state_from, state_from + state_word.len())),
+            // NNodes parsed as a u64 is the u32 it would parse as when it fits, else no
+            // number at all.
+            nnodes: typed
+                .nnodes
+                .and_then(|n| u32::try_from(n).ok())
                 .filter(|&n| n > 0)
                 .unwrap_or(1),
             mem: parse_mem_mb(get(k::ReqMem)).or_else(|| {
                 tres(get(k::ReqTRES), "mem")
-                    .and_then(|m| parse_mem_mb(&m))
+                    .and_then(parse_mem_mb)
                     .map(|(mb, _)| (mb, false))
             }),
             gpus: [k::AllocTRES, k::ReqTRES]
@@ -604,18 +842,19 @@ pub fn read_sacct_on(
         });
     }
     // Steps fold into their job; a step without one is an orphan.
-    let job_ids: std::collections::BTreeSet<&str> =
-        rows.iter().map(|r| r.id_text.as_str()).collect();
-    for (line, id) in steps {
-        let parent = id.split('.').next().unwrap_or("");
-        if !job_ids.contains(parent) {
-            input_jobs += 1;
-            dropped.push(DroppedJob {
-                line,
-                trace_id: None,
-                reason: DropReason::OrphanStep,
-                detail: format!("step {id} of a job not in the file"),
-            });
+    if !unmatched_steps.is_empty() {
+        let job_ids: FxHashSet<&str> = rows.iter().map(|r| r.id_text.as_ref()).collect();
+        for (line, id) in unmatched_steps {
+            let parent = id.split('.').next().unwrap_or("");
+            if !job_ids.contains(parent) {
+                input_jobs += 1;
+                dropped.push(DroppedJob {
+                    line,
+                    trace_id: None,
+                    reason: DropReason::OrphanStep,
+                    detail: format!("step {id} of a job not in the file"),
+                });
+            }
         }
     }
 
@@ -628,11 +867,8 @@ pub fn read_sacct_on(
                 .to_string(),
         )
     })?;
-    let mut partition_names = vec![String::new(); partitions.len()];
-    for (name, &n) in &partitions {
-        partition_names[n as usize] = name.clone();
-    }
-    let mut jobs: Vec<Job> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::with_capacity(rows.len());
+    // Node-level requests, only built when there is a cluster to place them on.
     let mut requests: Vec<(NodeRequest, Option<String>)> = Vec::new();
     for (k, r) in rows.iter().enumerate() {
         let trace_id = r.raw_id.unwrap_or(k as u64 + 1);
@@ -691,6 +927,9 @@ pub fn read_sacct_on(
             queue: if r.interactive { 0 } else { -1 },
             partition,
         });
+        if !options_node_level {
+            continue;
+        }
         // Its node-level request: NNodes nodes sharing the CPUs, memory and GPUs evenly.
         let nodes = r.nnodes.max(1);
         let cores_per_node = (r.procs as u32).div_ceil(nodes);
@@ -710,25 +949,31 @@ pub fn read_sacct_on(
             },
             usize::try_from(r.partition)
                 .ok()
-                .map(|p| partition_names[p].clone()),
+                .map(|p| partitions.names[p].clone()),
         ));
     }
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| (jobs[i].submit, jobs[i].trace_id));
-    let jobs: Vec<Job> = order.iter().map(|&i| jobs[i].clone()).collect();
-    let requests: Vec<(NodeRequest, Option<String>)> =
-        order.iter().map(|&i| requests[i].clone()).collect();
+    // Queue order: by submission, then number; the sorts are stable, so ties keep file
+    // order. Jobs alone are sorted in place; with requests, both follow one permutation.
+    let sort_key = |j: &Job| (j.submit, j.trace_id);
+    if options_node_level {
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| sort_key(&jobs[i]));
+        jobs = order.iter().map(|&i| jobs[i].clone()).collect();
+        requests = order.iter().map(|&i| requests[i].clone()).collect();
+    } else {
+        jobs.sort_by_key(sort_key);
+    }
     dropped.sort_by_key(|d| d.line);
     let mut header = BTreeMap::new();
     header.insert("Columns".to_string(), cols.count.to_string());
     header.insert("UnixStartTime".to_string(), t0.to_string());
-    for (name, map) in [("Partitions", &partitions), ("Accounts", &accounts)] {
-        let mut by_number: Vec<(&i32, &String)> = map.iter().map(|(k, v)| (v, k)).collect();
-        by_number.sort();
+    for (name, numbering) in [("Partitions", &partitions), ("Accounts", &accounts)] {
         header.insert(
             name.to_string(),
-            by_number
+            numbering
+                .names
                 .iter()
+                .enumerate()
                 .map(|(n, k)| format!("{n}={k}"))
                 .collect::<Vec<_>>()
                 .join(" "),
@@ -759,6 +1004,8 @@ pub fn read_sacct_on(
 mod tests {
     use super::*;
 
+    // `tres` returns a borrowed value now; the `as_deref` below predates that.
+    #[allow(clippy::needless_option_as_deref)]
     #[test]
     fn slurm_durations_memory_and_times() {
         assert_eq!(parse_duration_ms("00:56"), Some(56_000));
