@@ -12,15 +12,20 @@ use clustersim::workload::Workload;
 
 const JOBS: usize = 20_000;
 
+/// The cluster of `one_class`: 512 nodes without GPUs or limits.
+const PLAIN_CLUSTER: &str = "[cluster.node_types.node]\ncount = 512\ncores = 32\nmemory_gb = 256\n";
+
 /// A workload of `JOBS` jobs of one class (given as the body of a
 /// `[[workload.generator.classes]]` table) on a 512-node cluster without limits.
 fn one_class(class: &str, seed: u64) -> Workload {
+    generate_on(PLAIN_CLUSTER, class, seed)
+}
+
+/// A workload of `JOBS` jobs of one class on the cluster `cluster` (TOML tables).
+fn generate_on(cluster: &str, class: &str, seed: u64) -> Workload {
     let text = format!(
         r#"
-[cluster.node_types.node]
-count = 512
-cores = 32
-memory_gb = 256
+{cluster}
 [workload.generator]
 jobs = {JOBS}
 load = 0.7
@@ -403,33 +408,11 @@ runtime = { dist = "lognormal", median_s = 7200, sigma = 1.9 }
 
 #[test]
 fn the_training_class_has_openbs_gpu_skew() {
-    let text = format!(
-        r#"
-[cluster.node_types.gpu]
-count = 256
-cores = 64
-memory_gb = 1024
-gpus = 8
-[workload.generator]
-jobs = {JOBS}
-load = 0.7
-[[workload.generator.classes]]
-name = "training"
-share = 1.0
-{TRAINING_CLASS}
-"#
+    let w = generate_on(
+        "[cluster.node_types.gpu]\ncount = 256\ncores = 64\nmemory_gb = 1024\ngpus = 8\n",
+        TRAINING_CLASS,
+        1,
     );
-    let s = scenario::parse(&text).unwrap();
-    s.validate().unwrap();
-    let g = s.workload.generator.as_ref().unwrap();
-    let w = generate(&ClassGenerator {
-        jobs: g.jobs,
-        load: g.load,
-        classes: &g.classes,
-        cluster: s.cluster.as_ref().unwrap(),
-        placement: Default::default(),
-        seed: 1,
-    });
     let nw = w.nodes.as_ref().unwrap();
     let totals: Vec<u32> = nw
         .requests

@@ -203,24 +203,17 @@ pub fn compute(
             }
         })
         .collect();
+    // Resource r: 0 cores, 1 memory, 2 GPUs, 3 MIG slices.
+    let use_of = |r: usize| ResourceUse {
+        capacity: capacity[r],
+        utilization: share(area[r], capacity[r]),
+    };
     Some(ResourceMetrics {
         nodes: nw.cluster.len() as u64,
-        cores: ResourceUse {
-            capacity: capacity[0],
-            utilization: share(area[0], capacity[0]),
-        },
-        memory_mb: ResourceUse {
-            capacity: capacity[1],
-            utilization: share(area[1], capacity[1]),
-        },
-        gpus: ResourceUse {
-            capacity: capacity[2],
-            utilization: share(area[2], capacity[2]),
-        },
-        mig_slices: ResourceUse {
-            capacity: capacity[3],
-            utilization: share(area[3], capacity[3]),
-        },
+        cores: use_of(0),
+        memory_mb: use_of(1),
+        gpus: use_of(2),
+        mig_slices: use_of(3),
         gpu_fragmentation: gpu_fragmentation(workload, result, &totals, capacity[2], makespan_ms),
         partitions,
         sessions,
