@@ -53,8 +53,12 @@ impl NodeType {
         }
     }
 
+    /// How much of the scarce resource one node must have free for `r`: all of it for an
+    /// exclusive job (whole nodes), else the request's share.
     fn key_of_request(&self, r: &NodeRequest) -> u32 {
-        if self.mig_slices > 0 {
+        if r.exclusive {
+            self.key_of(&self.capacity())
+        } else if self.mig_slices > 0 {
             r.mig_slices_per_node
         } else if self.gpus > 0 {
             r.gpus_per_node
@@ -375,11 +379,7 @@ impl Nodes {
             if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
                 continue;
             }
-            let need = if r.exclusive {
-                t.key_of(&t.capacity())
-            } else {
-                t.key_of_request(r)
-            } as usize;
+            let need = t.key_of_request(r) as usize;
             let h = &self.histogram[ti];
             if need < h.len() {
                 total += h[need..].iter().map(|&c| u64::from(c)).sum::<u64>();
@@ -420,13 +420,7 @@ impl Nodes {
             let ti = self.node_type[n as usize] as usize;
             Self::allowed(r, ti) && r.fits(&self.types[ti], &free_of(n)) && usable(n)
         };
-        let need_of = |t: &NodeType| {
-            if r.exclusive {
-                t.key_of(&t.capacity())
-            } else {
-                t.key_of_request(r)
-            }
-        };
+        let need_of = |t: &NodeType| t.key_of_request(r);
         // A job that uses no GPUs goes to nodes without GPUs first: a GPU node's scarce
         // resource is its GPUs, and filling its cores would strand them.
         let penalty = |t: &NodeType| {
@@ -585,11 +579,7 @@ impl Nodes {
             if !Self::allowed(r, ti) || !r.could_ever_fit(t) {
                 continue;
             }
-            let need = if r.exclusive {
-                t.key_of(&t.capacity())
-            } else {
-                t.key_of_request(r)
-            };
+            let need = t.key_of_request(r);
             for (_, n) in self.by_key[ti].iter(need, true) {
                 if fits_free(n, &self.free[n as usize]) {
                     fitting += 1;
