@@ -10,43 +10,40 @@
 //! 3. Arrivals, in queue order: each gets a reservation at the earliest time at which it
 //!    fits for its estimate in the profile (running jobs until their estimated ends, plus
 //!    every reservation already made), so it never delays an earlier reservation.
-//! 4. Every job whose reservation is `now` starts.
+//! 4. Every job whose reservation is `now` starts, in queue order.
 //!
 //! A job with a zero estimate is planned as lasting 1 ms, so it still needs its processors
 //! free at its start instant.
 //!
 //! Cost: compression is made incremental by a log of *rises* of the profile, without
 //! changing its result. A job sits at its earliest fit when it is placed or examined. Later
-//! it can only fit earlier if, since then, the profile rose somewhere before its reservation
-//! to at least its processors: take an instant that blocked the earlier window; the last
-//! rise of that instant left at least as many free processors as the job needs. Rises
-//! happen in two places only: a job ending before its estimated end (its tail), and a
-//! reservation moving earlier (the part of its old slot it leaves). Each rise is logged with
-//! its start and the largest free count over its interval just after it; compression
-//! examines a job only if a rise logged since its last examination starts before its
-//! reservation and reaches its processors. The waiting jobs sit in a segment tree over queue
-//! positions that keeps, per subtree, the fewest processors and the latest reservation, so
-//! whole runs of jobs that no rise can help are skipped at once. Examining a job is a
-//! read-only search of the profile before its current reservation; only jobs that move are
-//! taken out and put back. (Every waiting job is considered in every compression, examined or
-//! skipped with its subtree, so "rises since the start of the previous compression" covers
-//! what any job has not yet considered; each job also records how many rises it has seen.)
+//! it can only fit earlier at a start whose window (from that start to its reservation or
+//! the end of its estimate, whichever is first) was blocked then and is clear now: some
+//! instant of the window rose since. Take the last rise of such an instant: it left at least
+//! as many free processors as the job needs. Rises happen in two places only: a job ending
+//! before its estimated end (its tail), and a reservation moving earlier (the part of its old
+//! slot it leaves). Each rise is logged with its interval and the largest free count over it
+//! just after it. Compression examines a job only if a logged rise reaching its processors
+//! starts before its reservation; the search for its new start then only covers starts
+//! less than the job's estimate before the earliest such rise and before the latest end of
+//! one. The waiting jobs sit in a segment tree over queue slots that keeps, per subtree, the
+//! fewest processors and the earliest and latest reservations, so whole runs of jobs that no
+//! rise can help are skipped at once, and the jobs that start now are found without another
+//! index. Examining a job is a read-only search of the profile; only jobs that move are taken
+//! out and put back. (Every waiting job is considered in every compression, examined or
+//! skipped with its subtree, so the rises logged since the start of the previous compression
+//! cover everything any job has not yet considered.)
 
 use super::profile::Profile;
 use super::{Decision, Policy, SchedView};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::workload::{Job, JobIdx};
-use std::collections::BTreeSet;
 
 /// The conservative backfilling policy.
 pub struct Conservative {
     profile: Profile,
-    /// Waiting jobs by queue position, with what compression's pruning needs.
+    /// Waiting jobs in queue order, with their reservations.
     queue: ReservationTree,
-    /// Waiting jobs by `(reserved start, index)`: who starts now, and the next wake-up.
-    by_start: BTreeSet<(SimTime, JobIdx)>,
-    /// Reserved start of each waiting job, by job index.
-    reserved_start: Vec<SimTime>,
     /// Start + planned duration of each running job, by job index.
     estimated_end: Vec<SimTime>,
     /// Arrivals since the last pass, in queue order.
@@ -58,13 +55,15 @@ pub struct Conservative {
     rises: Vec<Rise>,
     /// Rises logged before the current compression started.
     rises_before_pass: usize,
-    /// The Pareto frontier of `rises` for the subtree test.
-    frontier: RiseFrontier,
-    /// Number of rises ever dropped from the front of `rises`.
-    rises_dropped: u64,
-    /// For each waiting job, the number of rises ever logged when it was last placed or
-    /// examined: it has considered all of those.
-    rises_seen: Vec<u64>,
+    /// The earliest start of a rise reaching a given number of free processors.
+    earliest_rise: Staircase,
+    /// The latest end of a rise reaching a given number of free processors (keys are
+    /// `u64::MAX - until_ms`, so that the smallest key is the latest end).
+    latest_rise_end: Staircase,
+    /// Scratch: slots of the jobs that start now.
+    starting: Vec<usize>,
+    /// Scratch: the tree walk's stack.
+    stack: Vec<usize>,
 }
 
 /// A rise of the profile.
@@ -72,86 +71,46 @@ pub struct Conservative {
 struct Rise {
     /// Where the raised interval starts, ms.
     from_ms: u64,
+    /// Where it ends, ms.
+    until_ms: u64,
     /// The most free processors at any instant of the raised interval, just after the rise.
     max_free: u64,
 }
 
-impl Rise {
-    /// Whether this rise could let a job (or any job of a group) with at least `procs`
-    /// processors and a reservation at or before `start_ms` start earlier.
-    fn may_help(&self, procs: u64, start_ms: u64) -> bool {
-        procs <= self.max_free && self.from_ms < start_ms
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_frontier_answers_like_a_scan_of_all_rises() {
-        let mut all = Vec::new();
-        let mut frontier = RiseFrontier::default();
-        let mut x = 12345u64;
-        for _ in 0..300 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let rise = Rise {
-                from_ms: (x >> 33) % 1000,
-                max_free: (x >> 13) % 64,
-            };
-            all.push(rise);
-            frontier.add(rise);
-            for procs in [0, 1, 7, 30, 63, 64] {
-                for start in [0, 1, 250, 999, 1000] {
-                    let scan = all.iter().any(|r| r.may_help(procs, start));
-                    assert_eq!(
-                        frontier.may_help(procs, start),
-                        scan,
-                        "procs {procs} start {start}"
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// The rises no other rise dominates (one dominates another if it starts no later and
-/// reaches at least as many free processors), sorted by start; along that order the free
-/// counts increase. "Could any rise help a job needing `p` reserved at `s`?" is then a
-/// binary search: the earliest-starting rise with at least `p` free must start before `s`.
+/// Pairs `(key, max_free)` reduced to those no other pair dominates (one dominates another
+/// if its key is no larger and its free count no smaller), sorted by key; along that order
+/// the free counts increase. "The smallest key among pairs reaching `p` free processors" is
+/// then a binary search.
 #[derive(Debug, Default)]
-struct RiseFrontier {
-    rises: Vec<Rise>,
+struct Staircase {
+    steps: Vec<(u64, u64)>,
 }
 
-impl RiseFrontier {
+impl Staircase {
     fn clear(&mut self) {
-        self.rises.clear();
+        self.steps.clear();
     }
 
-    fn add(&mut self, rise: Rise) {
-        let at = self.rises.partition_point(|r| r.from_ms < rise.from_ms);
-        // Dominated by an earlier-or-equal start with at least as many free processors?
-        let dominated = self.rises[..at]
-            .last()
-            .is_some_and(|r| r.max_free >= rise.max_free)
+    fn add(&mut self, key: u64, max_free: u64) {
+        let at = self.steps.partition_point(|s| s.0 < key);
+        // Dominated by a smaller-or-equal key with at least as many free processors?
+        let dominated = self.steps[..at].last().is_some_and(|s| s.1 >= max_free)
             || self
-                .rises
+                .steps
                 .get(at)
-                .is_some_and(|r| r.from_ms == rise.from_ms && r.max_free >= rise.max_free);
+                .is_some_and(|s| s.0 == key && s.1 >= max_free);
         if dominated {
             return;
         }
-        // Drop the rises it dominates: starting at or after it with no more free.
-        let end = at + self.rises[at..].partition_point(|r| r.max_free <= rise.max_free);
-        self.rises.splice(at..end, std::iter::once(rise));
+        // Drop the pairs it dominates: keys at or after it with no more free.
+        let end = at + self.steps[at..].partition_point(|s| s.1 <= max_free);
+        self.steps.splice(at..end, std::iter::once((key, max_free)));
     }
 
-    fn may_help(&self, procs: u64, start_ms: u64) -> bool {
-        let first = self.rises.partition_point(|r| r.max_free < procs);
-        self.rises.get(first).is_some_and(|r| r.from_ms < start_ms)
+    /// The smallest key among pairs with at least `procs` free.
+    fn best_key(&self, procs: u64) -> Option<u64> {
+        let first = self.steps.partition_point(|s| s.1 < procs);
+        self.steps.get(first).map(|s| s.0)
     }
 }
 
@@ -165,22 +124,17 @@ impl Conservative {
     pub fn new(jobs: usize, machine_procs: u32) -> Self {
         Conservative {
             profile: Profile::new(machine_procs),
-            queue: ReservationTree::new(jobs),
-            by_start: BTreeSet::new(),
-            reserved_start: vec![SimTime::ZERO; jobs],
+            queue: ReservationTree::new(),
             estimated_end: vec![SimTime::ZERO; jobs],
             arrivals: Vec::new(),
             job_ended: false,
             rises: Vec::new(),
             rises_before_pass: 0,
-            frontier: RiseFrontier::default(),
-            rises_dropped: 0,
-            rises_seen: vec![0; jobs],
+            earliest_rise: Staircase::default(),
+            latest_rise_end: Staircase::default(),
+            starting: Vec::new(),
+            stack: Vec::new(),
         }
-    }
-
-    fn rises_logged(&self) -> u64 {
-        self.rises_dropped + self.rises.len() as u64
     }
 
     /// Logs that the profile rose on `[from, until)` (only the part after `now` matters).
@@ -189,11 +143,18 @@ impl Conservative {
         if from < until {
             let rise = Rise {
                 from_ms: from.as_ms(),
+                until_ms: until.as_ms(),
                 max_free: u64::from(self.profile.max_free(from, until)),
             };
             self.rises.push(rise);
-            self.frontier.add(rise);
+            self.add_to_staircases(rise);
         }
+    }
+
+    fn add_to_staircases(&mut self, rise: Rise) {
+        self.earliest_rise.add(rise.from_ms, rise.max_free);
+        self.latest_rise_end
+            .add(u64::MAX - rise.until_ms, rise.max_free);
     }
 
     /// Moves each waiting job, in queue order, to its earliest fit if that is earlier.
@@ -202,62 +163,70 @@ impl Conservative {
     /// may help (a rise helps only jobs needing at most its maximum, reserved after its
     /// start). Skipping a job that cannot move changes nothing, so the result is exactly
     /// that of examining every job in turn.
-    fn compress(&mut self, now: SimTime, jobs: &[Job]) {
+    fn compress(&mut self, now: SimTime) {
         self.rises.drain(..self.rises_before_pass);
-        self.rises_dropped += self.rises_before_pass as u64;
         self.rises_before_pass = self.rises.len();
         if self.rises.is_empty() {
             return; // the profile only fell since every job was last placed
         }
-        self.frontier.clear();
-        for &rise in &self.rises {
-            self.frontier.add(rise);
+        self.earliest_rise.clear();
+        self.latest_rise_end.clear();
+        for r in 0..self.rises.len() {
+            self.add_to_staircases(self.rises[r]);
         }
-        let mut stack = vec![ReservationTree::ROOT];
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.push(ReservationTree::ROOT);
         while let Some(node) = stack.pop() {
-            let (procs, latest_start_ms) = self.queue.summary(node);
-            if !self.frontier.may_help(procs, latest_start_ms) {
+            let group = self.queue.summary(node);
+            let may_help = self
+                .earliest_rise
+                .best_key(group.procs)
+                .is_some_and(|from_ms| from_ms < group.latest_start_ms);
+            if !may_help {
                 continue;
             }
-            match self.queue.job_at(node) {
+            match self.queue.slot_at(node) {
                 None => {
                     let (left, right) = ReservationTree::children(node);
                     stack.push(right);
                     stack.push(left);
                 }
-                Some(job) => self.examine(job, now, jobs),
+                Some(slot) => self.examine(slot, now),
             }
         }
+        self.stack = stack;
     }
 
-    /// Moves `job` to the earliest time before its reservation at which it fits, if any.
-    fn examine(&mut self, job: JobIdx, now: SimTime, jobs: &[Job]) {
-        let j = &jobs[job.get()];
-        let old = self.reserved_start[job.get()];
+    /// Moves the job in `slot` to the earliest time before its reservation at which it
+    /// fits, if any.
+    fn examine(&mut self, slot: usize, now: SimTime) {
+        let old = SimTime::from_ms(self.queue.summary(self.queue.leaf(slot)).latest_start_ms);
         if old <= now {
             return; // starts now: it cannot move earlier
         }
-        // The subtree test used every rise of the window; this job may have seen some.
-        let unseen = self.rises_seen[job.get()].saturating_sub(self.rises_dropped) as usize;
-        let may_move = self.rises[unseen.min(self.rises.len())..]
-            .iter()
-            .any(|r| r.may_help(u64::from(j.procs), old.as_ms()));
-        self.rises_seen[job.get()] = self.rises_logged();
-        if !may_move {
-            return;
-        }
-        let duration = planned(j);
-        let Some(new) = self.profile.earlier_fit(now, duration, j.procs, old) else {
+        let procs = self.queue.slot_procs[slot];
+        let duration = self.queue.slot_duration[slot];
+        // See the module docs: a new start has its window over a rise reaching the job's
+        // processors, so it is before the latest end of one, and less than the job's
+        // duration before the earliest start of one.
+        let rises_end = self
+            .latest_rise_end
+            .best_key(u64::from(procs))
+            .map_or(SimTime::ZERO, |key| SimTime::from_ms(u64::MAX - key));
+        let rises_start_ms = self.earliest_rise.best_key(u64::from(procs)).unwrap_or(0);
+        let search_from = now.max(SimTime::from_ms(
+            (rises_start_ms + 1).saturating_sub(duration.as_ms()),
+        ));
+        let Some(new) = self
+            .profile
+            .earlier_fit(search_from, duration, procs, rises_end, old)
+        else {
             return;
         };
-        self.profile.release(old, old + duration, j.procs);
-        self.profile.reserve(new, new + duration, j.procs);
-        self.reserved_start[job.get()] = new;
-        self.by_start.remove(&(old, job));
-        self.by_start.insert((new, job));
-        self.queue.set_start(job, new.as_ms());
+        self.profile.release(old, old + duration, procs);
+        self.profile.reserve(new, new + duration, procs);
+        self.queue.set_start(slot, new.as_ms());
         self.log_rise((new + duration).max(old), old + duration, now);
-        self.rises_seen[job.get()] = self.rises_logged();
     }
 }
 
@@ -283,7 +252,7 @@ impl Policy for Conservative {
         let now = view.now;
         self.profile.forget_before(now);
         if self.job_ended {
-            self.compress(now, view.jobs);
+            self.compress(now);
             self.job_ended = false;
         }
         for a in 0..self.arrivals.len() {
@@ -292,46 +261,91 @@ impl Policy for Conservative {
             let duration = planned(j);
             let at = self.profile.earliest_fit(now, duration, j.procs);
             self.profile.reserve(at, at + duration, j.procs);
-            self.reserved_start[job.get()] = at;
-            self.by_start.insert((at, job));
-            self.queue.insert(job, j.procs, at.as_ms());
-            self.rises_seen[job.get()] = self.rises_logged();
+            self.queue.insert(job, j.procs, duration, at.as_ms());
             decisions.push(Decision::Reserve { job, at });
         }
         self.arrivals.clear();
-        while let Some(&(start, job)) = self.by_start.first() {
-            if start > now {
-                break;
-            }
-            self.by_start.pop_first();
-            self.queue.remove(job);
-            self.estimated_end[job.get()] = now + planned(view.job(job));
+        // Reservations are never in the past, so every job due now is reserved at `now`:
+        // queue order is (reservation, queue position) order.
+        let mut starting = std::mem::take(&mut self.starting);
+        self.queue.due(now.as_ms(), &mut starting, &mut self.stack);
+        for &slot in &starting {
+            let job = self.queue.slot_job[slot];
+            self.queue.remove(slot);
+            self.estimated_end[job.get()] = now + self.queue.slot_duration[slot];
             decisions.push(Decision::Start(job));
         }
+        starting.clear();
+        self.starting = starting;
     }
 
     fn next_wakeup(&self) -> Option<SimTime> {
-        self.by_start.first().map(|&(t, _)| t)
+        let earliest = self.queue.summary(ReservationTree::ROOT).earliest_start_ms;
+        (earliest != u64::MAX).then(|| SimTime::from_ms(earliest))
     }
 }
 
-/// A segment tree over queue positions (job indices) holding, per subtree, the fewest
-/// processors and the latest reserved start among its waiting jobs.
+/// What compression's pruning and the start search know of a group of waiting jobs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Group {
+    /// The fewest processors.
+    procs: u64,
+    /// The earliest reserved start, ms.
+    earliest_start_ms: u64,
+    /// The latest reserved start, ms.
+    latest_start_ms: u64,
+}
+
+impl Group {
+    /// No job: no rise can help it, nothing in it is due.
+    const EMPTY: Group = Group {
+        procs: u64::MAX,
+        earliest_start_ms: u64::MAX,
+        latest_start_ms: 0,
+    };
+
+    fn combine(a: Group, b: Group) -> Group {
+        Group {
+            procs: a.procs.min(b.procs),
+            earliest_start_ms: a.earliest_start_ms.min(b.earliest_start_ms),
+            latest_start_ms: a.latest_start_ms.max(b.latest_start_ms),
+        }
+    }
+}
+
+/// The waiting jobs in queue order: a segment tree over queue slots holding each subtree's
+/// [`Group`], and each slot's job, processors and planned duration.
+///
+/// Arrivals take the next slot at the end, so slot order is queue order; when the slots run
+/// out, the waiting jobs are packed to the front (keeping their order) into a tree with room
+/// for as many again. The tree therefore stays about the size of the queue, shallow and in
+/// cache however long the trace, and what compression reads of a job sits in its slot.
 struct ReservationTree {
     leaves: usize,
-    /// `(min procs, max reserved start ms)`; `(u64::MAX, 0)` for an empty subtree.
-    nodes: Vec<(u64, u64)>,
+    nodes: Vec<Group>,
+    slot_job: Vec<JobIdx>,
+    slot_procs: Vec<u32>,
+    slot_duration: Vec<SimDuration>,
+    /// The first slot not used since the last packing.
+    next_slot: usize,
 }
 
 impl ReservationTree {
     const ROOT: usize = 1;
-    const EMPTY: (u64, u64) = (u64::MAX, 0);
+    const MIN_LEAVES: usize = 64;
 
-    fn new(jobs: usize) -> Self {
-        let leaves = jobs.max(1).next_power_of_two();
+    fn new() -> Self {
+        Self::with_leaves(Self::MIN_LEAVES)
+    }
+
+    fn with_leaves(leaves: usize) -> Self {
         ReservationTree {
             leaves,
-            nodes: vec![Self::EMPTY; 2 * leaves],
+            nodes: vec![Group::EMPTY; 2 * leaves],
+            slot_job: vec![JobIdx(0); leaves],
+            slot_procs: vec![0; leaves],
+            slot_duration: vec![SimDuration::ZERO; leaves],
+            next_slot: 0,
         }
     }
 
@@ -339,35 +353,146 @@ impl ReservationTree {
         (2 * node, 2 * node + 1)
     }
 
-    fn summary(&self, node: usize) -> (u64, u64) {
+    fn summary(&self, node: usize) -> Group {
         self.nodes[node]
     }
 
-    /// The job at `node` if it is a leaf.
-    fn job_at(&self, node: usize) -> Option<JobIdx> {
-        (node >= self.leaves).then(|| JobIdx((node - self.leaves) as u32))
+    fn leaf(&self, slot: usize) -> usize {
+        self.leaves + slot
     }
 
-    fn set(&mut self, job: JobIdx, value: (u64, u64)) {
-        let mut node = self.leaves + job.get();
-        self.nodes[node] = value;
+    /// The slot at `node` if it is a leaf.
+    fn slot_at(&self, node: usize) -> Option<usize> {
+        (node >= self.leaves).then(|| node - self.leaves)
+    }
+
+    fn set_leaf(&mut self, slot: usize, group: Group) {
+        let mut node = self.leaf(slot);
+        self.nodes[node] = group;
         while node > 1 {
             node /= 2;
-            let (a, b) = (self.nodes[2 * node], self.nodes[2 * node + 1]);
-            self.nodes[node] = (a.0.min(b.0), a.1.max(b.1));
+            self.nodes[node] = Group::combine(self.nodes[2 * node], self.nodes[2 * node + 1]);
         }
     }
 
-    fn insert(&mut self, job: JobIdx, procs: u32, start_ms: u64) {
-        self.set(job, (u64::from(procs), start_ms));
+    /// Packs the waiting jobs into the first slots of a tree with room for as many again.
+    fn pack(&mut self) {
+        let waiting: Vec<usize> = (0..self.next_slot)
+            .filter(|&slot| self.nodes[self.leaf(slot)] != Group::EMPTY)
+            .collect();
+        let mut packed = Self::with_leaves((2 * waiting.len() + 1).next_power_of_two());
+        for (to, &from) in waiting.iter().enumerate() {
+            packed.slot_job[to] = self.slot_job[from];
+            packed.slot_procs[to] = self.slot_procs[from];
+            packed.slot_duration[to] = self.slot_duration[from];
+            packed.nodes[packed.leaves + to] = self.nodes[self.leaf(from)];
+        }
+        for node in (1..packed.leaves).rev() {
+            packed.nodes[node] = Group::combine(packed.nodes[2 * node], packed.nodes[2 * node + 1]);
+        }
+        packed.next_slot = waiting.len();
+        *self = packed;
     }
 
-    fn set_start(&mut self, job: JobIdx, start_ms: u64) {
-        let procs = self.nodes[self.leaves + job.get()].0;
-        self.set(job, (procs, start_ms));
+    /// Adds an arriving job, reserved at `start_ms`, at the end of the queue.
+    fn insert(&mut self, job: JobIdx, procs: u32, duration: SimDuration, start_ms: u64) {
+        if self.next_slot == self.leaves {
+            self.pack();
+        }
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        self.slot_job[slot] = job;
+        self.slot_procs[slot] = procs;
+        self.slot_duration[slot] = duration;
+        let group = Group {
+            procs: u64::from(procs),
+            earliest_start_ms: start_ms,
+            latest_start_ms: start_ms,
+        };
+        self.set_leaf(slot, group);
     }
 
-    fn remove(&mut self, job: JobIdx) {
-        self.set(job, Self::EMPTY);
+    fn set_start(&mut self, slot: usize, start_ms: u64) {
+        let group = Group {
+            earliest_start_ms: start_ms,
+            latest_start_ms: start_ms,
+            ..self.nodes[self.leaf(slot)]
+        };
+        self.set_leaf(slot, group);
+    }
+
+    fn remove(&mut self, slot: usize) {
+        self.set_leaf(slot, Group::EMPTY);
+    }
+
+    /// Appends the slots reserved at or before `now_ms`, in queue order.
+    fn due(&self, now_ms: u64, out: &mut Vec<usize>, stack: &mut Vec<usize>) {
+        stack.push(Self::ROOT);
+        while let Some(node) = stack.pop() {
+            if self.nodes[node].earliest_start_ms > now_ms {
+                continue;
+            }
+            match self.slot_at(node) {
+                None => {
+                    let (left, right) = Self::children(node);
+                    stack.push(right);
+                    stack.push(left);
+                }
+                Some(slot) => out.push(slot),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_staircase_answers_like_a_scan_of_all_pairs() {
+        let mut all = Vec::new();
+        let mut staircase = Staircase::default();
+        let mut x = 12345u64;
+        for _ in 0..300 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let (key, max_free) = ((x >> 33) % 1000, (x >> 13) % 64);
+            all.push((key, max_free));
+            staircase.add(key, max_free);
+            for procs in [0, 1, 7, 30, 63, 64] {
+                let scan = all.iter().filter(|p| p.1 >= procs).map(|p| p.0).min();
+                assert_eq!(staircase.best_key(procs), scan, "procs {procs}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_queue_tree_keeps_queue_order_across_packing() {
+        let mut tree = ReservationTree::new();
+        let mut waiting = Vec::new();
+        for i in 0..1000u32 {
+            let start_ms = u64::from(i % 7);
+            tree.insert(JobIdx(i), 1 + i % 5, SimDuration::from_ms(10), start_ms);
+            waiting.push((i, start_ms));
+            if i % 3 == 0 {
+                // the oldest waiting job leaves, as a start would take it
+                let first = (0..tree.next_slot)
+                    .find(|&s| tree.summary(tree.leaf(s)) != Group::EMPTY)
+                    .unwrap();
+                assert_eq!(tree.slot_job[first], JobIdx(waiting[0].0));
+                tree.remove(first);
+                waiting.remove(0);
+            }
+        }
+        let (mut due, mut stack) = (Vec::new(), Vec::new());
+        tree.due(3, &mut due, &mut stack);
+        let due_jobs: Vec<u32> = due.iter().map(|&s| tree.slot_job[s].0).collect();
+        let want: Vec<u32> = waiting.iter().filter(|w| w.1 <= 3).map(|w| w.0).collect();
+        assert_eq!(due_jobs, want);
+        assert!(
+            tree.leaves < 2048,
+            "the tree stays about the size of the queue"
+        );
     }
 }

@@ -111,7 +111,7 @@ impl Profile {
     /// The earliest `t ≥ now` such that `procs` processors are free throughout
     /// `[t, t + duration)`; [`SimTime::MAX`] if `procs` exceeds the machine.
     pub fn earliest_fit(&self, now: SimTime, duration: SimDuration, procs: u32) -> SimTime {
-        dispatch!(self, p => p.fit_before(now, duration, procs, SimTime::MAX))
+        dispatch!(self, p => p.fit_between(now, duration, procs, SimTime::MAX, SimTime::MAX))
             .unwrap_or(SimTime::MAX)
     }
 
@@ -119,14 +119,17 @@ impl Profile {
     /// `duration` could run instead, or `None`. Its own reservation is treated as free: on
     /// `[before, before + duration)` it fits by construction, so only `[t, min(t + duration,
     /// before))` has to have `procs` free.
+    ///
+    /// Only starts before `start_before` (at most `before`) are searched.
     pub fn earlier_fit(
         &self,
         now: SimTime,
         duration: SimDuration,
         procs: u32,
+        start_before: SimTime,
         before: SimTime,
     ) -> Option<SimTime> {
-        dispatch!(self, p => p.fit_before(now, duration, procs, before))
+        dispatch!(self, p => p.fit_between(now, duration, procs, start_before.min(before), before))
     }
 
     /// The largest number of free processors at any time in `[from, until)`.
@@ -225,16 +228,17 @@ impl VecProfile {
 
     /// The earliest `t` in `[now, before)` such that `procs` processors are free throughout
     /// `[t, min(t + duration, before))`, or `None`.
-    fn fit_before(
+    fn fit_between(
         &self,
         now: SimTime,
         duration: SimDuration,
         procs: u32,
+        start_before: SimTime,
         before: SimTime,
     ) -> Option<SimTime> {
         let mut i = self.step_at(now);
         let mut candidate = now;
-        while candidate < before {
+        while candidate < start_before {
             if self.free[i] < procs {
                 candidate = *self.times.get(i + 1)?;
             } else {
@@ -578,11 +582,12 @@ impl TreapProfile {
 
     /// The earliest `t` in `[now, before)` such that `procs` processors are free throughout
     /// `[t, min(t + duration, before))`, or `None`.
-    fn fit_before(
+    fn fit_between(
         &self,
         now: SimTime,
         duration: SimDuration,
         procs: u32,
+        start_before: SimTime,
         before: SimTime,
     ) -> Option<SimTime> {
         let procs = i64::from(procs);
@@ -590,7 +595,7 @@ impl TreapProfile {
         loop {
             let step = self.first_at_least(from, procs)?;
             let candidate = SimTime::from_ms(step).max(now);
-            if candidate >= before {
+            if candidate >= start_before {
                 return None;
             }
             let needed_until = (candidate + duration).min(before);
@@ -784,9 +789,9 @@ mod tests {
         assert_eq!(p.max_free(s(0), s(10)), 2);
         assert_eq!(p.max_free(s(0), s(11)), 10);
         // a job reserved at 30 for 5 s could use the hole at 10; one needing 6 s could not
-        assert_eq!(p.earlier_fit(s(0), d(5), 5, s(30)), Some(s(10)));
-        assert_eq!(p.earlier_fit(s(0), d(6), 5, s(30)), None);
+        assert_eq!(p.earlier_fit(s(0), d(5), 5, s(30), s(30)), Some(s(10)));
+        assert_eq!(p.earlier_fit(s(0), d(6), 5, s(30), s(30)), None);
         // its own reservation counts as free: reserved at 12 for 10 s, it may start at 10
-        assert_eq!(p.earlier_fit(s(0), d(10), 5, s(12)), Some(s(10)));
+        assert_eq!(p.earlier_fit(s(0), d(10), 5, s(12), s(12)), Some(s(10)));
     }
 }
