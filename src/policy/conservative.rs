@@ -371,7 +371,11 @@ impl ReservationTree {
         self.nodes[node] = group;
         while node > 1 {
             node /= 2;
-            self.nodes[node] = Group::combine(self.nodes[2 * node], self.nodes[2 * node + 1]);
+            let group = Group::combine(self.nodes[2 * node], self.nodes[2 * node + 1]);
+            if self.nodes[node] == group {
+                break; // nothing above changes either
+            }
+            self.nodes[node] = group;
         }
     }
 
