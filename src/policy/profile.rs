@@ -120,7 +120,8 @@ impl Profile {
     /// `[before, before + duration)` it fits by construction, so only `[t, min(t + duration,
     /// before))` has to have `procs` free.
     ///
-    /// Only starts before `start_before` (at most `before`) are searched.
+    /// Only starts before `start_before` are searched (conservative backfilling knows where
+    /// a new start cannot be).
     pub fn earlier_fit(
         &self,
         now: SimTime,
@@ -226,8 +227,8 @@ impl VecProfile {
         self.merge_at(i0);
     }
 
-    /// The earliest `t` in `[now, before)` such that `procs` processors are free throughout
-    /// `[t, min(t + duration, before))`, or `None`.
+    /// The earliest `t` in `[now, start_before)` such that `procs` processors are free
+    /// throughout `[t, min(t + duration, before))`, or `None`.
     fn fit_between(
         &self,
         now: SimTime,
@@ -580,8 +581,8 @@ impl TreapProfile {
         );
     }
 
-    /// The earliest `t` in `[now, before)` such that `procs` processors are free throughout
-    /// `[t, min(t + duration, before))`, or `None`.
+    /// The earliest `t` in `[now, start_before)` such that `procs` processors are free
+    /// throughout `[t, min(t + duration, before))`, or `None`.
     fn fit_between(
         &self,
         now: SimTime,
@@ -744,6 +745,15 @@ mod tests {
                         .find(|&t| (t..t + dur).all(|x| p.free_at(s(x)) >= procs))
                         .unwrap();
                     assert_eq!(got, s(want), "procs {procs} dur {dur} now {now}");
+                    // a job reserved at `before`, searching starts before `start_before`
+                    let (start_before, before) = (now + 25, now + 40);
+                    let want = (now..start_before)
+                        .find(|&t| (t..(t + dur).min(before)).all(|x| p.free_at(s(x)) >= procs));
+                    assert_eq!(
+                        p.earlier_fit(s(now), d(dur), procs, s(start_before), s(before)),
+                        want.map(s),
+                        "earlier fit: procs {procs} dur {dur} now {now}"
+                    );
                     let until = now + 40;
                     let max = (now..until).map(|x| p.free_at(s(x))).max().unwrap();
                     assert_eq!(
@@ -793,5 +803,9 @@ mod tests {
         assert_eq!(p.earlier_fit(s(0), d(6), 5, s(30), s(30)), None);
         // its own reservation counts as free: reserved at 12 for 10 s, it may start at 10
         assert_eq!(p.earlier_fit(s(0), d(10), 5, s(12), s(12)), Some(s(10)));
+        // starts at or after `start_before` are not searched
+        assert_eq!(p.earlier_fit(s(0), d(5), 5, s(10), s(30)), None);
+        assert_eq!(p.earlier_fit(s(0), d(5), 5, s(11), s(30)), Some(s(10)));
+        assert_eq!(p.earlier_fit(s(11), d(3), 5, s(14), s(30)), Some(s(11)));
     }
 }
