@@ -159,6 +159,10 @@ struct VecProfile {
     times: Vec<SimTime>,
     free: Vec<u32>,
     total: u32,
+    /// The step holding the instant of the last [`VecProfile::forget_before`]; it starts
+    /// exactly then, and steps before it are dead (never merged with, kept only until
+    /// enough of them pile up to be worth removing).
+    live: usize,
 }
 
 impl VecProfile {
@@ -168,6 +172,7 @@ impl VecProfile {
             times: vec![SimTime::ZERO],
             free: vec![total],
             total,
+            live: 0,
         }
     }
 
@@ -194,7 +199,7 @@ impl VecProfile {
 
     /// Merges step `i` into step `i - 1` if they have the same value.
     fn merge_at(&mut self, i: usize) {
-        if i > 0 && i < self.times.len() && self.free[i] == self.free[i - 1] {
+        if i > self.live && i < self.times.len() && self.free[i] == self.free[i - 1] {
             self.times.remove(i);
             self.free.remove(i);
         }
@@ -237,7 +242,12 @@ impl VecProfile {
         start_before: SimTime,
         before: SimTime,
     ) -> Option<SimTime> {
-        let mut i = self.step_at(now);
+        // Most searches start at the present, whose step is known.
+        let mut i = if self.times[self.live] == now {
+            self.live
+        } else {
+            self.step_at(now)
+        };
         let mut candidate = now;
         while candidate < start_before {
             if self.free[i] < procs {
@@ -278,12 +288,16 @@ impl VecProfile {
 
     /// Drops steps that end at or before `now`.
     fn forget_before(&mut self, now: SimTime) {
-        let i = self.step_at(now);
+        let mut i = self.step_at(now);
+        // The past does not matter: the present's step may as well start now.
+        self.times[i] = self.times[i].max(now);
         // Batch the removal: shifting the vector is only worth it once enough steps are dead.
         if i >= 64 {
             self.times.drain(..i);
             self.free.drain(..i);
+            i = 0;
         }
+        self.live = i;
     }
 
     /// Vectors holding these steps.
@@ -295,6 +309,7 @@ impl VecProfile {
                 .map(|&(_, f)| f.clamp(0, i64::from(total)) as u32)
                 .collect(),
             total,
+            live: 0,
         }
     }
 
@@ -734,6 +749,67 @@ mod tests {
         }
         assert!(!p.is_tree(), "{} steps", p.steps());
         check_against_brute_force(&p, 10_600);
+    }
+
+    #[test]
+    fn advancing_the_present_keeps_the_future_exact() {
+        // Reservations and releases around a moving present (which drops dead steps and
+        // makes the present's step start now), checked against free counts kept per instant.
+        const HORIZON: usize = 3_000;
+        let total = 16u32;
+        let mut p = Profile::new(total);
+        let mut model = vec![total; HORIZON + 200];
+        let mut held: Vec<(u64, u64, u32)> = Vec::new();
+        let mut x = 7u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for step in 0..2_000u64 {
+            let now = step;
+            p.forget_before(s(now));
+            // Release something held (possibly in part, as a job ending early does).
+            if next() % 3 == 0 && !held.is_empty() {
+                let k = (next() % held.len() as u64) as usize;
+                let (a, b, procs) = held.swap_remove(k);
+                let from = a.max(now);
+                if from < b {
+                    p.release(s(from), s(b), procs);
+                    model[from as usize..b as usize]
+                        .iter_mut()
+                        .for_each(|f| *f += procs);
+                }
+            }
+            // Reserve at the earliest fit from now (often now itself).
+            let procs = 1 + (next() % 8) as u32;
+            let dur = 1 + next() % 40;
+            let want = (now..)
+                .find(|&t| (t..t + dur).all(|y| model[y as usize] >= procs))
+                .unwrap();
+            let got = p.earliest_fit(s(now), d(dur), procs);
+            assert_eq!(
+                got,
+                s(want),
+                "step {step}: earliest fit of {procs} for {dur}"
+            );
+            let at = want;
+            if at + dur < HORIZON as u64 {
+                p.reserve(s(at), s(at + dur), procs);
+                model[at as usize..(at + dur) as usize]
+                    .iter_mut()
+                    .for_each(|f| *f -= procs);
+                held.push((at, at + dur, procs));
+            }
+            for t in [now, now + 1, now + 17, now + 100] {
+                assert_eq!(
+                    p.free_at(s(t)),
+                    model[t as usize],
+                    "step {step}: free at {t}"
+                );
+            }
+        }
     }
 
     fn check_against_brute_force(p: &Profile, horizon: u64) {
