@@ -178,28 +178,29 @@ impl Conservative {
         stack.push(ReservationTree::ROOT);
         while let Some(node) = stack.pop() {
             let group = self.queue.summary(node);
-            let may_help = self
+            let Some(rises_start_ms) = self
                 .earliest_rise
                 .best_key(group.procs)
-                .is_some_and(|from_ms| from_ms < group.latest_start_ms);
-            if !may_help {
-                continue;
-            }
+                .filter(|&from_ms| from_ms < group.latest_start_ms)
+            else {
+                continue; // no rise may help
+            };
             match self.queue.slot_at(node) {
                 None => {
                     let (left, right) = ReservationTree::children(node);
                     stack.push(right);
                     stack.push(left);
                 }
-                Some(slot) => self.examine(slot, now),
+                Some(slot) => self.examine(slot, rises_start_ms, now),
             }
         }
         self.stack = stack;
     }
 
     /// Moves the job in `slot` to the earliest time before its reservation at which it
-    /// fits, if any.
-    fn examine(&mut self, slot: usize, now: SimTime) {
+    /// fits, if any. `rises_start_ms` is the earliest start of a rise reaching its
+    /// processors (the tree walk has just looked it up).
+    fn examine(&mut self, slot: usize, rises_start_ms: u64, now: SimTime) {
         let old = SimTime::from_ms(self.queue.summary(self.queue.leaf(slot)).latest_start_ms);
         if old <= now {
             return; // starts now: it cannot move earlier
@@ -213,7 +214,6 @@ impl Conservative {
             .latest_rise_end
             .best_key(u64::from(procs))
             .map_or(SimTime::ZERO, |key| SimTime::from_ms(u64::MAX - key));
-        let rises_start_ms = self.earliest_rise.best_key(u64::from(procs)).unwrap_or(0);
         let search_from = now.max(SimTime::from_ms(
             (rises_start_ms + 1).saturating_sub(duration.as_ms()),
         ));
