@@ -301,8 +301,14 @@ fn parse_job_line(text: &[u8]) -> Result<[i64; 18], String> {
     {
         if count < 18 {
             fields[count] = parse_milli(token).ok_or_else(|| {
+                // A well-formed decimal that does not parse is too large to hold.
+                let what = if looks_decimal(token) {
+                    "number out of range (at most 9223372036854775 allowed)"
+                } else {
+                    "expected a number"
+                };
                 format!(
-                    "field {} ({}): expected a number, found '{}'",
+                    "field {} ({}): {what}, found '{}'",
                     count + 1,
                     FIELD_NAMES[count],
                     String::from_utf8_lossy(token)
@@ -318,6 +324,19 @@ fn parse_job_line(text: &[u8]) -> Result<[i64; 18], String> {
         return Err(format!("expected 18 fields, found {count}"));
     }
     Ok(fields)
+}
+
+/// Whether `token` has the shape `[-+]digits[.digits]` (or `[-+].digits`).
+fn looks_decimal(token: &[u8]) -> bool {
+    let digits = token
+        .strip_prefix(b"-")
+        .or(token.strip_prefix(b"+"))
+        .unwrap_or(token);
+    let mut parts = digits.splitn(2, |&b| b == b'.');
+    let int_part = parts.next().unwrap_or_default();
+    let frac_part = parts.next().unwrap_or_default();
+    (!int_part.is_empty() || !frac_part.is_empty())
+        && int_part.iter().chain(frac_part).all(u8::is_ascii_digit)
 }
 
 /// Parses `[-+]digits[.digits]` into thousandths, rounding half away from zero.
@@ -565,6 +584,14 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "test.swf:3: field 4 (run time): expected a number, found 'abc'"
+        );
+        let text =
+            "; MaxProcs: 8\n1 0 -1 99999999999999999999 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n";
+        let e = read(text, &SwfOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "test.swf:2: field 4 (run time): number out of range (at most 9223372036854775 \
+             allowed), found '99999999999999999999'"
         );
         let text = "; MaxProcs: 8\n1 0 -1 50 4 -1 -1 4 40\n";
         let e = read(text, &SwfOptions::default()).unwrap_err();
