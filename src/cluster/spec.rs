@@ -64,6 +64,13 @@ pub struct MigSpec {
 /// Compute units of one GPU that MIG can hand out (A100 and H100: seven).
 pub const MIG_COMPUTE_UNITS_PER_GPU: u32 = 7;
 
+/// The most nodes a cluster may have: six times the largest machines built so far, and a
+/// guard against a mistyped count asking for more memory than the run could get.
+pub const MAX_NODES: u64 = 1_000_000;
+
+/// The most GPUs a node may have (nodes hold 4 to 16): each GPU is tracked on its own.
+pub const MAX_GPUS_PER_NODE: u32 = 64;
+
 impl MigSpec {
     /// (compute units, memory GB) of one slice, from a profile like `3g.40gb`.
     pub fn parse_profile(&self) -> Option<(u32, u32)> {
@@ -184,6 +191,15 @@ impl ClusterSpec {
                     format!("expected a positive number, got {}", t.gpu_speed),
                 ));
             }
+            if t.gpus > MAX_GPUS_PER_NODE {
+                return Err(ValidationError::new(
+                    key("gpus"),
+                    format!(
+                        "expected at most {MAX_GPUS_PER_NODE} GPUs per node, got {}",
+                        t.gpus
+                    ),
+                ));
+            }
             if t.gpus == 0 && t.gpu_model.is_some() {
                 return Err(ValidationError::new(
                     key("gpu_model"),
@@ -206,8 +222,19 @@ impl ClusterSpec {
                         ),
                     ));
                 };
+                if compute > MIG_COMPUTE_UNITS_PER_GPU {
+                    return Err(ValidationError::new(
+                        key("mig.profile"),
+                        format!(
+                            "a {} slice needs {compute} compute units; a GPU has \
+                             {MIG_COMPUTE_UNITS_PER_GPU}",
+                            mig.profile
+                        ),
+                    ));
+                }
                 if mig.slices_per_gpu == 0
-                    || compute * mig.slices_per_gpu > MIG_COMPUTE_UNITS_PER_GPU
+                    || u64::from(compute) * u64::from(mig.slices_per_gpu)
+                        > u64::from(MIG_COMPUTE_UNITS_PER_GPU)
                 {
                     return Err(ValidationError::new(
                         key("mig.slices_per_gpu"),
@@ -216,7 +243,7 @@ impl ClusterSpec {
                              {} use {}; expected 1 to {}",
                             mig.slices_per_gpu,
                             mig.profile,
-                            compute * mig.slices_per_gpu,
+                            u64::from(compute) * u64::from(mig.slices_per_gpu),
                             MIG_COMPUTE_UNITS_PER_GPU / compute
                         ),
                     ));
@@ -224,10 +251,10 @@ impl ClusterSpec {
             }
             total_nodes += u64::from(t.count);
         }
-        if total_nodes > u64::from(u32::MAX) {
+        if total_nodes > MAX_NODES {
             return Err(ValidationError::new(
                 "cluster.node_types",
-                "more than 4,294,967,295 nodes",
+                format!("{total_nodes} nodes in all; expected at most {MAX_NODES}"),
             ));
         }
         for (name, p) in &self.partitions {
@@ -332,6 +359,38 @@ mod tests {
         assert_eq!(
             s.validate().unwrap_err().key,
             "cluster.node_types.g.mig.slices_per_gpu"
+        );
+    }
+
+    #[test]
+    fn sizes_no_run_could_hold_are_refused_before_it_starts() {
+        let key_of = |text: &str| spec(text).validate().unwrap_err().key;
+        assert_eq!(
+            key_of("[node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 4000000000\n"),
+            "cluster.node_types.g.gpus"
+        );
+        assert_eq!(
+            key_of(
+                "[node_types.a]\ncount = 600000\ncores = 1\nmemory_gb = 1\n\
+                 [node_types.b]\ncount = 600000\ncores = 1\nmemory_gb = 1\n"
+            ),
+            "cluster.node_types"
+        );
+        // Products of huge values must not overflow into something that passes.
+        for profile in ["4294967295g.1gb", "8g.80gb"] {
+            let text = format!(
+                "[node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 8\n\
+                 mig = {{ profile = \"{profile}\", slices_per_gpu = 1 }}\n"
+            );
+            assert_eq!(key_of(&text), "cluster.node_types.g.mig.profile");
+        }
+        let text = "[node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 8\n\
+                    mig = { profile = \"2g.20gb\", slices_per_gpu = 2147483649 }\n";
+        assert_eq!(key_of(text), "cluster.node_types.g.mig.slices_per_gpu");
+        assert!(
+            spec("[node_types.g]\ncount = 1000000\ncores = 8\nmemory_gb = 16\ngpus = 64\n")
+                .validate()
+                .is_ok()
         );
     }
 

@@ -25,7 +25,7 @@ use super::classes::NodeWorkload;
 use super::swf::{open_trace, SwfError};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
-use crate::cluster::spec::{ClusterSpec, NodeTypeSpec};
+use crate::cluster::spec::{ClusterSpec, NodeTypeSpec, MAX_GPUS_PER_NODE};
 use crate::engine::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
 use std::io::BufRead;
@@ -125,9 +125,20 @@ pub fn read_node_list(path: &Path) -> Result<ClusterSpec, SwfError> {
     let model = header.iter().position(|h| h == "model");
     let mut types: IndexMap<String, NodeTypeSpec> = IndexMap::new();
     for (line, f) in rows {
-        let cores = number(&f[cpu], &name, line, "cpu_milli")?.div_ceil(1000) as u32;
+        let cores = u32::try_from(number(&f[cpu], &name, line, "cpu_milli")?.div_ceil(1000))
+            .map_err(|_| error(&name, Some(line), "field cpu_milli: out of range".into()))?;
         let memory_gb = number(&f[mem], &name, line, "memory_mib")?.div_ceil(1024);
-        let gpus = number(&f[gpu], &name, line, "gpu")? as u32;
+        let gpus = number(&f[gpu], &name, line, "gpu")?;
+        let gpus = u32::try_from(gpus)
+            .ok()
+            .filter(|&g| g <= MAX_GPUS_PER_NODE)
+            .ok_or_else(|| {
+                error(
+                    &name,
+                    Some(line),
+                    format!("field gpu: {gpus} GPUs; expected at most {MAX_GPUS_PER_NODE}"),
+                )
+            })?;
         let gpu_model = model.map(|m| f[m].clone()).filter(|m| !m.is_empty());
         let type_name = match (&gpu_model, gpus) {
             (Some(m), g) if g > 0 => format!("c{cores}-m{memory_gb}-{g}x{m}"),
@@ -151,11 +162,15 @@ pub fn read_node_list(path: &Path) -> Result<ClusterSpec, SwfError> {
     if types.is_empty() {
         return Err(error(&name, None, "no nodes".into()));
     }
-    Ok(ClusterSpec {
+    let cluster = ClusterSpec {
         node_types: types,
         partitions: IndexMap::new(),
         fabric: None,
-    })
+    };
+    cluster
+        .validate()
+        .map_err(|e| error(&name, None, format!("{}: {}", e.key, e.message)))?;
+    Ok(cluster)
 }
 
 /// The jobs of an openb pod list on `cluster`.
@@ -324,4 +339,37 @@ pub fn read_pod_list(
 
 fn cluster_gpus_of(cluster: &ClusterSpec, type_name: &str) -> u32 {
     cluster.node_types.get(type_name).map_or(0, |t| t.gpus)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_lists_no_run_could_hold_are_located_errors() {
+        let dir = std::env::temp_dir().join(format!("clustersim-openb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = "sn,cpu_milli,memory_mib,gpu,model\n";
+        let cases = [
+            (
+                "n0,32000,262144,8,V100\nn1,32000,262144,4000000000,V100\n",
+                "nodes.csv:3: field gpu",
+            ),
+            (
+                "n0,99999999999999,262144,0,\n",
+                "nodes.csv:2: field cpu_milli",
+            ),
+        ];
+        for (rows, want) in cases {
+            let path = dir.join("nodes.csv");
+            std::fs::write(&path, format!("{header}{rows}")).unwrap();
+            let e = read_node_list(&path).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
+        let path = dir.join("nodes.csv");
+        std::fs::write(&path, format!("{header}n0,32000,262144,8,V100\n")).unwrap();
+        let cluster = read_node_list(&path).unwrap();
+        assert_eq!(cluster.total_gpus(), 8);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
