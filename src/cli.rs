@@ -865,6 +865,13 @@ fn generate_command(args: &GenerateArgs) -> Result<()> {
     if args.procs == 0 {
         anyhow::bail!("--procs must be at least 1");
     }
+    if args.jobs > crate::workload::synthetic::MAX_GENERATED_JOBS {
+        anyhow::bail!(
+            "--jobs must be at most {}, got {}",
+            crate::workload::synthetic::MAX_GENERATED_JOBS,
+            args.jobs
+        );
+    }
     let spec = SyntheticSpec {
         jobs: args.jobs,
         procs: args.procs,

@@ -257,6 +257,22 @@ fn generate_writes_a_trace_that_replays() {
     assert!(o.status.success(), "{}", text(&o));
     let o = clustersim(&["inspect", path.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("would simulate: 300"));
+    // A count no run could hold is refused before anything is allocated.
+    let too_many = dir.join("huge.swf");
+    let o = clustersim(&[
+        "generate",
+        "--jobs",
+        "100000000000",
+        "--out",
+        too_many.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--jobs must be at most 100000000"),
+        "{}",
+        text(&o)
+    );
+    assert!(!too_many.exists());
 }
 
 #[test]

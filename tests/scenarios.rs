@@ -205,7 +205,7 @@ const GENERATOR: &str = "[workload.generator]\njobs = 10\n";
 #[test]
 fn bad_files_name_the_file_line_and_key() {
     let dir = scratch("scenario_errors");
-    let cases: [(&str, String, &str); 11] = [
+    let cases: [(&str, String, &str); 13] = [
         (
             "unknown_mig_profile",
             "[cluster.node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 1\n\
@@ -259,6 +259,16 @@ fn bad_files_name_the_file_line_and_key() {
             "no_workload",
             format!("{NODES}[workload]\n"),
             ":5: workload: say where the jobs come from",
+        ),
+        (
+            "too_many_jobs",
+            format!("{NODES}[workload.generator]\njobs = 100000000000\n"),
+            ":6: workload.generator.jobs: expected at most 100000000 jobs",
+        ),
+        (
+            "too_many_gpus",
+            format!("{NODES}gpus = 4000000000\n{GENERATOR}"),
+            ":5: cluster.node_types.cpu.gpus: expected at most 64 GPUs per node",
         ),
         (
             "zero_nodes",

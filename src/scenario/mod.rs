@@ -172,6 +172,7 @@ impl SourceSpec {
     }
 }
 
+use crate::workload::synthetic::MAX_GENERATED_JOBS;
 use crate::workload::transform::Filter;
 pub use crate::workload::TraceFormat;
 
@@ -431,6 +432,12 @@ impl Scenario {
                 return Err(ValidationError::new(
                     "workload.generator.jobs",
                     "expected at least 1 job",
+                ));
+            }
+            if g.jobs > MAX_GENERATED_JOBS {
+                return Err(ValidationError::new(
+                    "workload.generator.jobs",
+                    format!("expected at most {MAX_GENERATED_JOBS} jobs, got {}", g.jobs),
                 ));
             }
             if !(g.load > 0.0 && g.load.is_finite()) {

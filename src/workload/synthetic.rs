@@ -49,6 +49,11 @@ impl SyntheticSpec {
     }
 }
 
+/// The most jobs a generator makes in one workload: a hundred times the longest traces
+/// this simulator is built for, and a guard against a mistyped count asking for more memory
+/// than the run could get.
+pub const MAX_GENERATED_JOBS: usize = 100_000_000;
+
 const WALLTIME_CHOICES_S: [u64; 11] = [
     300, 900, 1_800, 3_600, 7_200, 14_400, 28_800, 43_200, 86_400, 129_600, 172_800,
 ];
