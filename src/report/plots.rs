@@ -148,6 +148,54 @@ pub(crate) fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
         .draw()
 }
 
+/// What drawing gives back: `T`, or the backend's error.
+type Drawn<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// A chart whose x axis is time (in the unit of a [`TimeAxis`]).
+type TimeChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The frame the plots over time share: bin positions on the time axis, and a chart over
+/// them from 0 to `y_max` with its mesh drawn.
+fn over_time_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    axis: TimeAxis,
+    mid_s: &[f64],
+    y_max: f64,
+    y_desc: &str,
+) -> Drawn<(Vec<f64>, TimeChart<'a, DB>), DB> {
+    let xs: Vec<f64> = mid_s.iter().map(|&t| axis.at(t)).collect();
+    let x_max = xs.last().copied().unwrap_or(1.0).max(xs[0] + 1e-9);
+    let x_min = xs[0].min(0.0);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, caption_style())
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_min..x_max, 0f64..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc(axis.label())
+        .y_desc(y_desc)
+        .label_style(label_font())
+        .axis_desc_style(axis_font())
+        .x_labels(10)
+        .y_labels(8)
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(BLACK.mix(0.04))
+        .draw()?;
+    Ok((xs, chart))
+}
+
+/// A legend key: a short line in the series' style.
+fn line_key(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style)
+}
+
 /// Utilization over time (time-weighted mean per bin).
 pub struct UtilizationPlot<'a> {
     /// The binned series.
@@ -168,26 +216,8 @@ impl Plot for UtilizationPlot<'_> {
         if b.mid_s.is_empty() {
             return no_data(area, title);
         }
-        let xs: Vec<f64> = b.mid_s.iter().map(|&t| self.axis.at(t)).collect();
-        let x_max = xs.last().copied().unwrap_or(1.0).max(xs[0] + 1e-9);
-        let x_min = xs[0].min(0.0);
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, caption_style())
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x_min..x_max, 0f64..105f64)?;
-        chart
-            .configure_mesh()
-            .x_desc(self.axis.label())
-            .y_desc("utilization (%)")
-            .label_style(label_font())
-            .axis_desc_style(axis_font())
-            .x_labels(10)
-            .y_labels(8)
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .light_line_style(BLACK.mix(0.04))
-            .draw()?;
+        let (xs, mut chart) =
+            over_time_chart(area, title, self.axis, &b.mid_s, 105.0, "utilization (%)")?;
         let points: Vec<(f64, f64)> = xs
             .iter()
             .zip(&b.utilization)
@@ -203,9 +233,9 @@ impl Plot for UtilizationPlot<'_> {
         if !several {
             return Ok(());
         }
-        cores.label("cores").legend(|(x, y)| {
-            PathElement::new(vec![(x, y), (x + 20, y)], COLORS[0].stroke_width(2))
-        });
+        cores
+            .label("cores")
+            .legend(line_key(COLORS[0].stroke_width(2)));
         for (on, values, label, color) in [
             (b.has_gpus, &b.gpu_utilization, "GPUs", COLORS[1]),
             (b.has_mig, &b.mig_utilization, "MIG slices", COLORS[2]),
@@ -221,9 +251,7 @@ impl Plot for UtilizationPlot<'_> {
             chart
                 .draw_series(LineSeries::new(line, color.stroke_width(2)))?
                 .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                .legend(line_key(color.stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
@@ -245,27 +273,9 @@ impl Plot for QueuePlot<'_> {
         if b.mid_s.is_empty() {
             return no_data(area, title);
         }
-        let xs: Vec<f64> = b.mid_s.iter().map(|&t| self.axis.at(t)).collect();
-        let x_max = xs.last().copied().unwrap_or(1.0).max(xs[0] + 1e-9);
-        let x_min = xs[0].min(0.0);
         let y_max = b.queued_peak.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.08;
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, caption_style())
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x_min..x_max, 0f64..y_max)?;
-        chart
-            .configure_mesh()
-            .x_desc(self.axis.label())
-            .y_desc("jobs waiting")
-            .label_style(label_font())
-            .axis_desc_style(axis_font())
-            .x_labels(10)
-            .y_labels(8)
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .light_line_style(BLACK.mix(0.04))
-            .draw()?;
+        let (xs, mut chart) =
+            over_time_chart(area, title, self.axis, &b.mid_s, y_max, "jobs waiting")?;
         let line =
             |values: Vec<f64>| -> Vec<(f64, f64)> { xs.iter().copied().zip(values).collect() };
         chart
@@ -274,18 +284,14 @@ impl Plot for QueuePlot<'_> {
                 COLORS[1].mix(0.6).stroke_width(1),
             ))?
             .label("most waiting at once in the bin")
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], COLORS[1].stroke_width(1))
-            });
+            .legend(line_key(COLORS[1].stroke_width(1)));
         chart
             .draw_series(LineSeries::new(
                 line(b.queued.clone()),
                 COLORS[0].stroke_width(2),
             ))?
             .label("mean waiting (all jobs)")
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], COLORS[0].stroke_width(2))
-            });
+            .legend(line_key(COLORS[0].stroke_width(2)));
         if b.queued_interactive.iter().any(|&q| q > 0.0) {
             chart
                 .draw_series(LineSeries::new(
@@ -293,9 +299,7 @@ impl Plot for QueuePlot<'_> {
                     COLORS[2].stroke_width(2),
                 ))?
                 .label("mean waiting (interactive)")
-                .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], COLORS[2].stroke_width(2))
-                });
+                .legend(line_key(COLORS[2].stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
@@ -378,9 +382,7 @@ impl Plot for CdfPlot {
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))?
                 .label(s.label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                .legend(line_key(color.stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
