@@ -277,46 +277,66 @@ fn generate_writes_a_trace_that_replays() {
 
 #[test]
 fn help_documents_every_command() {
-    let o = clustersim(&["--help"]);
-    let out = String::from_utf8_lossy(&o.stdout);
-    for cmd in [
-        "run", "inspect", "generate", "compare", "validate", "convert", "sweep", "merge", "check",
-    ] {
-        assert!(out.contains(cmd), "--help lacks {cmd}");
-    }
-    let o = clustersim(&["sweep", "--help"]);
-    let out = String::from_utf8_lossy(&o.stdout);
-    for flag in [
-        "--out",
-        "--threads",
-        "--shard",
-        "--resume",
-        "--emit-slurm",
-        "--shards",
-    ] {
-        assert!(out.contains(flag), "sweep --help lacks {flag}");
-    }
-    let o = clustersim(&["check", "--help"]);
-    let out = String::from_utf8_lossy(&o.stdout);
-    for flag in ["--baseline", "--update-baseline", "--markdown", "--junit"] {
-        assert!(out.contains(flag), "check --help lacks {flag}");
-    }
-    let o = clustersim(&["run", "--help"]);
-    let out = String::from_utf8_lossy(&o.stdout);
-    for flag in [
-        "--workload",
-        "--policy",
-        "--procs",
-        "--out",
-        "--kill-at-walltime",
-        "--lenient",
-        "--bsld-tau",
-        "--seed",
-        "--format",
-        "--timeseries-step",
-        "--no-plots",
-    ] {
-        assert!(out.contains(flag), "run --help lacks {flag}");
+    let commands: [(&str, &[&str]); 10] = [
+        (
+            "",
+            &[
+                "run", "inspect", "generate", "compare", "validate", "convert", "sweep", "merge",
+                "check",
+            ],
+        ),
+        (
+            "run",
+            &[
+                "--workload",
+                "--policy",
+                "--procs",
+                "--out",
+                "--kill-at-walltime",
+                "--lenient",
+                "--bsld-tau",
+                "--seed",
+                "--format",
+                "--timeseries-step",
+                "--no-plots",
+            ],
+        ),
+        ("inspect", &["--procs"]),
+        (
+            "generate",
+            &["--jobs", "--procs", "--load", "--seed", "--out"],
+        ),
+        ("compare", &["--markdown", "--out"]),
+        ("validate", &[]),
+        ("convert", &["--to", "--out"]),
+        (
+            "sweep",
+            &[
+                "--out",
+                "--threads",
+                "--shard",
+                "--resume",
+                "--emit-slurm",
+                "--shards",
+            ],
+        ),
+        ("merge", &["--out"]),
+        (
+            "check",
+            &["--baseline", "--update-baseline", "--markdown", "--junit"],
+        ),
+    ];
+    for (command, words) in commands {
+        let args: Vec<&str> = [command, "--help"]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect();
+        let o = clustersim(&args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        for word in words {
+            assert!(out.contains(word), "{args:?} lacks {word}");
+        }
     }
 }
 
