@@ -205,7 +205,10 @@ const GENERATOR: &str = "[workload.generator]\njobs = 10\n";
 #[test]
 fn bad_files_name_the_file_line_and_key() {
     let dir = scratch("scenario_errors");
-    let cases: [(&str, String, &str); 13] = [
+    let many_types: String = (0..65)
+        .map(|i| format!("[cluster.node_types.t{i}]\ncount = 1\ncores = 8\nmemory_gb = 16\n"))
+        .collect();
+    let cases: [(&str, String, &str); 14] = [
         (
             "unknown_mig_profile",
             "[cluster.node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 1\n\
@@ -264,6 +267,11 @@ fn bad_files_name_the_file_line_and_key() {
             "too_many_jobs",
             format!("{NODES}[workload.generator]\njobs = 100000000000\n"),
             ":6: workload.generator.jobs: expected at most 100000000 jobs",
+        ),
+        (
+            "too_many_node_types",
+            format!("{many_types}{GENERATOR}"),
+            "cluster.node_types: 65 node types; expected at most 64",
         ),
         (
             "too_many_gpus",

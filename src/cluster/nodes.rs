@@ -366,9 +366,11 @@ impl Nodes {
         self.leaf[node as usize]
     }
 
-    /// Whether `r` may use nodes of type index `ti`.
+    /// Whether `r` may use nodes of type index `ti` (below
+    /// [`crate::cluster::spec::MAX_NODE_TYPES`], which validation guarantees).
     pub fn allowed(r: &NodeRequest, ti: usize) -> bool {
-        ti >= 64 || r.allowed_types & (1u64 << ti) != 0
+        debug_assert!(ti < crate::cluster::spec::MAX_NODE_TYPES);
+        r.allowed_types & (1u64 << ti) != 0
     }
 
     /// An upper bound on the nodes that could hold one node's share now, from the

@@ -68,6 +68,9 @@ pub const MIG_COMPUTE_UNITS_PER_GPU: u32 = 7;
 /// guard against a mistyped count asking for more memory than the run could get.
 pub const MAX_NODES: u64 = 1_000_000;
 
+/// The most node types a cluster may have: a job's allowed types are a 64-bit mask.
+pub const MAX_NODE_TYPES: usize = 64;
+
 /// The most GPUs a node may have (nodes hold 4 to 16): each GPU is tracked on its own.
 pub const MAX_GPUS_PER_NODE: u32 = 64;
 
@@ -162,6 +165,15 @@ impl ClusterSpec {
             return Err(ValidationError::new(
                 "cluster.node_types",
                 "expected at least one node type, e.g. [cluster.node_types.cpu]",
+            ));
+        }
+        if self.node_types.len() > MAX_NODE_TYPES {
+            return Err(ValidationError::new(
+                "cluster.node_types",
+                format!(
+                    "{} node types; expected at most {MAX_NODE_TYPES}",
+                    self.node_types.len()
+                ),
             ));
         }
         let mut total_nodes: u64 = 0;
@@ -387,6 +399,10 @@ mod tests {
         let text = "[node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 8\n\
                     mig = { profile = \"2g.20gb\", slices_per_gpu = 2147483649 }\n";
         assert_eq!(key_of(text), "cluster.node_types.g.mig.slices_per_gpu");
+        let many_types: String = (0..65)
+            .map(|i| format!("[node_types.t{i}]\ncount = 1\ncores = 8\nmemory_gb = 16\n"))
+            .collect();
+        assert_eq!(key_of(&many_types), "cluster.node_types");
         assert!(
             spec("[node_types.g]\ncount = 1000000\ncores = 8\nmemory_gb = 16\ngpus = 64\n")
                 .validate()

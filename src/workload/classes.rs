@@ -17,7 +17,7 @@
 use super::distributions::{EstimateSpec, IdleFraction, RuntimeDist, SizeDist};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
-use crate::cluster::spec::{ClusterSpec, JobKinds};
+use crate::cluster::spec::{ClusterSpec, JobKinds, MAX_NODE_TYPES};
 use crate::engine::rng::RandomStreams;
 use crate::engine::time::{SimDuration, SimTime};
 use rand::Rng;
@@ -225,10 +225,11 @@ struct Partition {
 }
 
 fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
+    // Validation keeps node types below 64, so each has a bit.
     let type_bit = |name: &str| -> u64 {
         spec.node_types
             .get_index_of(name)
-            .filter(|&i| i < 64)
+            .filter(|&i| i < MAX_NODE_TYPES)
             .map_or(0, |i| 1u64 << i)
     };
     if spec.partitions.is_empty() {
