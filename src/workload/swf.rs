@@ -303,9 +303,9 @@ fn parse_job_line(text: &[u8]) -> Result<[i64; 18], String> {
             fields[count] = parse_milli(token).ok_or_else(|| {
                 // A well-formed decimal that does not parse is too large to hold.
                 let what = if looks_decimal(token) {
-                    "number out of range (at most 9223372036854775 allowed)"
+                    format!("number out of range (at most {} allowed)", i64::MAX / 1000)
                 } else {
-                    "expected a number"
+                    "expected a number".to_string()
                 };
                 format!(
                     "field {} ({}): {what}, found '{}'",
