@@ -304,9 +304,9 @@ pub struct RunArgs {
     /// [default: 1].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Bounded-slowdown threshold τ in seconds: bsld = max(1, (wait + run) / max(run, τ))
-    /// [default: 10].
-    #[arg(long, value_name = "SECONDS")]
+    /// Bounded-slowdown threshold τ in seconds, at least 1: bsld = max(1, (wait + run) /
+    /// max(run, τ)) [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub bsld_tau: Option<u64>,
     /// How to read the workload.
     #[command(flatten)]

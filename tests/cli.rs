@@ -216,6 +216,11 @@ fn missing_files_and_unknown_machine_sizes_are_clear_errors() {
     assert!(o.status.success(), "{}", text(&o));
     let o = clustersim(&["run", "--policy", "nonsense"]);
     assert_eq!(o.status.code(), Some(2));
+    // τ = 0 would divide a waiting zero-runtime job's response by zero (the report's
+    // heat map then never finished drawing).
+    let o = clustersim(&["run", "--bsld-tau", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--bsld-tau"), "{}", text(&o));
 }
 
 #[test]

@@ -208,7 +208,7 @@ fn bad_files_name_the_file_line_and_key() {
     let many_types: String = (0..65)
         .map(|i| format!("[cluster.node_types.t{i}]\ncount = 1\ncores = 8\nmemory_gb = 16\n"))
         .collect();
-    let cases: [(&str, String, &str); 14] = [
+    let cases: [(&str, String, &str); 15] = [
         (
             "unknown_mig_profile",
             "[cluster.node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 1\n\
@@ -262,6 +262,11 @@ fn bad_files_name_the_file_line_and_key() {
             "no_workload",
             format!("{NODES}[workload]\n"),
             ":5: workload: say where the jobs come from",
+        ),
+        (
+            "zero_tau",
+            format!("{NODES}{GENERATOR}[policy]\nbsld_tau_s = 0\n"),
+            ":8: policy.bsld_tau_s: expected at least 1 s",
         ),
         (
             "too_many_jobs",

@@ -207,7 +207,7 @@ pub struct PolicySpec {
     /// `fcfs`, `easy` or `conservative`.
     #[serde(default = "default_policy")]
     pub name: PolicyKind,
-    /// Bounded-slowdown threshold τ, s.
+    /// Bounded-slowdown threshold τ, s (at least 1).
     #[serde(default = "default_tau")]
     pub bsld_tau_s: u64,
     /// How node-level jobs are placed: `first-fit`, `best-fit`, `spread`, `topology`.
@@ -380,6 +380,13 @@ pub fn parse(text: &str) -> Result<Scenario, (String, usize, String)> {
 impl Scenario {
     /// Checks what the types cannot: contradictions and impossible values.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.policy.bsld_tau_s == 0 {
+            // max(run, 0) is 0 for a job of no runtime: its slowdown would be infinite.
+            return Err(ValidationError::new(
+                "policy.bsld_tau_s",
+                "expected at least 1 s (the unbounded slowdown is reported as slowdown_mean)",
+            ));
+        }
         if let Some(cluster) = &self.cluster {
             cluster.validate()?;
         }
