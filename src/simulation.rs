@@ -55,6 +55,23 @@ pub enum SimError {
         /// What was wrong.
         detail: String,
     },
+    /// The workload's times could carry the clock past its range.
+    #[error(
+        "{workload}: the workload's times are too large to simulate: its last submission \
+         ({last_submit}s) \
+         plus the runtimes and estimates of all its jobs ({work}s) could pass the clock's \
+         limit of {limit}s; check the trace's time fields, offsets and load factor"
+    )]
+    ClockOverflow {
+        /// Where the jobs come from.
+        workload: String,
+        /// The latest submission.
+        last_submit: SimTime,
+        /// The sum over the jobs of the longer of runtime and estimate, s.
+        work: u128,
+        /// The latest instant a run may reach.
+        limit: SimTime,
+    },
     /// The policy left jobs waiting with nothing left to happen.
     #[error(
         "policy {policy} left {waiting} jobs waiting with no job running and nothing scheduled"
@@ -110,6 +127,32 @@ enum JobState {
 /// Events between two calls of the progress observer.
 const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 
+/// The latest instant a run may reach: half the clock's range, so that a reservation's end
+/// (its start plus an estimate) never saturates either.
+pub const CLOCK_LIMIT: SimTime = SimTime::from_ms(u64::MAX / 2);
+
+/// Refuses a workload whose times could saturate the clock. No policy here runs a job later
+/// than the last submission plus the work of every job before it (each job's longer of
+/// runtime and estimate, at least 1 ms as conservative plans it), so a bound below the
+/// limit rules out saturated arithmetic anywhere in the run.
+fn check_clock_range(workload: &Workload) -> Result<(), SimError> {
+    let jobs = &workload.jobs;
+    let last_submit = jobs.iter().map(|j| j.submit).max().unwrap_or(SimTime::ZERO);
+    let work_ms: u128 = jobs
+        .iter()
+        .map(|j| u128::from(j.run.max(j.estimate).as_ms().max(1)))
+        .sum();
+    if u128::from(last_submit.as_ms()) + work_ms > u128::from(CLOCK_LIMIT.as_ms()) {
+        return Err(SimError::ClockOverflow {
+            workload: workload.meta.source.clone(),
+            last_submit,
+            work: work_ms / 1000,
+            limit: CLOCK_LIMIT,
+        });
+    }
+    Ok(())
+}
+
 /// Runs `workload` under `policy` to the end.
 pub fn simulate(
     workload: &Workload,
@@ -118,6 +161,7 @@ pub fn simulate(
 ) -> Result<RunResult, SimError> {
     let jobs = &workload.jobs;
     let n = jobs.len();
+    check_clock_range(workload)?;
     let mut cluster = ProcessorPool::new(workload.machine_procs);
     let node_jobs = workload.nodes.as_deref();
     // The engine only checks and applies placements: no search index to keep.

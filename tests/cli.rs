@@ -224,6 +224,30 @@ fn missing_files_and_unknown_machine_sizes_are_clear_errors() {
 }
 
 #[test]
+fn times_that_could_pass_the_clock_are_refused_not_saturated() {
+    // Three jobs of the longest runtime the reader takes: one after another they would end
+    // past the clock's range (saturated ends once gave a utilization of 1.5).
+    let dir = scratch("clock");
+    let path = dir.join("far.swf");
+    let line =
+        |id: u32| format!("{id} {id} -1 9223372036854775 1 -1 -1 1 -1 -1 1 1 1 -1 1 1 -1 -1\n");
+    std::fs::write(
+        &path,
+        format!("; MaxProcs: 1\n{}{}{}", line(1), line(2), line(3)),
+    )
+    .unwrap();
+    for policy in ["fcfs", "easy", "conservative"] {
+        let o = clustersim(&["run", "-w", path.to_str().unwrap(), "-p", policy, "-q"]);
+        assert_eq!(o.status.code(), Some(2), "{policy}: {}", text(&o));
+        assert!(
+            text(&o).contains("far.swf: the workload's times are too large to simulate"),
+            "{policy}: {}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
 fn inspect_reports_the_trace() {
     let dir = scratch("inspect");
     let trace = write_trace(&dir);
