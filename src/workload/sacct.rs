@@ -108,7 +108,15 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
     if m >= 60 && with_hours || sec >= 60 {
         return None;
     }
-    Some((((days * 24 + h) * 60 + m) * 60 + sec) * 1000 + ms)
+    // Checked: a duration too long for the clock is unparsable, not a wrapped small one.
+    days.checked_mul(24)?
+        .checked_add(h)?
+        .checked_mul(60)?
+        .checked_add(m)?
+        .checked_mul(60)?
+        .checked_add(sec)?
+        .checked_mul(1000)?
+        .checked_add(ms)
 }
 
 /// The parts of a duration of the form `[D-][HH:]MM:SS` in ASCII digits only (no spaces,
@@ -430,27 +438,74 @@ struct Typed {
 /// The typed columns of a candidate row, if they all parse (or are empty, or a word sacct
 /// writes for "none": `Unknown`, `None`, `UNLIMITED`, ...) and its `JobID` starts with a
 /// digit; else `None`, and the row is not split that way.
-fn typed(cols: &Columns, rec: Record<'_>) -> Option<Typed> {
-    if !cols
-        .get(rec, k::JobID)
-        .is_some_and(|v| v.as_bytes().first().is_some_and(u8::is_ascii_digit))
-    {
-        return None;
-    }
-    // Each check: `None` if the field is there and wrong, `Some(value)` otherwise (with a
-    // value of `None` for an absent, empty or "none" field).
-    let time = |k: usize| match cols.get(rec, k).map(trim) {
+// The typed columns' readers: `None` if the field is there and wrong, `Some(value)`
+// otherwise (with a value of `None` for an absent, empty or "none" field).
+
+fn job_id_field(v: Option<&str>) -> Option<()> {
+    v.is_some_and(|v| v.as_bytes().first().is_some_and(u8::is_ascii_digit))
+        .then_some(())
+}
+
+fn time_field(v: Option<&str>) -> Option<Option<i64>> {
+    match v.map(trim) {
         None | Some("" | "Unknown" | "None") => Some(None),
         Some(v) => parse_timestamp_s(v).map(Some),
-    };
-    let duration = |k: usize| match cols.get(rec, k).map(trim) {
+    }
+}
+
+fn duration_field(v: Option<&str>) -> Option<Option<u64>> {
+    match v.map(trim) {
         None | Some("" | "UNLIMITED" | "Partition_Limit" | "INVALID") => Some(None),
         Some(v) => parse_duration_ms(v).map(Some),
-    };
-    let int = |k: usize| match cols.get(rec, k).map(trim) {
+    }
+}
+
+fn int_field(v: Option<&str>) -> Option<Option<u64>> {
+    match v.map(trim) {
         None | Some("") => Some(None),
         Some(v) => v.parse::<u64>().ok().map(Some),
+    }
+}
+
+/// The first typed column of `rec` that does not read, with its text (for the error of a
+/// record that has the header's number of fields).
+fn unreadable_column(cols: &Columns, rec: Record<'_>) -> Option<(&'static str, String)> {
+    let ok = |k: usize| {
+        let v = cols.get(rec, k);
+        match k {
+            k::JobID => job_id_field(v).is_some(),
+            k::Submit | k::Start | k::End | k::Eligible => time_field(v).is_some(),
+            k::Elapsed | k::Timelimit => duration_field(v).is_some(),
+            _ => int_field(v).is_some(),
+        }
     };
+    [
+        k::JobID,
+        k::Submit,
+        k::Start,
+        k::End,
+        k::Elapsed,
+        k::ElapsedRaw,
+        k::Timelimit,
+        k::NCPUS,
+        k::AllocCPUS,
+        k::ReqCPUS,
+        k::NNodes,
+        k::Eligible,
+    ]
+    .into_iter()
+    .find(|&k| !ok(k))
+    .map(|k| {
+        let text: String = cols.get(rec, k).unwrap_or("").chars().take(40).collect();
+        (USED[k], text)
+    })
+}
+
+fn typed(cols: &Columns, rec: Record<'_>) -> Option<Typed> {
+    job_id_field(cols.get(rec, k::JobID))?;
+    let time = |k: usize| time_field(cols.get(rec, k));
+    let duration = |k: usize| duration_field(cols.get(rec, k));
+    let int = |k: usize| int_field(cols.get(rec, k));
     let typed = Typed {
         submit_s: time(k::Submit)?,
         start_s: time(k::Start)?,
@@ -705,11 +760,20 @@ pub fn read_sacct_on(
         };
         let Some((fields, typed)) = split_record(&cols, &record, &raw) else {
             let found = raw.len();
+            let whole = Record {
+                text: &record,
+                fields: &raw,
+            };
             let message = if found < cols.count {
                 format!(
                     "the file ends inside a record: {found} of the header's {} fields",
                     cols.count
                 )
+            } else if let Some((column, text)) = (found == cols.count)
+                .then(|| unreadable_column(&cols, whole))
+                .flatten()
+            {
+                format!("field {column}: cannot read '{text}'")
             } else {
                 format!(
                     "{found} fields where the header has {}, and no way of giving the extra \
@@ -1015,6 +1079,9 @@ mod tests {
         assert_eq!(parse_duration_ms("18-15:54:58"), Some(1_612_498_000));
         assert_eq!(parse_duration_ms("UNLIMITED"), None);
         assert_eq!(parse_duration_ms("Partition_Limit"), None);
+        // Too long for the clock: refused, not wrapped round to a short one.
+        assert_eq!(parse_duration_ms("5124095576031:00:00"), None);
+        assert_eq!(parse_duration_ms("213503982334601-00:00:00"), None);
         assert_eq!(parse_mem_mb("4000M"), Some((4000, false)));
         assert_eq!(parse_mem_mb("4G"), Some((4096, false)));
         assert_eq!(parse_mem_mb("2800Mc"), Some((2800, true)));
