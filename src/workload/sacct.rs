@@ -435,9 +435,6 @@ struct Typed {
     nnodes: Option<u64>,
 }
 
-/// The typed columns of a candidate row, if they all parse (or are empty, or a word sacct
-/// writes for "none": `Unknown`, `None`, `UNLIMITED`, ...) and its `JobID` starts with a
-/// digit; else `None`, and the row is not split that way.
 // The typed columns' readers: `None` if the field is there and wrong, `Some(value)`
 // otherwise (with a value of `None` for an absent, empty or "none" field).
 
@@ -501,6 +498,9 @@ fn unreadable_column(cols: &Columns, rec: Record<'_>) -> Option<(&'static str, S
     })
 }
 
+/// The typed columns of a candidate row, if they all parse (or are empty, or a word sacct
+/// writes for "none": `Unknown`, `None`, `UNLIMITED`, ...) and its `JobID` starts with a
+/// digit; else `None`, and the row is not split that way.
 fn typed(cols: &Columns, rec: Record<'_>) -> Option<Typed> {
     job_id_field(cols.get(rec, k::JobID))?;
     let time = |k: usize| time_field(cols.get(rec, k));
