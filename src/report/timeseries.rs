@@ -59,6 +59,26 @@ struct State {
     queued_interactive: i64,
 }
 
+/// The most fixed-step samples a series holds: a wider span widens the step to the
+/// smallest whole number of seconds that keeps within it (a trace with one job of a
+/// thousand years would otherwise ask for gigabytes of hourly rows).
+pub const MAX_STEP_SAMPLES: u64 = 1_000_000;
+
+/// `step_ms`, or the smallest multiple of a second that keeps the samples between the first
+/// and the last change within [`MAX_STEP_SAMPLES`].
+fn widened_step_ms(step_ms: u64, sorted: &[Delta]) -> u64 {
+    let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
+        return step_ms;
+    };
+    let span_ms = last.time_ms - first.time_ms;
+    // Samples at the step's multiples from the first change to the last: at most
+    // span / step + 1 of them.
+    if step_ms == 0 || span_ms / step_ms < MAX_STEP_SAMPLES {
+        return step_ms;
+    }
+    step_ms.max(span_ms.div_ceil(MAX_STEP_SAMPLES - 1).div_ceil(1000) * 1000)
+}
+
 impl TimeSeries {
     /// Number of rows.
     pub fn len(&self) -> usize {
@@ -94,7 +114,8 @@ impl TimeSeries {
     }
 
     /// Builds the series of a finished run, with samples every `step_ms` (0: no samples)
-    /// at the multiples of the step from the first change to the last.
+    /// at the multiples of the step from the first change to the last; the step is widened
+    /// (see [`MAX_STEP_SAMPLES`]) when it would give more samples than that.
     pub fn from_run(workload: &Workload, result: &RunResult, step_ms: u64) -> TimeSeries {
         let mut deltas: Vec<Delta> = Vec::with_capacity(workload.jobs.len() * 3);
         for (i, job) in workload.jobs.iter().enumerate() {
@@ -143,6 +164,7 @@ impl TimeSeries {
             ..TimeSeries::default()
         };
         let mut state = State::default();
+        let step_ms = widened_step_ms(step_ms, &deltas);
         let mut next_step: Option<u64> = match (step_ms, deltas.first()) {
             (0, _) | (_, None) => None,
             (step, Some(first)) => Some(first.time_ms.div_ceil(step) * step),
@@ -342,6 +364,23 @@ mod tests {
         assert_eq!(b.utilization, vec![1.0, 1.0]);
         assert_eq!(b.queued, vec![1.0, 0.0]);
         assert_eq!(b.queued_peak, vec![1, 1]);
+    }
+
+    #[test]
+    fn a_span_too_long_for_the_step_widens_it() {
+        // One job of ten million hours: hourly samples would be ten million rows.
+        let workload = workload(vec![job(1, 0, 2, JobKind::Batch)], 4);
+        let end_s = 36_000_000_000;
+        let far = result(&[0], &[end_s]);
+        let s = TimeSeries::from_run(&workload, &far, 3_600_000);
+        let samples = s.step_sample.iter().filter(|&&on| on).count() as u64;
+        assert!(samples <= MAX_STEP_SAMPLES, "{samples} samples");
+        assert!(samples > MAX_STEP_SAMPLES * 99 / 100, "{samples} samples");
+        // The widened step is a whole number of seconds: ⌈36e9 s / 999,999⌉ = 36,001 s.
+        assert_eq!(s.time_ms[1], 36_001_000);
+        // A step that already fits is kept.
+        let s = TimeSeries::from_run(&workload, &result(&[0], &[36_000]), 3_600_000);
+        assert_eq!(s.time_ms.len(), 11);
     }
 
     #[test]
