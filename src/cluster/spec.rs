@@ -71,6 +71,10 @@ pub const MAX_NODES: u64 = 1_000_000;
 /// The most node types a cluster may have: a job's allowed types are a 64-bit mask.
 pub const MAX_NODE_TYPES: usize = 64;
 
+/// The most memory a node may have, GB (1 PiB, sixteen times the largest nodes): the
+/// cluster's total in MB then always fits the counters.
+pub const MAX_MEMORY_GB_PER_NODE: u64 = 1 << 20;
+
 /// The most GPUs a node may have (nodes hold 4 to 16): each GPU is tracked on its own.
 pub const MAX_GPUS_PER_NODE: u32 = 64;
 
@@ -191,10 +195,13 @@ impl ClusterSpec {
                     "expected at least 1 core",
                 ));
             }
-            if t.memory_gb == 0 {
+            if t.memory_gb == 0 || t.memory_gb > MAX_MEMORY_GB_PER_NODE {
                 return Err(ValidationError::new(
                     key("memory_gb"),
-                    "expected at least 1 GB",
+                    format!(
+                        "expected 1 to {MAX_MEMORY_GB_PER_NODE} GB, got {}",
+                        t.memory_gb
+                    ),
                 ));
             }
             if !(t.gpu_speed > 0.0 && t.gpu_speed.is_finite()) {
@@ -399,6 +406,10 @@ mod tests {
         let text = "[node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 8\n\
                     mig = { profile = \"2g.20gb\", slices_per_gpu = 2147483649 }\n";
         assert_eq!(key_of(text), "cluster.node_types.g.mig.slices_per_gpu");
+        assert_eq!(
+            key_of("[node_types.g]\ncount = 2\ncores = 4\nmemory_gb = 9007199254740993\n"),
+            "cluster.node_types.g.memory_gb"
+        );
         let many_types: String = (0..65)
             .map(|i| format!("[node_types.t{i}]\ncount = 1\ncores = 8\nmemory_gb = 16\n"))
             .collect();
