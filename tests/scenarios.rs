@@ -208,7 +208,7 @@ fn bad_files_name_the_file_line_and_key() {
     let many_types: String = (0..65)
         .map(|i| format!("[cluster.node_types.t{i}]\ncount = 1\ncores = 8\nmemory_gb = 16\n"))
         .collect();
-    let cases: [(&str, String, &str); 15] = [
+    let cases: [(&str, String, &str); 17] = [
         (
             "unknown_mig_profile",
             "[cluster.node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 1\n\
@@ -262,6 +262,26 @@ fn bad_files_name_the_file_line_and_key() {
             "no_workload",
             format!("{NODES}[workload]\n"),
             ":5: workload: say where the jobs come from",
+        ),
+        (
+            "cycle_out_of_range",
+            format!(
+                "{NODES}[workload.generator]\njobs = 5\n[[workload.generator.classes]]\n\
+                 name = \"a\"\nshare = 1\nruntime_median_s = 60\ndaily_cycle = [{}]\n\
+                 weekly_cycle = [{}]\n",
+                ["1e200"; 24].join(", "),
+                ["1e200"; 7].join(", ")
+            ),
+            ":11: workload.generator.classes[0].daily_cycle: the hourly rates",
+        ),
+        (
+            "weights_out_of_range",
+            format!(
+                "{NODES}[workload.generator]\njobs = 5\n[[workload.generator.classes]]\n\
+                 name = \"a\"\nshare = 1\nruntime_median_s = 60\nnodes = [1, 2]\n\
+                 node_weights = [1e308, 1e308]\n"
+            ),
+            ":12: workload.generator.classes[0].node_weights: expected 2 non-negative weights",
         ),
         (
             "zero_tau",

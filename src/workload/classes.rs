@@ -327,7 +327,7 @@ pub fn check_classes(
             if let Some(w) = weights {
                 if w.len() != list
                     || w.iter().any(|x| !(*x >= 0.0 && x.is_finite()))
-                    || w.iter().sum::<f64>() <= 0.0
+                    || !(w.iter().sum::<f64>() > 0.0 && w.iter().sum::<f64>().is_finite())
                 {
                     return Err((
                         key(name),
@@ -343,13 +343,31 @@ pub fn check_classes(
             if let Some(w) = cycle {
                 if w.len() != len
                     || w.iter().any(|x| !(*x >= 0.0 && x.is_finite()))
-                    || w.iter().sum::<f64>() <= 0.0
+                    || !(w.iter().sum::<f64>() > 0.0 && w.iter().sum::<f64>().is_finite())
                 {
                     return Err((
                         key(name),
                         format!("expected {len} non-negative weights, not all zero"),
                     ));
                 }
+            }
+        }
+        // Hourly rates are products of the two lists, normalised by their mean: weights
+        // far from 1 can overflow or vanish there.
+        if let Some(cycle) = Cycle::new(c.daily_cycle.as_deref(), c.weekly_cycle.as_deref()) {
+            let total = cycle.cumulative.last().copied().unwrap_or(0.0);
+            if !(total.is_finite() && total > 0.0) {
+                let name = if c.daily_cycle.is_some() {
+                    "daily_cycle"
+                } else {
+                    "weekly_cycle"
+                };
+                return Err((
+                    key(name),
+                    "the hourly rates (daily × weekly weights) are out of range: scale the \
+                     weights to around 1"
+                        .into(),
+                ));
             }
         }
         if c.tasks_per_node == 0 {
