@@ -180,6 +180,21 @@ fn shards_merge_into_the_unsharded_sweep_byte_for_byte() {
         &results(&merged),
         "merged vs unsharded",
     );
+    // A damaged manifest claiming more runs than any sweep may have is refused before
+    // anything is allocated for them.
+    let damaged = dir.join("damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    let manifest = std::fs::read_to_string(shard_dirs[0].join("sweep.json")).unwrap();
+    let runs = manifest.lines().find(|l| l.contains("\"runs\"")).unwrap();
+    let manifest = manifest.replace(runs, "  \"runs\": 1000000000000,");
+    std::fs::write(damaged.join("sweep.json"), manifest).unwrap();
+    let o = clustersim(&["merge", "--out", s(&dir.join("m2")), s(&damaged)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("more than a sweep may have"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]

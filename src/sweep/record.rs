@@ -186,7 +186,18 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
             dir.display()
         )
     })?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not a sweep manifest", path.display()))
+    let manifest: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a sweep manifest", path.display()))?;
+    // No sweep this program writes has more runs; a larger count is a damaged manifest.
+    if manifest.runs > super::spec::MAX_RUNS {
+        anyhow::bail!(
+            "{}: not a sweep manifest: {} runs, more than a sweep may have ({})",
+            path.display(),
+            manifest.runs,
+            super::spec::MAX_RUNS
+        );
+    }
+    Ok(manifest)
 }
 
 /// Writes a folder's manifest.
