@@ -385,6 +385,6 @@ pub fn shape_workload(
     if !(factor > 0.0 && factor.is_finite()) {
         anyhow::bail!("--load-factor must be a positive number, got {factor}");
     }
-    crate::workload::transform::scale_load(w, factor);
+    crate::workload::transform::scale_load(w, factor).map_err(anyhow::Error::msg)?;
     Ok(())
 }

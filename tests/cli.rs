@@ -554,6 +554,26 @@ fn load_scaling_and_filters_shape_the_workload() {
     );
     let bad = clustersim(&["run", "-w", trace.to_str().unwrap(), "--load-factor", "0"]);
     assert_eq!(bad.status.code(), Some(2));
+    // A factor that stretches the submissions past the clock is an error, for a run and
+    // for a conversion alike (not saturated times).
+    let far = dir.join("far.swf");
+    for args in [
+        vec!["run", "-w", trace.to_str().unwrap()],
+        vec![
+            "convert",
+            trace.to_str().unwrap(),
+            "--to",
+            "swf",
+            "--out",
+            far.to_str().unwrap(),
+        ],
+    ] {
+        let mut args = args;
+        args.extend(["--load-factor", "1e-300"]);
+        let o = clustersim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("past the clock's limit"), "{}", text(&o));
+    }
 }
 
 #[test]

@@ -164,6 +164,10 @@ fn bad_sources_are_located_errors() {
             "[workload]\nprocs = 8\n[[workload.sources]]\nname = \"a\"\ntrace = \"y.swf\"\n[[workload.sources]]\nname = \"a\"\ntrace = \"z.swf\"\n",
             "workload.sources[1].name: two sources are named \"a\"",
         ),
+        (
+            "[workload]\nprocs = 8\n[[workload.sources]]\ntrace = \"y.swf\"\noffset_s = 9223372036854775807\n",
+            "workload.sources[0].offset_s: expected at most 9223372036854775 s",
+        ),
     ] {
         let path = dir.join("bad.toml");
         std::fs::write(&path, text).unwrap();

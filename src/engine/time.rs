@@ -30,9 +30,9 @@ impl SimTime {
     pub const fn from_ms(ms: u64) -> Self {
         SimTime(ms)
     }
-    /// An instant `s` whole seconds after the origin.
+    /// An instant `s` whole seconds after the origin (saturating at [`SimTime::MAX`]).
     pub const fn from_secs(s: u64) -> Self {
-        SimTime(s * MS_PER_S)
+        SimTime(s.saturating_mul(MS_PER_S))
     }
     /// Milliseconds since the origin.
     pub const fn as_ms(self) -> u64 {
@@ -56,9 +56,9 @@ impl SimDuration {
     pub const fn from_ms(ms: u64) -> Self {
         SimDuration(ms)
     }
-    /// A span of `s` whole seconds.
+    /// A span of `s` whole seconds (saturating).
     pub const fn from_secs(s: u64) -> Self {
-        SimDuration(s * MS_PER_S)
+        SimDuration(s.saturating_mul(MS_PER_S))
     }
     /// The span in milliseconds.
     pub const fn as_ms(self) -> u64 {
@@ -162,6 +162,9 @@ mod tests {
         let t = SimTime::from_secs(10);
         assert_eq!(t + SimDuration::from_ms(1), SimTime::from_ms(10_001));
         assert_eq!(SimTime::MAX + SimDuration::from_secs(1), SimTime::MAX);
+        // Seconds too many for the clock saturate rather than wrap round to a short time.
+        assert_eq!(SimTime::from_secs(u64::MAX), SimTime::MAX);
+        assert_eq!(SimDuration::from_secs(u64::MAX / 999).as_ms(), u64::MAX);
         assert_eq!(SimTime::from_secs(12) - t, SimDuration::from_secs(2));
         assert_eq!(
             t.saturating_since(SimTime::from_secs(20)),

@@ -407,6 +407,13 @@ impl Scenario {
                         format!("two sources are named {:?}", source.label(k)),
                     ));
                 }
+                let max_offset_s = crate::simulation::CLOCK_LIMIT.as_ms() / 1000;
+                if source.offset_s > max_offset_s {
+                    return Err(ValidationError::new(
+                        format!("workload.sources[{k}].offset_s"),
+                        format!("expected at most {max_offset_s} s (the clock's limit)"),
+                    ));
+                }
                 let mut alone = self.clone();
                 alone.workload = source.as_workload(w);
                 alone.validate().map_err(|e| {

@@ -127,17 +127,30 @@ pub fn apply_filter(w: &mut Workload, filter: &Filter) -> Result<(), String> {
     Ok(())
 }
 
-/// Multiplies the arrival rate by `factor` (> 0) by compressing inter-arrival times.
-pub fn scale_load(w: &mut Workload, factor: f64) {
+/// Multiplies the arrival rate by `factor` (> 0) by compressing inter-arrival times; an
+/// error if that stretches the submissions past the clock's limit.
+pub fn scale_load(w: &mut Workload, factor: f64) -> Result<(), String> {
     if factor == 1.0 || !(factor > 0.0 && factor.is_finite()) {
-        return;
+        return Ok(());
     }
     let Some(t0) = w.jobs.first().map(|j| j.submit.as_ms()) else {
-        return;
+        return Ok(());
     };
+    let limit_ms = crate::simulation::CLOCK_LIMIT.as_ms();
     for j in &mut w.jobs {
         let d = (j.submit.as_ms() - t0) as f64;
-        j.submit = SimTime::from_ms(t0 + (d / factor).round() as u64);
+        // Compared as floats: the cast to an integer would saturate.
+        let after_ms = (d / factor).round();
+        let submit_ms = t0 as f64 + after_ms;
+        if submit_ms > limit_ms as f64 {
+            return Err(format!(
+                "load factor {factor} stretches the submissions past the clock's limit \
+                 ({limit_ms} ms): job {} would arrive at {submit_ms:.0} ms",
+                j.trace_id
+            ));
+        }
+        j.submit = SimTime::from_ms(t0 + after_ms as u64);
     }
     w.meta.source = format!("{} (load x{factor})", w.meta.source);
+    Ok(())
 }
