@@ -22,8 +22,9 @@
 //!
 //! The machine size is `--procs` if given, else `MaxProcs`, else `MaxNodes`.
 //!
-//! A line that is not 18 numbers is an error naming the file, line and field, unless
-//! `lenient` is set, in which case it is counted as a dropped [`DropReason::MalformedLine`].
+//! A line that is not 18 numbers (or whose job number is negative, or a number too large
+//! to hold) is an error naming the file, line and field, unless `lenient` is set, in which
+//! case it is counted as a dropped [`DropReason::MalformedLine`].
 //! No input makes the reader panic (a property test feeds it arbitrary bytes).
 
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
@@ -162,6 +163,10 @@ pub fn read_swf<R: BufRead>(
                 Ok(job) => {
                     jobs.push(job);
                     lines.push(line_no);
+                }
+                // A line with no valid job number is malformed: an error unless lenient.
+                Err((DropReason::MalformedLine, detail)) if !options.lenient => {
+                    return Err(err(Some(line_no), detail))
                 }
                 Err((reason, detail)) => dropped.push(DroppedJob {
                     line: line_no,
@@ -604,6 +609,15 @@ mod tests {
         assert_eq!(w.jobs.len(), 0);
         assert_eq!(w.dropped[0].reason, DropReason::MalformedLine);
         assert_eq!(w.input_jobs, 1);
+        // Eighteen numbers but no valid job number: malformed too.
+        let text = "; MaxProcs: 8\n-1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n";
+        let e = read(text, &SwfOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "test.swf:2: field 1 (job number): -1 is negative"
+        );
+        let w = read(text, &lenient).unwrap();
+        assert_eq!(w.dropped[0].reason, DropReason::MalformedLine);
     }
 
     #[test]
