@@ -609,6 +609,36 @@ fn date_filters_cut_a_trace_by_calendar_dates() {
         "{}",
         text(&o)
     );
+    // An empty window is an error, as with --window-start / --window-end; an extreme
+    // UnixStartTime places dates without overflowing.
+    let dated = dir.join("dated.swf");
+    std::fs::write(
+        &dated,
+        "; UnixStartTime: -9223372036854775808\n1 0 0 10 1 -1 -1 1 20 -1 1 1 1 -1 1 -1 -1 -1\n",
+    )
+    .unwrap();
+    let window = |from: &str, to: &str| {
+        clustersim(&[
+            "inspect",
+            dated.to_str().unwrap(),
+            "--procs",
+            "4",
+            "--from-date",
+            from,
+            "--to-date",
+            to,
+        ])
+    };
+    let o = window("2020-02-01", "2020-01-01");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("the date window is empty"),
+        "{}",
+        text(&o)
+    );
+    let o = window("9999-12-30", "9999-12-31");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("would simulate: 0\n"), "{}", text(&o));
     let Some(shared) = common::shared_dir("date_filters_cut_a_trace_by_calendar_dates") else {
         return;
     };

@@ -79,7 +79,15 @@ pub fn apply_filter(w: &mut Workload, filter: &Filter) -> Result<(), String> {
                 w.meta.source
             )
         })?;
-        *slot = Some((at - origin).saturating_mul(1000));
+        // Saturating: a header's UnixStartTime may be any 64-bit number.
+        *slot = Some(at.saturating_sub(origin).saturating_mul(1000));
+    }
+    if let (Some(from), Some(to)) = (&filter.from_date, &filter.to_date) {
+        if parse_date_s(from) >= parse_date_s(to) {
+            return Err(format!(
+                "the date window is empty: to_date {to:?} is not after from_date {from:?}"
+            ));
+        }
     }
     let t0 = w.jobs.first().map_or(0, |j| j.submit.as_ms());
     let keep: Vec<bool> = w
