@@ -859,8 +859,12 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
 }
 
 fn generate_command(args: &GenerateArgs) -> Result<()> {
-    if !(args.load > 0.0 && args.load.is_finite()) {
-        anyhow::bail!("--load must be a positive number, got {}", args.load);
+    let min_load = crate::workload::synthetic::MIN_LOAD;
+    if !(args.load >= min_load && args.load.is_finite()) {
+        anyhow::bail!(
+            "--load must be a number of at least {min_load}, got {}",
+            args.load
+        );
     }
     if args.procs == 0 {
         anyhow::bail!("--procs must be at least 1");

@@ -302,6 +302,20 @@ fn generate_writes_a_trace_that_replays() {
         text(&o)
     );
     assert!(!too_many.exists());
+    let o = clustersim(&[
+        "generate",
+        "--load",
+        "1e-300",
+        "--out",
+        too_many.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--load must be a number of at least 0.000001"),
+        "{}",
+        text(&o)
+    );
+    assert!(!too_many.exists());
 }
 
 #[test]

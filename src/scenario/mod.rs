@@ -172,7 +172,7 @@ impl SourceSpec {
     }
 }
 
-use crate::workload::synthetic::MAX_GENERATED_JOBS;
+use crate::workload::synthetic::{MAX_GENERATED_JOBS, MIN_LOAD};
 use crate::workload::transform::Filter;
 pub use crate::workload::TraceFormat;
 
@@ -454,10 +454,10 @@ impl Scenario {
                     format!("expected at most {MAX_GENERATED_JOBS} jobs, got {}", g.jobs),
                 ));
             }
-            if !(g.load > 0.0 && g.load.is_finite()) {
+            if !(g.load >= MIN_LOAD && g.load.is_finite()) {
                 return Err(ValidationError::new(
                     "workload.generator.load",
-                    format!("expected a positive number, got {}", g.load),
+                    format!("expected a number of at least {MIN_LOAD}, got {}", g.load),
                 ));
             }
             if g.procs == Some(0) {

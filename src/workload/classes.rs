@@ -657,7 +657,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     // follows.
     let span_s = (0..3)
         .filter(|&r| capacity[r] > 0.0)
-        .map(|r| demand[r] / (capacity[r] * g.load.max(1e-9)))
+        .map(|r| demand[r] / (capacity[r] * g.load.max(super::synthetic::MIN_LOAD)))
         .fold(0.0f64, f64::max);
     let mean_gap = (span_s / g.jobs.max(1) as f64).max(1e-3);
     let gaps = Exp::new(1.0 / mean_gap).expect("positive rate");

@@ -49,6 +49,10 @@ impl SyntheticSpec {
     }
 }
 
+/// The lowest offered load a generator takes: lower loads spread arrivals over ages (and
+/// would be clamped here rather than honoured).
+pub const MIN_LOAD: f64 = 1e-6;
+
 /// The most jobs a generator makes in one workload: a hundred times the longest traces
 /// this simulator is built for, and a guard against a mistyped count asking for more memory
 /// than the run could get.
@@ -116,7 +120,7 @@ pub fn generate(spec: &SyntheticSpec) -> Workload {
         });
     }
     // Mean inter-arrival time that makes the offered load equal `load`.
-    let span_s = area / (f64::from(procs) * spec.load.max(1e-6));
+    let span_s = area / (f64::from(procs) * spec.load.max(MIN_LOAD));
     let mean_gap_s = span_s / spec.jobs.max(1) as f64;
     let gaps = Exp::new(1.0 / mean_gap_s.max(1e-9)).expect("positive rate");
     let mut t_s = 0f64;
