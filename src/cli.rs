@@ -112,7 +112,8 @@ pub struct SweepArgs {
     /// --shards tasks, then merges them into DIR.
     #[arg(long, value_name = "FILE")]
     pub emit_slurm: Option<PathBuf>,
-    /// Array tasks for --emit-slurm [default: the number of runs, at most 64].
+    /// Array tasks for --emit-slurm, at least 1 (more than the runs: one a run) [default: the
+    /// number of runs, at most 64].
     #[arg(long, value_name = "N")]
     pub shards: Option<usize>,
     /// An extra #SBATCH option for --emit-slurm (repeatable), e.g. --sbatch-option=--partition=batch.
@@ -479,6 +480,14 @@ fn sweep_command(args: &SweepArgs) -> Result<()> {
     let sweep = crate::sweep::spec::Sweep::from_scenario(&loaded)?;
     let total = sweep.runs.len();
     if let Some(file) = &args.emit_slurm {
+        if args.shards == Some(0) {
+            anyhow::bail!("--shards must be at least 1");
+        }
+        // An option is one #SBATCH line: a line break would smuggle others into the script.
+        if let Some(bad) = args.sbatch_option.iter().find(|o| o.contains(['\n', '\r'])) {
+            anyhow::bail!("--sbatch-option {bad:?} holds a line break; give one option per flag");
+        }
+        // More tasks than runs would leave some with nothing to do.
         let shards = args.shards.unwrap_or(total.min(64)).clamp(1, total);
         let absolute = |p: &Path| -> Result<PathBuf> {
             std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))

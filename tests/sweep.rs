@@ -381,4 +381,15 @@ fn emit_slurm_writes_an_array_script_with_a_dependent_merge() {
         .output()
         .unwrap();
     assert!(syntax.status.success(), "{}", text(&syntax));
+    // No tasks, or an option that would add lines of its own to the script: errors.
+    for (flag, message) in [
+        ("--shards=0", "--shards must be at least 1"),
+        ("--sbatch-option=--time=1\nrm -rf /", "holds a line break"),
+    ] {
+        let other = dir.join("other.sbatch");
+        let o = sweep(&scenario, &out, &["--emit-slurm", s(&other), flag]);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", text(&o));
+        assert!(text(&o).contains(message), "{flag}: {}", text(&o));
+        assert!(!other.exists());
+    }
 }
