@@ -221,6 +221,16 @@ fn missing_files_and_unknown_machine_sizes_are_clear_errors() {
     let o = clustersim(&["run", "--bsld-tau", "0"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("--bsld-tau"), "{}", text(&o));
+    // An endless input is refused after a bounded read, not read until memory runs out.
+    if Path::new("/dev/zero").exists() {
+        let o = clustersim(&["run", "--workload", "/dev/zero", "--procs", "4"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(
+            text(&o).contains("/dev/zero:1: a line longer than"),
+            "{}",
+            text(&o)
+        );
+    }
 }
 
 #[test]

@@ -165,9 +165,12 @@ pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat
     let first = std::fs::File::open(path)
         .ok()
         .and_then(|f| {
-            let mut line = String::new();
-            std::io::BufRead::read_line(&mut swf::open_maybe_gzip(f), &mut line).ok()?;
-            Some(line)
+            // A header line is short: read no more than this, whatever the file holds.
+            const HEADER_BYTES: u64 = 1 << 16;
+            let mut line = Vec::new();
+            let mut first = std::io::Read::take(swf::open_maybe_gzip(f), HEADER_BYTES);
+            std::io::BufRead::read_until(&mut first, b'\n', &mut line).ok()?;
+            Some(String::from_utf8_lossy(&line).into_owned())
         })
         .unwrap_or_default();
     if sacct::looks_like_sacct(&first) {

@@ -142,13 +142,21 @@ pub fn read_swf<R: BufRead>(
     let mut line_no = 0u64;
     loop {
         buf.clear();
-        let n = reader
+        // Bounded: a file with no line breaks (or an endless one) is an error, not a line
+        // that grows until memory runs out.
+        let n = std::io::Read::take(&mut reader, MAX_LINE_BYTES + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|e| err(Some(line_no + 1), format!("read error: {e}")))?;
         if n == 0 {
             break;
         }
         line_no += 1;
+        if n as u64 > MAX_LINE_BYTES {
+            return Err(err(
+                Some(line_no),
+                format!("a line longer than {MAX_LINE_BYTES} bytes: not an SWF trace"),
+            ));
+        }
         let text = trim_ascii(&buf);
         if text.is_empty() {
             continue;
@@ -295,6 +303,10 @@ fn leading_integer(value: &str) -> Option<i64> {
         .map_or(value.len(), |(i, _)| i);
     value[..end].parse().ok()
 }
+
+/// The longest line the reader takes (an SWF job line is well under 200 bytes; header
+/// comments are free text, so the bound is generous).
+const MAX_LINE_BYTES: u64 = 1 << 20;
 
 /// Splits a job line into 18 numbers in thousandths (fixed point, `1.5` → 1500).
 fn parse_job_line(text: &[u8]) -> Result<[i64; 18], String> {
@@ -609,6 +621,14 @@ mod tests {
         assert_eq!(w.jobs.len(), 0);
         assert_eq!(w.dropped[0].reason, DropReason::MalformedLine);
         assert_eq!(w.input_jobs, 1);
+        // A line with no end (a binary file, or a device that never stops) is refused
+        // once it passes the bound, not read until memory runs out.
+        let endless = format!("; MaxProcs: 8\n{}", "0".repeat(2 << 20));
+        let e = read(&endless, &SwfOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "test.swf:2: a line longer than 1048576 bytes: not an SWF trace"
+        );
         // Eighteen numbers but no valid job number: malformed too.
         let text = "; MaxProcs: 8\n-1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n";
         let e = read(text, &SwfOptions::default()).unwrap_err();
