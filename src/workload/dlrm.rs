@@ -180,7 +180,7 @@ pub fn read_dlrm<R: BufRead>(
     cluster: &ClusterSpec,
     placement: Placement,
 ) -> Result<Workload, SwfError> {
-    let mut lines = reader.lines();
+    let mut lines = super::swf::bounded_lines(reader);
     let first = match lines.next() {
         Some(Ok(h)) if !h.trim().is_empty() => h,
         Some(Err(e)) => {

@@ -28,7 +28,6 @@ use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
 use crate::cluster::spec::{ClusterSpec, NodeTypeSpec, MAX_GPUS_PER_NODE};
 use crate::engine::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
-use std::io::BufRead;
 use std::path::Path;
 
 /// How a fractional GPU request is mapped.
@@ -56,7 +55,7 @@ type Row = (u64, Vec<String>);
 /// Reads a CSV file (plain or gzip) into its header and rows.
 fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Row>), SwfError> {
     let name = path.display().to_string();
-    let mut lines = open_trace(path)?.lines();
+    let mut lines = super::swf::bounded_lines(open_trace(path)?);
     let header: Vec<String> = match lines.next() {
         Some(Ok(h)) => h.split(',').map(|s| s.trim().to_string()).collect(),
         _ => return Err(error(&name, Some(1), "empty file: no header line".into())),

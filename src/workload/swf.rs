@@ -308,6 +308,53 @@ fn leading_integer(value: &str) -> Option<i64> {
 /// comments are free text, so the bound is generous).
 const MAX_LINE_BYTES: u64 = 1 << 20;
 
+/// The lines of `reader`, as [`BufRead::lines`] gives them (without `\n` or `\r\n`), but a
+/// line longer than the reader's bound is an `InvalidData` error instead of a string that
+/// grows until memory runs out. For the line-based readers of other formats.
+pub fn bounded_lines<R: BufRead>(reader: R) -> impl Iterator<Item = std::io::Result<String>> {
+    BoundedLines {
+        reader,
+        buf: Vec::new(),
+    }
+}
+
+struct BoundedLines<R> {
+    reader: R,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> Iterator for BoundedLines<R> {
+    type Item = std::io::Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::{Error, ErrorKind};
+        self.buf.clear();
+        let n = match std::io::Read::take(&mut self.reader, MAX_LINE_BYTES + 1)
+            .read_until(b'\n', &mut self.buf)
+        {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        if n == 0 {
+            return None;
+        }
+        if n as u64 > MAX_LINE_BYTES {
+            return Some(Err(Error::new(
+                ErrorKind::InvalidData,
+                format!("a line longer than {MAX_LINE_BYTES} bytes"),
+            )));
+        }
+        let mut line = &self.buf[..];
+        line = line.strip_suffix(b"\n").unwrap_or(line);
+        line = line.strip_suffix(b"\r").unwrap_or(line);
+        Some(
+            String::from_utf8(line.to_vec()).map_err(|_| {
+                Error::new(ErrorKind::InvalidData, "stream did not contain valid UTF-8")
+            }),
+        )
+    }
+}
+
 /// Splits a job line into 18 numbers in thousandths (fixed point, `1.5` → 1500).
 fn parse_job_line(text: &[u8]) -> Result<[i64; 18], String> {
     let mut fields = [0i64; 18];
@@ -638,6 +685,19 @@ mod tests {
         );
         let w = read(text, &lenient).unwrap();
         assert_eq!(w.dropped[0].reason, DropReason::MalformedLine);
+    }
+
+    #[test]
+    fn bounded_lines_read_like_lines_and_refuse_endless_ones() {
+        let text = b"a\r\nb\n\nc";
+        let lines: Vec<String> = bounded_lines(&text[..]).map(Result::unwrap).collect();
+        assert_eq!(lines, ["a", "b", "", "c"]);
+        let long = format!("header\n{}", "x".repeat(2 << 20));
+        let mut it = bounded_lines(long.as_bytes());
+        assert_eq!(it.next().unwrap().unwrap(), "header");
+        let e = it.next().unwrap().unwrap_err();
+        assert!(e.to_string().contains("a line longer than"), "{e}");
+        assert!(bounded_lines(&b"\xff\n"[..]).next().unwrap().is_err());
     }
 
     #[test]
