@@ -280,6 +280,46 @@ fn on_a_scenario_cluster_sacct_jobs_ask_for_nodes() {
 }
 
 #[test]
+fn counts_beyond_32_bits_are_dropped_not_shrunk() {
+    use clustersim::cluster::nodes::Placement;
+    use clustersim::workload::sacct::read_sacct_on;
+    let cluster: clustersim::cluster::spec::ClusterSpec = toml::from_str(
+        "[node_types.cpn]\ncount = 4\ncores = 40\nmemory_gb = 192\n\
+         [node_types.gpu]\ncount = 2\ncores = 40\nmemory_gb = 192\ngpus = 4\n",
+    )
+    .unwrap();
+    let row = |id: u32, nnodes: &str, ncpus: &str, mem: &str, tres: &str| {
+        format!(
+            "{id}|2024-01-01T00:00:00|2024-01-01T00:00:00|2024-01-01T01:00:00|01:00:00|\
+             COMPLETED|{nnodes}|{ncpus}|{mem}|{tres}\n"
+        )
+    };
+    let text = format!(
+        "JobID|Submit|Start|End|Elapsed|State|NNodes|NCPUS|ReqMem|AllocTRES\n{}{}{}{}{}",
+        row(1, "1", "2", "9223372036854775808Mc", "cpu=2"),
+        row(2, "1", "4294967297", "4G", "cpu=1"),
+        row(3, "4294967296", "2", "4G", "cpu=2"),
+        row(4, "1", "2", "4G", "cpu=2,gres/gpu=99999999999"),
+        row(5, "1", "2", "4G", "cpu=2,gres/gpu=2"),
+    );
+    let options = SwfOptions {
+        procs: Some(240),
+        ..SwfOptions::default()
+    };
+    let w = read_sacct_on(
+        &text,
+        "big.txt",
+        &options,
+        Some((&cluster, Placement::BestFit)),
+    )
+    .unwrap();
+    let kept: Vec<u64> = w.jobs.iter().map(|j| j.trace_id).collect();
+    assert_eq!(kept, [5], "only the job that fits runs: {:?}", w.dropped);
+    assert_eq!(w.dropped.len(), 4);
+    assert_eq!(w.input_jobs, 5);
+}
+
+#[test]
 fn convert_writes_swf_that_replays_like_the_source() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sacct_convert");
     let _ = std::fs::remove_dir_all(&dir);

@@ -8,6 +8,9 @@
 //!   `NCPUS`, else `AllocCPUS`, else `ReqCPUS`, else the `cpu=` of `AllocTRES`/`ReqTRES`;
 //!   `NNodes`, `ReqMem` (`4000M`, `4G`, `500G`, with `n` per node or `c` per CPU),
 //!   `gres/gpu=` of the TRES, `Partition`, `QOS`, `User`, `Account` are kept when present.
+//!   A `ReqMem` that is not a memory size (`Unknown`, empty, anything else) is no memory
+//!   request; counts beyond 32 bits (CPUs, nodes, GPUs) are kept as the largest count, so
+//!   that no machine or cluster holds such a job and it is dropped, never shrunk.
 //! - **Rows**: free-text columns (`SubmitLine`, `JobName`, `Comment`, `AdminComment`,
 //!   `SystemComment`, `WorkDir`, `Constraints`) may hold `|` and newlines, which `sacct -P`
 //!   does not escape. A record is read line by line until it has at least as many fields as
@@ -887,9 +890,11 @@ pub fn read_sacct_on(
             state: keep((state_from, state_from + state_word.len())),
             // NNodes parsed as a u64 is the u32 it would parse as when it fits, else no
             // number at all.
+            // Beyond 32 bits, no cluster could hold it: kept as the largest count (the job
+            // is then dropped as `no_node_fits`), not cut to a small one.
             nnodes: typed
                 .nnodes
-                .and_then(|n| u32::try_from(n).ok())
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
                 .filter(|&n| n > 0)
                 .unwrap_or(1),
             mem: parse_mem_mb(get(k::ReqMem)).or_else(|| {
@@ -900,7 +905,8 @@ pub fn read_sacct_on(
             gpus: [k::AllocTRES, k::ReqTRES]
                 .iter()
                 .filter_map(|c| tres(get(*c), "gres/gpu"))
-                .filter_map(|v| v.parse::<u32>().ok())
+                .filter_map(|v| v.parse::<u64>().ok())
+                .map(|g| u32::try_from(g).unwrap_or(u32::MAX))
                 .next()
                 .unwrap_or(0),
         });
@@ -960,7 +966,10 @@ pub fn read_sacct_on(
             dropped.push(drop(DropReason::NonPositiveSize, "no CPUs".to_string()));
             continue;
         }
-        if r.procs > u64::from(machine_procs) && !options_node_level {
+        // Beyond 32 bits no machine or cluster could hold it.
+        if (r.procs > u64::from(machine_procs) && !options_node_level)
+            || r.procs > u64::from(u32::MAX)
+        {
             dropped.push(drop(
                 DropReason::LargerThanMachine,
                 format!("size {} > machine {machine_procs}", r.procs),
@@ -998,7 +1007,7 @@ pub fn read_sacct_on(
         let nodes = r.nnodes.max(1);
         let cores_per_node = (r.procs as u32).div_ceil(nodes);
         let memory_mb_per_node = match r.mem {
-            Some((mb, true)) => mb * u64::from(cores_per_node),
+            Some((mb, true)) => mb.saturating_mul(u64::from(cores_per_node)),
             Some((mb, false)) => mb,
             None => 0,
         };
