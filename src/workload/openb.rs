@@ -244,11 +244,21 @@ pub fn read_pod_list(
         } else {
             number(&f[deleted], &name, *line, "deletion_time")?
         };
-        let run_s = end_s.saturating_sub(start_s);
-        let cores = number(&f[cpu], &name, *line, "cpu_milli")?.div_ceil(1000) as u32;
+        if end_s < start_s {
+            w.dropped.push(drop(
+                DropReason::NegativeRuntime,
+                format!("{} deleted at {end_s} s, before it was scheduled", f[0]),
+            ));
+            continue;
+        }
+        let run_s = end_s - start_s;
+        // Counts beyond 32 bits fit no node: kept as the largest count (the pod is then
+        // dropped as `no_node_fits`), never cut to a small one.
+        let count = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        let cores = count(number(&f[cpu], &name, *line, "cpu_milli")?.div_ceil(1000));
         let memory_mb = number(&f[mem], &name, *line, "memory_mib")?;
-        let n_gpu = number(&f[num_gpu], &name, *line, "num_gpu")? as u32;
-        let milli = number(&f[gpu_milli], &name, *line, "gpu_milli")? as u32;
+        let n_gpu = count(number(&f[num_gpu], &name, *line, "num_gpu")?);
+        let milli = count(number(&f[gpu_milli], &name, *line, "gpu_milli")?);
         let allowed_models: Vec<&str> = spec
             .map(|s| f[s].split('|').filter(|m| !m.is_empty()).collect())
             .unwrap_or_default();
@@ -263,10 +273,14 @@ pub fn read_pod_list(
         };
         let mut allowed = 0u64;
         for (ti, t) in types.iter().enumerate().take(64) {
-            let model_ok = allowed_models.is_empty()
-                || t.name
-                    .rsplit_once('x')
-                    .is_some_and(|(_, m)| allowed_models.contains(&m));
+            // The node type's GPU model (a node list's `model` column, or a scenario's
+            // `gpu_model`), not a guess from its name.
+            let model = cluster
+                .node_types
+                .get_index(ti)
+                .and_then(|(_, spec)| spec.gpu_model.as_deref());
+            let model_ok =
+                allowed_models.is_empty() || model.is_some_and(|m| allowed_models.contains(&m));
             let kind_ok = if fractional_gpu && fractional == Fractional::Mig {
                 t.mig_slices > 0
             } else {
@@ -370,5 +384,41 @@ mod tests {
         let cluster = read_node_list(&path).unwrap();
         assert_eq!(cluster.total_gpus(), 8);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn pods_match_gpu_models_and_odd_values_are_dropped_not_shrunk() {
+        let dir = std::env::temp_dir().join(format!("clustersim-pods-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pods.csv");
+        std::fs::write(
+            &path,
+            "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,\
+             creation_time,deletion_time,scheduled_time\n\
+             ok,1000,1024,2,1000,V100,LS,Running,0,100,10\n\
+             backwards,1000,1024,1,1000,,LS,Running,100,50,80\n\
+             many_cores,4294967297000,1024,0,0,,LS,Running,0,100,10\n\
+             many_gpus,1000,1024,4294967296,1000,,LS,Running,0,100,10\n",
+        )
+        .unwrap();
+        // A scenario's own cluster: its GPU model is `gpu_model`, whatever the type's name.
+        let cluster: ClusterSpec = toml::from_str(
+            "[node_types.v100]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 2\n\
+             gpu_model = \"V100\"\n",
+        )
+        .unwrap();
+        let w = read_pod_list(&path, &cluster, Fractional::Whole, Placement::BestFit).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let kept: Vec<u64> = w.jobs.iter().map(|j| j.trace_id).collect();
+        assert_eq!(kept.len(), 1, "{:?}", w.dropped);
+        let reasons: Vec<DropReason> = w.dropped.iter().map(|d| d.reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                DropReason::NegativeRuntime,
+                DropReason::NoNodeFits,
+                DropReason::NoNodeFits
+            ]
+        );
     }
 }
