@@ -172,7 +172,12 @@ pub fn plan_run(
             loaded.and_then(|l| l.scenario.workload.node_list.as_ref().map(|p| l.resolve(p)))
         });
         let cluster = match (file.and_then(|f| f.cluster.clone()), node_list) {
-            (Some(c), _) => c,
+            (Some(_), Some(list)) => anyhow::bail!(
+                "--node-list {}: the scenario has a [cluster] for the pods to run on; give one \
+                 or the other",
+                list.display()
+            ),
+            (Some(c), None) => c,
             (None, Some(list)) => crate::workload::openb::read_node_list(&list)?,
             (None, None) => anyhow::bail!(
                 "an openb pod list needs a cluster: give --node-list FILE (an openb node list) \

@@ -208,7 +208,7 @@ fn bad_files_name_the_file_line_and_key() {
     let many_types: String = (0..65)
         .map(|i| format!("[cluster.node_types.t{i}]\ncount = 1\ncores = 8\nmemory_gb = 16\n"))
         .collect();
-    let cases: [(&str, String, &str); 17] = [
+    let cases: [(&str, String, &str); 18] = [
         (
             "unknown_mig_profile",
             "[cluster.node_types.g]\ncount = 1\ncores = 8\nmemory_gb = 16\ngpus = 1\n\
@@ -282,6 +282,14 @@ fn bad_files_name_the_file_line_and_key() {
                  node_weights = [1e308, 1e308]\n"
             ),
             ":12: workload.generator.classes[0].node_weights: expected 2 non-negative weights",
+        ),
+        (
+            "node_list_and_cluster",
+            format!(
+                "{NODES}[workload]\ntrace = \"pods.csv\"\nformat = \"openb\"\n\
+                 node_list = \"nodes.csv\"\n"
+            ),
+            ":8: workload.node_list: the scenario has a [cluster]",
         ),
         (
             "zero_tau",

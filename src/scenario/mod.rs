@@ -494,6 +494,13 @@ impl Scenario {
     /// The load factor, window, dates and machine size of the workload.
     fn validate_shaping(&self) -> Result<(), ValidationError> {
         let w = &self.workload;
+        if w.node_list.is_some() && self.cluster.is_some() {
+            // The pods would run on [cluster]; a node list beside it would be ignored.
+            return Err(ValidationError::new(
+                "workload.node_list",
+                "the scenario has a [cluster]: give the node list or the [cluster], not both",
+            ));
+        }
         if let Some(f) = w.load_factor {
             if !(f > 0.0 && f.is_finite()) {
                 return Err(ValidationError::new(
