@@ -317,6 +317,16 @@ fn counts_beyond_32_bits_are_dropped_not_shrunk() {
     assert_eq!(kept, [5], "only the job that fits runs: {:?}", w.dropped);
     assert_eq!(w.dropped.len(), 4);
     assert_eq!(w.input_jobs, 5);
+    // Drops made on the cluster name the record's line and what it asked for, readably.
+    let lines: Vec<u64> = w.dropped.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [2, 3, 4, 5]);
+    assert!(
+        w.dropped[0]
+            .detail
+            .contains("could hold 1 node × (2 cores, 18446744073709551615 MB)"),
+        "{}",
+        w.dropped[0].detail
+    );
 }
 
 #[test]

@@ -112,6 +112,28 @@ pub struct NodeRequest {
     pub allowed_types: u64,
 }
 
+impl std::fmt::Display for NodeRequest {
+    /// `2 nodes × (16 cores, 8192 MB, 4 GPUs)`, for messages (what is asked of each node).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = if self.nodes == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} node{plural} × ({} cores, {} MB",
+            self.nodes, self.cores_per_node, self.memory_mb_per_node
+        )?;
+        if self.gpus_per_node > 0 {
+            write!(f, ", {} GPUs", self.gpus_per_node)?;
+        }
+        if self.mig_slices_per_node > 0 {
+            write!(f, ", {} MIG slices", self.mig_slices_per_node)?;
+        }
+        if self.exclusive {
+            write!(f, ", whole node")?;
+        }
+        write!(f, ")")
+    }
+}
+
 impl NodeRequest {
     fn fits(&self, t: &NodeType, free: &NodeFree) -> bool {
         if self.exclusive {

@@ -723,7 +723,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             Some(p) if !could_fit_in(&d.request, &nw.cluster, d.request.allowed_types) => Some((
                 DropReason::NoNodeFits,
                 format!(
-                    "no node of partition {} could hold {:?}",
+                    "no node of partition {} could hold {}",
                     parts[p].name, d.request
                 ),
             )),
@@ -822,7 +822,7 @@ pub fn attach_requests(
             w.dropped.push(drop(
                 DropReason::NoNodeFits,
                 format!(
-                    "no node of partition {} could hold {request:?}",
+                    "no node of partition {} could hold {request}",
                     parts[p].name
                 ),
             ));

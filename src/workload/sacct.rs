@@ -1068,6 +1068,17 @@ pub fn read_sacct_on(
     };
     if let Some((cluster, placement)) = on_nodes {
         super::classes::attach_requests(&mut w, requests, cluster, placement);
+        // The drops made on the cluster know their job, not their line: look it up.
+        let line_of: FxHashMap<u64, u64> = rows
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (r.raw_id.unwrap_or(k as u64 + 1), r.line))
+            .collect();
+        for d in w.dropped.iter_mut().filter(|d| d.line == 0) {
+            if let Some(&line) = d.trace_id.and_then(|id| line_of.get(&id)) {
+                d.line = line;
+            }
+        }
         w.dropped.sort_by_key(|d| d.line);
     }
     Ok(w)
