@@ -325,9 +325,10 @@ pub fn check_classes(
             (c.gpus.len(), &c.gpus_weights, "gpus_weights"),
         ] {
             if let Some(w) = weights {
+                let sum: f64 = w.iter().sum();
                 if w.len() != list
                     || w.iter().any(|x| !(*x >= 0.0 && x.is_finite()))
-                    || !(w.iter().sum::<f64>() > 0.0 && w.iter().sum::<f64>().is_finite())
+                    || !(sum > 0.0 && sum.is_finite())
                 {
                     return Err((
                         key(name),
@@ -341,9 +342,10 @@ pub fn check_classes(
             (&c.weekly_cycle, 7, "weekly_cycle"),
         ] {
             if let Some(w) = cycle {
+                let sum: f64 = w.iter().sum();
                 if w.len() != len
                     || w.iter().any(|x| !(*x >= 0.0 && x.is_finite()))
-                    || !(w.iter().sum::<f64>() > 0.0 && w.iter().sum::<f64>().is_finite())
+                    || !(sum > 0.0 && sum.is_finite())
                 {
                     return Err((
                         key(name),
