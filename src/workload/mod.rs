@@ -164,14 +164,8 @@ pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat
     }
     let first = std::fs::File::open(path)
         .ok()
-        .and_then(|f| {
-            // A header line is short: read no more than this, whatever the file holds.
-            const HEADER_BYTES: u64 = 1 << 16;
-            let mut line = Vec::new();
-            let mut first = std::io::Read::take(swf::open_maybe_gzip(f), HEADER_BYTES);
-            std::io::BufRead::read_until(&mut first, b'\n', &mut line).ok()?;
-            Some(String::from_utf8_lossy(&line).into_owned())
-        })
+        // Bounded: an endless first line is no header (and the SWF reader then says why).
+        .and_then(|f| swf::bounded_lines(swf::open_maybe_gzip(f)).next()?.ok())
         .unwrap_or_default();
     if sacct::looks_like_sacct(&first) {
         TraceFormat::Sacct
