@@ -234,6 +234,11 @@ impl VecProfile {
 
     /// The earliest `t` in `[now, start_before)` such that `procs` processors are free
     /// throughout `[t, min(t + duration, before))`, or `None`.
+    ///
+    /// Works on runs of steps with at least `procs` free, found 64 steps at a time from a
+    /// bit mask (a compare the compiler vectorizes): a run's candidate start is its first
+    /// instant (or `now`), and it fits if the run lasts until the window's end. Runs are few
+    /// next to steps, so failing searches cost a few word operations per 64 steps.
     fn fit_between(
         &self,
         now: SimTime,
@@ -243,25 +248,62 @@ impl VecProfile {
         before: SimTime,
     ) -> Option<SimTime> {
         // Most searches start at the present, whose step is known.
-        let mut i = if self.times[self.live] == now {
+        let first = if self.times[self.live] == now {
             self.live
         } else {
             self.step_at(now)
         };
-        let mut candidate = now;
-        while candidate < start_before {
-            if self.free[i] < procs {
-                candidate = *self.times.get(i + 1)?;
+        let steps = self.times.len();
+        // The candidate start of the run being followed, if one is.
+        let mut run_start: Option<SimTime> = None;
+        let mut chunk = first;
+        while chunk < steps {
+            let len = (steps - chunk).min(64);
+            let free_mask = free_mask(&self.free[chunk..chunk + len], procs);
+            let in_chunk = if len == 64 {
+                u64::MAX
             } else {
+                (1u64 << len) - 1
+            };
+            let blocked_mask = !free_mask & in_chunk;
+            // Bits below `pos` are done.
+            let mut pos = 0u32;
+            loop {
+                let candidate = match run_start {
+                    Some(candidate) => candidate,
+                    None => {
+                        let ahead = free_mask & (u64::MAX << pos);
+                        if ahead == 0 {
+                            break;
+                        }
+                        pos = ahead.trailing_zeros();
+                        let candidate = self.times[chunk + pos as usize].max(now);
+                        if candidate >= start_before {
+                            return None;
+                        }
+                        run_start = Some(candidate);
+                        candidate
+                    }
+                };
                 let needed_until = (candidate + duration).min(before);
-                match self.times.get(i + 1) {
-                    Some(&next) if next < needed_until => {}
-                    _ => return Some(candidate),
+                let ahead = blocked_mask & (u64::MAX << pos);
+                if ahead == 0 {
+                    // The run goes on past this chunk: done if it reaches far enough already.
+                    match self.times.get(chunk + len) {
+                        Some(&next) if next < needed_until => break,
+                        _ => return Some(candidate),
+                    }
                 }
+                pos = ahead.trailing_zeros();
+                if self.times[chunk + pos as usize] >= needed_until {
+                    return Some(candidate);
+                }
+                run_start = None;
             }
-            i += 1;
+            chunk += len;
         }
-        None
+        // The last step lasts forever: a run still open there fits.
+        run_start
     }
 
     /// The largest number of free processors at any time in `[from, until)`.
@@ -317,6 +359,29 @@ impl VecProfile {
     fn free_at(&self, t: SimTime) -> u32 {
         self.free[self.step_at(t)]
     }
+}
+
+/// Bit `k` is set if `free[k] >= procs` (`free` holds at most 64 steps).
+fn free_mask(free: &[u32], procs: u32) -> u64 {
+    if let Ok(block) = <&[u32; 64]>::try_from(free) {
+        // Compare into bytes (which the compiler vectorizes), then gather each eight flag
+        // bytes into eight bits with one multiplication.
+        let mut flags = [0u8; 64];
+        for (flag, &f) in flags.iter_mut().zip(block) {
+            *flag = u8::from(f >= procs);
+        }
+        let mut mask = 0u64;
+        for (w, bytes) in flags.chunks_exact(8).enumerate() {
+            let word = u64::from_le_bytes(bytes.try_into().expect("eight bytes"));
+            mask |= (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * w);
+        }
+        return mask;
+    }
+    let mut mask = 0u64;
+    for (k, &f) in free.iter().enumerate() {
+        mask |= u64::from(f >= procs) << k;
+    }
+    mask
 }
 
 const NIL: u32 = u32::MAX;
@@ -810,6 +875,87 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The search as a plain walk over steps, one at a time (what the bit-mask search
+    /// must agree with).
+    fn fit_between_by_steps(
+        p: &VecProfile,
+        now: SimTime,
+        duration: SimDuration,
+        procs: u32,
+        start_before: SimTime,
+        before: SimTime,
+    ) -> Option<SimTime> {
+        let mut i = p.step_at(now);
+        let mut candidate = now;
+        while candidate < start_before {
+            if p.free[i] < procs {
+                candidate = *p.times.get(i + 1)?;
+            } else {
+                let needed_until = (candidate + duration).min(before);
+                match p.times.get(i + 1) {
+                    Some(&next) if next < needed_until => {}
+                    _ => return Some(candidate),
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    #[test]
+    fn the_bit_mask_search_agrees_with_a_walk_over_steps() {
+        // Profiles of a few to a few hundred steps (across 64-step chunks), queried from
+        // every kind of start, length, size and bound.
+        let mut x = 99u64;
+        let mut next = move |below: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % below
+        };
+        let mut most_steps = 0;
+        for round in 0..60 {
+            let total = 1 + next(200) as u32;
+            let mut p = VecProfile::new(total);
+            for _ in 0..(round * 10) {
+                let start = next(20_000);
+                let end = start + 1 + next(400);
+                let procs = 1 + next(u64::from(total)) as u32;
+                let held = (start..end).map(|t| p.free_at(s(t))).min().unwrap();
+                if held >= procs {
+                    p.reserve(s(start), s(end), procs);
+                }
+            }
+            if next(2) == 0 {
+                p.forget_before(s(next(2_000)));
+            }
+            most_steps = most_steps.max(p.steps() - p.live);
+            let first = p.times[p.live].as_ms() / 1000;
+            for _ in 0..400 {
+                let now = s(first + next(21_000));
+                let duration = d(next(600));
+                let procs = next(u64::from(total) + 2) as u32;
+                let start_before = now + d(next(6_000));
+                let before = if next(3) == 0 {
+                    SimTime::MAX
+                } else {
+                    start_before + d(next(300))
+                };
+                assert_eq!(
+                    p.fit_between(now, duration, procs, start_before, before),
+                    fit_between_by_steps(&p, now, duration, procs, start_before, before),
+                    "round {round}, {} steps: {procs} procs for {duration:?} from {now:?}, \
+                     start before {start_before:?}, window before {before:?}",
+                    p.steps()
+                );
+            }
+        }
+        assert!(
+            most_steps > 3 * 64,
+            "profiles span several chunks: {most_steps}"
+        );
     }
 
     fn check_against_brute_force(p: &Profile, horizon: u64) {
