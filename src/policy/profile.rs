@@ -6,8 +6,9 @@
 //! per running job and reservation.
 //!
 //! Two representations, chosen by size (measured: neither wins everywhere):
-//! - sorted vectors scanned linearly, fastest up to tens of thousands of steps (memory moves
-//!   and scans over contiguous arrays beat pointer-chasing by a wide margin);
+//! - sorted vectors scanned linearly (the fit search 64 steps at a time, through bit masks),
+//!   fastest up to tens of thousands of steps (memory moves and scans over contiguous arrays
+//!   beat pointer-chasing by a wide margin);
 //! - a treap (a randomized balanced search tree, with priorities from a fixed-seed generator
 //!   so its shape is deterministic) keyed by time, each subtree keeping the minimum and
 //!   maximum free count below it and a pending addition for its children. Every operation is
