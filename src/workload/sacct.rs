@@ -37,7 +37,7 @@
 //! The jobs are processors anywhere (their `NCPUS`), like SWF jobs; the machine size comes
 //! from `--procs` or the scenario's cluster.
 
-use super::swf::{open_trace, SwfError, SwfOptions};
+use super::swf::{open_trace, read_bounded, SwfError, SwfOptions};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Placement};
 use crate::cluster::spec::ClusterSpec;
@@ -45,7 +45,6 @@ use crate::engine::time::{SimDuration, SimTime};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 /// Columns that may contain `|` and newlines, in the order extra fields are given to them.
@@ -71,14 +70,7 @@ pub fn read_sacct_file_on(
     on_nodes: Option<(&ClusterSpec, Placement)>,
 ) -> Result<Workload, SwfError> {
     let name = path.display().to_string();
-    let mut bytes = Vec::new();
-    open_trace(path)?
-        .read_to_end(&mut bytes)
-        .map_err(|e| SwfError {
-            source_name: name.clone(),
-            line: None,
-            message: format!("read error: {e}"),
-        })?;
+    let bytes = read_bounded(open_trace(path)?, &name)?;
     // Valid UTF-8 (the usual case) is used in place rather than copied; anything else is
     // read with its invalid bytes replaced, as before.
     let text = match String::from_utf8(bytes) {

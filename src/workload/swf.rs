@@ -318,6 +318,35 @@ pub fn bounded_lines<R: BufRead>(reader: R) -> impl Iterator<Item = std::io::Res
     }
 }
 
+/// All of `reader` as bytes, read line by line so that a line longer than the readers'
+/// bound (an endless stream without line breaks) is an error naming `source_name` and the
+/// line, instead of a buffer that grows until memory runs out. For readers that work on the
+/// whole text at once.
+pub fn read_bounded<R: BufRead>(mut reader: R, source_name: &str) -> Result<Vec<u8>, SwfError> {
+    let mut bytes = Vec::new();
+    let mut line = 0u64;
+    loop {
+        line += 1;
+        let n = std::io::Read::take(&mut reader, MAX_LINE_BYTES + 1)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| SwfError {
+                source_name: source_name.to_string(),
+                line: Some(line),
+                message: format!("read error: {e}"),
+            })?;
+        if n == 0 {
+            return Ok(bytes);
+        }
+        if n as u64 > MAX_LINE_BYTES {
+            return Err(SwfError {
+                source_name: source_name.to_string(),
+                line: Some(line),
+                message: format!("a line longer than {MAX_LINE_BYTES} bytes"),
+            });
+        }
+    }
+}
+
 struct BoundedLines<R> {
     reader: R,
     buf: Vec<u8>,
@@ -685,6 +714,17 @@ mod tests {
         );
         let w = read(text, &lenient).unwrap();
         assert_eq!(w.dropped[0].reason, DropReason::MalformedLine);
+    }
+
+    #[test]
+    fn a_whole_read_refuses_an_endless_line_naming_it() {
+        let text = b"JobID|Start\n1|2\r\nlast line without a break";
+        assert_eq!(read_bounded(&text[..], "t").unwrap(), text.to_vec());
+        // A header, then bytes without a line break that never end (as /dev/zero gives).
+        let endless = b"JobID|Start\n".chain(std::io::repeat(0));
+        let err = read_bounded(std::io::BufReader::new(endless), "dump.txt").unwrap_err();
+        assert_eq!((err.source_name.as_str(), err.line), ("dump.txt", Some(2)));
+        assert!(err.message.contains("longer than"), "{}", err.message);
     }
 
     #[test]
