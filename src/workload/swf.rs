@@ -198,12 +198,25 @@ pub fn read_swf<R: BufRead>(
         None => match meta.max_procs.or(meta.max_nodes) {
             Some(p) => p,
             None => {
+                // Name what the header says, if anything: a value too large or not a number
+                // is not the same mistake as a missing field.
+                let written: Vec<String> = ["MaxProcs", "MaxNodes"]
+                    .iter()
+                    .filter_map(|key| meta.header.get(*key).map(|v| format!("{key} '{v}'")))
+                    .collect();
+                let found = if written.is_empty() {
+                    "the header has no MaxProcs or MaxNodes".to_string()
+                } else {
+                    let verb = if written.len() == 1 { "is" } else { "are" };
+                    format!(
+                        "the header's {} {verb} not a positive integer of at most 64 bits",
+                        written.join(" and ")
+                    )
+                };
                 return Err(err(
                     None,
-                    "machine size unknown: the header has no positive MaxProcs or MaxNodes; \
-                     pass --procs N"
-                        .to_string(),
-                ))
+                    format!("machine size unknown: {found}; pass --procs N"),
+                ));
             }
         },
     };
@@ -714,6 +727,25 @@ mod tests {
         );
         let w = read(text, &lenient).unwrap();
         assert_eq!(w.dropped[0].reason, DropReason::MalformedLine);
+    }
+
+    #[test]
+    fn an_unknown_machine_size_names_what_the_header_says() {
+        let job = "1 0 -1 50 4 -1 -1 4 40 -1 1 7 3 -1 1 2 -1 -1\n";
+        let missing = read(job, &SwfOptions::default()).unwrap_err().message;
+        assert!(missing.contains("has no MaxProcs or MaxNodes"), "{missing}");
+        let huge = format!("; MaxProcs: 99999999999999999999999\n{job}");
+        let message = read(&huge, &SwfOptions::default()).unwrap_err().message;
+        assert!(
+            message.contains("MaxProcs '99999999999999999999999' is not a positive integer"),
+            "{message}"
+        );
+        let zero = format!("; MaxProcs: 0\n; MaxNodes: many\n{job}");
+        let message = read(&zero, &SwfOptions::default()).unwrap_err().message;
+        assert!(
+            message.contains("MaxProcs '0' and MaxNodes 'many' are not a positive"),
+            "{message}"
+        );
     }
 
     #[test]
