@@ -236,3 +236,10 @@ impl Workload {
         self.jobs.iter().filter(|j| j.killed).count()
     }
 }
+
+/// A count read as 64 bits, as the 32 bits jobs hold: beyond 32 bits no node or machine
+/// could hold it, so it becomes the largest count (the job is then dropped as too large),
+/// never cut to a small one.
+pub(crate) fn saturating_count(count: u64) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
+}

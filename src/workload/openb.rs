@@ -252,9 +252,8 @@ pub fn read_pod_list(
             continue;
         }
         let run_s = end_s - start_s;
-        // Counts beyond 32 bits fit no node: kept as the largest count (the pod is then
-        // dropped as `no_node_fits`), never cut to a small one.
-        let count = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        // Counts beyond 32 bits fit no node (the pod is dropped as `no_node_fits`).
+        let count = super::saturating_count;
         let cores = count(number(&f[cpu], &name, *line, "cpu_milli")?.div_ceil(1000));
         let memory_mb = number(&f[mem], &name, *line, "memory_mib")?;
         let n_gpu = count(number(&f[num_gpu], &name, *line, "num_gpu")?);

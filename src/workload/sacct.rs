@@ -880,13 +880,10 @@ pub fn read_sacct_on(
             partition: partitions.number(partition),
             interactive,
             state: keep((state_from, state_from + state_word.len())),
-            // NNodes parsed as a u64 is the u32 it would parse as when it fits, else no
-            // number at all.
-            // Beyond 32 bits, no cluster could hold it: kept as the largest count (the job
-            // is then dropped as `no_node_fits`), not cut to a small one.
+            // Beyond 32 bits, no cluster could hold it (the job is dropped as `no_node_fits`).
             nnodes: typed
                 .nnodes
-                .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+                .map(super::saturating_count)
                 .filter(|&n| n > 0)
                 .unwrap_or(1),
             mem: parse_mem_mb(get(k::ReqMem)).or_else(|| {
@@ -898,7 +895,7 @@ pub fn read_sacct_on(
                 .iter()
                 .filter_map(|c| tres(get(*c), "gres/gpu"))
                 .filter_map(|v| v.parse::<u64>().ok())
-                .map(|g| u32::try_from(g).unwrap_or(u32::MAX))
+                .map(super::saturating_count)
                 .next()
                 .unwrap_or(0),
         });
