@@ -217,3 +217,42 @@ fn inspect_and_convert_read_a_scenarios_workload() {
     assert_eq!(back.jobs.len(), 3_600);
     assert!(back.jobs.iter().any(|j| j.trace_id > ID_STRIDE));
 }
+
+#[test]
+fn a_trace_that_ignores_partitions_beside_one_that_uses_them_is_explained() {
+    // A DLRM trace puts every job in one partition "all"; generated sessions on a cluster
+    // with partitions use the cluster's. Composing them is refused, saying why.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compose-partitions");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dlrm = dir.join("dlrm.csv");
+    std::fs::write(
+        &dlrm,
+        "cpu_request,memory_request,gpu_request,creation_time,scheduled_time,deletion_time\n\
+         4,16,1,10,12,500\n8,32,0,20,25,900\n",
+    )
+    .unwrap();
+    let loaded = scenario_text(
+        "partitions",
+        &format!(
+            "[cluster.node_types.cpu]\ncount = 4\ncores = 16\nmemory_gb = 64\n\
+             [cluster.node_types.gpu]\ncount = 2\ncores = 16\nmemory_gb = 64\ngpus = 4\n\
+             [cluster.partitions.batch]\nnode_types = [\"cpu\"]\nkinds = \"batch\"\n\
+             [cluster.partitions.notebooks]\nnode_types = [\"gpu\"]\nkinds = \"interactive\"\n\
+             [[workload.sources]]\nname = \"sessions\"\n[workload.sources.generator]\njobs = 20\n\
+             [[workload.sources]]\nname = \"dlrm\"\ntrace = {:?}\nformat = \"dlrm\"\n",
+            dlrm.display().to_string()
+        ),
+    );
+    let args = clustersim::cli::default_run_args().unwrap();
+    let e = clustersim::plan::plan_run(&args, Some(&loaded), None)
+        .err()
+        .expect("refused")
+        .to_string();
+    for part in [
+        "source \"dlrm\" puts its jobs in partitions (all)",
+        "the first node-level source in (batch, notebooks)",
+        "DLRM and openb traces ignore [cluster.partitions]",
+    ] {
+        assert!(e.contains(part), "{e}");
+    }
+}

@@ -160,9 +160,13 @@ pub fn merge(
                 placement: nw.placement,
             });
             if m.partitions != nw.partitions {
+                // Both usually run on the scenario's cluster: what differs is whether the
+                // reader uses its partitions (DLRM and openb traces do not).
                 return Err(format!(
-                    "source {:?} has other partitions ({}) than the first node-level source \
-                     ({}): node-level sources must run on the scenario's [cluster]",
+                    "source {:?} puts its jobs in partitions ({}), the first node-level source \
+                     in ({}): node-level sources composed in one run must use the same \
+                     partitions (DLRM and openb traces ignore [cluster.partitions] and use one \
+                     partition \"all\": compose them only on a cluster without partitions)",
                     s.name,
                     nw.partitions.join(", "),
                     m.partitions.join(", ")
