@@ -364,23 +364,16 @@ impl VecProfile {
 
 /// Bit `k` is set if `free[k] >= procs` (`free` holds at most 64 steps).
 fn free_mask(free: &[u32], procs: u32) -> u64 {
-    if let Ok(block) = <&[u32; 64]>::try_from(free) {
-        // Compare into bytes (which the compiler vectorizes), then gather each eight flag
-        // bytes into eight bits with one multiplication.
-        let mut flags = [0u8; 64];
-        for (flag, &f) in flags.iter_mut().zip(block) {
-            *flag = u8::from(f >= procs);
-        }
-        let mut mask = 0u64;
-        for (w, bytes) in flags.chunks_exact(8).enumerate() {
-            let word = u64::from_le_bytes(bytes.try_into().expect("eight bytes"));
-            mask |= (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * w);
-        }
-        return mask;
+    // Compare into bytes (which the compiler vectorizes), then gather each eight flag bytes
+    // into eight bits with one multiplication.
+    let mut flags = [0u8; 64];
+    for (flag, &f) in flags.iter_mut().zip(free) {
+        *flag = u8::from(f >= procs);
     }
     let mut mask = 0u64;
-    for (k, &f) in free.iter().enumerate() {
-        mask |= u64::from(f >= procs) << k;
+    for (w, bytes) in flags.chunks_exact(8).enumerate() {
+        let word = u64::from_le_bytes(bytes.try_into().expect("eight bytes"));
+        mask |= (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * w);
     }
     mask
 }
