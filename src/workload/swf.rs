@@ -144,18 +144,18 @@ pub fn read_swf<R: BufRead>(
         buf.clear();
         // Bounded: a file with no line breaks (or an endless one) is an error, not a line
         // that grows until memory runs out.
-        let n = std::io::Read::take(&mut reader, MAX_LINE_BYTES + 1)
-            .read_until(b'\n', &mut buf)
+        let read = read_bounded_line(&mut reader, &mut buf)
             .map_err(|e| err(Some(line_no + 1), format!("read error: {e}")))?;
-        if n == 0 {
-            break;
-        }
         line_no += 1;
-        if n as u64 > MAX_LINE_BYTES {
-            return Err(err(
-                Some(line_no),
-                format!("a line longer than {MAX_LINE_BYTES} bytes: not an SWF trace"),
-            ));
+        match read {
+            LineRead::End => break,
+            LineRead::TooLong => {
+                return Err(err(
+                    Some(line_no),
+                    format!("a line longer than {MAX_LINE_BYTES} bytes: not an SWF trace"),
+                ))
+            }
+            LineRead::Line => {}
         }
         let text = trim_ascii(&buf);
         if text.is_empty() {
@@ -340,24 +340,43 @@ pub fn read_bounded<R: BufRead>(mut reader: R, source_name: &str) -> Result<Vec<
     let mut line = 0u64;
     loop {
         line += 1;
-        let n = std::io::Read::take(&mut reader, MAX_LINE_BYTES + 1)
-            .read_until(b'\n', &mut bytes)
-            .map_err(|e| SwfError {
-                source_name: source_name.to_string(),
-                line: Some(line),
-                message: format!("read error: {e}"),
-            })?;
-        if n == 0 {
-            return Ok(bytes);
-        }
-        if n as u64 > MAX_LINE_BYTES {
-            return Err(SwfError {
-                source_name: source_name.to_string(),
-                line: Some(line),
-                message: format!("a line longer than {MAX_LINE_BYTES} bytes"),
-            });
+        let err = |message: String| SwfError {
+            source_name: source_name.to_string(),
+            line: Some(line),
+            message,
+        };
+        match read_bounded_line(&mut reader, &mut bytes)
+            .map_err(|e| err(format!("read error: {e}")))?
+        {
+            LineRead::End => return Ok(bytes),
+            LineRead::TooLong => {
+                return Err(err(format!("a line longer than {MAX_LINE_BYTES} bytes")))
+            }
+            LineRead::Line => {}
         }
     }
+}
+
+/// What [`read_bounded_line`] found.
+enum LineRead {
+    /// The end of the input: nothing was read.
+    End,
+    /// A line, appended with its line break (if it had one).
+    Line,
+    /// More than [`MAX_LINE_BYTES`] bytes without a line break (they were appended).
+    TooLong,
+}
+
+/// Appends the next line of `reader` to `buf`, reading at most one byte past the bound.
+fn read_bounded_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::Result<LineRead> {
+    let n = std::io::Read::take(reader, MAX_LINE_BYTES + 1).read_until(b'\n', buf)?;
+    Ok(if n == 0 {
+        LineRead::End
+    } else if n as u64 > MAX_LINE_BYTES {
+        LineRead::TooLong
+    } else {
+        LineRead::Line
+    })
 }
 
 struct BoundedLines<R> {
@@ -371,20 +390,16 @@ impl<R: BufRead> Iterator for BoundedLines<R> {
     fn next(&mut self) -> Option<Self::Item> {
         use std::io::{Error, ErrorKind};
         self.buf.clear();
-        let n = match std::io::Read::take(&mut self.reader, MAX_LINE_BYTES + 1)
-            .read_until(b'\n', &mut self.buf)
-        {
-            Ok(n) => n,
+        match read_bounded_line(&mut self.reader, &mut self.buf) {
             Err(e) => return Some(Err(e)),
-        };
-        if n == 0 {
-            return None;
-        }
-        if n as u64 > MAX_LINE_BYTES {
-            return Some(Err(Error::new(
-                ErrorKind::InvalidData,
-                format!("a line longer than {MAX_LINE_BYTES} bytes"),
-            )));
+            Ok(LineRead::End) => return None,
+            Ok(LineRead::TooLong) => {
+                return Some(Err(Error::new(
+                    ErrorKind::InvalidData,
+                    format!("a line longer than {MAX_LINE_BYTES} bytes"),
+                )))
+            }
+            Ok(LineRead::Line) => {}
         }
         let mut line = &self.buf[..];
         line = line.strip_suffix(b"\n").unwrap_or(line);
