@@ -161,8 +161,9 @@ struct VecProfile {
     free: Vec<u32>,
     total: u32,
     /// The step holding the instant of the last [`VecProfile::forget_before`]; it starts
-    /// exactly then, and steps before it are dead (never merged with, kept only until
-    /// enough of them pile up to be worth removing).
+    /// exactly then, and the slots before it are dead: never merged with, their times no
+    /// later than its own, kept as room for shifting the front (see [`VecProfile::split`])
+    /// until enough of them pile up to be worth removing.
     live: usize,
 }
 
@@ -187,22 +188,45 @@ impl VecProfile {
         self.times.partition_point(|&x| x <= t).saturating_sub(1)
     }
 
-    /// Ensures a breakpoint at `t` and returns its index.
+    /// Ensures a breakpoint at `t` (not before the present) and returns its index.
+    ///
+    /// The new step goes in by shifting the shorter side: the live steps before it one place
+    /// into the dead slots, or the steps after it one place back. (A split is as likely near
+    /// the present as far from it, and the shorter side averages under half the longer.)
+    /// Shifting the front moves `live` and every live index before `t` down by one.
     fn split(&mut self, t: SimTime) -> usize {
         let i = self.step_at(t);
+        debug_assert!(i >= self.live, "a split before the present");
         if self.times[i] == t {
             return i;
         }
-        self.times.insert(i + 1, t);
-        self.free.insert(i + 1, self.free[i]);
-        i + 1
+        let at = i + 1;
+        if self.live > 0 && at - self.live < self.times.len() - at {
+            self.times.copy_within(self.live..at, self.live - 1);
+            self.free.copy_within(self.live..at, self.live - 1);
+            self.live -= 1;
+            self.times[i] = t;
+            self.free[i] = self.free[i - 1];
+            return i;
+        }
+        self.times.insert(at, t);
+        self.free.insert(at, self.free[i]);
+        at
     }
 
-    /// Merges step `i` into step `i - 1` if they have the same value.
+    /// Merges step `i` into step `i - 1` if they have the same value, shifting the shorter
+    /// side (see [`VecProfile::split`]): shifting the front moves `live` and every live index
+    /// before `i` up by one, and leaves a dead slot.
     fn merge_at(&mut self, i: usize) {
         if i > self.live && i < self.times.len() && self.free[i] == self.free[i - 1] {
-            self.times.remove(i);
-            self.free.remove(i);
+            if i - self.live < self.times.len() - i {
+                self.times.copy_within(self.live..i, self.live + 1);
+                self.free.copy_within(self.live..i, self.live + 1);
+                self.live += 1;
+            } else {
+                self.times.remove(i);
+                self.free.remove(i);
+            }
         }
     }
 
@@ -225,11 +249,17 @@ impl VecProfile {
             return;
         }
         let i0 = self.split(start);
+        let live = self.live;
         let i1 = self.split(end);
+        // Splitting at `end` may have shifted the steps before it (`i0` among them) down.
+        let i0 = i0 - (live - self.live);
         for f in &mut self.free[i0..i1] {
             *f = op(*f);
         }
+        let live = self.live;
         self.merge_at(i1);
+        // Merging at `i1` may have shifted the steps before it up.
+        let i0 = i0 + (self.live - live);
         self.merge_at(i0);
     }
 
@@ -322,9 +352,9 @@ impl VecProfile {
 
     /// The steps as `(start ms, free)` pairs, in time order.
     fn steps_list(&self) -> Vec<(u64, i64)> {
-        self.times
+        self.times[self.live..]
             .iter()
-            .zip(&self.free)
+            .zip(&self.free[self.live..])
             .map(|(t, &f)| (t.as_ms(), i64::from(f)))
             .collect()
     }
@@ -335,10 +365,11 @@ impl VecProfile {
         // The past does not matter: the present's step may as well start now.
         self.times[i] = self.times[i].max(now);
         // Batch the removal: shifting the vector is only worth it once enough steps are dead.
-        if i >= 64 {
-            self.times.drain(..i);
-            self.free.drain(..i);
-            i = 0;
+        // Some dead slots stay, for splits near the present to shift into.
+        if i >= 128 {
+            self.times.drain(..i - 32);
+            self.free.drain(..i - 32);
+            i = 32;
         }
         self.live = i;
     }
@@ -813,7 +844,8 @@ mod tests {
     #[test]
     fn advancing_the_present_keeps_the_future_exact() {
         // Reservations and releases around a moving present (which drops dead steps and
-        // makes the present's step start now), checked against free counts kept per instant.
+        // makes the present's step start now, and whose dead slots splits and merges near it
+        // shift into), checked against free counts kept per instant.
         const HORIZON: usize = 3_000;
         let total = 16u32;
         let mut p = Profile::new(total);
@@ -861,13 +893,26 @@ mod tests {
                     .for_each(|f| *f -= procs);
                 held.push((at, at + dur, procs));
             }
-            for t in [now, now + 1, now + 17, now + 100] {
+            for t in now..now + 200 {
                 assert_eq!(
                     p.free_at(s(t)),
                     model[t as usize],
                     "step {step}: free at {t}"
                 );
             }
+            let Repr::Vec(v) = &p.repr else {
+                panic!("a short profile is a vector")
+            };
+            assert_eq!(v.times[v.live], s(now), "step {step}: the present's step");
+            assert!(v.times[..=v.live].windows(2).all(|w| w[0] <= w[1]));
+            assert!(
+                v.times[v.live..].windows(2).all(|w| w[0] < w[1]),
+                "step {step}: live steps in time order"
+            );
+            assert!(
+                v.free[v.live..].windows(2).all(|w| w[0] != w[1]),
+                "step {step}: equal neighbours merged"
+            );
         }
     }
 
