@@ -59,7 +59,7 @@ impl Easy {
     /// A policy for a workload of these jobs.
     pub fn new(jobs: &[Job]) -> Self {
         Easy {
-            queue: WaitQueue::new(jobs.len()),
+            queue: WaitQueue::new(),
             running: Vec::new(),
             estimated_end: vec![SimTime::ZERO; jobs.len()],
             arrivals: Vec::new(),

@@ -1,10 +1,16 @@
-//! The waiting queue of the backfilling policies: a segment tree over queue positions.
+//! The waiting queue of the backfilling policies: a segment tree over queue slots.
 //!
-//! Queue position = workload index, so the tree has one leaf per job of the workload, set
-//! while the job waits. Each node keeps the minimum processors and the minimum estimate of
-//! the waiting jobs below it, so a backfill scan can jump straight to the next job that may
-//! fit and skip whole runs of jobs that cannot: a pass costs about O(log n) per candidate
-//! examined rather than O(queue length).
+//! Each node keeps the minimum processors and the minimum estimate of the waiting jobs below
+//! it, so a backfill scan can jump straight to the next job that may fit and skip whole runs
+//! of jobs that cannot: a pass costs about O(log queue) per candidate examined rather than
+//! O(queue length).
+//!
+//! Arrivals take the next slot at the end, so slot order is queue order; when the slots run
+//! out, the waiting jobs are packed to the front (keeping their order) into a tree with room
+//! for as many again. The tree therefore stays about the size of the queue (a few thousand
+//! slots on a loaded million-job trace, in cache) instead of one leaf per job of the
+//! workload (tens of megabytes, twenty levels deep), the same layout as conservative
+//! backfilling's reservation tree.
 
 use crate::workload::JobIdx;
 
@@ -15,16 +21,35 @@ pub struct WaitQueue {
     leaves: usize,
     /// `(min procs, min estimate in ms)` per node; node 1 is the root, leaves start at `leaves`.
     nodes: Vec<(u64, u64)>,
+    /// The job in each slot, increasing with the slot (a slot keeps its job after the job
+    /// leaves, until the next packing).
+    slot_job: Vec<JobIdx>,
+    /// The first slot not used since the last packing.
+    next_slot: usize,
     len: usize,
 }
 
+impl Default for WaitQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl WaitQueue {
-    /// An empty queue for a workload of `jobs` jobs.
-    pub fn new(jobs: usize) -> Self {
-        let leaves = jobs.max(1).next_power_of_two();
+    /// The smallest tree: small queues never pack more often than every 32 arrivals.
+    const MIN_LEAVES: usize = 64;
+
+    /// An empty queue (the tree grows with the queue, not with the workload).
+    pub fn new() -> Self {
+        Self::with_leaves(Self::MIN_LEAVES)
+    }
+
+    fn with_leaves(leaves: usize) -> Self {
         WaitQueue {
             leaves,
             nodes: vec![EMPTY; 2 * leaves],
+            slot_job: Vec::with_capacity(leaves),
+            next_slot: 0,
             len: 0,
         }
     }
@@ -44,25 +69,44 @@ impl WaitQueue {
         self.nodes[1].0
     }
 
-    /// Adds a job with its processors and estimate (ms).
+    /// The first slot holding a job at or after queue position `position`.
+    fn slot_from(&self, position: usize) -> usize {
+        self.slot_job[..self.next_slot].partition_point(|j| j.get() < position)
+    }
+
+    /// Adds a job with its processors and estimate (ms). Jobs arrive in queue order; one
+    /// that does not (no policy here does that) is put in its place by a packing.
     pub fn insert(&mut self, job: JobIdx, procs: u32, estimate_ms: u64) {
-        let leaf = self.leaves + job.get();
-        debug_assert_eq!(self.nodes[leaf], EMPTY, "job queued twice");
-        self.nodes[leaf] = (u64::from(procs), estimate_ms);
+        let in_order = self.slot_job[..self.next_slot]
+            .last()
+            .is_none_or(|last| last.get() < job.get());
+        if self.next_slot == self.leaves || !in_order {
+            self.pack(Some((job, (u64::from(procs), estimate_ms))));
+            return;
+        }
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        self.slot_job.push(job);
         self.len += 1;
-        self.update_path(leaf);
+        self.set_leaf(slot, (u64::from(procs), estimate_ms));
     }
 
     /// Removes a job.
     pub fn remove(&mut self, job: JobIdx) {
-        let leaf = self.leaves + job.get();
-        debug_assert_ne!(self.nodes[leaf], EMPTY, "removing a job that does not wait");
-        self.nodes[leaf] = EMPTY;
+        let slot = self.slot_from(job.get());
+        let leaf = self.leaves + slot;
+        let waits = self.slot_job.get(slot) == Some(&job) && self.nodes[leaf] != EMPTY;
+        debug_assert!(waits, "removing a job that does not wait");
+        if !waits {
+            return;
+        }
         self.len -= 1;
-        self.update_path(leaf);
+        self.set_leaf(slot, EMPTY);
     }
 
-    fn update_path(&mut self, mut node: usize) {
+    fn set_leaf(&mut self, slot: usize, value: (u64, u64)) {
+        let mut node = self.leaves + slot;
+        self.nodes[node] = value;
         while node > 1 {
             node /= 2;
             let (a, b) = (self.nodes[2 * node], self.nodes[2 * node + 1]);
@@ -74,22 +118,51 @@ impl WaitQueue {
         }
     }
 
+    /// Packs the waiting jobs, and `extra` if given, into the first slots of a tree with
+    /// room for as many again, in queue order.
+    fn pack(&mut self, extra: Option<(JobIdx, (u64, u64))>) {
+        let mut waiting: Vec<(JobIdx, (u64, u64))> = (0..self.next_slot)
+            .filter(|&slot| self.nodes[self.leaves + slot] != EMPTY)
+            .map(|slot| (self.slot_job[slot], self.nodes[self.leaves + slot]))
+            .collect();
+        if let Some((job, value)) = extra {
+            let at = waiting.partition_point(|w| w.0.get() < job.get());
+            waiting.insert(at, (job, value));
+        }
+        let leaves = (2 * waiting.len() + 1)
+            .next_power_of_two()
+            .max(Self::MIN_LEAVES);
+        let mut packed = Self::with_leaves(leaves);
+        for (slot, &(job, value)) in waiting.iter().enumerate() {
+            packed.slot_job.push(job);
+            packed.nodes[leaves + slot] = value;
+        }
+        for node in (1..leaves).rev() {
+            let (a, b) = (packed.nodes[2 * node], packed.nodes[2 * node + 1]);
+            packed.nodes[node] = (a.0.min(b.0), a.1.min(b.1));
+        }
+        packed.next_slot = waiting.len();
+        packed.len = waiting.len();
+        *self = packed;
+    }
+
     /// The first waiting job in queue order.
     pub fn first(&self) -> Option<JobIdx> {
         self.find_from(0, |procs, _| procs != u64::MAX)
     }
 
-    /// The first waiting job at or after position `from` for which `may_match(min procs,
-    /// min estimate ms)` holds. `may_match` is called on subtrees with their minima, so it
-    /// must be monotone: if it holds for some job it must hold for any smaller pair; on a
-    /// single job it decides exactly.
+    /// The first waiting job at or after queue position `from` for which `may_match(min
+    /// procs, min estimate ms)` holds. `may_match` is called on subtrees with their minima,
+    /// so it must be monotone: if it holds for some job it must hold for any smaller pair;
+    /// on a single job it decides exactly.
     pub fn find_from(&self, from: usize, may_match: impl Fn(u64, u64) -> bool) -> Option<JobIdx> {
-        if from >= self.leaves {
+        let slot = self.slot_from(from);
+        if slot >= self.next_slot {
             return None;
         }
-        let mut node = self.leaves + from;
+        let mut node = self.leaves + slot;
         // Visit `node`, then the right siblings of its ancestors, leftmost first: together
-        // they cover positions `from..` in order.
+        // they cover slots `slot..` in order.
         loop {
             if let Some(found) = self.search(node, &may_match) {
                 return Some(found);
@@ -112,7 +185,7 @@ impl WaitQueue {
             return None;
         }
         if node >= self.leaves {
-            return Some(JobIdx((node - self.leaves) as u32));
+            return Some(self.slot_job[node - self.leaves]);
         }
         self.search(2 * node, may_match)
             .or_else(|| self.search(2 * node + 1, may_match))
@@ -125,7 +198,7 @@ mod tests {
 
     #[test]
     fn scans_in_queue_order_with_pruning() {
-        let mut q = WaitQueue::new(10);
+        let mut q = WaitQueue::new();
         for (i, procs) in [(1, 8), (3, 2), (4, 16), (7, 1), (9, 4)] {
             q.insert(JobIdx(i), procs, 100 * i as u64);
         }
@@ -146,7 +219,7 @@ mod tests {
     #[test]
     fn agrees_with_a_linear_scan() {
         let n = 37;
-        let mut q = WaitQueue::new(n);
+        let mut q = WaitQueue::new();
         let mut present = vec![None; n];
         for i in (0..n).filter(|i| i % 3 != 1) {
             let procs = ((i * 7) % 11 + 1) as u32;
@@ -166,5 +239,57 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn keeps_queue_order_across_packings_and_late_inserts() {
+        // A model: the waiting jobs by position, scanned linearly.
+        let mut q = WaitQueue::new();
+        let mut model: std::collections::BTreeMap<u32, (u64, u64)> = Default::default();
+        let mut x = 99u64;
+        let mut next = |bound: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % bound
+        };
+        let mut id = 0u32;
+        for round in 0..5_000 {
+            // Mostly arrivals in queue order; now and then one that arrives late.
+            let job = if round % 97 == 0 && id > 10 {
+                let late = id - 1 - next(10) as u32;
+                if model.contains_key(&late) {
+                    continue;
+                }
+                late
+            } else {
+                id += 1;
+                id
+            };
+            let value = (1 + next(16), next(50));
+            q.insert(JobIdx(job), value.0 as u32, value.1);
+            model.insert(job, value);
+            // Remove about as many as arrive, so the queue sweeps along the positions.
+            while model.len() > 300 || (next(2) == 0 && !model.is_empty()) {
+                let nth = next(model.len().min(40) as u64) as usize;
+                let gone = *model.keys().nth(nth).unwrap();
+                q.remove(JobIdx(gone));
+                model.remove(&gone);
+            }
+            assert_eq!(q.len(), model.len());
+            let from = id.saturating_sub(next(400) as u32) as usize;
+            let (procs, est) = (1 + next(16), next(50));
+            let pred = |p: u64, e: u64| p <= procs && e <= est;
+            let expected = model
+                .range(from as u32..)
+                .find(|(_, &(p, e))| pred(p, e))
+                .map(|(&j, _)| JobIdx(j));
+            assert_eq!(q.find_from(from, pred), expected, "round {round}");
+            assert_eq!(q.first(), model.keys().next().map(|&j| JobIdx(j)));
+        }
+        assert!(
+            q.leaves <= 2048,
+            "the tree stays about the size of the queue"
+        );
     }
 }
