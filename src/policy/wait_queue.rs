@@ -16,16 +16,19 @@ use crate::workload::JobIdx;
 
 const EMPTY: (u64, u64) = (u64::MAX, u64::MAX);
 
+/// The summary of two subtrees: their fewest processors and shortest estimate.
+fn combine(a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
+    (a.0.min(b.0), a.1.min(b.1))
+}
+
 /// A set of waiting jobs, iterable in queue order with pruning.
 pub struct WaitQueue {
     leaves: usize,
     /// `(min procs, min estimate in ms)` per node; node 1 is the root, leaves start at `leaves`.
     nodes: Vec<(u64, u64)>,
-    /// The job in each slot, increasing with the slot (a slot keeps its job after the job
-    /// leaves, until the next packing).
+    /// The job in each slot used since the last packing, increasing with the slot (a slot
+    /// keeps its job after the job leaves, until the next packing).
     slot_job: Vec<JobIdx>,
-    /// The first slot not used since the last packing.
-    next_slot: usize,
     len: usize,
 }
 
@@ -49,7 +52,6 @@ impl WaitQueue {
             leaves,
             nodes: vec![EMPTY; 2 * leaves],
             slot_job: Vec::with_capacity(leaves),
-            next_slot: 0,
             len: 0,
         }
     }
@@ -71,21 +73,21 @@ impl WaitQueue {
 
     /// The first slot holding a job at or after queue position `position`.
     fn slot_from(&self, position: usize) -> usize {
-        self.slot_job[..self.next_slot].partition_point(|j| j.get() < position)
+        self.slot_job.partition_point(|j| j.get() < position)
     }
 
     /// Adds a job with its processors and estimate (ms). Jobs arrive in queue order; one
     /// that does not (no policy here does that) is put in its place by a packing.
     pub fn insert(&mut self, job: JobIdx, procs: u32, estimate_ms: u64) {
-        let in_order = self.slot_job[..self.next_slot]
+        let in_order = self
+            .slot_job
             .last()
             .is_none_or(|last| last.get() < job.get());
-        if self.next_slot == self.leaves || !in_order {
+        if self.slot_job.len() == self.leaves || !in_order {
             self.pack(Some((job, (u64::from(procs), estimate_ms))));
             return;
         }
-        let slot = self.next_slot;
-        self.next_slot += 1;
+        let slot = self.slot_job.len();
         self.slot_job.push(job);
         self.len += 1;
         self.set_leaf(slot, (u64::from(procs), estimate_ms));
@@ -109,8 +111,7 @@ impl WaitQueue {
         self.nodes[node] = value;
         while node > 1 {
             node /= 2;
-            let (a, b) = (self.nodes[2 * node], self.nodes[2 * node + 1]);
-            let merged = (a.0.min(b.0), a.1.min(b.1));
+            let merged = combine(self.nodes[2 * node], self.nodes[2 * node + 1]);
             if self.nodes[node] == merged {
                 break; // nothing above can change either
             }
@@ -121,7 +122,7 @@ impl WaitQueue {
     /// Packs the waiting jobs, and `extra` if given, into the first slots of a tree with
     /// room for as many again, in queue order.
     fn pack(&mut self, extra: Option<(JobIdx, (u64, u64))>) {
-        let mut waiting: Vec<(JobIdx, (u64, u64))> = (0..self.next_slot)
+        let mut waiting: Vec<(JobIdx, (u64, u64))> = (0..self.slot_job.len())
             .filter(|&slot| self.nodes[self.leaves + slot] != EMPTY)
             .map(|slot| (self.slot_job[slot], self.nodes[self.leaves + slot]))
             .collect();
@@ -138,10 +139,8 @@ impl WaitQueue {
             packed.nodes[leaves + slot] = value;
         }
         for node in (1..leaves).rev() {
-            let (a, b) = (packed.nodes[2 * node], packed.nodes[2 * node + 1]);
-            packed.nodes[node] = (a.0.min(b.0), a.1.min(b.1));
+            packed.nodes[node] = combine(packed.nodes[2 * node], packed.nodes[2 * node + 1]);
         }
-        packed.next_slot = waiting.len();
         packed.len = waiting.len();
         *self = packed;
     }
@@ -157,7 +156,7 @@ impl WaitQueue {
     /// on a single job it decides exactly.
     pub fn find_from(&self, from: usize, may_match: impl Fn(u64, u64) -> bool) -> Option<JobIdx> {
         let slot = self.slot_from(from);
-        if slot >= self.next_slot {
+        if slot >= self.slot_job.len() {
             return None;
         }
         let mut node = self.leaves + slot;
