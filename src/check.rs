@@ -2,41 +2,59 @@
 //! they look only at the workload and the finished schedule, never at policy internals.
 //! The tests run them on every replay; debug builds of `clustersim run` run them too.
 
+use crate::cluster::nodes::SharePart;
 use crate::engine::time::SimTime;
+use crate::lifecycle::{JobLog, Outcome, RunResult, Segment, SegmentEnd};
 use crate::policy::PolicyKind;
-use crate::simulation::RunResult;
-use crate::workload::Workload;
+use crate::workload::{Job, Workload};
 
 /// A broken invariant, described for a person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invariant violated: {0}")]
 pub struct Violation(pub String);
 
-/// Checks what holds for every policy: each job starts at or after its submission, ends
-/// exactly `run` after its start, and no instant uses more processors than the machine has.
+/// Checks what holds for every run, from the workload and the recorded segments alone
+/// (never from the engine's bookkeeping):
+/// - every job ends with exactly one outcome, and its record agrees with its segments
+///   (count, first start, last end, time run, time suspended, requeues);
+/// - a job's segments never overlap, start at or after its submission, and each follows
+///   from the one before (a resumed segment runs on the nodes it was suspended on);
+/// - work and limits, replayed segment by segment: a segment ending `completed` lasts exactly
+///   the time its remaining work needs at its rate, one ending `timeout` exactly the limit
+///   left, and a completed job received exactly its work (work lost to requeues aside);
+/// - no instant uses more processors than the machine has.
 pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Violation> {
     let jobs = &workload.jobs;
-    let mut changes: Vec<(SimTime, i64)> = Vec::with_capacity(2 * jobs.len());
+    let n = jobs.len();
+    if result.log.len() != n || result.start.len() != n || result.end.len() != n {
+        return Err(Violation(format!(
+            "{n} jobs but {} records",
+            result.log.len()
+        )));
+    }
+    // Each job's segments, in order (segments are recorded in start order).
+    let mut by_job: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (k, s) in result.segments.iter().enumerate() {
+        let Some(list) = by_job.get_mut(s.job.get()) else {
+            return Err(Violation(format!(
+                "segment {k} of a missing job {}",
+                s.job.0
+            )));
+        };
+        list.push(k as u32);
+    }
     for (i, j) in jobs.iter().enumerate() {
-        let (start, end) = (result.start[i], result.end[i]);
-        if start < j.submit {
-            return Err(Violation(format!(
-                "job {} starts at {start} before its submission at {}",
-                j.trace_id, j.submit
-            )));
-        }
-        if end != start + j.run {
-            return Err(Violation(format!(
-                "job {} ends at {end}, not start {start} + run {}",
-                j.trace_id, j.run
-            )));
-        }
-        if j.run.as_ms() > 0 {
-            changes.push((start, i64::from(j.procs)));
-            changes.push((end, -i64::from(j.procs)));
+        check_life(j, &result.log[i], result, &by_job[i], i)?;
+    }
+    let mut changes: Vec<(SimTime, i64)> = Vec::with_capacity(2 * result.segments.len());
+    for s in &result.segments {
+        if s.end > s.start {
+            let procs = i64::from(jobs[s.job.get()].procs);
+            changes.push((s.start, procs));
+            changes.push((s.end, -procs));
         }
     }
-    // Ends before starts at the same instant: a job ending at t frees its processors for t.
+    // Ends before starts at the same instant: a segment ending at t frees its processors for t.
     changes.sort_unstable_by_key(|&(t, delta)| (t, delta));
     let mut used = 0i64;
     for (t, delta) in changes {
@@ -46,6 +64,169 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
                 "{used} processors in use at {t}, machine has {}",
                 workload.machine_procs
             )));
+        }
+    }
+    Ok(())
+}
+
+/// One job's life, replayed from its segments.
+fn check_life(
+    j: &Job,
+    log: &JobLog,
+    result: &RunResult,
+    segments: &[u32],
+    i: usize,
+) -> Result<(), Violation> {
+    let id = j.trace_id;
+    let fail = |what: String| Err(Violation(format!("job {id}: {what}")));
+    if log.segments as usize != segments.len() {
+        return fail(format!(
+            "recorded {} segments, ran {}",
+            log.segments,
+            segments.len()
+        ));
+    }
+    let work = j.work.as_ms();
+    let limit = j.estimate.as_ms();
+    let (mut remaining, mut limit_left) = (work, limit);
+    let (mut ran, mut suspended, mut requeues, mut lost) = (0u64, 0u64, 0u32, 0u64);
+    let mut previous: Option<&Segment> = None;
+    for &k in segments {
+        let s = &result.segments[k as usize];
+        if s.end < s.start || s.released < s.end {
+            return fail(format!(
+                "a segment runs {}..{} and releases its allocation at {}",
+                s.start, s.end, s.released
+            ));
+        }
+        suspended += (s.released - s.end).as_ms();
+        if s.start < j.submit {
+            return fail(format!(
+                "starts at {} before its submission at {}",
+                s.start, j.submit
+            ));
+        }
+        if let Some(p) = previous {
+            if s.start < p.end {
+                return fail(format!(
+                    "segments overlap: one ends at {}, the next starts at {}",
+                    p.end, s.start
+                ));
+            }
+            match p.ended {
+                SegmentEnd::Suspended => {
+                    if result.nodes_of(s) != result.nodes_of(p) || s.start != p.released {
+                        return fail(format!(
+                            "resumed at {} on {:?}, suspended until {} on {:?}",
+                            s.start,
+                            result.nodes_of(s),
+                            p.released,
+                            result.nodes_of(p)
+                        ));
+                    }
+                }
+                SegmentEnd::Requeued if s.start >= p.released => {}
+                other => {
+                    return fail(format!(
+                        "runs again after a segment that ended {}",
+                        other.as_str()
+                    ))
+                }
+            }
+        }
+        let len = (s.end - s.start).as_ms();
+        ran += len;
+        match s.ended {
+            SegmentEnd::Completed => {
+                let need = s.rate.time_for(remaining);
+                if len != need || need > limit_left {
+                    return fail(format!(
+                        "a segment completed after {len} ms; its {remaining} ms of work left                          needed {need} ms at rate {} (limit left {limit_left} ms)",
+                        s.rate.as_f64()
+                    ));
+                }
+                remaining = 0;
+            }
+            SegmentEnd::Timeout => {
+                if len != limit_left || s.rate.time_for(remaining) <= limit_left {
+                    return fail(format!(
+                        "a segment timed out after {len} ms with {limit_left} ms of limit and                          {remaining} ms of work left"
+                    ));
+                }
+                remaining -= s.rate.work_in(len).min(remaining);
+            }
+            SegmentEnd::Suspended | SegmentEnd::Cancelled | SegmentEnd::Failed => {
+                if len > limit_left || s.rate.time_for(remaining) < len {
+                    return fail(format!(
+                        "a segment ran {len} ms, past its stop (limit left {limit_left} ms,                          work left {remaining} ms)"
+                    ));
+                }
+                remaining -= s.rate.work_in(len).min(remaining);
+            }
+            SegmentEnd::Requeued => {
+                if len > limit_left || s.rate.time_for(remaining) < len {
+                    return fail(format!("a segment ran {len} ms, past its stop"));
+                }
+                remaining -= s.rate.work_in(len).min(remaining);
+            }
+        }
+        limit_left -= len.min(limit_left);
+        if s.ended == SegmentEnd::Requeued {
+            // No checkpoints yet: everything done is lost, and the limit starts again.
+            lost += work - remaining;
+            remaining = work;
+            limit_left = limit;
+            requeues += 1;
+        }
+        previous = Some(s);
+    }
+    // A job suspended and then requeued from the queue of suspended jobs: its requeue is in
+    // the record, not in a segment.
+    let last_end = previous.map(|p| p.ended);
+    let expected = match (log.outcome, last_end) {
+        (Outcome::Completed, Some(SegmentEnd::Completed)) => remaining == 0,
+        (Outcome::Timeout, Some(SegmentEnd::Timeout)) => true,
+        (Outcome::Failed, Some(SegmentEnd::Failed)) => true,
+        (Outcome::Cancelled, None | Some(SegmentEnd::Cancelled | SegmentEnd::Requeued)) => true,
+        (Outcome::Abandoned, None | Some(SegmentEnd::Requeued)) => true,
+        _ => false,
+    };
+    if !expected {
+        return fail(format!(
+            "outcome {} does not follow from its last segment ({})",
+            log.outcome.as_str(),
+            last_end.map_or("none", |e| e.as_str())
+        ));
+    }
+    if log.outcome == Outcome::Completed && log.work_done.as_ms() - log.work_lost.as_ms() != work {
+        return fail(format!(
+            "completed with {} ms of work done and {} ms lost, not its {work} ms",
+            log.work_done.as_ms(),
+            log.work_lost.as_ms()
+        ));
+    }
+    if log.ran.as_ms() != ran || log.suspended.as_ms() != suspended {
+        return fail(format!(
+            "record says {} ms run and {} ms suspended, its segments {ran} ms and {suspended} ms",
+            log.ran.as_ms(),
+            log.suspended.as_ms()
+        ));
+    }
+    if log.requeues != requeues || log.work_lost.as_ms() != lost {
+        return fail(format!(
+            "record says {} requeues and {} ms lost, its segments {requeues} and {lost} ms",
+            log.requeues,
+            log.work_lost.as_ms()
+        ));
+    }
+    let first = segments.first().map(|&k| result.segments[k as usize].start);
+    let last = previous.map(|p| p.released);
+    if let (Some(first), Some(last)) = (first, last) {
+        if result.start[i] != first || result.end[i] < last {
+            return fail(format!(
+                "record says {}..{}, its segments {first}..{last}",
+                result.start[i], result.end[i]
+            ));
         }
     }
     Ok(())
@@ -99,28 +280,23 @@ pub fn check_policy(
     Ok(())
 }
 
-/// Node-level invariants of a finished run of a node-level workload: every job ran on as
-/// many distinct nodes as it asked for, all of types its partition allows, and no node ever
-/// had more cores, memory, GPUs or MIG slices in use than it has (a job ending at t frees
-/// its share for t).
+/// Node-level invariants of a finished run of a node-level workload: every segment ran on
+/// as many distinct nodes as its job asked for, all of types its partition allows, and no
+/// node ever had more cores, memory, GPUs or MIG slices in use than it has, counting the
+/// memory a suspended job keeps (a segment ending at t frees its share for t).
 pub fn check_nodes(workload: &Workload, result: &RunResult) -> Result<(), Violation> {
     let Some(nw) = &workload.nodes else {
         return Ok(());
     };
     let nodes = &nw.cluster;
-    if result.nodes.len() != workload.jobs.len() {
-        return Err(Violation(format!(
-            "{} jobs but {} node sets",
-            workload.jobs.len(),
-            result.nodes.len()
-        )));
-    }
-    // (node, time, +1 start / −1 end, job)
-    let mut changes: Vec<(u32, SimTime, i8, usize)> = Vec::new();
-    for (i, j) in workload.jobs.iter().enumerate() {
-        let set = &result.nodes[i];
+    // (node, time, +1 take / −1 give, job, part: 0 whole share, 1 memory only)
+    let mut changes: Vec<(u32, SimTime, i8, usize, u8)> = Vec::new();
+    for s in &result.segments {
+        let i = s.job.get();
+        let j = &workload.jobs[i];
+        let set = result.nodes_of(s);
         let r = &nw.requests[i];
-        let mut sorted = set.clone();
+        let mut sorted = set.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         if sorted.len() != set.len() || set.len() != r.nodes as usize {
@@ -142,13 +318,17 @@ pub fn check_nodes(workload: &Workload, result: &RunResult) -> Result<(), Violat
                     j.trace_id
                 )));
             }
-            if result.end[i] > result.start[i] {
-                changes.push((n, result.start[i], 1, i));
-                changes.push((n, result.end[i], -1, i));
+            if s.end > s.start {
+                changes.push((n, s.start, 1, i, 0));
+                changes.push((n, s.end, -1, i, 0));
+            }
+            if s.released > s.end {
+                changes.push((n, s.end, 1, i, 1));
+                changes.push((n, s.released, -1, i, 1));
             }
         }
     }
-    changes.sort_unstable_by_key(|&(n, t, d, i)| (n, t, d, i));
+    changes.sort_unstable_by_key(|&(n, t, d, i, part)| (n, t, d, i, part));
     let mut k = 0;
     while k < changes.len() {
         let node = changes[k].0;
@@ -156,8 +336,13 @@ pub fn check_nodes(workload: &Workload, result: &RunResult) -> Result<(), Violat
         let cap = t.capacity();
         let (mut cores, mut mem, mut gpus, mut mig) = (0u64, 0u64, 0u64, 0u64);
         while k < changes.len() && changes[k].0 == node {
-            let (_, time, d, i) = changes[k];
-            let take = nw.requests[i].taken(t);
+            let (_, time, d, i, part) = changes[k];
+            let whole = nw.requests[i].taken(t);
+            let take = if part == 0 {
+                whole
+            } else {
+                SharePart::Memory.of(whole)
+            };
             let apply = |v: &mut u64, x: u64| {
                 if d > 0 {
                     *v += x

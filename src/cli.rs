@@ -838,7 +838,7 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
         let area: f64 = w
             .jobs
             .iter()
-            .map(|j| f64::from(j.procs) * j.run.as_secs_f64())
+            .map(|j| f64::from(j.procs) * j.work.as_secs_f64())
             .sum();
         if span.as_ms() > 0 {
             say!(
@@ -856,7 +856,7 @@ fn inspect_command(args: &InspectArgs) -> Result<()> {
         say!(
             "mean size: {:.1} processors, mean runtime: {:.0} s, mean estimate: {:.0} s",
             w.jobs.iter().map(|j| f64::from(j.procs)).sum::<f64>() / n,
-            w.jobs.iter().map(|j| j.run.as_secs_f64()).sum::<f64>() / n,
+            w.jobs.iter().map(|j| j.work.as_secs_f64()).sum::<f64>() / n,
             w.jobs.iter().map(|j| j.estimate.as_secs_f64()).sum::<f64>() / n,
         );
         say!(
@@ -1076,7 +1076,7 @@ fn write_input_jobs(out: &mut dyn std::io::Write, w: &Workload) -> std::io::Resu
             "{},{},{},{},{},{},{},{},{},{}",
             j.trace_id,
             crate::engine::time::fmt_seconds(j.submit.as_ms()),
-            crate::engine::time::fmt_seconds(j.run.as_ms()),
+            crate::engine::time::fmt_seconds(j.work.as_ms()),
             crate::engine::time::fmt_seconds(j.estimate.as_ms()),
             j.procs,
             opt(j.user),

@@ -44,6 +44,7 @@ pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod engine;
+pub mod lifecycle;
 pub mod metrics;
 pub mod output;
 pub mod plan;

@@ -5,6 +5,7 @@
 //! give the same bytes. Wall-clock time and memory go to `timing.json` alone.
 
 use crate::engine::time::push_seconds;
+use crate::lifecycle::{Outcome, Rate};
 use crate::run::{RunOutcome, Summary, Timing};
 use crate::workload::{JobKind, Workload};
 use std::fmt::Write as _;
@@ -15,7 +16,10 @@ use std::path::Path;
 /// The header of `jobs.csv`.
 pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
 user,group,queue,partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,\
-mig_slices,tasks,partition_name,class,nodes";
+mig_slices,tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s";
+
+/// The header of `segments.csv`.
+pub const SEGMENTS_CSV_HEADER: &str = "job_id,segment,start_s,end_s,released_s,rate,ended,nodes";
 
 /// Writes `jobs.csv`: one row per simulated job, in queue order; times in seconds.
 pub fn write_jobs_csv<W: Write>(
@@ -41,7 +45,7 @@ pub fn write_jobs_csv<W: Write>(
         line.push(',');
         push_seconds(&mut line, start.saturating_since(j.submit).as_ms());
         line.push(',');
-        push_seconds(&mut line, end.saturating_since(start).as_ms());
+        push_seconds(&mut line, r.run_time(i).as_ms());
         line.push(',');
         line.push_str(int.format(j.procs));
         line.push(',');
@@ -57,7 +61,12 @@ pub fn write_jobs_csv<W: Write>(
         } else {
             ",0"
         });
-        line.push_str(if j.killed { ",1," } else { ",0," });
+        let log = &r.log[i];
+        line.push_str(if log.outcome == Outcome::Timeout {
+            ",1,"
+        } else {
+            ",0,"
+        });
         if let Some(at) = r.first_reservation[i] {
             push_seconds(&mut line, at.as_ms());
         }
@@ -73,19 +82,85 @@ pub fn write_jobs_csv<W: Write>(
             line.push(',');
             line.push_str(&csv_field(&nw.classes[nw.class_of[i] as usize]));
             line.push(',');
-            for (k, n) in r.nodes[i].iter().enumerate() {
-                if k > 0 {
-                    line.push(';');
-                }
-                line.push_str(int.format(*n));
-            }
+            push_nodes(&mut line, r.last_nodes(i));
         } else {
             line.push_str(",,");
         }
+        line.push(',');
+        line.push_str(log.outcome.as_str());
+        line.push(',');
+        line.push_str(int.format(log.segments));
+        line.push(',');
+        push_seconds(&mut line, log.suspended.as_ms());
+        line.push(',');
+        line.push_str(int.format(log.requeues));
+        line.push(',');
+        push_seconds(&mut line, log.work_lost.as_ms());
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }
     out.flush()
+}
+
+/// Appends node numbers separated by `;`.
+fn push_nodes(line: &mut String, nodes: &[u32]) {
+    let mut int = itoa::Buffer::new();
+    for (k, n) in nodes.iter().enumerate() {
+        if k > 0 {
+            line.push(';');
+        }
+        line.push_str(int.format(*n));
+    }
+}
+
+/// Writes `segments.csv`: every segment of every job, in the order they started; times in
+/// seconds, the rate as a decimal, the nodes (node-level jobs) separated by `;`.
+pub fn write_segments_csv<W: Write>(
+    out: W,
+    workload: &Workload,
+    outcome: &RunOutcome,
+) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, out);
+    writeln!(out, "{SEGMENTS_CSV_HEADER}")?;
+    let r = &outcome.result;
+    let mut line = String::with_capacity(96);
+    let mut int = itoa::Buffer::new();
+    let mut ordinal = vec![0u32; workload.jobs.len()];
+    for s in &r.segments {
+        line.clear();
+        let i = s.job.get();
+        ordinal[i] += 1;
+        line.push_str(int.format(workload.jobs[i].trace_id));
+        line.push(',');
+        line.push_str(int.format(ordinal[i]));
+        for t in [s.start, s.end, s.released] {
+            line.push(',');
+            push_seconds(&mut line, t.as_ms());
+        }
+        line.push(',');
+        push_rate(&mut line, s.rate);
+        line.push(',');
+        line.push_str(s.ended.as_str());
+        line.push(',');
+        push_nodes(&mut line, r.nodes_of(s));
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    out.flush()
+}
+
+/// A rate as a decimal with no trailing zeros (`1`, `0.5`, `0.333333`): exact, since rates
+/// are millionths.
+fn push_rate(line: &mut String, rate: Rate) {
+    let m = rate.millionths();
+    let mut int = itoa::Buffer::new();
+    line.push_str(int.format(m / Rate::PER_ONE));
+    let frac = m % Rate::PER_ONE;
+    if frac != 0 {
+        let digits = format!("{frac:06}");
+        line.push('.');
+        line.push_str(digits.trim_end_matches('0'));
+    }
 }
 
 /// A job's tasks: nodes × tasks per node for node-level jobs, its processors otherwise.
@@ -142,6 +217,8 @@ pub fn write_run_dir(dir: &Path, workload: &Workload, outcome: &RunOutcome) -> i
     };
     write_jobs_csv(File::create(dir.join("jobs.csv"))?, workload, outcome)
         .map_err(|e| with_name("jobs.csv", e))?;
+    write_segments_csv(File::create(dir.join("segments.csv"))?, workload, outcome)
+        .map_err(|e| with_name("segments.csv", e))?;
     write_dropped_csv(File::create(dir.join("dropped.csv"))?, workload)
         .map_err(|e| with_name("dropped.csv", e))?;
     write_json(&dir.join("summary.json"), &outcome.summary)?;

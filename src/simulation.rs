@@ -1,28 +1,42 @@
-//! The simulation loop: events in, policy decisions checked and applied.
+//! The simulation loop: events in, policy decisions checked and applied, every job's life
+//! recorded as segments (see [`crate::lifecycle`]).
 //!
 //! At each instant `t` the loop runs rounds until nothing more is due at `t`:
-//! 1. pop every event due at `t` in key order: job completions (rank 0) release resources
-//!    and are told to the policy; arrivals (rank 1) are told to the policy, in queue order;
-//!    policy wake-ups (rank 2) only make sure a pass happens;
-//! 2. one scheduling pass: the policy returns decisions; each `Start` is checked (the job
-//!    waits, it fits) and applied: resources taken, the completion queued at
-//!    `t + run`. An invalid decision stops the run with [`SimError::InvalidDecision`].
+//! 1. pop every event due at `t` in key order: segment stops (rank 0) end a job's segment
+//!    (completed or timeout), free its resources and are told to the policy; arrivals
+//!    (rank 1) are told to the policy, in queue order; policy wake-ups (rank 2) only make
+//!    sure a pass happens;
+//! 2. one scheduling pass: the policy returns decisions, applied in the order given. Each
+//!    is checked (a start: the job is pending and fits; a suspend: it runs; a resume: it is
+//!    suspended and its cores and GPUs are free again on its nodes; …) and applied, and the
+//!    transition is told to the policy. An invalid decision stops the run with
+//!    [`SimError::InvalidDecision`].
 //!
-//! Zero-length jobs started by the pass complete at `t`, which makes another round at `t`.
+//! Zero-length segments started by the pass stop at `t`, which makes another round at `t`.
 //! Arrivals are fed lazily: only the next job's arrival is queued, so the queue holds the
-//! running jobs' completions plus one arrival and at most one wake-up.
+//! running jobs' stops plus one arrival and at most one wake-up.
+//!
+//! **Withdrawn events.** A running job has exactly one pending stop event,
+//! `Event::JobStop(job)`. Suspending, requeueing or cancelling it withdraws that event by
+//! identity ([`EventQueue::cancel`]); a resumed job gets a new one. The stop that pops is
+//! therefore always the running segment's (checked: its due time is recorded and compared).
 
+use crate::cluster::nodes::{Nodes, SharePart};
 use crate::cluster::ProcessorPool;
 use crate::engine::queue::{EventKind, EventQueue};
-use crate::engine::time::SimTime;
-use crate::policy::{Decision, Policy, SchedView};
-use crate::workload::{JobIdx, Workload};
+use crate::engine::time::{SimDuration, SimTime, CLOCK_LIMIT};
+use crate::lifecycle::{JobLog, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition};
+use crate::policy::{Decision, Policy, Predictor, SchedView};
+use crate::workload::classes::NodeWorkload;
+use crate::workload::{Job, JobIdx, Workload};
+
+pub use crate::lifecycle::RunResult;
 
 /// The events of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
-    /// A running job reaches its end.
-    JobEnd(JobIdx),
+    /// A running job's segment reaches its stop: its work is done or its limit reached.
+    JobStop(JobIdx),
     /// A job is submitted.
     JobArrival(JobIdx),
     /// The policy asked to be run at this time.
@@ -32,7 +46,7 @@ pub enum Event {
 impl EventKind for Event {
     fn rank(&self) -> u8 {
         match self {
-            Event::JobEnd(_) => 0,
+            Event::JobStop(_) => 0,
             Event::JobArrival(_) => 1,
             Event::PolicyWakeup => 2,
         }
@@ -79,7 +93,7 @@ pub enum SimError {
     Stalled {
         /// The policy's label.
         policy: String,
-        /// Jobs still waiting.
+        /// Jobs still waiting (pending or suspended).
         waiting: usize,
     },
 }
@@ -97,50 +111,38 @@ pub struct Progress {
     pub events: u64,
 }
 
-/// What happened to every job, and counters about the run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunResult {
-    /// Start time of each job, by [`JobIdx`].
-    pub start: Vec<SimTime>,
-    /// End time of each job, by [`JobIdx`].
-    pub end: Vec<SimTime>,
-    /// The first reservation the policy announced for each job, if any.
-    pub first_reservation: Vec<Option<SimTime>>,
-    /// Events processed.
-    pub events: u64,
-    /// Scheduling passes run.
-    pub passes: u64,
-    /// Largest number of jobs waiting at once.
-    pub max_waiting: usize,
-    /// For node-level workloads, the nodes each job ran on (empty otherwise).
-    pub nodes: Vec<Vec<u32>>,
+/// The rate a segment runs at, fixed when it starts. The engine asks it at every start and
+/// resume; models that slow jobs down or speed them up (fabric, GPU speed) implement it.
+pub trait RateModel {
+    /// The rate of `job` starting a segment on `nodes` (empty for processors anywhere).
+    fn rate(&self, job: JobIdx, nodes: &[u32]) -> Rate;
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum JobState {
-    NotSubmitted,
-    Waiting,
-    Running,
-    Done,
+/// Models and options of the engine beyond the workload and the policy. The default is
+/// today's replay: every segment at rate 1, no predictor.
+#[derive(Clone, Copy, Default)]
+pub struct SimOptions<'a> {
+    /// The segments' rates (`None`: rate 1 everywhere).
+    pub rates: Option<&'a dyn RateModel>,
+    /// What policies may know of true runtimes.
+    pub predictor: Predictor,
 }
 
 /// Events between two calls of the progress observer.
 const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 
-/// The latest instant a run may reach: half the clock's range, so that a reservation's end
-/// (its start plus an estimate) never saturates either.
-pub const CLOCK_LIMIT: SimTime = SimTime::from_ms(u64::MAX / 2);
-
 /// Refuses a workload whose times could saturate the clock. No policy here runs a job later
 /// than the last submission plus the work of every job before it (each job's longer of
 /// runtime and estimate, at least 1 ms as conservative plans it), so a bound below the
-/// limit rules out saturated arithmetic anywhere in the run.
+/// limit rules out saturated arithmetic anywhere in the run. (Rates below 1 and requeues
+/// stretch this; runs that use them stay far below the limit in practice, and a time past
+/// it would still saturate, never wrap.)
 fn check_clock_range(workload: &Workload) -> Result<(), SimError> {
     let jobs = &workload.jobs;
     let last_submit = jobs.iter().map(|j| j.submit).max().unwrap_or(SimTime::ZERO);
     let work_ms: u128 = jobs
         .iter()
-        .map(|j| u128::from(j.run.max(j.estimate).as_ms().max(1)))
+        .map(|j| u128::from(j.work.max(j.estimate).as_ms().max(1)))
         .sum();
     if u128::from(last_submit.as_ms()) + work_ms > u128::from(CLOCK_LIMIT.as_ms()) {
         return Err(SimError::ClockOverflow {
@@ -153,46 +155,411 @@ fn check_clock_range(workload: &Workload) -> Result<(), SimError> {
     Ok(())
 }
 
-/// Runs `workload` under `policy` to the end.
+/// What the engine alone knows of a running or suspended job: its progress.
+#[derive(Clone, Copy, Debug, Default)]
+struct Budget {
+    /// Work not yet done (since the last segment's start), ms at rate 1.
+    remaining_work_ms: u64,
+    /// Running time left before the time limit, ms.
+    limit_left_ms: u64,
+    /// The running segment's rate.
+    rate: Option<Rate>,
+    /// When the running segment's stop is due.
+    stop_at: SimTime,
+    /// Whether that stop completes the job (else it reaches its limit).
+    completes: bool,
+    /// When the job was suspended.
+    suspended_since: SimTime,
+    /// Work saved by the last checkpoint (none yet: checkpoints come with their model).
+    checkpointed_ms: u64,
+}
+
+/// The engine's state of one run.
+struct Engine<'w> {
+    jobs: &'w [Job],
+    node_jobs: Option<&'w NodeWorkload>,
+    pool: ProcessorPool,
+    /// The engine only checks and applies placements: no search index to keep.
+    nodes: Option<Nodes>,
+    live: Vec<LiveJob>,
+    budget: Vec<Budget>,
+    result: RunResult,
+    queue: EventQueue<Event>,
+    /// Pending jobs.
+    waiting: usize,
+    /// Suspended jobs.
+    suspended: usize,
+    done: usize,
+    options: SimOptions<'w>,
+}
+
+/// An invalid decision, before the policy's label and the time are added.
+type Refusal = String;
+
+impl<'w> Engine<'w> {
+    fn view(&self, now: SimTime) -> SchedView<'_> {
+        SchedView::new(
+            now,
+            self.jobs,
+            &self.pool,
+            self.node_jobs.zip(self.nodes.as_ref()),
+            &self.live,
+            &self.result.segments,
+            &self.result.segment_nodes,
+            self.options.predictor,
+        )
+    }
+
+    fn name(&self, job: JobIdx) -> u64 {
+        self.jobs[job.get()].trace_id
+    }
+
+    fn expect_state(&self, job: JobIdx, want: JobState, doing: &str) -> Result<(), Refusal> {
+        let Some(live) = self.live.get(job.get()) else {
+            return Err(format!("no job {} to {doing}", job.0));
+        };
+        if live.state != want {
+            return Err(format!(
+                "cannot {doing} job {}: it is {:?}, not {want:?}",
+                self.name(job),
+                live.state
+            ));
+        }
+        Ok(())
+    }
+
+    /// Starts a segment of `job` on `nodes` (already allocated) at `now`.
+    fn begin_segment(&mut self, job: JobIdx, nodes: &[u32], now: SimTime) {
+        let i = job.get();
+        let rate = match self.options.rates {
+            Some(model) => model.rate(job, nodes),
+            None => Rate::ONE,
+        };
+        let first_node = self.result.segment_nodes.len() as u32;
+        self.result.segment_nodes.extend_from_slice(nodes);
+        let index = self.result.segments.len() as u32;
+        self.result.segments.push(Segment {
+            job,
+            start: now,
+            end: now,
+            released: now,
+            rate,
+            first_node,
+            node_count: nodes.len() as u32,
+            ended: SegmentEnd::Completed,
+        });
+        let b = &mut self.budget[i];
+        let work_time_ms = rate.time_for(b.remaining_work_ms);
+        b.completes = work_time_ms <= b.limit_left_ms;
+        b.stop_at = now + SimDuration::from_ms(work_time_ms.min(b.limit_left_ms));
+        b.rate = Some(rate);
+        let log = &mut self.result.log[i];
+        if log.segments == 0 {
+            self.result.start[i] = now;
+        }
+        log.segments += 1;
+        log.last_segment = Some(index);
+        self.live[i] = LiveJob {
+            state: JobState::Running,
+            segment_start: now,
+            estimated_end: now + SimDuration::from_ms(b.limit_left_ms),
+            segment: index,
+        };
+        self.queue.push(b.stop_at, Event::JobStop(job));
+    }
+
+    /// Ends `job`'s running segment at `now` with `how`: credits the work done, withdraws
+    /// its stop event unless it is the one that fired, and frees the segment's resources
+    /// (all of them, or, for a suspension, all but memory).
+    fn end_segment(&mut self, job: JobIdx, now: SimTime, how: SegmentEnd) {
+        let i = job.get();
+        let segment = self.live[i].segment as usize;
+        let start = self.result.segments[segment].start;
+        let elapsed_ms = now.saturating_since(start).as_ms();
+        let b = &mut self.budget[i];
+        let rate = b.rate.take().unwrap_or(Rate::ONE);
+        let worked = if matches!(how, SegmentEnd::Completed) {
+            b.remaining_work_ms
+        } else {
+            rate.work_in(elapsed_ms).min(b.remaining_work_ms)
+        };
+        b.remaining_work_ms -= worked;
+        b.limit_left_ms = b.limit_left_ms.saturating_sub(elapsed_ms);
+        if !matches!(how, SegmentEnd::Completed | SegmentEnd::Timeout) {
+            let withdrawn = self.queue.cancel(&Event::JobStop(job));
+            debug_assert!(withdrawn.is_some(), "a running job has one stop event");
+        }
+        let log = &mut self.result.log[i];
+        log.work_done = log.work_done + SimDuration::from_ms(worked);
+        log.ran = log.ran + SimDuration::from_ms(elapsed_ms);
+        let seg = &mut self.result.segments[segment];
+        seg.end = now;
+        seg.released = now;
+        seg.ended = how;
+        let part = if how == SegmentEnd::Suspended {
+            SharePart::Compute
+        } else {
+            SharePart::Whole
+        };
+        self.free(job, part);
+    }
+
+    /// Frees `part` of `job`'s allocation (its last segment's nodes, or its processors).
+    fn free(&mut self, job: JobIdx, part: SharePart) {
+        let i = job.get();
+        if part != SharePart::Memory {
+            self.pool.release(self.jobs[i].procs);
+        }
+        if let (Some(nw), Some(nodes)) = (self.node_jobs, self.nodes.as_mut()) {
+            let seg = &self.result.segments[self.live[i].segment as usize];
+            let from = seg.first_node as usize;
+            let set = &self.result.segment_nodes[from..from + seg.node_count as usize];
+            nodes.give(&nw.requests[i], set, part);
+        }
+    }
+
+    /// A suspended job resumes, is requeued or cancelled at `now`: its last segment's memory
+    /// is released then, and the segment is marked with what followed the suspension.
+    fn leave_suspension(&mut self, job: JobIdx, now: SimTime, then: SegmentEnd) {
+        let i = job.get();
+        let seg = &mut self.result.segments[self.live[i].segment as usize];
+        seg.released = now;
+        seg.ended = then;
+        let since = self.budget[i].suspended_since;
+        let log = &mut self.result.log[i];
+        log.suspended = log.suspended + now.saturating_since(since);
+        self.suspended -= 1;
+    }
+
+    fn finish(&mut self, job: JobIdx, now: SimTime, outcome: Outcome) {
+        let i = job.get();
+        self.live[i].state = JobState::Done(outcome);
+        self.result.log[i].outcome = outcome;
+        self.result.end[i] = now;
+        if self.result.log[i].segments == 0 {
+            self.result.start[i] = now;
+        }
+        self.done += 1;
+    }
+
+    /// Work done since the last checkpoint is lost: the job will start again from there.
+    fn lose_work(&mut self, job: JobIdx) {
+        let i = job.get();
+        let b = &mut self.budget[i];
+        let work = self.jobs[i].work.as_ms();
+        let done = work - b.remaining_work_ms;
+        let lost = done.saturating_sub(b.checkpointed_ms);
+        b.remaining_work_ms = work - b.checkpointed_ms.min(work);
+        b.limit_left_ms = self.jobs[i].estimate.as_ms();
+        let log = &mut self.result.log[i];
+        log.work_lost = log.work_lost + SimDuration::from_ms(lost);
+    }
+
+    /// The segment stop of `job` fired at `now`.
+    fn stop(&mut self, job: JobIdx, now: SimTime) -> Outcome {
+        let i = job.get();
+        debug_assert_eq!(self.live[i].state, JobState::Running);
+        debug_assert_eq!(self.budget[i].stop_at, now, "a withdrawn stop fired");
+        let (how, outcome) = if self.budget[i].completes {
+            (SegmentEnd::Completed, Outcome::Completed)
+        } else {
+            (SegmentEnd::Timeout, Outcome::Timeout)
+        };
+        self.end_segment(job, now, how);
+        self.finish(job, now, outcome);
+        outcome
+    }
+
+    /// Checks and applies one decision; returns the transition to tell the policy.
+    fn apply(
+        &mut self,
+        decision: Decision,
+        now: SimTime,
+    ) -> Result<Option<(JobIdx, Transition)>, Refusal> {
+        match decision {
+            Decision::Reserve { job, at } => {
+                if let Some(slot) = self.result.first_reservation.get_mut(job.get()) {
+                    slot.get_or_insert(at);
+                }
+                Ok(None)
+            }
+            Decision::Start(job) => self.start(job, None, now),
+            Decision::StartOn { job, nodes } => self.start(job, Some(nodes), now),
+            Decision::Suspend(job) => {
+                self.expect_state(job, JobState::Running, "suspend")?;
+                self.end_segment(job, now, SegmentEnd::Suspended);
+                self.live[job.get()].state = JobState::Suspended;
+                self.budget[job.get()].suspended_since = now;
+                self.suspended += 1;
+                Ok(Some((job, Transition::Suspended)))
+            }
+            Decision::Resume(job) => {
+                self.expect_state(job, JobState::Suspended, "resume")?;
+                let i = job.get();
+                let procs = self.jobs[i].procs;
+                if procs > self.pool.free() {
+                    return Err(format!(
+                        "job {} cannot resume: needs {procs} processors, {} free",
+                        self.name(job),
+                        self.pool.free()
+                    ));
+                }
+                let set = self.result.last_nodes(i).to_vec();
+                if let (Some(nw), Some(nodes)) = (self.node_jobs, self.nodes.as_mut()) {
+                    nodes
+                        .check_part(&nw.requests[i], &set, SharePart::Compute)
+                        .map_err(|e| format!("job {} cannot resume: {e}", self.jobs[i].trace_id))?;
+                    nodes.take(&nw.requests[i], &set, SharePart::Compute);
+                }
+                self.pool.allocate(procs).map_err(|e| e.to_string())?;
+                self.leave_suspension(job, now, SegmentEnd::Suspended);
+                self.begin_segment(job, &set, now);
+                Ok(Some((job, Transition::Resumed)))
+            }
+            Decision::Requeue(job) => {
+                let i = job.get();
+                match self.live.get(i).map(|l| l.state) {
+                    Some(JobState::Running) => self.end_segment(job, now, SegmentEnd::Requeued),
+                    Some(JobState::Suspended) => {
+                        // Its memory is all it still holds.
+                        self.free(job, SharePart::Memory);
+                        self.leave_suspension(job, now, SegmentEnd::Requeued);
+                    }
+                    _ => {
+                        return Err(format!(
+                            "cannot requeue job {}: it is neither running nor suspended",
+                            self.jobs.get(i).map_or(u64::from(job.0), |j| j.trace_id)
+                        ))
+                    }
+                }
+                self.lose_work(job);
+                self.result.log[i].requeues += 1;
+                self.live[i].state = JobState::Pending;
+                self.waiting += 1;
+                Ok(Some((job, Transition::Requeued)))
+            }
+            Decision::Cancel(job) => {
+                let i = job.get();
+                match self.live.get(i).map(|l| l.state) {
+                    Some(JobState::Pending) => self.waiting -= 1,
+                    Some(JobState::Running) => self.end_segment(job, now, SegmentEnd::Cancelled),
+                    Some(JobState::Suspended) => {
+                        self.free(job, SharePart::Memory);
+                        self.leave_suspension(job, now, SegmentEnd::Cancelled);
+                    }
+                    _ => {
+                        return Err(format!(
+                            "cannot cancel job {}: it is not submitted or already ended",
+                            self.jobs.get(i).map_or(u64::from(job.0), |j| j.trace_id)
+                        ))
+                    }
+                }
+                self.finish(job, now, Outcome::Cancelled);
+                Ok(Some((job, Transition::Ended(Outcome::Cancelled))))
+            }
+        }
+    }
+
+    fn start(
+        &mut self,
+        job: JobIdx,
+        on: Option<Vec<u32>>,
+        now: SimTime,
+    ) -> Result<Option<(JobIdx, Transition)>, Refusal> {
+        self.expect_state(job, JobState::Pending, "start")?;
+        let i = job.get();
+        let j = &self.jobs[i];
+        let set = match (self.node_jobs, self.nodes.as_mut(), on) {
+            (Some(nw), Some(nodes), Some(set)) => {
+                let request = &nw.requests[i];
+                nodes
+                    .check_placement(request, &set)
+                    .map_err(|e| format!("job {}: {e}", j.trace_id))?;
+                nodes.allocate(request, &set);
+                set
+            }
+            (None, None, None) => Vec::new(),
+            (Some(_), _, None) => {
+                return Err(format!(
+                    "job {} asks for nodes: start it on nodes",
+                    j.trace_id
+                ))
+            }
+            _ => return Err(format!("job {} asks for processors, not nodes", j.trace_id)),
+        };
+        self.pool
+            .allocate(j.procs)
+            .map_err(|e| format!("job {} does not fit: {e}", j.trace_id))?;
+        self.waiting -= 1;
+        self.begin_segment(job, &set, now);
+        Ok(Some((job, Transition::Started)))
+    }
+}
+
+/// Runs `workload` under `policy` to the end, every segment at rate 1.
 pub fn simulate(
     workload: &Workload,
     policy: &mut dyn Policy,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunResult, SimError> {
+    simulate_with(workload, policy, SimOptions::default(), progress)
+}
+
+/// Runs `workload` under `policy` to the end, with the engine's models set by `options`.
+pub fn simulate_with(
+    workload: &Workload,
+    policy: &mut dyn Policy,
+    options: SimOptions<'_>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunResult, SimError> {
     let jobs = &workload.jobs;
     let n = jobs.len();
     check_clock_range(workload)?;
-    let mut cluster = ProcessorPool::new(workload.machine_procs);
     let node_jobs = workload.nodes.as_deref();
-    // The engine only checks and applies placements: no search index to keep.
-    let mut nodes = node_jobs.map(|nw| nw.cluster.clone().without_index());
-    let mut placed: Vec<Vec<u32>> = if node_jobs.is_some() {
-        vec![Vec::new(); n]
-    } else {
-        Vec::new()
-    };
-    // The view of a pass: the node state goes with the requests.
-    macro_rules! view {
-        ($now:expr) => {{
-            let mut v = SchedView::new($now, jobs, &cluster);
-            v.nodes = node_jobs.zip(nodes.as_ref());
-            v
-        }};
-    }
-    let mut queue: EventQueue<Event> = EventQueue::with_capacity(1024);
-    let mut state = vec![JobState::NotSubmitted; n];
-    let mut result = RunResult {
-        start: vec![SimTime::ZERO; n],
-        end: vec![SimTime::ZERO; n],
-        first_reservation: vec![None; n],
-        events: 0,
-        passes: 0,
-        max_waiting: 0,
-        nodes: Vec::new(),
+    let mut engine = Engine {
+        jobs,
+        node_jobs,
+        pool: ProcessorPool::new(workload.machine_procs),
+        nodes: node_jobs.map(|nw| nw.cluster.clone().without_index()),
+        live: vec![LiveJob::NOT_SUBMITTED; n],
+        budget: jobs
+            .iter()
+            .map(|j| Budget {
+                remaining_work_ms: j.work.as_ms(),
+                limit_left_ms: j.estimate.as_ms(),
+                ..Budget::default()
+            })
+            .collect(),
+        result: RunResult {
+            start: vec![SimTime::ZERO; n],
+            end: vec![SimTime::ZERO; n],
+            log: vec![
+                JobLog {
+                    outcome: Outcome::Completed,
+                    segments: 0,
+                    requeues: 0,
+                    suspended: SimDuration::ZERO,
+                    work_lost: SimDuration::ZERO,
+                    work_done: SimDuration::ZERO,
+                    ran: SimDuration::ZERO,
+                    last_segment: None,
+                };
+                n
+            ],
+            segments: Vec::with_capacity(n),
+            segment_nodes: Vec::new(),
+            first_reservation: vec![None; n],
+            events: 0,
+            passes: 0,
+            max_waiting: 0,
+        },
+        queue: EventQueue::with_capacity(1024),
+        waiting: 0,
+        suspended: 0,
+        done: 0,
+        options,
     };
     let mut decisions: Vec<Decision> = Vec::new();
-    let mut waiting = 0usize;
-    let mut done = 0usize;
     let mut wakeup: Option<SimTime> = None;
     let invalid = |policy: &dyn Policy, time, detail: String| SimError::InvalidDecision {
         policy: policy.label(),
@@ -201,125 +568,78 @@ pub fn simulate(
     };
 
     if let Some(first) = jobs.first() {
-        queue.push(first.submit, Event::JobArrival(JobIdx(0)));
+        engine
+            .queue
+            .push(first.submit, Event::JobArrival(JobIdx(0)));
     }
-    while let Some(now) = queue.peek_time() {
+    while let Some(now) = engine.queue.peek_time() {
         loop {
-            while let Some((_, event)) = queue.pop_due(now) {
-                result.events += 1;
-                if result.events % PROGRESS_EVERY_EVENTS == 0 {
+            while let Some((_, event)) = engine.queue.pop_due(now) {
+                engine.result.events += 1;
+                if engine.result.events % PROGRESS_EVERY_EVENTS == 0 {
                     progress(&Progress {
                         now,
-                        jobs_done: done,
+                        jobs_done: engine.done,
                         jobs_total: n,
-                        events: result.events,
+                        events: engine.result.events,
                     });
                 }
                 match event {
-                    Event::JobEnd(job) => {
-                        cluster.release(&jobs[job.get()]);
-                        if let (Some(nw), Some(nodes)) = (node_jobs, nodes.as_mut()) {
-                            nodes.release(&nw.requests[job.get()], &placed[job.get()]);
-                        }
-                        state[job.get()] = JobState::Done;
-                        result.end[job.get()] = now;
-                        done += 1;
-                        policy.on_job_end(job, &view!(now));
+                    Event::JobStop(job) => {
+                        let outcome = engine.stop(job, now);
+                        policy.on_transition(job, Transition::Ended(outcome), &engine.view(now));
                     }
                     Event::JobArrival(job) => {
-                        state[job.get()] = JobState::Waiting;
-                        waiting += 1;
-                        policy.on_arrival(job, &view!(now));
+                        engine.live[job.get()].state = JobState::Pending;
+                        engine.waiting += 1;
+                        policy.on_transition(job, Transition::Pending, &engine.view(now));
                         let next = job.get() + 1;
                         if next < n {
-                            queue.push(jobs[next].submit, Event::JobArrival(JobIdx(next as u32)));
+                            engine
+                                .queue
+                                .push(jobs[next].submit, Event::JobArrival(JobIdx(next as u32)));
                         }
                     }
                     Event::PolicyWakeup => wakeup = None,
                 }
             }
-            result.max_waiting = result.max_waiting.max(waiting);
+            engine.result.max_waiting = engine.result.max_waiting.max(engine.waiting);
 
             decisions.clear();
-            result.passes += 1;
-            policy.schedule(&view!(now), &mut decisions);
+            engine.result.passes += 1;
+            policy.schedule(&engine.view(now), &mut decisions);
             for decision in decisions.drain(..) {
-                let (job, on) = match decision {
-                    Decision::Reserve { job, at } => {
-                        if let Some(slot) = result.first_reservation.get_mut(job.get()) {
-                            slot.get_or_insert(at);
-                        }
-                        continue;
-                    }
-                    Decision::Start(job) => (job, None),
-                    Decision::StartOn { job, nodes } => (job, Some(nodes)),
-                };
-                let Some(s) = state.get_mut(job.get()) else {
-                    return Err(invalid(policy, now, format!("no job {}", job.0)));
-                };
-                if *s != JobState::Waiting {
-                    return Err(invalid(
-                        policy,
-                        now,
-                        format!("job {} is not waiting", jobs[job.get()].trace_id),
-                    ));
+                let told = engine
+                    .apply(decision, now)
+                    .map_err(|detail| invalid(policy, now, detail))?;
+                if let Some((job, transition)) = told {
+                    policy.on_transition(job, transition, &engine.view(now));
                 }
-                let j = &jobs[job.get()];
-                match (node_jobs, nodes.as_mut(), on) {
-                    (Some(nw), Some(nodes), Some(set)) => {
-                        let request = &nw.requests[job.get()];
-                        nodes.check_placement(request, &set).map_err(|e| {
-                            invalid(policy, now, format!("job {}: {e}", j.trace_id))
-                        })?;
-                        nodes.allocate(request, &set);
-                        placed[job.get()] = set;
-                    }
-                    (None, None, None) => {}
-                    (Some(_), _, None) => {
-                        return Err(invalid(
-                            policy,
-                            now,
-                            format!("job {} asks for nodes: start it on nodes", j.trace_id),
-                        ))
-                    }
-                    _ => {
-                        return Err(invalid(
-                            policy,
-                            now,
-                            format!("job {} asks for processors, not nodes", j.trace_id),
-                        ))
-                    }
-                }
-                cluster.allocate(j).map_err(|e| {
-                    invalid(policy, now, format!("job {} does not fit: {e}", j.trace_id))
-                })?;
-                *s = JobState::Running;
-                waiting -= 1;
-                result.start[job.get()] = now;
-                queue.push(now + j.run, Event::JobEnd(job));
             }
             let wanted = policy.next_wakeup().filter(|&t| t > now);
             if wanted != wakeup {
                 match wanted {
-                    Some(t) => queue.push(t, Event::PolicyWakeup),
+                    Some(t) => engine.queue.push(t, Event::PolicyWakeup),
                     None => {
-                        queue.cancel(&Event::PolicyWakeup);
+                        engine.queue.cancel(&Event::PolicyWakeup);
                     }
                 }
                 wakeup = wanted;
             }
-            if queue.peek_time() != Some(now) {
+            if engine.queue.peek_time() != Some(now) {
                 break;
             }
         }
     }
-    if waiting > 0 {
+    if engine.waiting + engine.suspended > 0 {
         return Err(SimError::Stalled {
             policy: policy.label(),
-            waiting,
+            waiting: engine.waiting + engine.suspended,
         });
     }
-    debug_assert!(state.iter().all(|&s| s == JobState::Done));
-    result.nodes = placed;
-    Ok(result)
+    debug_assert!(engine
+        .live
+        .iter()
+        .all(|l| matches!(l.state, JobState::Done(_))));
+    Ok(engine.result)
 }

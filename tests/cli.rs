@@ -38,6 +38,7 @@ fn demo_needs_no_input_and_compares_the_three_policies() {
 /// The files `run --out` writes by default besides the foundation's four.
 const REPORT_FILES: &[&str] = &[
     "jobs.parquet",
+    "segments.parquet",
     "summary.parquet",
     "timeseries.parquet",
     "report.html",
@@ -93,7 +94,7 @@ fn run_writes_every_output_and_is_byte_identical_when_repeated() {
             }
             results.push(out_dir);
         }
-        for file in ["jobs.csv", "dropped.csv", "summary.json"]
+        for file in ["jobs.csv", "segments.csv", "dropped.csv", "summary.json"]
             .iter()
             .chain(REPORT_FILES)
         {
@@ -108,8 +109,11 @@ fn run_writes_every_output_and_is_byte_identical_when_repeated() {
         assert!(jobs.starts_with(
             "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,user,group,queue,\
              partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,mig_slices,\
-             tasks,partition_name,class,nodes\n"
+             tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s\n"
         ));
+        let segments = std::fs::read_to_string(results[0].join("segments.csv")).unwrap();
+        assert!(segments.starts_with("job_id,segment,start_s,end_s,released_s,rate,ended,nodes\n"));
+        assert_eq!(segments.lines().count(), 501, "one segment per job");
         assert_eq!(jobs.lines().count(), 501);
         let dropped = std::fs::read_to_string(results[0].join("dropped.csv")).unwrap();
         for reason in [

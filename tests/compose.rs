@@ -138,7 +138,7 @@ procs = 64
             .jobs
             .iter()
             .filter(|j| (j.trace_id < ID_STRIDE) == first)
-            .map(|j| j.run.as_ms())
+            .map(|j| j.work.as_ms())
             .collect();
         v.sort();
         v

@@ -79,8 +79,8 @@ fn dlrm_instances_replay_as_one_node_jobs() {
     // instance_7281: CN app_88, 64 vCPUs, 320 GiB; created 610, scheduled 683, deleted 91,730.
     let (j, r, class) = job(7281);
     assert_eq!(j.submit, SimTime::from_secs(610));
-    assert_eq!(j.run, SimDuration::from_secs(91_730 - 683));
-    assert_eq!(j.estimate, j.run);
+    assert_eq!(j.work, SimDuration::from_secs(91_730 - 683));
+    assert_eq!(j.estimate, j.work);
     assert_eq!((j.procs, j.group, j.kind), (64, 88, JobKind::Interactive));
     assert_eq!(
         (
@@ -95,17 +95,17 @@ fn dlrm_instances_replay_as_one_node_jobs() {
     // instance_7284: created and scheduled at 475.00000000000006, deleted at 2,843.
     let (j, r, _) = job(7284);
     assert_eq!(j.submit, SimTime::from_secs(475));
-    assert_eq!(j.run, SimDuration::from_secs(2_843 - 475));
+    assert_eq!(j.work, SimDuration::from_secs(2_843 - 475));
     assert_eq!((r.cores_per_node, r.memory_mb_per_node), (96, 480 * 1024));
     // instance_13574 (the README's example): 1,435,629 to 1,435,760.
     let (j, _, _) = job(13574);
     assert_eq!(j.submit, SimTime::from_secs(1_435_629));
-    assert_eq!(j.run, SimDuration::from_secs(131));
+    assert_eq!(j.work, SimDuration::from_secs(131));
     assert_eq!(j.group, 130);
     // instance_10857: HN app_129, 8 vCPUs, 1 GPU, 400 GiB.
     let (j, r, class) = job(10857);
     assert_eq!(j.submit, SimTime::from_secs(989_980));
-    assert_eq!(j.run, SimDuration::from_secs(1_104_224 - 989_980));
+    assert_eq!(j.work, SimDuration::from_secs(1_104_224 - 989_980));
     assert_eq!(
         (r.cores_per_node, r.memory_mb_per_node, r.gpus_per_node),
         (8, 400 * 1024, 1)
@@ -121,8 +121,8 @@ fn dlrm_instances_replay_as_one_node_jobs() {
     check_nodes(&w, &o.result).unwrap();
     for (i, j) in w.jobs.iter().enumerate() {
         assert!(o.result.start[i] >= j.submit);
-        assert_eq!(o.result.end[i], o.result.start[i] + j.run);
-        assert_eq!(o.result.nodes[i].len(), 1);
+        assert_eq!(o.result.end[i], o.result.start[i] + j.work);
+        assert_eq!(o.result.last_nodes(i).len(), 1);
     }
     // The cluster is smaller than the trace's peak demand (≈ 63,000 vCPUs): jobs queue.
     assert!(o.result.max_waiting > 0);

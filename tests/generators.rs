@@ -54,7 +54,7 @@ fn runs_s(w: &Workload) -> Vec<f64> {
     let mut v: Vec<f64> = w
         .jobs
         .iter()
-        .map(|j| j.run.as_ms() as f64 / 1000.0)
+        .map(|j| j.work.as_ms() as f64 / 1000.0)
         .collect();
     v.sort_by(f64::total_cmp);
     v
@@ -192,7 +192,7 @@ fn estimates_are_common_walltimes_at_or_above_the_runtime() {
     let w = one_class("runtime_median_s = 3000\nruntime_sigma = 1.2", 6);
     let common = common_estimates_s();
     for j in &w.jobs {
-        let (run, est) = (j.run.as_ms() / 1000, j.estimate.as_ms() / 1000);
+        let (run, est) = (j.work.as_ms() / 1000, j.estimate.as_ms() / 1000);
         assert!(est >= run, "estimate {est} below runtime {run}");
         assert!(
             common.contains(&est) || est % 86_400 == 0,
@@ -203,7 +203,7 @@ fn estimates_are_common_walltimes_at_or_above_the_runtime() {
     let within = w
         .jobs
         .iter()
-        .filter(|j| j.estimate.as_ms() <= 2 * j.run.as_ms())
+        .filter(|j| j.estimate.as_ms() <= 2 * j.work.as_ms())
         .count() as f64
         / w.jobs.len() as f64;
     assert!(
@@ -214,7 +214,7 @@ fn estimates_are_common_walltimes_at_or_above_the_runtime() {
         "runtime_median_s = 3000\nestimate = { factor_median = 1.0, factor_sigma = 0.0, round_up_s = [] }",
         6,
     );
-    assert!(exact.jobs.iter().all(|j| j.estimate == j.run));
+    assert!(exact.jobs.iter().all(|j| j.estimate == j.work));
 }
 
 #[test]
@@ -233,7 +233,7 @@ fn sessions_are_capped_at_two_hours_without_a_pool_limit() {
         "kind = \"interactive\"\nruntime_median_s = 5400\nmax_runtime_s = 3600",
         7,
     );
-    assert!(capped.jobs.iter().all(|j| j.run.as_ms() <= 3_600_000));
+    assert!(capped.jobs.iter().all(|j| j.work.as_ms() <= 3_600_000));
     // Batch jobs have no default cap.
     let batch = one_class("runtime_median_s = 5400\nruntime_sigma = 0.8", 7);
     assert!(runs_s(&batch).last().unwrap() > &cap);
@@ -282,7 +282,14 @@ fn a_seed_gives_one_workload() {
         w.jobs
             .iter()
             .zip(&nw.requests)
-            .map(|(j, r)| (j.submit.as_ms(), j.run.as_ms(), j.estimate.as_ms(), r.nodes))
+            .map(|(j, r)| {
+                (
+                    j.submit.as_ms(),
+                    j.work.as_ms(),
+                    j.estimate.as_ms(),
+                    r.nodes,
+                )
+            })
             .collect()
     };
     assert_eq!(key(&one_class(class, 11)), key(&one_class(class, 11)));
@@ -312,8 +319,8 @@ fn the_ctc_shaped_class_matches_ctc_sp2() {
     let real: Vec<(u32, f64)> = trace
         .jobs
         .iter()
-        .filter(|j| j.run.as_ms() > 0)
-        .map(|j| (j.procs, j.run.as_ms() as f64 / 1000.0))
+        .filter(|j| j.work.as_ms() > 0)
+        .map(|j| (j.procs, j.work.as_ms() as f64 / 1000.0))
         .collect();
     let w = one_class(CTC_CLASS, 1);
     let nw = w.nodes.as_ref().unwrap();
@@ -321,7 +328,7 @@ fn the_ctc_shaped_class_matches_ctc_sp2() {
         .jobs
         .iter()
         .zip(&nw.requests)
-        .map(|(j, r)| (r.nodes, j.run.as_ms() as f64 / 1000.0))
+        .map(|(j, r)| (r.nodes, j.work.as_ms() as f64 / 1000.0))
         .collect();
     let stats = |v: &[(u32, f64)]| {
         let n = v.len() as f64;
@@ -373,7 +380,7 @@ fn idle_sessions_hold_resources_and_the_metrics_say_how_much_sat_idle() {
     let held: f64 = w
         .jobs
         .iter()
-        .map(|j| 2.0 * j.run.as_ms() as f64 / 3_600_000.0)
+        .map(|j| 2.0 * j.work.as_ms() as f64 / 3_600_000.0)
         .sum();
     close(s.held_core_hours, held, 1e-9, "held core-hours");
     close(
@@ -394,7 +401,12 @@ fn idle_sessions_hold_resources_and_the_metrics_say_how_much_sat_idle() {
     let (plain, none) = run(base);
     assert_eq!(none.idle_core_hours, 0.0);
     assert!(plain.nodes.as_ref().unwrap().idle_fraction.is_empty());
-    let times = |w: &Workload| w.jobs.iter().map(|j| (j.submit, j.run)).collect::<Vec<_>>();
+    let times = |w: &Workload| {
+        w.jobs
+            .iter()
+            .map(|j| (j.submit, j.work))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(times(&plain), times(&w));
 }
 

@@ -75,7 +75,7 @@ fn openb_pods_replay_on_the_openb_nodes() {
         .collect();
     assert!(!constrained.is_empty(), "gpuspec33 constrains some pods");
     for &i in &constrained {
-        for &n in &o.result.nodes[i] {
+        for &n in o.result.last_nodes(i) {
             let ti = nw.cluster.type_index(n);
             assert!(nw.requests[i].allowed_types & (1 << ti) != 0);
         }

@@ -35,11 +35,10 @@ fn workload(spec: &ClusterSpec, jobs: &[Spec], placement: Placement) -> Workload
         w.jobs.push(Job {
             trace_id: i as u64 + 1,
             submit: SimTime::from_secs(submit),
-            run: SimDuration::from_secs(run_s),
+            work: SimDuration::from_secs(run_s),
             estimate: SimDuration::from_secs(est),
             procs: nodes * 2 * gpus.max(1),
             kind: JobKind::Batch,
-            killed: false,
             user: -1,
             group: -1,
             queue: 1,
@@ -98,8 +97,8 @@ fn easy_backfills_only_around_the_reserved_nodes() {
         Some(SimTime::from_secs(100))
     );
     // Job 4 packed beside job 1 (best-fit), job 3 on both nodes.
-    assert_eq!(easy.result.nodes[3], easy.result.nodes[0]);
-    let mut both = easy.result.nodes[2].clone();
+    assert_eq!(easy.result.last_nodes(3), easy.result.last_nodes(0));
+    let mut both = easy.result.last_nodes(2).to_vec();
     both.sort_unstable();
     assert_eq!(both, vec![0, 1]);
     // FCFS starts nothing behind the blocked head.
@@ -122,8 +121,8 @@ fn a_job_may_backfill_on_unreserved_nodes_even_if_it_runs_long() {
     let w = workload(&spec, &jobs, Placement::BestFit);
     let easy = simulate(&w, PolicyKind::Easy);
     assert_eq!(starts(&easy), vec![0, 0, 0, 100, 2]);
-    assert_eq!(easy.result.nodes[4], easy.result.nodes[2]);
-    assert_eq!(easy.result.nodes[3], easy.result.nodes[0]);
+    assert_eq!(easy.result.last_nodes(4), easy.result.last_nodes(2));
+    assert_eq!(easy.result.last_nodes(3), easy.result.last_nodes(0));
 }
 
 #[test]
@@ -136,7 +135,9 @@ fn placements_choose_different_nodes() {
     ];
     let nodes_of = |p: Placement| {
         let o = simulate(&workload(&spec, &jobs, p), PolicyKind::Fcfs);
-        o.result.nodes.clone()
+        (0..o.result.log.len())
+            .map(|i| o.result.last_nodes(i).to_vec())
+            .collect::<Vec<_>>()
     };
     // Best-fit packs the 2-GPU job beside the 6-GPU one; spread puts it on an empty node.
     assert_eq!(nodes_of(Placement::BestFit)[1], vec![0]);
@@ -285,8 +286,8 @@ fn conservative_reserves_node_sets_for_every_job() {
     }
     // Job 5 reserved 2 GPUs at 200 on node 0 (best-fit over two empty nodes: the lower),
     // job 6 the whole of node 1.
-    assert_eq!(c.result.nodes[4], vec![0]);
-    assert_eq!(c.result.nodes[5], vec![1]);
+    assert_eq!(c.result.last_nodes(4), vec![0]);
+    assert_eq!(c.result.last_nodes(5), vec![1]);
 }
 
 #[test]

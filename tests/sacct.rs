@@ -49,7 +49,7 @@ fn the_real_dumps_read_with_their_quirks() {
     assert_eq!(simple.meta.format, "sacct");
     assert_eq!(simple.jobs.len(), 4);
     let first = by_id(&simple, 1);
-    assert_eq!(first.run.as_ms(), 84_805_000); // Elapsed 23:33:25
+    assert_eq!(first.work.as_ms(), 84_805_000); // Elapsed 23:33:25
     assert_eq!(first.estimate.as_ms(), 259_200_000); // Timelimit 3-00:00:00
     assert_eq!(first.procs, 32);
     // 109 columns, `.batch` and `.extern` steps folded into their jobs.
@@ -64,7 +64,7 @@ fn the_real_dumps_read_with_their_quirks() {
     let multi = read("sacct_submitline_multiline.log.gz", false).unwrap();
     assert_eq!(multi.jobs.len(), 6);
     let big = by_id(&multi, 9_067_954);
-    assert_eq!((big.procs, big.run.as_ms()), (576, 9_600_000));
+    assert_eq!((big.procs, big.work.as_ms()), (576, 9_600_000));
     assert_eq!(
         multi
             .jobs
@@ -123,16 +123,16 @@ fn every_documented_quirk() {
     // Durations and limits.
     let j100 = by_id(&w, 100);
     assert_eq!(j100.submit.as_ms(), 0);
-    assert_eq!(j100.run.as_ms(), 60_000); // MM:SS
+    assert_eq!(j100.work.as_ms(), 60_000); // MM:SS
     assert_eq!(j100.estimate.as_ms(), 60_000); // UNLIMITED: the run time
     let j201 = by_id(&w, 201);
-    assert_eq!(j201.run.as_ms(), 90_000_000); // 1-01:00:00
+    assert_eq!(j201.work.as_ms(), 90_000_000); // 1-01:00:00
     assert_eq!(j201.estimate.as_ms(), 172_800_000); // 2-00:00:00
     assert_eq!(by_id(&w, 300).estimate.as_ms(), 600_000); // Partition_Limit: the run
     assert_eq!(by_id(&w, 301).estimate.as_ms(), 1_800_000);
     // Sizes: NCPUS, else the TRES's cpu.
     assert_eq!(by_id(&w, 500).procs, 16);
-    // A run above the limit raises the estimate, or is cut with --kill-at-walltime.
+    // A run above the limit raises the estimate, or is stopped at it with --kill-at-walltime.
     assert_eq!(by_id(&w, 500).estimate.as_ms(), 10_800_000);
     let killed = read_sacct(
         QUIRKS,
@@ -145,8 +145,10 @@ fn every_documented_quirk() {
     )
     .unwrap();
     let j500 = by_id(&killed, 500);
-    assert!(j500.killed);
-    assert_eq!(j500.run.as_ms(), 3_600_000);
+    // The work stays the runtime; the limit is what the engine stops it at.
+    assert!(j500.exceeds_limit());
+    assert_eq!(j500.work.as_ms(), 10_800_000);
+    assert_eq!(j500.estimate.as_ms(), 3_600_000);
     // Users, accounts and partitions as numbers in order of first appearance.
     assert_eq!((j100.user, j100.group, j100.partition), (0, 0, 0));
     assert_eq!((j201.user, j201.group, j201.partition), (1, 1, 1));
@@ -161,7 +163,7 @@ fn missing_columns_and_bad_rows_are_clear_errors() {
     let minimal = "JobID|Submit|Start|End|State|NCPUS\n\
                    7|2024-01-01T00:00:00|2024-01-01T00:00:00|2024-01-01T00:00:30|COMPLETED|4\n";
     let w = read_sacct(minimal, "min.txt", &options(4)).unwrap();
-    assert_eq!(w.jobs[0].run.as_ms(), 30_000);
+    assert_eq!(w.jobs[0].work.as_ms(), 30_000);
     assert_eq!(w.jobs[0].estimate.as_ms(), 30_000);
 
     let no_id = "Submit|Start|End|State\n";

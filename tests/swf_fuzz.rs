@@ -69,6 +69,6 @@ proptest! {
         prop_assert_eq!(w.input_jobs, rows.len() as u64);
         prop_assert_eq!(w.jobs.len() + w.dropped.len(), rows.len());
         prop_assert!(w.jobs.windows(2).all(|p| (p[0].submit, p[0].trace_id) <= (p[1].submit, p[1].trace_id)));
-        prop_assert!(w.jobs.iter().all(|j| j.procs >= 1 && j.procs <= 16 && j.estimate >= j.run));
+        prop_assert!(w.jobs.iter().all(|j| j.procs >= 1 && j.procs <= 16 && j.estimate >= j.work));
     }
 }

@@ -8,8 +8,6 @@
 pub mod nodes;
 pub mod spec;
 
-use crate::workload::Job;
-
 /// A pool of identical processors.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessorPool {
@@ -42,24 +40,24 @@ impl ProcessorPool {
     pub fn free(&self) -> u32 {
         self.free
     }
-    /// Allocates `job`'s processors.
-    pub fn allocate(&mut self, job: &Job) -> Result<(), DoesNotFit> {
-        if job.procs > self.free {
+    /// Allocates `procs` processors.
+    pub fn allocate(&mut self, procs: u32) -> Result<(), DoesNotFit> {
+        if procs > self.free {
             return Err(DoesNotFit {
-                needed: job.procs,
+                needed: procs,
                 free: self.free,
                 total: self.total,
             });
         }
-        self.free -= job.procs;
+        self.free -= procs;
         Ok(())
     }
-    /// Returns `job`'s processors.
-    pub fn release(&mut self, job: &Job) {
+    /// Returns `procs` processors.
+    pub fn release(&mut self, procs: u32) {
         debug_assert!(
-            self.free + job.procs <= self.total,
+            self.free + procs <= self.total,
             "released more than allocated"
         );
-        self.free = (self.free + job.procs).min(self.total);
+        self.free = (self.free + procs).min(self.total);
     }
 }

@@ -695,11 +695,27 @@ impl Nodes {
     /// Takes one node's share of `r` on each node of `set` (which `place` returned).
     /// Panics in debug builds if a node lacks it; callers check with `place` first.
     pub fn allocate(&mut self, r: &NodeRequest, set: &[u32]) {
+        self.take(r, set, SharePart::Whole);
+    }
+
+    /// Gives back what `allocate(r, set)` took.
+    pub fn release(&mut self, r: &NodeRequest, set: &[u32]) {
+        self.give(r, set, SharePart::Whole);
+    }
+
+    /// Takes `part` of one node's share of `r` on each node of `set`.
+    pub fn take(&mut self, r: &NodeRequest, set: &[u32], part: SharePart) {
         for &n in set {
             let t = &self.types[self.node_type[n as usize] as usize];
-            let take = r.taken(t);
+            let take = part.of(r.taken(t));
             let f = self.free[n as usize];
-            debug_assert!(r.fits(t, &f), "node {n} lacks the request");
+            debug_assert!(
+                f.cores >= take.cores
+                    && f.memory_mb >= take.memory_mb
+                    && f.gpus >= take.gpus
+                    && f.mig_slices >= take.mig_slices,
+                "node {n} lacks the request"
+            );
             self.set_free(
                 n,
                 NodeFree {
@@ -712,12 +728,12 @@ impl Nodes {
         }
     }
 
-    /// Gives back what `allocate(r, set)` took.
-    pub fn release(&mut self, r: &NodeRequest, set: &[u32]) {
+    /// Gives back `part` of one node's share of `r` on each node of `set`.
+    pub fn give(&mut self, r: &NodeRequest, set: &[u32], part: SharePart) {
         for &n in set {
             let t = &self.types[self.node_type[n as usize] as usize];
             let cap = t.capacity();
-            let take = r.taken(t);
+            let take = part.of(r.taken(t));
             let f = self.free[n as usize];
             self.set_free(
                 n,
@@ -728,6 +744,55 @@ impl Nodes {
                     mig_slices: (f.mig_slices + take.mig_slices).min(cap.mig_slices),
                 },
             );
+        }
+    }
+
+    /// Checks that `part` of one node's share of `r` is free on each node of `set` (a
+    /// suspended job resuming on its own nodes takes back its cores, GPUs and slices).
+    pub fn check_part(&self, r: &NodeRequest, set: &[u32], part: SharePart) -> Result<(), String> {
+        for &n in set {
+            let Some(f) = self.free.get(n as usize) else {
+                return Err(format!("no node {n}"));
+            };
+            let take = part.of(r.taken(&self.types[self.node_type[n as usize] as usize]));
+            if f.cores < take.cores
+                || f.memory_mb < take.memory_mb
+                || f.gpus < take.gpus
+                || f.mig_slices < take.mig_slices
+            {
+                return Err(format!("node {n} lacks the request: free {f:?}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which part of a node's share an allocation change concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SharePart {
+    /// Everything: a job starting or ending.
+    Whole,
+    /// Cores, GPUs and MIG slices: what a suspended job gives back and takes again.
+    Compute,
+    /// Memory: what a suspended job keeps.
+    Memory,
+}
+
+impl SharePart {
+    /// The part of `share`.
+    pub fn of(self, share: NodeFree) -> NodeFree {
+        match self {
+            SharePart::Whole => share,
+            SharePart::Compute => NodeFree {
+                memory_mb: 0,
+                ..share
+            },
+            SharePart::Memory => NodeFree {
+                memory_mb: share.memory_mb,
+                cores: 0,
+                gpus: 0,
+                mig_slices: 0,
+            },
         }
     }
 }

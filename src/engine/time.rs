@@ -48,6 +48,10 @@ impl SimTime {
     }
 }
 
+/// The latest instant a run may reach: half the clock's range, so that a reservation's end
+/// (its start plus an estimate) never saturates either.
+pub const CLOCK_LIMIT: SimTime = SimTime::from_ms(u64::MAX / 2);
+
 impl SimDuration {
     /// No time at all.
     pub const ZERO: SimDuration = SimDuration(0);

@@ -1,10 +1,13 @@
 //! Metrics computed from a finished run.
 //!
 //! Definitions (all times in seconds):
-//! - wait = start − submit; response = end − submit; run = end − start;
+//! - wait = first start − submit; response = end − submit; run = time running, over all
+//!   the job's segments (end − start for a job that ran once); jobs that never started
+//!   (cancelled or abandoned while waiting) are counted by outcome, not in these;
 //! - bounded slowdown = max(1, (wait + run) / max(run, τ)), τ = 10 s by default;
 //! - slowdown = (wait + run) / run, over jobs with run > 0 only (it is undefined otherwise);
-//! - utilization = Σ size × run / (machine processors × (last end − first submit));
+//! - utilization = Σ over segments of size × length / (machine processors × (last end −
+//!   first submit));
 //! - makespan = last end − first submit;
 //! - percentiles use the nearest-rank method: the p-th percentile of n sorted values is
 //!   the value at rank ⌈p/100 × n⌉ (1-based), so it is always one of the observed values.
@@ -12,9 +15,11 @@
 pub mod resources;
 
 use crate::engine::time::{SimDuration, SimTime};
+use crate::lifecycle::Outcome;
 use crate::simulation::RunResult;
 use crate::workload::{JobKind, Workload};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Statistics of one class of jobs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -43,6 +48,21 @@ pub struct ClassMetrics {
     pub response_mean_s: f64,
 }
 
+/// How jobs' lives went: outcomes, segments, suspensions and requeues.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LifecycleMetrics {
+    /// Jobs by outcome (every outcome listed, in a fixed order).
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Segments run (one per job when nothing suspends or requeues).
+    pub segments: u64,
+    /// Requeues.
+    pub requeues: u64,
+    /// Time jobs spent suspended, s.
+    pub suspended_s: f64,
+    /// Work lost to requeues and failures, s (at rate 1).
+    pub work_lost_s: f64,
+}
+
 /// The summary of a run's schedule.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScheduleMetrics {
@@ -50,8 +70,10 @@ pub struct ScheduleMetrics {
     pub makespan_s: f64,
     /// Processor utilization over the makespan (0 to 1).
     pub utilization: f64,
-    /// Jobs ended at their estimate by `--kill-at-walltime`.
+    /// Jobs stopped at their time limit (outcome `timeout`; with `--kill-at-walltime`).
     pub killed_jobs: u64,
+    /// Outcomes, segments and what suspensions and requeues cost.
+    pub lifecycle: LifecycleMetrics,
     /// All simulated jobs.
     pub all: ClassMetrics,
     /// Interactive jobs only.
@@ -70,9 +92,13 @@ pub fn compute(workload: &Workload, result: &RunResult, bsld_tau: SimDuration) -
     let last_end = result.end.iter().copied().max().unwrap_or(SimTime::ZERO);
     let makespan = last_end.saturating_since(first_submit);
     // Integer processor-milliseconds: exact, and u128 cannot overflow.
-    let area: u128 = jobs
+    let area: u128 = result
+        .segments
         .iter()
-        .map(|j| u128::from(j.procs) * u128::from(j.run.as_ms()))
+        .map(|s| {
+            u128::from(jobs[s.job.get()].procs)
+                * u128::from(s.end.saturating_since(s.start).as_ms())
+        })
         .sum();
     let capacity = u128::from(workload.machine_procs) * u128::from(makespan.as_ms());
     let utilization = if capacity == 0 {
@@ -87,12 +113,15 @@ pub fn compute(workload: &Workload, result: &RunResult, bsld_tau: SimDuration) -
         let mut slowdown_n = 0u64;
         let mut response_sum = 0f64;
         for (i, j) in jobs.iter().enumerate() {
-            if !filter(j.kind) {
+            // Jobs that never started (cancelled or abandoned while waiting) have no wait or
+            // slowdown; they are counted by outcome.
+            if !filter(j.kind) || !result.started(i) {
                 continue;
             }
             let wait = result.start[i].saturating_since(j.submit);
-            let run = result.end[i].saturating_since(result.start[i]);
-            let response = wait + run;
+            let run = result.run_time(i);
+            // Suspended time and waits after a requeue are part of the response.
+            let response = result.end[i].saturating_since(j.submit);
             waits.push(wait.as_ms());
             let bsld = (response.as_secs_f64() / run.max(bsld_tau).as_secs_f64()).max(1.0);
             bslds.push(bsld);
@@ -104,10 +133,22 @@ pub fn compute(workload: &Workload, result: &RunResult, bsld_tau: SimDuration) -
         }
         class_metrics(waits, bslds, slowdown_sum, slowdown_n, response_sum)
     };
+    let count = |o: Outcome| result.log.iter().filter(|l| l.outcome == o).count() as u64;
+    let seconds = |ms: u64| SimDuration::from_ms(ms).as_secs_f64();
     ScheduleMetrics {
         makespan_s: makespan.as_secs_f64(),
         utilization,
-        killed_jobs: jobs.iter().filter(|j| j.killed).count() as u64,
+        killed_jobs: count(Outcome::Timeout),
+        lifecycle: LifecycleMetrics {
+            outcomes: Outcome::ALL
+                .iter()
+                .map(|&o| (o.as_str(), count(o)))
+                .collect(),
+            segments: result.segments.len() as u64,
+            requeues: result.log.iter().map(|l| u64::from(l.requeues)).sum(),
+            suspended_s: seconds(result.log.iter().map(|l| l.suspended.as_ms()).sum()),
+            work_lost_s: seconds(result.log.iter().map(|l| l.work_lost.as_ms()).sum()),
+        },
         all: class(&|_| true),
         interactive: class(&|k| k == JobKind::Interactive),
         batch: class(&|k| k == JobKind::Batch),

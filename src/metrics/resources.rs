@@ -87,13 +87,18 @@ pub struct SessionMetrics {
     pub idle_mig_slice_hours: f64,
 }
 
-/// What job `i` took, summed over its nodes.
+/// What job `i` took in its last segment, summed over its nodes.
 pub fn job_totals(workload: &Workload, result: &RunResult, i: usize) -> [u64; 4] {
+    totals_on(workload, i, result.last_nodes(i))
+}
+
+/// What job `i` takes on `nodes`, summed over them (cores, memory MB, GPUs, MIG slices).
+pub fn totals_on(workload: &Workload, i: usize, nodes: &[u32]) -> [u64; 4] {
     let Some(nw) = &workload.nodes else {
         return [u64::from(workload.jobs[i].procs), 0, 0, 0];
     };
     let mut t = [0u64; 4];
-    for &n in result.nodes.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+    for &n in nodes {
         let take: NodeFree = nw.requests[i].taken(nw.cluster.type_of(n));
         t[0] += u64::from(take.cores);
         t[1] += take.memory_mb;
@@ -143,14 +148,21 @@ pub fn compute(
     let mut part_jobs = vec![0u64; np];
     let mut part_wait_ms = vec![0u128; np];
     let mut part_mask = vec![0u64; np];
-    for (i, j) in workload.jobs.iter().enumerate() {
-        let totals = totals[i];
-        let run = u128::from(result.end[i].saturating_since(result.start[i]).as_ms());
+    for s in &result.segments {
+        let i = s.job.get();
+        let totals = totals_on(workload, i, result.nodes_of(s));
+        let run = u128::from(s.end.saturating_since(s.start).as_ms());
         let p = nw.partition_of[i] as usize;
         for r in 0..4 {
             area[r] += u128::from(totals[r]) * run;
             part_area[p][r] += u128::from(totals[r]) * run;
         }
+    }
+    for (i, j) in workload.jobs.iter().enumerate() {
+        if !result.started(i) {
+            continue;
+        }
+        let p = nw.partition_of[i] as usize;
         part_jobs[p] += 1;
         part_wait_ms[p] += u128::from(result.start[i].saturating_since(j.submit).as_ms());
         part_mask[p] |= nw.requests[i].allowed_types;
@@ -161,7 +173,7 @@ pub fn compute(
         if j.kind != crate::workload::JobKind::Interactive {
             continue;
         }
-        let hours = result.end[i].saturating_since(result.start[i]).as_ms() as f64 / 3_600_000.0;
+        let hours = result.run_time(i).as_ms() as f64 / 3_600_000.0;
         let idle = f64::from(nw.idle_fraction.get(i).copied().unwrap_or(0.0));
         let [cores, _, gpus, slices] = totals[i];
         sessions.jobs += 1;
@@ -214,20 +226,14 @@ pub fn compute(
         memory_mb: use_of(1),
         gpus: use_of(2),
         mig_slices: use_of(3),
-        gpu_fragmentation: gpu_fragmentation(workload, result, &totals, capacity[2], makespan_ms),
+        gpu_fragmentation: gpu_fragmentation(workload, result, capacity[2], makespan_ms),
         partitions,
         sessions,
     })
 }
 
 /// See the module docs.
-fn gpu_fragmentation(
-    workload: &Workload,
-    result: &RunResult,
-    totals: &[[u64; 4]],
-    gpus: u64,
-    makespan_ms: u64,
-) -> f64 {
+fn gpu_fragmentation(workload: &Workload, result: &RunResult, gpus: u64, makespan_ms: u64) -> f64 {
     let Some(nw) = &workload.nodes else {
         return 0.0;
     };
@@ -237,7 +243,9 @@ fn gpu_fragmentation(
     // (time, order, job): ends, then submissions, then starts (a job submitted and started
     // at one instant must be added before it is removed); the interval after an instant
     // sees the state after all its changes.
-    let mut events: Vec<(SimTime, u8, usize)> = Vec::new();
+    // A job waits from its submission to its first start (or its end, if it never
+    // started); each segment holds its GPUs from its start to its end.
+    let mut events: Vec<(SimTime, u8, usize, u64)> = Vec::new();
     let mut asks = vec![0u64; workload.jobs.len()];
     for (i, j) in workload.jobs.iter().enumerate() {
         let r = &nw.requests[i];
@@ -245,26 +253,33 @@ fn gpu_fragmentation(
         if asks[i] == 0 {
             continue;
         }
-        events.push((j.submit, 1, i));
-        events.push((result.start[i], 2, i));
-        events.push((result.end[i], 0, i));
+        events.push((j.submit, 1, i, 0));
+        events.push((result.start[i], 2, i, 0));
+    }
+    for s in &result.segments {
+        let i = s.job.get();
+        if asks[i] == 0 {
+            continue;
+        }
+        let took = totals_on(workload, i, result.nodes_of(s))[2];
+        events.push((s.start, 3, i, took));
+        events.push((s.end, 0, i, took));
     }
     events.sort_unstable();
     let mut waiting: BTreeSet<(u64, usize)> = BTreeSet::new();
     let mut busy = 0u64;
     let mut idle_ms: u128 = 0;
     for k in 0..events.len() {
-        let (t, kind, i) = events[k];
-        let took = totals[i][2];
+        let (t, kind, i, took) = events[k];
         match kind {
             0 => busy = busy.saturating_sub(took),
             1 => {
                 waiting.insert((asks[i], i));
             }
-            _ => {
+            2 => {
                 waiting.remove(&(asks[i], i));
-                busy += took;
             }
+            _ => busy += took,
         }
         let next = events.get(k + 1).map_or(t, |e| e.0);
         let idle = gpus.saturating_sub(busy);

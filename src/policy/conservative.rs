@@ -35,17 +35,16 @@
 //! cover everything any job has not yet considered.)
 
 use super::profile::Profile;
-use super::{Decision, Policy, SchedView};
+use super::{Decision, JobInfo, Policy, SchedView};
 use crate::engine::time::{SimDuration, SimTime};
-use crate::workload::{Job, JobIdx};
+use crate::lifecycle::{Outcome, Transition};
+use crate::workload::JobIdx;
 
 /// The conservative backfilling policy.
 pub struct Conservative {
     profile: Profile,
     /// Waiting jobs in queue order, with their reservations.
     queue: ReservationTree,
-    /// Start + planned duration of each running job, by job index.
-    estimated_end: Vec<SimTime>,
     /// Arrivals since the last pass, in queue order.
     arrivals: Vec<JobIdx>,
     /// Whether a job ended since the last pass.
@@ -115,17 +114,16 @@ impl Staircase {
 }
 
 /// The length a job occupies in the profile.
-fn planned(job: &Job) -> SimDuration {
-    job.estimate.max(SimDuration::from_ms(1))
+fn planned(job: JobInfo) -> SimDuration {
+    job.estimate().max(SimDuration::from_ms(1))
 }
 
 impl Conservative {
     /// A policy for a workload of `jobs` jobs on `machine_procs` processors.
-    pub fn new(jobs: usize, machine_procs: u32) -> Self {
+    pub fn new(_jobs: usize, machine_procs: u32) -> Self {
         Conservative {
             profile: Profile::new(machine_procs),
             queue: ReservationTree::new(),
-            estimated_end: vec![SimTime::ZERO; jobs],
             arrivals: Vec::new(),
             job_ended: false,
             rises: Vec::new(),
@@ -135,6 +133,46 @@ impl Conservative {
             starting: Vec::new(),
             stack: Vec::new(),
         }
+    }
+
+    /// The end a running job occupies in the profile: its segment's start plus its planned
+    /// length (the engine's estimated end, at least 1 ms after the start).
+    fn planned_end(job: JobIdx, view: &SchedView) -> SimTime {
+        view.estimated_end(job)
+            .max(view.segment_start(job) + SimDuration::from_ms(1))
+    }
+
+    /// A running (or just suspended) job stops: the rest of its planned time is free.
+    fn stop_running(&mut self, job: JobIdx, view: &SchedView) {
+        let end = Self::planned_end(job, view);
+        if end > view.now {
+            self.profile.release(view.now, end, view.job(job).procs());
+            self.log_rise(view.now, end, view.now);
+        }
+        self.job_ended = true;
+    }
+
+    /// Takes `job` out of the waiting jobs (its reservation given back); false if it does not
+    /// wait. Rare (cancellations, requeues), so a walk over the slots.
+    fn leave_queue(&mut self, job: JobIdx, view: &SchedView) -> bool {
+        if let Some(at) = self.arrivals.iter().position(|&j| j == job) {
+            self.arrivals.remove(at);
+            return true;
+        }
+        let Some(slot) = (0..self.queue.next_slot).find(|&slot| {
+            self.queue.slot_job[slot] == job
+                && self.queue.summary(self.queue.leaf(slot)) != Group::EMPTY
+        }) else {
+            return false;
+        };
+        let start = SimTime::from_ms(self.queue.summary(self.queue.leaf(slot)).latest_start_ms);
+        let end = start + self.queue.slot_duration[slot];
+        self.profile
+            .release(start, end, self.queue.slot_procs[slot]);
+        self.queue.remove(slot);
+        self.log_rise(start, end, view.now);
+        self.job_ended = true;
+        true
     }
 
     /// Logs that the profile rose on `[from, until)` (only the part after `now` matters).
@@ -235,17 +273,32 @@ impl Policy for Conservative {
         "conservative".to_string()
     }
 
-    fn on_arrival(&mut self, job: JobIdx, _view: &SchedView) {
-        self.arrivals.push(job);
-    }
-
-    fn on_job_end(&mut self, job: JobIdx, view: &SchedView) {
-        let end = self.estimated_end[job.get()];
-        if end > view.now {
-            self.profile.release(view.now, end, view.job(job).procs);
-            self.log_rise(view.now, end, view.now);
+    fn on_transition(&mut self, job: JobIdx, transition: Transition, view: &SchedView) {
+        match transition {
+            Transition::Pending => self.arrivals.push(job),
+            Transition::Started => {}
+            Transition::Ended(Outcome::Completed | Outcome::Timeout | Outcome::Failed)
+            | Transition::Suspended => self.stop_running(job, view),
+            Transition::Ended(Outcome::Cancelled | Outcome::Abandoned) => {
+                if !self.leave_queue(job, view) {
+                    self.stop_running(job, view);
+                }
+            }
+            Transition::Requeued => {
+                // Placed again as an arrival (after the jobs already reserved).
+                if !self.leave_queue(job, view) {
+                    self.stop_running(job, view);
+                }
+                self.arrivals.push(job);
+            }
+            // Conservative never suspends, so only another actor could resume a job; it is
+            // then planned from now to its estimated end like a start.
+            Transition::Resumed => {
+                let procs = view.job(job).procs();
+                self.profile
+                    .reserve(view.now, Self::planned_end(job, view), procs);
+            }
         }
-        self.job_ended = true;
     }
 
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
@@ -259,9 +312,9 @@ impl Policy for Conservative {
             let job = self.arrivals[a];
             let j = view.job(job);
             let duration = planned(j);
-            let at = self.profile.earliest_fit(now, duration, j.procs);
-            self.profile.reserve(at, at + duration, j.procs);
-            self.queue.insert(job, j.procs, duration, at.as_ms());
+            let at = self.profile.earliest_fit(now, duration, j.procs());
+            self.profile.reserve(at, at + duration, j.procs());
+            self.queue.insert(job, j.procs(), duration, at.as_ms());
             decisions.push(Decision::Reserve { job, at });
         }
         self.arrivals.clear();
@@ -272,7 +325,6 @@ impl Policy for Conservative {
         for &slot in &starting {
             let job = self.queue.slot_job[slot];
             self.queue.remove(slot);
-            self.estimated_end[job.get()] = now + self.queue.slot_duration[slot];
             decisions.push(Decision::Start(job));
         }
         starting.clear();

@@ -24,6 +24,7 @@
 use super::wait_queue::WaitQueue;
 use super::{Decision, Policy, SchedView};
 use crate::engine::time::{SimDuration, SimTime};
+use crate::lifecycle::{Outcome, Transition};
 use crate::workload::{Job, JobIdx};
 
 /// The head's reservation as computed by the last pass, and what is left of the extra
@@ -43,8 +44,6 @@ pub struct Easy {
     /// small (the machine bounds it) and the shadow computation walks it at every pass
     /// after a completion, which is far cheaper over contiguous memory (measured).
     running: Vec<(SimTime, JobIdx, u32)>,
-    /// Estimated end of each running job, to find it in `running` when it ends.
-    estimated_end: Vec<SimTime>,
     /// Arrivals since the last pass, in queue order.
     arrivals: Vec<JobIdx>,
     /// Whether a job ended since the last pass (resources changed: rescan everything).
@@ -57,11 +56,10 @@ pub struct Easy {
 
 impl Easy {
     /// A policy for a workload of these jobs.
-    pub fn new(jobs: &[Job]) -> Self {
+    pub fn new(_jobs: &[Job]) -> Self {
         Easy {
             queue: WaitQueue::new(),
             running: Vec::new(),
-            estimated_end: vec![SimTime::ZERO; jobs.len()],
             arrivals: Vec::new(),
             job_ended: false,
             last: None,
@@ -70,15 +68,37 @@ impl Easy {
     }
 
     fn start(&mut self, job: JobIdx, view: &SchedView, decisions: &mut Vec<Decision>) {
-        let j = view.job(job);
-        let end = view.now + j.estimate;
-        self.estimated_end[job.get()] = end;
+        // The engine will file the job under the same estimated end (now + its limit).
+        let end = view.now + view.job(job).estimate();
+        self.run(job, end, view.job(job).procs());
+        self.queue.remove(job);
+        decisions.push(Decision::Start(job));
+    }
+
+    /// Counts `job` as running until `end`.
+    fn run(&mut self, job: JobIdx, end: SimTime, procs: u32) {
         let at = self
             .running
             .partition_point(|&(e, i, _)| (e, i) < (end, job));
-        self.running.insert(at, (end, job, j.procs));
-        self.queue.remove(job);
-        decisions.push(Decision::Start(job));
+        self.running.insert(at, (end, job, procs));
+    }
+
+    /// Forgets `job` wherever it is: in the queue, or running (filed under the estimated
+    /// end the engine shows for its last segment). A suspended job is in neither.
+    fn forget(&mut self, job: JobIdx, view: &SchedView) {
+        if self.queue.contains(job) {
+            self.queue.remove(job);
+            return;
+        }
+        self.stop_running(job, view);
+    }
+
+    /// Stops counting `job` as running (if it is).
+    fn stop_running(&mut self, job: JobIdx, view: &SchedView) {
+        let key = (view.estimated_end(job), job);
+        if let Ok(at) = self.running.binary_search_by(|&(e, i, _)| (e, i).cmp(&key)) {
+            self.running.remove(at);
+        }
     }
 
     /// Shadow time and extra processors for a head needing `need` with `free` free now.
@@ -118,8 +138,8 @@ impl Easy {
         decisions: &mut Vec<Decision>,
     ) -> u32 {
         let j = view.job(job);
-        let ends_by_shadow = j.estimate <= window;
-        let procs = j.procs;
+        let ends_by_shadow = j.estimate() <= window;
+        let procs = j.procs();
         self.start(job, view, decisions);
         if ends_by_shadow {
             extra
@@ -131,7 +151,7 @@ impl Easy {
     fn full_pass(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
         let mut free = view.cluster.free();
         while let Some(head) = self.queue.first() {
-            let procs = view.job(head).procs;
+            let procs = view.job(head).procs();
             if procs > free {
                 break;
             }
@@ -142,7 +162,7 @@ impl Easy {
             self.last = None;
             return;
         };
-        let (shadow, mut extra) = self.shadow(view, view.job(head).procs, free);
+        let (shadow, mut extra) = self.shadow(view, view.job(head).procs(), free);
         if self.announced_head != Some(head) {
             self.announced_head = Some(head);
             decisions.push(Decision::Reserve {
@@ -158,7 +178,7 @@ impl Easy {
                 Self::may_backfill(procs, est, free, window.as_ms(), extra)
             });
             let Some(job) = candidate else { break };
-            free -= view.job(job).procs;
+            free -= view.job(job).procs();
             extra = self.backfill(job, window, extra, view, decisions);
             from = job.get() + 1;
         }
@@ -175,18 +195,36 @@ impl Policy for Easy {
         "easy".to_string()
     }
 
-    fn on_arrival(&mut self, job: JobIdx, view: &SchedView) {
-        let j = view.job(job);
-        self.queue.insert(job, j.procs, j.estimate.as_ms());
-        self.arrivals.push(job);
-    }
-
-    fn on_job_end(&mut self, job: JobIdx, _view: &SchedView) {
-        let key = (self.estimated_end[job.get()], job);
-        if let Ok(at) = self.running.binary_search_by(|&(e, i, _)| (e, i).cmp(&key)) {
-            self.running.remove(at);
+    fn on_transition(&mut self, job: JobIdx, transition: Transition, view: &SchedView) {
+        match transition {
+            Transition::Pending => {
+                let j = view.job(job);
+                self.queue.insert(job, j.procs(), j.estimate().as_ms());
+                self.arrivals.push(job);
+            }
+            Transition::Started => {}
+            // Resources were freed or the queue changed: the next pass rescans.
+            Transition::Ended(Outcome::Completed | Outcome::Timeout | Outcome::Failed)
+            | Transition::Suspended => {
+                self.stop_running(job, view);
+                self.job_ended = true;
+            }
+            Transition::Ended(Outcome::Cancelled | Outcome::Abandoned) => {
+                self.forget(job, view);
+                self.job_ended = true;
+            }
+            Transition::Requeued => {
+                // Back in the queue at its place.
+                self.forget(job, view);
+                let j = view.job(job);
+                self.queue.insert(job, j.procs(), j.estimate().as_ms());
+                self.job_ended = true;
+            }
+            Transition::Resumed => {
+                self.run(job, view.estimated_end(job), view.job(job).procs());
+                self.job_ended = true;
+            }
         }
-        self.job_ended = true;
     }
 
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
@@ -202,13 +240,13 @@ impl Policy for Easy {
                 for &job in &arrivals {
                     let j = view.job(job);
                     if Self::may_backfill(
-                        u64::from(j.procs),
-                        j.estimate.as_ms(),
+                        u64::from(j.procs()),
+                        j.estimate().as_ms(),
                         free,
                         window.as_ms(),
                         extra,
                     ) {
-                        free -= j.procs;
+                        free -= j.procs();
                         extra = self.backfill(job, window, extra, view, decisions);
                     }
                 }

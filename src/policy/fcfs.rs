@@ -5,6 +5,7 @@
 //! A pass costs O(jobs started + 1), however long the queue.
 
 use super::{Decision, Policy, SchedView};
+use crate::lifecycle::{Outcome, Transition};
 use crate::workload::JobIdx;
 use std::collections::VecDeque;
 
@@ -26,17 +27,34 @@ impl Policy for Fcfs {
         "fcfs".to_string()
     }
 
-    fn on_arrival(&mut self, job: JobIdx, _view: &SchedView) {
-        // Arrivals come in queue order, so pushing at the back keeps the queue sorted.
-        self.queue.push_back(job);
+    fn on_transition(&mut self, job: JobIdx, transition: Transition, _view: &SchedView) {
+        match transition {
+            // Arrivals come in queue order, so pushing at the back keeps the queue sorted;
+            // a requeued job goes back to its place.
+            Transition::Pending => self.queue.push_back(job),
+            Transition::Requeued => {
+                let at = self.queue.partition_point(|&j| j < job);
+                self.queue.insert(at, job);
+            }
+            // Pending jobs that are cancelled or abandoned leave the queue (a running job
+            // is not in it).
+            Transition::Ended(Outcome::Cancelled | Outcome::Abandoned) => {
+                if let Some(at) = self.queue.iter().position(|&j| j == job) {
+                    self.queue.remove(at);
+                }
+            }
+            // The pass reads the free processors: nothing else to keep.
+            Transition::Ended(_)
+            | Transition::Started
+            | Transition::Suspended
+            | Transition::Resumed => {}
+        }
     }
-
-    fn on_job_end(&mut self, _job: JobIdx, _view: &SchedView) {}
 
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
         let mut free = view.cluster.free();
         while let Some(&head) = self.queue.front() {
-            let procs = view.job(head).procs;
+            let procs = view.job(head).procs();
             if procs > free {
                 break;
             }

@@ -1,13 +1,17 @@
 //! Scheduling policies.
 //!
-//! A policy reads a [`SchedView`] (the clock, the jobs' static attributes, the cluster's
-//! free resources) and returns [`Decision`]s; the simulation loop checks every decision
-//! (the job is waiting, it fits) and applies it. A policy never mutates cluster state.
+//! A policy reads a [`SchedView`] (the clock, the jobs' requests and estimates, their
+//! lifecycle states, the running jobs' starts, allocations and estimated ends, the
+//! cluster's free resources) and returns [`Decision`]s; the simulation loop checks every
+//! decision and applies it. A policy never mutates cluster state.
 //!
-//! The engine calls, at each instant: [`Policy::on_job_end`] for every completion, then
-//! [`Policy::on_arrival`] for every arrival (in queue order), then [`Policy::schedule`]
-//! once. Completions caused by that pass at the same instant (zero-length jobs) start a new
-//! round at that instant: ends, then another pass.
+//! The protocol: the engine tells the policy of every job transition through
+//! [`Policy::on_transition`] — at each instant, first the segments that stopped
+//! (`Ended(completed | timeout)`), then the arrivals in queue order (`Pending`); then it
+//! calls [`Policy::schedule`] once and applies the decisions in order, telling the policy
+//! of each resulting transition (`Started`, `Suspended`, `Resumed`, `Requeued`,
+//! `Ended(cancelled)`) right after applying it. Segments that the pass made stop at the same
+//! instant (zero-length jobs) start a new round at that instant: stops, then another pass.
 //!
 //! The built-in policies order their queue by `(submit time, trace job number)`, which is
 //! the workload's index order ([`JobIdx`]).
@@ -22,50 +26,159 @@ pub mod wait_queue;
 
 use crate::cluster::nodes::Nodes;
 use crate::cluster::ProcessorPool;
-use crate::engine::time::SimTime;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::lifecycle::{JobState, LiveJob, Segment, Transition};
 use crate::workload::classes::NodeWorkload;
-use crate::workload::{Job, JobIdx};
+use crate::workload::{Job, JobIdx, JobKind};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What a policy sees: read-only.
+/// What a policy may know of a job's true runtime.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Predictor {
+    /// Nothing: policies see estimates only, as a real scheduler does.
+    #[default]
+    None,
+    /// An oracle: [`SchedView::predicted_work`] gives every job's true work (for studies
+    /// of what perfect runtime knowledge would be worth).
+    Oracle,
+}
+
+/// What a scheduler knows of a job: everything but its true runtime.
+#[derive(Clone, Copy, Debug)]
+pub struct JobInfo<'a>(&'a Job);
+
+impl JobInfo<'_> {
+    /// The job's number in its trace.
+    pub fn trace_id(&self) -> u64 {
+        self.0.trace_id
+    }
+    /// When it was submitted.
+    pub fn submit(&self) -> SimTime {
+        self.0.submit
+    }
+    /// Its time limit (walltime estimate).
+    pub fn estimate(&self) -> SimDuration {
+        self.0.estimate
+    }
+    /// Processors it asks for (for node-level jobs, its cores).
+    pub fn procs(&self) -> u32 {
+        self.0.procs
+    }
+    /// Batch or interactive.
+    pub fn kind(&self) -> JobKind {
+        self.0.kind
+    }
+    /// User number (-1: unknown).
+    pub fn user(&self) -> i32 {
+        self.0.user
+    }
+    /// Group number (-1: unknown).
+    pub fn group(&self) -> i32 {
+        self.0.group
+    }
+}
+
+/// What a policy sees: read-only. Jobs' requests and estimates, their lifecycle state, the
+/// running jobs' segment starts, allocations and estimated ends, and the cluster's free
+/// resources. Not the jobs' true runtimes, unless the run has an explicit [`Predictor`].
 pub struct SchedView<'a> {
     /// The current instant.
     pub now: SimTime,
-    /// Every job of the workload, indexed by [`JobIdx`] (static attributes only).
-    pub jobs: &'a [Job],
-    /// The cluster's processors as they are at the start of the pass (for node-level
-    /// workloads: its cores, counted as a pool).
+    jobs: &'a [Job],
+    /// The cluster's processors as they are now (for node-level workloads: its cores,
+    /// counted as a pool).
     pub cluster: &'a ProcessorPool,
-    /// For node-level workloads: each job's request and the cluster's nodes as they are at
-    /// the start of the pass (free resources only: the engine keeps no search index, so a
-    /// policy that places jobs keeps its own indexed copy, as `node_backfill` does).
+    /// For node-level workloads: each job's request and the cluster's nodes as they are now
+    /// (free resources only: the engine keeps no search index, so a policy that places jobs
+    /// keeps its own indexed copy, as `node_backfill` does).
     pub nodes: Option<(&'a NodeWorkload, &'a Nodes)>,
+    live: &'a [LiveJob],
+    segments: &'a [Segment],
+    segment_nodes: &'a [u32],
+    predictor: Predictor,
 }
 
 impl<'a> SchedView<'a> {
-    /// The view at `now` of these jobs on this cluster.
-    pub fn new(now: SimTime, jobs: &'a [Job], cluster: &'a ProcessorPool) -> Self {
+    /// The view at `now`, as the engine builds it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        now: SimTime,
+        jobs: &'a [Job],
+        cluster: &'a ProcessorPool,
+        nodes: Option<(&'a NodeWorkload, &'a Nodes)>,
+        live: &'a [LiveJob],
+        segments: &'a [Segment],
+        segment_nodes: &'a [u32],
+        predictor: Predictor,
+    ) -> Self {
         SchedView {
             now,
             jobs,
             cluster,
-            nodes: None,
+            nodes,
+            live,
+            segments,
+            segment_nodes,
+            predictor,
         }
     }
 
-    /// The job at `idx`.
-    pub fn job(&self, idx: JobIdx) -> &Job {
-        &self.jobs[idx.get()]
+    /// The job at `idx`, as a scheduler knows it.
+    pub fn job(&self, idx: JobIdx) -> JobInfo<'a> {
+        JobInfo(&self.jobs[idx.get()])
+    }
+
+    /// Jobs in the workload.
+    pub fn job_count(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Where `job` is in its life.
+    pub fn state(&self, job: JobIdx) -> JobState {
+        self.live[job.get()].state
+    }
+
+    /// When `job`'s current (or last) segment started.
+    pub fn segment_start(&self, job: JobIdx) -> SimTime {
+        self.live[job.get()].segment_start
+    }
+
+    /// When `job`'s current (or last) segment stops at the latest, by its time limit.
+    /// Still the ended segment's value while a policy is told that it ended.
+    pub fn estimated_end(&self, job: JobIdx) -> SimTime {
+        self.live[job.get()].estimated_end
+    }
+
+    /// The nodes of `job`'s current (or last) segment (empty for processors anywhere, or
+    /// if it never ran).
+    pub fn allocation(&self, job: JobIdx) -> &'a [u32] {
+        let live = &self.live[job.get()];
+        match self.segments.get(live.segment as usize) {
+            Some(s) => {
+                let from = s.first_node as usize;
+                &self.segment_nodes[from..from + s.node_count as usize]
+            }
+            None => &[],
+        }
+    }
+
+    /// `job`'s true work, if the run has an oracle predictor; `None` otherwise.
+    pub fn predicted_work(&self, job: JobIdx) -> Option<SimDuration> {
+        match self.predictor {
+            Predictor::Oracle => Some(self.jobs[job.get()].work),
+            Predictor::None => None,
+        }
     }
 }
 
-/// What a policy asks the engine to do.
+/// What a policy asks the engine to do. Each is checked; an invalid one stops the run with
+/// an error naming the policy and the job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// Start this waiting job now, on free processors (workloads of processors anywhere).
+    /// Start this pending job now, on free processors (workloads of processors anywhere).
     Start(JobIdx),
-    /// Start this waiting job now on these nodes, one node's share of its request on each
+    /// Start this pending job now on these nodes, one node's share of its request on each
     /// (node-level workloads).
     StartOn {
         /// The job.
@@ -82,18 +195,28 @@ pub enum Decision {
         /// The latest start promised.
         at: SimTime,
     },
+    /// Suspend this running job: its cores, GPUs and MIG slices are freed now, its memory
+    /// stays held, its time limit stops counting.
+    Suspend(JobIdx),
+    /// Resume this suspended job on the nodes it was suspended on (its cores, GPUs and
+    /// slices there must be free).
+    Resume(JobIdx),
+    /// Put this running or suspended job back in the queue: everything it holds is freed
+    /// and the work since its last checkpoint is lost.
+    Requeue(JobIdx),
+    /// Cancel this pending, running or suspended job: it ends as `cancelled`.
+    Cancel(JobIdx),
 }
 
 /// A scheduling policy. See the module docs for the calling protocol.
 pub trait Policy {
     /// The policy's canonical label, as written in outputs (`easy`, `conservative`, …).
     fn label(&self) -> String;
-    /// `job` has been submitted.
-    fn on_arrival(&mut self, job: JobIdx, view: &SchedView);
-    /// `job` has ended and its resources are free again.
-    fn on_job_end(&mut self, job: JobIdx, view: &SchedView);
-    /// One scheduling pass: push decisions to `decisions` (which arrives empty). Jobs started
-    /// here must fit in the view's free resources, taken together.
+    /// `job` went through `transition` (the view shows the state after it).
+    fn on_transition(&mut self, job: JobIdx, transition: Transition, view: &SchedView);
+    /// One scheduling pass: push decisions to `decisions` (which arrives empty). They are
+    /// applied in order; jobs started here must fit in the view's free resources, taken
+    /// together with the decisions before them.
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>);
     /// A time at which the policy wants a pass even if no job ends or arrives.
     fn next_wakeup(&self) -> Option<SimTime> {

@@ -23,8 +23,9 @@
 //! rejecting most jobs with the free-resource index's counts before trying to place them.
 
 use super::{Decision, Policy, PolicyKind, SchedView};
-use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
+use crate::cluster::nodes::{NodeRequest, Nodes, Placement, SharePart};
 use crate::engine::time::SimTime;
+use crate::lifecycle::{JobState, Outcome, Transition};
 use crate::workload::classes::NodeWorkload;
 use crate::workload::JobIdx;
 use std::collections::BTreeSet;
@@ -35,11 +36,12 @@ pub struct NodeBackfill {
     placement: Placement,
     /// Free resources as this policy's decisions and the reported completions leave them.
     nodes: Nodes,
-    /// Nodes of each running job (by job index).
-    assigned: Vec<Vec<u32>>,
     waiting: BTreeSet<u32>,
     /// Running jobs by (estimated end, job).
     running: BTreeSet<(SimTime, u32)>,
+    /// The nodes of the jobs started in the current pass: the engine applies them after
+    /// the pass, so the view does not show them yet.
+    started_in_pass: Vec<(u32, Vec<u32>)>,
     /// Jobs that arrived since the last pass.
     arrived: Vec<u32>,
     /// A job ended since the last pass: the reservation and every waiting job must be
@@ -61,7 +63,7 @@ pub struct NodeBackfill {
 
 impl NodeBackfill {
     /// A policy of `kind` (fcfs or easy) for a node-level workload.
-    pub fn new(kind: PolicyKind, jobs: usize, workload: &NodeWorkload) -> NodeBackfill {
+    pub fn new(kind: PolicyKind, _jobs: usize, workload: &NodeWorkload) -> NodeBackfill {
         let mut shapes: std::collections::BTreeMap<&NodeRequest, u32> = Default::default();
         let shape: Vec<u32> = workload
             .requests
@@ -80,10 +82,10 @@ impl NodeBackfill {
             kind,
             placement: workload.placement,
             nodes: workload.cluster.clone(),
-            assigned: vec![Vec::new(); jobs],
             waiting: BTreeSet::new(),
             running: BTreeSet::new(),
             arrived: Vec::new(),
+            started_in_pass: Vec::new(),
             ended: true,
             reservation: None,
         }
@@ -98,30 +100,66 @@ impl NodeBackfill {
         decisions: &mut Vec<Decision>,
     ) {
         self.nodes.allocate(request, &set);
-        self.assigned[job as usize] = set.clone();
         // (The caller takes the job out of `waiting`.)
-        let shape = self.shape[job as usize] as usize;
-        self.waiting_per_shape[shape] -= 1;
-        if self.waiting_per_shape[shape] == 0 {
-            self.shapes_waiting -= 1;
-        }
-        let end = view.now + view.jobs[job as usize].estimate;
+        self.count_out_of_queue(job);
+        // The engine files the job under the same estimated end: now + its limit.
+        let end = view.now + view.job(JobIdx(job)).estimate();
         self.running.insert((end, job));
+        self.started_in_pass.push((job, set.clone()));
         decisions.push(Decision::StartOn {
             job: JobIdx(job),
             nodes: set,
         });
     }
 
+    fn count_into_queue(&mut self, job: u32) {
+        let shape = self.shape[job as usize] as usize;
+        if self.waiting_per_shape[shape] == 0 {
+            self.shapes_waiting += 1;
+        }
+        self.waiting_per_shape[shape] += 1;
+    }
+
+    fn count_out_of_queue(&mut self, job: u32) {
+        let shape = self.shape[job as usize] as usize;
+        self.waiting_per_shape[shape] -= 1;
+        if self.waiting_per_shape[shape] == 0 {
+            self.shapes_waiting -= 1;
+        }
+    }
+
+    /// `job` stops running: `part` of its share on its nodes (as the view shows them) is
+    /// free again, and it no longer counts in the reservation.
+    fn stop_running(&mut self, job: JobIdx, part: SharePart, view: &SchedView) {
+        let Some((nw, _)) = view.nodes else {
+            return;
+        };
+        if self.running.remove(&(view.estimated_end(job), job.0)) {
+            self.nodes
+                .give(&nw.requests[job.get()], view.allocation(job), part);
+        }
+    }
+
     /// The earliest time the head can be placed if running jobs end at their estimates, and
     /// where (never before now).
-    fn reserve(&self, nw: &NodeWorkload, head: u32, now: SimTime) -> Option<(SimTime, Vec<u32>)> {
+    fn reserve(
+        &self,
+        view: &SchedView,
+        nw: &NodeWorkload,
+        head: u32,
+    ) -> Option<(SimTime, Vec<u32>)> {
+        let now = view.now;
         let releases = self.running.iter().map(|&(end, job)| {
-            (
-                end,
-                &nw.requests[job as usize],
-                self.assigned[job as usize].as_slice(),
-            )
+            let nodes = if view.state(JobIdx(job)) == JobState::Running {
+                view.allocation(JobIdx(job))
+            } else {
+                // Not applied yet: started earlier in this pass.
+                self.started_in_pass
+                    .iter()
+                    .find(|s| s.0 == job)
+                    .map_or(&[][..], |s| s.1.as_slice())
+            };
+            (end, &nw.requests[job as usize], nodes)
         });
         self.nodes
             .earliest_placement(&nw.requests[head as usize], self.placement, releases)
@@ -137,35 +175,67 @@ impl Policy for NodeBackfill {
         self.kind.as_str().to_string()
     }
 
-    fn on_arrival(&mut self, job: JobIdx, _view: &SchedView) {
-        self.waiting.insert(job.0);
-        let shape = self.shape[job.get()] as usize;
-        if self.waiting_per_shape[shape] == 0 {
-            self.shapes_waiting += 1;
+    fn on_transition(&mut self, job: JobIdx, transition: Transition, view: &SchedView) {
+        match transition {
+            Transition::Pending => {
+                self.waiting.insert(job.0);
+                self.count_into_queue(job.0);
+                self.arrived.push(job.0);
+            }
+            Transition::Started => {}
+            Transition::Ended(Outcome::Completed | Outcome::Timeout | Outcome::Failed) => {
+                self.stop_running(job, SharePart::Whole, view);
+                self.ended = true;
+            }
+            Transition::Ended(Outcome::Cancelled | Outcome::Abandoned) => {
+                if self.waiting.remove(&job.0) {
+                    self.count_out_of_queue(job.0);
+                } else {
+                    self.stop_running(job, SharePart::Whole, view);
+                }
+                self.ended = true;
+            }
+            // A suspended job keeps its memory; it is not waiting.
+            Transition::Suspended => {
+                self.stop_running(job, SharePart::Compute, view);
+                self.ended = true;
+            }
+            Transition::Resumed => {
+                if let Some((nw, _)) = view.nodes {
+                    let set = view.allocation(job);
+                    self.nodes
+                        .take(&nw.requests[job.get()], set, SharePart::Compute);
+                }
+                self.running.insert((view.estimated_end(job), job.0));
+                self.ended = true;
+            }
+            Transition::Requeued => {
+                // Everything it held is free (the memory of a suspended job too).
+                let part = if self.running.contains(&(view.estimated_end(job), job.0)) {
+                    SharePart::Whole
+                } else {
+                    SharePart::Memory
+                };
+                if let Some((nw, _)) = view.nodes {
+                    if part == SharePart::Memory {
+                        self.nodes
+                            .give(&nw.requests[job.get()], view.allocation(job), part);
+                    }
+                }
+                self.stop_running(job, part, view);
+                self.waiting.insert(job.0);
+                self.count_into_queue(job.0);
+                self.arrived.push(job.0);
+                self.ended = true;
+            }
         }
-        self.waiting_per_shape[shape] += 1;
-        self.arrived.push(job.0);
-    }
-
-    fn on_job_end(&mut self, job: JobIdx, view: &SchedView) {
-        let Some((nw, _)) = view.nodes else {
-            return;
-        };
-        let set = std::mem::take(&mut self.assigned[job.get()]);
-        self.nodes.release(&nw.requests[job.get()], &set);
-        // The estimated end it was filed under: start + estimate; find it by job.
-        let est = view.jobs[job.get()].estimate;
-        let run = view.jobs[job.get()].run;
-        // The job started at now − run; it was filed at start + estimate.
-        let filed = SimTime::from_ms(view.now.as_ms() - run.as_ms()) + est;
-        self.running.remove(&(filed, job.0));
-        self.ended = true;
     }
 
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
         let Some((nw, _)) = view.nodes else {
             return;
         };
+        self.started_in_pass.clear();
         let full = std::mem::take(&mut self.ended);
         let arrived = std::mem::take(&mut self.arrived);
         if !full && arrived.is_empty() {
@@ -196,7 +266,7 @@ impl Policy for NodeBackfill {
         let head_changed = head_before != Some(head);
         if full || head_changed || self.reservation.is_none() {
             self.reservation = self
-                .reserve(nw, head, view.now)
+                .reserve(view, nw, head)
                 .map(|(at, set)| (head, at, set));
             if let Some((_, at, _)) = &self.reservation {
                 decisions.push(Decision::Reserve {
@@ -232,7 +302,7 @@ impl Policy for NodeBackfill {
         let mut exhausted = 0usize;
         for job in queue {
             let request = &nw.requests[job as usize];
-            let ends_in_time = view.now + view.jobs[job as usize].estimate <= shadow;
+            let ends_in_time = view.now + view.job(JobIdx(job)).estimate() <= shadow;
             let shape = self.shape[job as usize];
             let bit = if ends_in_time { 2 } else { 1 };
             if self.failed[shape as usize] & bit != 0 {

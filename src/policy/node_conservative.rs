@@ -17,6 +17,7 @@
 use super::{Decision, Policy, SchedView};
 use crate::cluster::nodes::{NodeFree, NodeRequest, Nodes, Placement};
 use crate::engine::time::SimTime;
+use crate::lifecycle::{Outcome, Transition};
 use crate::workload::classes::NodeWorkload;
 use crate::workload::JobIdx;
 use std::collections::BTreeSet;
@@ -152,7 +153,8 @@ pub struct NodeConservative {
     placement: Placement,
     cluster: Nodes,
     profiles: Vec<NodeProfile>,
-    /// Per job: its reservation or, once started, its allocation: (start ms, nodes).
+    /// Per waiting job: its reservation (start ms, nodes). Once it starts, the view holds
+    /// its segment's start, nodes and estimated end.
     held: Vec<Option<(u64, Vec<u32>)>>,
     waiting: BTreeSet<u32>,
     arrived: Vec<u32>,
@@ -259,23 +261,48 @@ impl Policy for NodeConservative {
         "conservative".to_string()
     }
 
-    fn on_arrival(&mut self, job: JobIdx, _view: &SchedView) {
-        self.waiting.insert(job.0);
-        self.arrived.push(job.0);
-    }
-
-    fn on_job_end(&mut self, job: JobIdx, view: &SchedView) {
+    fn on_transition(&mut self, job: JobIdx, transition: Transition, view: &SchedView) {
         let Some((nw, _)) = view.nodes else {
             return;
         };
-        let j = &view.jobs[job.get()];
-        if let Some((start, nodes)) = self.held[job.get()].take() {
-            let est_end = start + j.estimate.as_ms().max(1);
-            let now = view.now.as_ms();
-            if now < est_end {
-                // Ended early: its nodes are free from now, and the schedule may compress.
-                self.unhold(&nw.requests[job.get()], now, est_end, &nodes);
-                self.compress = true;
+        let r = &nw.requests[job.get()];
+        let now = view.now.as_ms();
+        match transition {
+            Transition::Pending => {
+                self.waiting.insert(job.0);
+                self.arrived.push(job.0);
+            }
+            Transition::Started => {}
+            // A waiting job that leaves: its reservation is free.
+            Transition::Ended(Outcome::Cancelled | Outcome::Abandoned)
+                if self.waiting.remove(&job.0) =>
+            {
+                self.arrived.retain(|&j| j != job.0);
+                if let Some((start, nodes)) = self.held[job.get()].take() {
+                    let est = view.job(job).estimate().as_ms().max(1);
+                    self.unhold(r, start, start + est, &nodes);
+                    self.compress = true;
+                }
+            }
+            // Conservative never suspends or resumes; another actor's suspension is planned
+            // as an end (the memory it keeps is then the engine's to check), a resumption
+            // as a start until its estimated end.
+            Transition::Ended(_) | Transition::Suspended | Transition::Requeued => {
+                let start = view.segment_start(job).as_ms();
+                let est_end = view.estimated_end(job).as_ms().max(start + 1);
+                if now < est_end {
+                    // Stopped early: its nodes are free from now; the schedule may compress.
+                    self.unhold(r, now, est_end, view.allocation(job));
+                    self.compress = true;
+                }
+                if transition == Transition::Requeued {
+                    self.waiting.insert(job.0);
+                    self.arrived.push(job.0);
+                }
+            }
+            Transition::Resumed => {
+                let est_end = view.estimated_end(job).as_ms().max(now + 1);
+                self.hold(r, now, est_end - now, view.allocation(job));
             }
         }
     }
@@ -299,7 +326,7 @@ impl Policy for NodeConservative {
                     continue;
                 }
                 let r = &nw.requests[job as usize];
-                let est = view.jobs[job as usize].estimate.as_ms().max(1);
+                let est = view.job(JobIdx(job)).estimate().as_ms().max(1);
                 let Some((start, nodes)) = self.held[job as usize].take() else {
                     continue;
                 };
@@ -314,7 +341,7 @@ impl Policy for NodeConservative {
         }
         for &job in &arrived {
             let r = &nw.requests[job as usize];
-            let est = view.jobs[job as usize].estimate.as_ms().max(1);
+            let est = view.job(JobIdx(job)).estimate().as_ms().max(1);
             if let Some((at, set)) = self.earliest(r, now, est) {
                 self.hold(r, at, est, &set);
                 self.held[job as usize] = Some((at, set));
@@ -333,8 +360,8 @@ impl Policy for NodeConservative {
         for job in due {
             self.waiting.remove(&job);
             let nodes = self.held[job as usize]
-                .as_ref()
-                .map(|h| h.1.clone())
+                .take()
+                .map(|h| h.1)
                 .unwrap_or_default();
             decisions.push(Decision::StartOn {
                 job: JobIdx(job),

@@ -93,6 +93,12 @@ impl WaitQueue {
         self.set_leaf(slot, (u64::from(procs), estimate_ms));
     }
 
+    /// Whether `job` waits here.
+    pub fn contains(&self, job: JobIdx) -> bool {
+        let slot = self.slot_from(job.get());
+        self.slot_job.get(slot) == Some(&job) && self.nodes[self.leaves + slot] != EMPTY
+    }
+
     /// Removes a job.
     pub fn remove(&mut self, job: JobIdx) {
         let slot = self.slot_from(job.get());

@@ -92,6 +92,14 @@ pub fn write_report(
             &mut jobs,
             TableFormat::Parquet,
         )?);
+        // segments.csv likewise.
+        let mut segments = tables::segments_frame(workload, outcome)?;
+        written.extend(tables::write_frame(
+            dir,
+            "segments",
+            &mut segments,
+            TableFormat::Parquet,
+        )?);
     }
     let mut summary = tables::summary_frame(&label, &outcome.summary)?;
     written.extend(tables::write_frame(
@@ -222,6 +230,9 @@ fn wait_cdf(workload: &Workload, outcome: &RunOutcome) -> CdfPlot {
     let mut batch = Vec::new();
     let mut interactive = Vec::new();
     for (i, j) in workload.jobs.iter().enumerate() {
+        if !outcome.result.started(i) {
+            continue;
+        }
         let wait = outcome.result.start[i]
             .saturating_since(j.submit)
             .as_secs_f64();
@@ -288,11 +299,17 @@ fn slowdown_heat_map(
     let mut sums = vec![vec![(0u64, 0.0f64); RUNTIME_LABELS.len()]; max_bin + 1];
     let tau_s = tau.as_secs_f64();
     for (i, j) in workload.jobs.iter().enumerate() {
-        let (start, end) = (outcome.result.start[i], outcome.result.end[i]);
-        let wait = start.saturating_since(j.submit).as_secs_f64();
-        let run = end.saturating_since(start).as_secs_f64();
-        let bsld = ((wait + run) / run.max(tau_s)).max(1.0);
-        let run_s = end.saturating_since(start).as_ms() / 1000;
+        if !outcome.result.started(i) {
+            continue;
+        }
+        // As in the metrics: response = end − submit, run = time running.
+        let response = outcome.result.end[i]
+            .saturating_since(j.submit)
+            .as_secs_f64();
+        let ran = outcome.result.run_time(i);
+        let run = ran.as_secs_f64();
+        let bsld = (response / run.max(tau_s)).max(1.0);
+        let run_s = ran.as_ms() / 1000;
         let r = RUNTIME_EDGES_S.partition_point(|&edge| edge <= run_s);
         let cell = &mut sums[size_bin(j.procs)][r];
         cell.0 += 1;
@@ -312,12 +329,14 @@ fn slowdown_heat_map(
     }
 }
 
-/// The Gantt chart of a window in the middle of the run (centred on the median start),
-/// narrowed until at most [`GANTT_MAX_JOBS`] jobs run in it.
+/// The Gantt chart of a window in the middle of the run (centred on the median segment
+/// start), narrowed until at most [`GANTT_MAX_JOBS`] segments run in it: one bar per
+/// segment, the first of each job drawn from its submission.
 fn gantt(workload: &Workload, outcome: &RunOutcome, axis: TimeAxis) -> GanttPlot {
     let r = &outcome.result;
     let title = "Jobs running in a window in the middle of the run".to_string();
-    let mut starts: Vec<f64> = r.start.iter().map(|t| t.as_secs_f64()).collect();
+    let segs = &r.segments;
+    let mut starts: Vec<f64> = segs.iter().map(|s| s.start.as_secs_f64()).collect();
     if starts.is_empty() {
         return GanttPlot {
             title,
@@ -331,9 +350,9 @@ fn gantt(workload: &Workload, outcome: &RunOutcome, axis: TimeAxis) -> GanttPlot
     let span_s = starts[starts.len() - 1] - starts[0];
     let mut width_s = (span_s / 20.0).clamp(3_600.0f64.min(span_s).max(1.0), 86_400.0);
     let overlapping = |w0: f64, w1: f64| -> Vec<usize> {
-        (0..workload.jobs.len())
-            .filter(|&i| {
-                let (s, e) = (r.start[i].as_secs_f64(), r.end[i].as_secs_f64());
+        (0..segs.len())
+            .filter(|&k| {
+                let (s, e) = (segs[k].start.as_secs_f64(), segs[k].end.as_secs_f64());
                 s < w1 && (e > w0 || (e == s && s >= w0))
             })
             .collect()
@@ -350,17 +369,20 @@ fn gantt(workload: &Workload, outcome: &RunOutcome, axis: TimeAxis) -> GanttPlot
         window = (centre_s - width_s / 2.0, centre_s + width_s / 2.0);
         jobs = overlapping(window.0, window.1);
     }
-    jobs.sort_by_key(|&i| (r.start[i], workload.jobs[i].trace_id));
+    jobs.sort_by_key(|&k| (segs[k].start, workload.jobs[segs[k].job.get()].trace_id, k));
     jobs.truncate(GANTT_MAX_JOBS);
     let bars = jobs
         .iter()
-        .map(|&i| {
+        .map(|&k| {
+            let s = &segs[k];
+            let i = s.job.get();
             let j = &workload.jobs[i];
+            let first = r.start[i] == s.start;
             GanttBar {
                 job_id: j.trace_id,
-                submit: axis.at(j.submit.as_secs_f64()),
-                start: axis.at(r.start[i].as_secs_f64()),
-                end: axis.at(r.end[i].as_secs_f64()),
+                submit: axis.at(if first { j.submit } else { s.start }.as_secs_f64()),
+                start: axis.at(s.start.as_secs_f64()),
+                end: axis.at(s.end.as_secs_f64()),
                 procs: j.procs,
                 interactive: j.kind == JobKind::Interactive,
             }

@@ -5,6 +5,7 @@
 
 use super::timeseries::TimeSeries;
 use crate::engine::time::SimTime;
+use crate::lifecycle::Outcome;
 use crate::run::{RunOutcome, Summary};
 use crate::workload::{JobKind, Workload};
 use polars::prelude::*;
@@ -167,9 +168,7 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
         f64_col("wait_s", &|i| {
             r.start[i].saturating_since(jobs[i].submit).as_secs_f64()
         }),
-        f64_col("run_s", &|i| {
-            r.end[i].saturating_since(r.start[i]).as_secs_f64()
-        }),
+        f64_col("run_s", &|i| r.run_time(i).as_secs_f64()),
         Column::new(
             "procs".into(),
             jobs.iter()
@@ -189,7 +188,10 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
         ),
         Column::new(
             "killed".into(),
-            jobs.iter().map(|j| j.killed).collect::<Vec<bool>>(),
+            r.log
+                .iter()
+                .map(|l| l.outcome == Outcome::Timeout)
+                .collect::<Vec<bool>>(),
         ),
         Column::new(
             "first_reservation_s".into(),
@@ -235,7 +237,7 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
             columns.push(Column::new(
                 "nodes".into(),
                 text(&|i| {
-                    r.nodes[i]
+                    r.last_nodes(i)
                         .iter()
                         .map(u32::to_string)
                         .collect::<Vec<_>>()
@@ -249,7 +251,85 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
             }
         }
     }
+    columns.push(Column::new(
+        "outcome".into(),
+        r.log
+            .iter()
+            .map(|l| l.outcome.as_str())
+            .collect::<Vec<&str>>(),
+    ));
+    columns.push(Column::new(
+        "segments".into(),
+        r.log
+            .iter()
+            .map(|l| i64::from(l.segments))
+            .collect::<Vec<i64>>(),
+    ));
+    columns.push(f64_col("suspended_s", &|i| {
+        r.log[i].suspended.as_secs_f64()
+    }));
+    columns.push(Column::new(
+        "requeues".into(),
+        r.log
+            .iter()
+            .map(|l| i64::from(l.requeues))
+            .collect::<Vec<i64>>(),
+    ));
+    columns.push(f64_col("work_lost_s", &|i| {
+        r.log[i].work_lost.as_secs_f64()
+    }));
     DataFrame::new(n, columns)
+}
+
+/// The segment table: one row per segment of every job, in the order they started, with
+/// the columns of `segments.csv`.
+pub fn segments_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<DataFrame> {
+    let r = &outcome.result;
+    let segs = &r.segments;
+    let mut ordinal = vec![0i64; workload.jobs.len()];
+    let numbers: Vec<i64> = segs
+        .iter()
+        .map(|s| {
+            ordinal[s.job.get()] += 1;
+            ordinal[s.job.get()]
+        })
+        .collect();
+    let time = |f: &dyn Fn(&crate::lifecycle::Segment) -> SimTime| {
+        segs.iter().map(|s| seconds(f(s))).collect::<Vec<f64>>()
+    };
+    let columns = vec![
+        Column::new(
+            "job_id".into(),
+            segs.iter()
+                .map(|s| i64::try_from(workload.jobs[s.job.get()].trace_id).unwrap_or(i64::MAX))
+                .collect::<Vec<i64>>(),
+        ),
+        Column::new("segment".into(), numbers),
+        Column::new("start_s".into(), time(&|s| s.start)),
+        Column::new("end_s".into(), time(&|s| s.end)),
+        Column::new("released_s".into(), time(&|s| s.released)),
+        Column::new(
+            "rate".into(),
+            segs.iter().map(|s| s.rate.as_f64()).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "ended".into(),
+            segs.iter().map(|s| s.ended.as_str()).collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "nodes".into(),
+            segs.iter()
+                .map(|s| {
+                    r.nodes_of(s)
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(";")
+                })
+                .collect::<Vec<String>>(),
+        ),
+    ];
+    DataFrame::new(segs.len(), columns)
 }
 
 /// The time series as a DataFrame.

@@ -6,6 +6,8 @@
 //! not recorded by the engine: the engine stays free of reporting concerns, and the series
 //! is exact because between two changes nothing changes.
 
+use crate::engine::time::SimTime;
+use crate::lifecycle::SegmentEnd;
 use crate::simulation::RunResult;
 use crate::workload::{JobKind, Workload};
 
@@ -118,31 +120,66 @@ impl TimeSeries {
     /// (see [`MAX_STEP_SAMPLES`]) when it would give more samples than that.
     pub fn from_run(workload: &Workload, result: &RunResult, step_ms: u64) -> TimeSeries {
         let mut deltas: Vec<Delta> = Vec::with_capacity(workload.jobs.len() * 3);
+        let queue_change = |time: SimTime, i: usize, sign: i64| Delta {
+            time_ms: time.as_ms(),
+            busy: [0; 4],
+            running: 0,
+            queued: sign,
+            queued_interactive: sign * i64::from(workload.jobs[i].kind == JobKind::Interactive),
+        };
+        // A job is queued from its submission to its first start, and again from each
+        // requeue to its next start; a job that leaves the queue without starting (again)
+        // is queued until its end.
+        let mut queued = vec![true; workload.jobs.len()];
         for (i, job) in workload.jobs.iter().enumerate() {
-            let qi = i64::from(job.kind == JobKind::Interactive);
-            let took = crate::metrics::resources::job_totals(workload, result, i)
+            deltas.push(queue_change(job.submit, i, 1));
+        }
+        for s in &result.segments {
+            let i = s.job.get();
+            if std::mem::replace(&mut queued[i], false) {
+                deltas.push(queue_change(s.start, i, -1));
+            }
+            // Each segment holds its share while it runs; a suspended one keeps its memory
+            // until it is released.
+            let took = crate::metrics::resources::totals_on(workload, i, result.nodes_of(s))
                 .map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+            let kept = [0, took[1], 0, 0];
             deltas.push(Delta {
-                time_ms: job.submit.as_ms(),
-                busy: [0; 4],
-                running: 0,
-                queued: 1,
-                queued_interactive: qi,
-            });
-            deltas.push(Delta {
-                time_ms: result.start[i].as_ms(),
+                time_ms: s.start.as_ms(),
                 busy: took,
                 running: 1,
-                queued: -1,
-                queued_interactive: -qi,
+                queued: 0,
+                queued_interactive: 0,
             });
             deltas.push(Delta {
-                time_ms: result.end[i].as_ms(),
-                busy: took.map(|v| -v),
+                time_ms: s.end.as_ms(),
+                busy: if s.released > s.end {
+                    [-took[0], 0, -took[2], -took[3]]
+                } else {
+                    took.map(|v| -v)
+                },
                 running: -1,
                 queued: 0,
                 queued_interactive: 0,
             });
+            if s.released > s.end {
+                deltas.push(Delta {
+                    time_ms: s.released.as_ms(),
+                    busy: kept.map(|v| -v),
+                    running: 0,
+                    queued: 0,
+                    queued_interactive: 0,
+                });
+            }
+            if s.ended == SegmentEnd::Requeued {
+                queued[i] = true;
+                deltas.push(queue_change(s.released, i, 1));
+            }
+        }
+        for (i, &still) in queued.iter().enumerate() {
+            if still {
+                deltas.push(queue_change(result.end[i], i, -1));
+            }
         }
         // The sum of the deltas at one instant does not depend on their order, so an
         // unstable sort cannot change the output.
@@ -303,11 +340,10 @@ mod tests {
         Job {
             trace_id: id,
             submit: SimTime::from_secs(submit_s),
-            run: SimDuration::from_secs(10),
+            work: SimDuration::from_secs(10),
             estimate: SimDuration::from_secs(10),
             procs,
             kind,
-            killed: false,
             user: -1,
             group: -1,
             queue: -1,
@@ -324,15 +360,16 @@ mod tests {
     }
 
     fn result(start_s: &[u64], end_s: &[u64]) -> RunResult {
-        RunResult {
-            start: start_s.iter().map(|&s| SimTime::from_secs(s)).collect(),
-            end: end_s.iter().map(|&s| SimTime::from_secs(s)).collect(),
-            first_reservation: vec![None; start_s.len()],
-            events: 0,
-            passes: 0,
-            max_waiting: 0,
-            nodes: Vec::new(),
-        }
+        RunResult::ran_once(
+            &start_s
+                .iter()
+                .map(|&s| SimTime::from_secs(s))
+                .collect::<Vec<_>>(),
+            &end_s
+                .iter()
+                .map(|&s| SimTime::from_secs(s))
+                .collect::<Vec<_>>(),
+        )
     }
 
     #[test]

@@ -407,7 +407,7 @@ impl Scenario {
                         format!("two sources are named {:?}", source.label(k)),
                     ));
                 }
-                let max_offset_s = crate::simulation::CLOCK_LIMIT.as_ms() / 1000;
+                let max_offset_s = crate::engine::time::CLOCK_LIMIT.as_ms() / 1000;
                 if source.offset_s > max_offset_s {
                     return Err(ValidationError::new(
                         format!("workload.sources[{k}].offset_s"),

@@ -745,11 +745,10 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         w.jobs.push(Job {
             trace_id,
             submit: SimTime::from_ms(t_ms),
-            run: SimDuration::from_secs(d.run_s),
+            work: SimDuration::from_secs(d.run_s),
             estimate: SimDuration::from_secs(d.estimate_s),
             procs,
             kind: d.kind,
-            killed: false,
             user: -1,
             group: -1,
             queue: if d.kind == JobKind::Interactive { 0 } else { 1 },

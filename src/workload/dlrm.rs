@@ -357,11 +357,10 @@ pub fn read_dlrm<R: BufRead>(
             Job {
                 trace_id,
                 submit: SimTime::from_ms(submit_ms),
-                run: SimDuration::from_ms(run_ms),
+                work: SimDuration::from_ms(run_ms),
                 estimate: SimDuration::from_ms(run_ms),
                 procs: cores,
                 kind: JobKind::Interactive,
-                killed: false,
                 user: -1,
                 group,
                 queue: 0,
@@ -467,8 +466,8 @@ mod tests {
         // instance_1: 2.5 vCPUs → 3 cores, 937.5 GiB → 960,000 MiB, run 131 s.
         let (j, r) = (&w.jobs[0], &nw.requests[0]);
         assert_eq!(j.submit, SimTime::from_secs(100));
-        assert_eq!(j.run, SimDuration::from_secs(131));
-        assert_eq!(j.estimate, j.run);
+        assert_eq!(j.work, SimDuration::from_secs(131));
+        assert_eq!(j.estimate, j.work);
         assert_eq!(j.procs, 3);
         assert_eq!(j.kind, JobKind::Interactive);
         assert_eq!((j.group, j.user, j.queue), (1, -1, 0));
@@ -485,13 +484,13 @@ mod tests {
         assert_eq!(nw.classes[nw.class_of[0] as usize], "CN");
         // instance_2: no scheduled time, so run = deletion − creation; half a GPU is one.
         let (j, r) = (&w.jobs[1], &nw.requests[1]);
-        assert_eq!(j.run, SimDuration::from_secs(60));
+        assert_eq!(j.work, SimDuration::from_secs(60));
         assert_eq!(r.gpus_per_node, 1);
         assert_eq!(j.group, 0);
         // instance_0: run = deletion − scheduled; float noise in times is rounded off.
         let (j, r) = (&w.jobs[2], &nw.requests[2]);
         assert_eq!(j.submit, SimTime::from_secs(475));
-        assert_eq!(j.run, SimDuration::from_secs(2843 - 623));
+        assert_eq!(j.work, SimDuration::from_secs(2843 - 623));
         assert_eq!(
             (r.cores_per_node, r.memory_mb_per_node, r.gpus_per_node),
             (12, 122_880, 1)
@@ -557,7 +556,7 @@ mod tests {
         assert_eq!(w.jobs.len(), 1);
         let (j, r) = (&w.jobs[0], &w.nodes.as_ref().unwrap().requests[0]);
         assert_eq!(
-            (j.submit, j.run),
+            (j.submit, j.work),
             (SimTime::from_secs(10), SimDuration::from_secs(30))
         );
         assert_eq!(

@@ -17,6 +17,14 @@ impl JobIdx {
     }
 }
 
+impl Job {
+    /// Whether its work exceeds its time limit, so that at rate 1 it is stopped at the limit
+    /// (ends as `timeout`; only with `--kill-at-walltime`).
+    pub fn exceeds_limit(&self) -> bool {
+        self.work > self.estimate
+    }
+}
+
 /// Interactive session or batch job. SWF marks interactive jobs with queue number 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,17 +43,17 @@ pub struct Job {
     pub trace_id: u64,
     /// When the job is submitted.
     pub submit: SimTime,
-    /// How long it occupies its resources once started (after `--kill-at-walltime`, the
-    /// smaller of its runtime and its estimate).
-    pub run: SimDuration,
-    /// The walltime estimate the scheduler plans with; never less than `run`.
+    /// Its *work*: how long it runs at rate 1 (the trace's runtime). A scheduler never
+    /// sees it (policies read the estimate).
+    pub work: SimDuration,
+    /// Its time limit: the walltime estimate the scheduler plans with, which the engine
+    /// enforces. Readers raise it to the work unless `--kill-at-walltime` asks to stop
+    /// such jobs at their limit.
     pub estimate: SimDuration,
     /// Processors requested ("this many processors anywhere").
     pub procs: u32,
     /// Batch or interactive.
     pub kind: JobKind,
-    /// Whether the job is ended at its estimate, before its natural end (`--kill-at-walltime`).
-    pub killed: bool,
     /// User number from the trace (-1: unknown).
     pub user: i32,
     /// Group number from the trace (-1: unknown).

@@ -231,9 +231,9 @@ impl Workload {
         }
     }
 
-    /// Number of jobs that will be ended at their estimate.
+    /// Number of jobs whose work exceeds their time limit (stopped there at rate 1).
     pub fn killed_jobs(&self) -> usize {
-        self.jobs.iter().filter(|j| j.killed).count()
+        self.jobs.iter().filter(|j| j.exceeds_limit()).count()
     }
 }
 

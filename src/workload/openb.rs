@@ -319,7 +319,7 @@ pub fn read_pod_list(
             Job {
                 trace_id,
                 submit: SimTime::from_secs(submit_s),
-                run: SimDuration::from_secs(run_s),
+                work: SimDuration::from_secs(run_s),
                 estimate: SimDuration::from_secs(run_s),
                 procs: cores,
                 kind: if interactive {
@@ -327,7 +327,6 @@ pub fn read_pod_list(
                 } else {
                     JobKind::Batch
                 },
-                killed: false,
                 user: -1,
                 group: -1,
                 queue: if interactive { 0 } else { 1 },

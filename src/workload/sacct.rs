@@ -966,16 +966,17 @@ pub fn read_sacct_on(
             continue;
         }
         let limit = r.limit_ms.unwrap_or(run_ms);
-        let (run, estimate, killed) = if run_ms > limit && options.kill_at_walltime {
-            (limit, limit, true)
+        // The limit is raised to the runtime unless such jobs are to be stopped at it.
+        let estimate = if options.kill_at_walltime {
+            limit
         } else {
-            (run_ms, limit.max(run_ms), false)
+            limit.max(run_ms)
         };
         let (user, group, partition) = (r.user, r.account, r.partition);
         jobs.push(Job {
             trace_id,
             submit: SimTime::from_ms((r.submit_s - t0).max(0) as u64 * 1000),
-            run: SimDuration::from_ms(run),
+            work: SimDuration::from_ms(run_ms),
             estimate: SimDuration::from_ms(estimate),
             procs: r.procs as u32,
             kind: if r.interactive {
@@ -983,7 +984,6 @@ pub fn read_sacct_on(
             } else {
                 JobKind::Batch
             },
-            killed,
             user,
             group,
             queue: if r.interactive { 0 } else { -1 },

@@ -611,21 +611,16 @@ fn job_from_fields(f: &[i64; 18], options: &SwfOptions) -> Result<Job, (DropReas
     } else {
         runtime
     };
-    let mut run = runtime;
-    let mut killed = false;
-    if runtime > estimate {
-        if options.kill_at_walltime {
-            run = estimate;
-            killed = true;
-        } else {
-            estimate = runtime;
-        }
+    // The estimate is the time limit: raised to the runtime unless such jobs are to be
+    // stopped at their limit.
+    if runtime > estimate && !options.kill_at_walltime {
+        estimate = runtime;
     }
     let queue = round_count(f[14]);
     Ok(Job {
         trace_id,
         submit: SimTime::from_ms(submit_ms as u64),
-        run,
+        work: runtime,
         estimate,
         procs,
         kind: if queue == 0 {
@@ -633,7 +628,6 @@ fn job_from_fields(f: &[i64; 18], options: &SwfOptions) -> Result<Job, (DropReas
         } else {
             JobKind::Batch
         },
-        killed,
         user: id_field(f[11]),
         group: id_field(f[12]),
         queue: id_field(f[14]),
@@ -667,7 +661,7 @@ pub fn write_swf<W: Write>(
             "{} {} -1 {} {} -1 -1 {} {} -1 1 {} {} -1 {} {} -1 -1",
             j.trace_id,
             crate::engine::time::fmt_seconds(j.submit.as_ms()),
-            s(j.run),
+            s(j.work),
             j.procs,
             j.procs,
             s(j.estimate),
@@ -722,7 +716,7 @@ mod tests {
         assert_eq!(w.jobs[1].procs, 4);
         assert_eq!(w.jobs[1].kind, JobKind::Interactive);
         assert_eq!(w.jobs[1].estimate, SimDuration::from_secs(50));
-        assert!(!w.jobs[1].killed);
+        assert!(!w.jobs[1].exceeds_limit());
         assert_eq!(w.input_jobs, 4);
         let reasons: Vec<DropReason> = w.dropped.iter().map(|d| d.reason).collect();
         assert_eq!(
@@ -740,8 +734,8 @@ mod tests {
             ..SwfOptions::default()
         };
         let w = read(text, &opts).unwrap();
-        assert!(w.jobs[0].killed);
-        assert_eq!(w.jobs[0].run, SimDuration::from_secs(40));
+        assert!(w.jobs[0].exceeds_limit());
+        assert_eq!(w.jobs[0].work, SimDuration::from_secs(50));
         assert_eq!(w.jobs[0].estimate, SimDuration::from_secs(40));
     }
 

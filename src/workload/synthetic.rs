@@ -104,7 +104,7 @@ pub fn generate(spec: &SyntheticSpec) -> Workload {
         jobs.push(Job {
             trace_id: i as u64 + 1,
             submit: SimTime::ZERO,
-            run: SimDuration::from_secs(run_s),
+            work: SimDuration::from_secs(run_s),
             estimate: SimDuration::from_secs(estimate_s),
             procs: size,
             kind: if interactive {
@@ -112,7 +112,6 @@ pub fn generate(spec: &SyntheticSpec) -> Workload {
             } else {
                 JobKind::Batch
             },
-            killed: false,
             user: users.gen_range(1..=64),
             group: 1,
             queue: if interactive { 0 } else { 1 },
@@ -186,7 +185,7 @@ mod tests {
         let area: f64 = a
             .jobs
             .iter()
-            .map(|j| j.procs as f64 * j.run.as_secs_f64())
+            .map(|j| j.procs as f64 * j.work.as_secs_f64())
             .sum();
         let span = a.jobs.last().unwrap().submit.as_secs_f64();
         let load = area / (256.0 * span);
@@ -194,7 +193,7 @@ mod tests {
         assert!(a
             .jobs
             .iter()
-            .all(|j| j.estimate >= j.run && j.procs >= 1 && j.procs <= 256));
+            .all(|j| j.estimate >= j.work && j.procs >= 1 && j.procs <= 256));
         assert!(a.jobs.windows(2).all(|w| w[0].submit <= w[1].submit));
     }
 }

@@ -144,7 +144,7 @@ pub fn scale_load(w: &mut Workload, factor: f64) -> Result<(), String> {
     let Some(t0) = w.jobs.first().map(|j| j.submit.as_ms()) else {
         return Ok(());
     };
-    let limit_ms = crate::simulation::CLOCK_LIMIT.as_ms();
+    let limit_ms = crate::engine::time::CLOCK_LIMIT.as_ms();
     for j in &mut w.jobs {
         let d = (j.submit.as_ms() - t0) as f64;
         // Compared as floats: the cast to an integer would saturate.

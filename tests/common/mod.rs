@@ -95,7 +95,7 @@ pub enum RefPolicy {
 #[derive(Clone, Copy, Debug)]
 struct RefJob {
     submit: u64,
-    run: u64,
+    work: u64,
     estimate: u64,
     procs: u64,
 }
@@ -110,7 +110,8 @@ pub fn reference_starts(workload: &Workload, policy: RefPolicy) -> Vec<u64> {
         .iter()
         .map(|j| RefJob {
             submit: j.submit.as_ms(),
-            run: j.run.as_ms(),
+            // A job holds its processors until its work is done or its limit reached.
+            work: j.work.min(j.estimate).as_ms(),
             estimate: j.estimate.as_ms(),
             procs: u64::from(j.procs),
         })
@@ -130,7 +131,7 @@ pub fn reference_starts(workload: &Workload, policy: RefPolicy) -> Vec<u64> {
             .min();
         let next_end = (0..n)
             .filter(|&i| start[i].is_some() && !ended[i])
-            .map(|i| start[i].unwrap() + jobs[i].run)
+            .map(|i| start[i].unwrap() + jobs[i].work)
             .min();
         let next_reservation = (0..n)
             .filter(|&i| start[i].is_none() && arrived[i])
@@ -148,7 +149,7 @@ pub fn reference_starts(workload: &Workload, policy: RefPolicy) -> Vec<u64> {
         loop {
             let mut any_end = false;
             for i in 0..n {
-                if start[i].is_some() && !ended[i] && start[i].unwrap() + jobs[i].run == now {
+                if start[i].is_some() && !ended[i] && start[i].unwrap() + jobs[i].work == now {
                     ended[i] = true;
                     any_end = true;
                 }
@@ -320,7 +321,7 @@ pub fn reference_starts(workload: &Workload, policy: RefPolicy) -> Vec<u64> {
             for &i in &started_now {
                 start[i] = Some(now);
             }
-            let zero_length_started = started_now.iter().any(|&i| jobs[i].run == 0);
+            let zero_length_started = started_now.iter().any(|&i| jobs[i].work == 0);
             if !zero_length_started {
                 break;
             }

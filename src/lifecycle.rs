@@ -1,0 +1,368 @@
+//! A job's life: states, segments, outcomes, and the rules that turn work, rate and time
+//! limit into the time a segment stops.
+//!
+//! A job is submitted, waits (*pending*), runs in one or more *segments* and ends with one
+//! [`Outcome`]. Between segments it is either *suspended* (it keeps its allocation's memory
+//! and its place on its nodes, and gives its cores, GPUs and MIG slices back; it resumes on
+//! the same nodes) or *requeued* (it gives everything back, loses the work done since its
+//! last checkpoint and waits again).
+//!
+//! ```text
+//!  not submitted ─▶ pending ─▶ running ─┬─▶ done (completed, timeout, cancelled, failed)
+//!                    ▲   │              ├─▶ suspended ─▶ running (resumed) …
+//!                    │   └─▶ done        └─▶ pending (requeued)
+//!                    │   (abandoned, cancelled)
+//!                    └──────────────────────── requeued
+//! ```
+//!
+//! **Work, rate and limit.** A job carries its *work* (its runtime at rate 1), its *time
+//! limit* (its estimate, as Slurm enforces it) and, per segment, a [`Rate`] fixed when the
+//! segment starts. A segment that starts at `t0` with `w` ms of work and `l` ms of limit
+//! left stops at `t0 + min(⌈w / rate⌉, l)`. Rounding rule: a segment's length is rounded
+//! *up* to the next millisecond (a job never finishes early), and the work credited to a
+//! segment cut short (suspended, requeued, failed) is rounded *down* (a job is never
+//! credited with work it did not do). When the work and the limit run out at the same
+//! millisecond the job has completed. The limit counts running time only: suspended time
+//! does not use it up (Slurm extends a suspended job's end time by the time it was
+//! suspended), and a requeued job starts again with its whole limit (Slurm restarts it as
+//! a new run).
+
+use crate::engine::time::{SimDuration, SimTime};
+use crate::workload::JobIdx;
+use serde::Serialize;
+
+/// How a job's life ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It received all its work.
+    Completed,
+    /// It was stopped at its time limit before its work was done.
+    Timeout,
+    /// A policy (or its user) cancelled it, running or waiting.
+    Cancelled,
+    /// A node it ran on failed and it was not requeued.
+    Failed,
+    /// It left the queue before it started (its user gave up).
+    Abandoned,
+}
+
+impl Outcome {
+    /// Every outcome, in the order reports list them.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Completed,
+        Outcome::Timeout,
+        Outcome::Cancelled,
+        Outcome::Failed,
+        Outcome::Abandoned,
+    ];
+
+    /// The outcome's name in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Timeout => "timeout",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Failed => "failed",
+            Outcome::Abandoned => "abandoned",
+        }
+    }
+}
+
+/// How one segment ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentEnd {
+    /// The job's work was done.
+    Completed,
+    /// The job reached its time limit.
+    Timeout,
+    /// The job was suspended and later resumed: the next segment starts on the same nodes
+    /// when this one's memory is released.
+    Suspended,
+    /// The job was requeued (it waits again), running or after a suspension.
+    Requeued,
+    /// The job was cancelled, running or after a suspension.
+    Cancelled,
+    /// A node of the segment failed.
+    Failed,
+}
+
+impl SegmentEnd {
+    /// The name in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentEnd::Completed => "completed",
+            SegmentEnd::Timeout => "timeout",
+            SegmentEnd::Suspended => "suspended",
+            SegmentEnd::Requeued => "requeued",
+            SegmentEnd::Cancelled => "cancelled",
+            SegmentEnd::Failed => "failed",
+        }
+    }
+}
+
+/// The speed at which a segment makes progress through a job's work, in millionths
+/// (`Rate::ONE` = 1.0). Integral, so that a segment's length is exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Rate(u32);
+
+impl Rate {
+    /// Millionths in 1.0.
+    pub const PER_ONE: u32 = 1_000_000;
+    /// Full speed.
+    pub const ONE: Rate = Rate(Self::PER_ONE);
+
+    /// A rate of `millionths` / 1,000,000; at least one millionth (a segment that makes no
+    /// progress would never stop).
+    pub const fn from_millionths(millionths: u32) -> Rate {
+        Rate(if millionths == 0 { 1 } else { millionths })
+    }
+
+    /// The rate in millionths.
+    pub const fn millionths(self) -> u32 {
+        self.0
+    }
+
+    /// The rate as a float (for outputs only).
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.0) / f64::from(Self::PER_ONE)
+    }
+
+    /// Time needed for `work_ms` of work at this rate, rounded up to the millisecond.
+    pub fn time_for(self, work_ms: u64) -> u64 {
+        if self.0 == Self::PER_ONE {
+            return work_ms;
+        }
+        let t = (u128::from(work_ms) * u128::from(Self::PER_ONE)).div_ceil(u128::from(self.0));
+        u64::try_from(t).unwrap_or(u64::MAX)
+    }
+
+    /// Work done in `elapsed_ms` at this rate, rounded down to the millisecond.
+    pub fn work_in(self, elapsed_ms: u64) -> u64 {
+        if self.0 == Self::PER_ONE {
+            return elapsed_ms;
+        }
+        let w = u128::from(elapsed_ms) * u128::from(self.0) / u128::from(Self::PER_ONE);
+        u64::try_from(w).unwrap_or(u64::MAX)
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobState {
+    /// Not yet submitted.
+    NotSubmitted,
+    /// Waiting to start (first time, or again after a requeue).
+    Pending,
+    /// Running a segment.
+    Running,
+    /// Suspended: holds its memory, gave its cores and GPUs back.
+    Suspended,
+    /// Ended, with this outcome.
+    Done(Outcome),
+}
+
+/// What a scheduler may know of a job's life now: its state, and for a running (or
+/// suspended) job its segment's start, allocation and estimated end. Kept by the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveJob {
+    /// Where the job is in its life.
+    pub state: JobState,
+    /// When its current (or last) segment started.
+    pub segment_start: SimTime,
+    /// When its current (or last) segment will stop at the latest: its start plus the time
+    /// limit left then. A scheduler plans with this; the true end is earlier when the work
+    /// runs out first.
+    pub estimated_end: SimTime,
+    /// Its current (or last) segment's index in [`RunResult::segments`] (`u32::MAX`: none).
+    pub segment: u32,
+}
+
+impl LiveJob {
+    /// A job not yet submitted.
+    pub const NOT_SUBMITTED: LiveJob = LiveJob {
+        state: JobState::NotSubmitted,
+        segment_start: SimTime::ZERO,
+        estimated_end: SimTime::ZERO,
+        segment: u32::MAX,
+    };
+}
+
+/// One stretch of time during which a job ran on one allocation at one rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The job.
+    pub job: JobIdx,
+    /// When the segment started.
+    pub start: SimTime,
+    /// When it ended (its start while it is still running).
+    pub end: SimTime,
+    /// When its allocation was wholly given back: its end, except after a suspension, when
+    /// the job kept its memory until it resumed (then the next segment starts here) or was
+    /// requeued or cancelled (then `ended` says so).
+    pub released: SimTime,
+    /// Its rate.
+    pub rate: Rate,
+    /// Its nodes: `RunResult::segment_nodes[first_node..first_node + node_count]`
+    /// (empty for jobs of processors anywhere).
+    pub first_node: u32,
+    /// How many nodes.
+    pub node_count: u32,
+    /// How it ended.
+    pub ended: SegmentEnd,
+}
+
+/// What the engine tells a policy about a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Submitted (or requeued: see [`Transition::Requeued`]); waits to start.
+    Pending,
+    /// Started a segment (by a decision of the policy's, applied).
+    Started,
+    /// Suspended: its cores and GPUs are free, its memory stays held.
+    Suspended,
+    /// Resumed on the nodes it was suspended on.
+    Resumed,
+    /// Put back in the queue, its resources freed; it is pending again.
+    Requeued,
+    /// Ended with this outcome; its resources are free.
+    Ended(Outcome),
+}
+
+/// The per-job record of a finished run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobLog {
+    /// How the job ended.
+    pub outcome: Outcome,
+    /// Segments it ran.
+    pub segments: u32,
+    /// Times it was requeued.
+    pub requeues: u32,
+    /// Time spent suspended.
+    pub suspended: SimDuration,
+    /// Work lost to requeues and failures (done, then lost since the last checkpoint).
+    pub work_lost: SimDuration,
+    /// Work received (at rate 1), lost work included.
+    pub work_done: SimDuration,
+    /// Time spent running, over all its segments.
+    pub ran: SimDuration,
+    /// Index of its last segment in [`RunResult::segments`], if it ran.
+    pub last_segment: Option<u32>,
+}
+
+/// What happened to every job, and counters about the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunResult {
+    /// When each job first started (by [`JobIdx`]); for a job that never started, the time
+    /// it left the queue.
+    pub start: Vec<SimTime>,
+    /// When each job ended (its last segment's end, or when it left the queue).
+    pub end: Vec<SimTime>,
+    /// Each job's outcome and lifecycle counts.
+    pub log: Vec<JobLog>,
+    /// Every segment of every job, in the order they started.
+    pub segments: Vec<Segment>,
+    /// The segments' nodes, concatenated (see [`Segment::first_node`]).
+    pub segment_nodes: Vec<u32>,
+    /// The first reservation the policy announced for each job, if any.
+    pub first_reservation: Vec<Option<SimTime>>,
+    /// Events processed.
+    pub events: u64,
+    /// Scheduling passes run.
+    pub passes: u64,
+    /// Largest number of jobs waiting at once.
+    pub max_waiting: usize,
+}
+
+impl RunResult {
+    /// The record of a run in which job `i` ran once, from `start[i]` to `end[i]` at rate
+    /// 1, on no nodes, and completed (a schedule given by its start and end times, as the
+    /// tests of derived reports build it).
+    pub fn ran_once(start: &[SimTime], end: &[SimTime]) -> RunResult {
+        let segments: Vec<Segment> = start
+            .iter()
+            .zip(end)
+            .enumerate()
+            .map(|(i, (&start, &end))| Segment {
+                job: JobIdx(i as u32),
+                start,
+                end,
+                released: end,
+                rate: Rate::ONE,
+                first_node: 0,
+                node_count: 0,
+                ended: SegmentEnd::Completed,
+            })
+            .collect();
+        let log = segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| JobLog {
+                outcome: Outcome::Completed,
+                segments: 1,
+                requeues: 0,
+                suspended: SimDuration::ZERO,
+                work_lost: SimDuration::ZERO,
+                work_done: s.end.saturating_since(s.start),
+                ran: s.end.saturating_since(s.start),
+                last_segment: Some(i as u32),
+            })
+            .collect();
+        RunResult {
+            start: start.to_vec(),
+            end: end.to_vec(),
+            log,
+            segments,
+            segment_nodes: Vec::new(),
+            first_reservation: vec![None; start.len()],
+            events: 0,
+            passes: 0,
+            max_waiting: 0,
+        }
+    }
+
+    /// The nodes of segment `s`.
+    pub fn nodes_of(&self, s: &Segment) -> &[u32] {
+        let from = s.first_node as usize;
+        &self.segment_nodes[from..from + s.node_count as usize]
+    }
+
+    /// The nodes of job `i`'s last segment (empty if it never ran or asks for processors).
+    pub fn last_nodes(&self, i: usize) -> &[u32] {
+        match self.log[i].last_segment {
+            Some(s) => self.nodes_of(&self.segments[s as usize]),
+            None => &[],
+        }
+    }
+
+    /// Time job `i` spent running, over all its segments.
+    pub fn run_time(&self, i: usize) -> SimDuration {
+        self.log[i].ran
+    }
+
+    /// Whether job `i` ever started.
+    pub fn started(&self, i: usize) -> bool {
+        self.log[i].segments > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_rounds_time_up_and_work_down() {
+        let half = Rate::from_millionths(500_000);
+        assert_eq!(half.time_for(1_000), 2_000);
+        let third = Rate::from_millionths(333_333);
+        // 1000 / 0.333333 = 3000.003: rounded up.
+        assert_eq!(third.time_for(1_000), 3_001);
+        assert_eq!(third.work_in(3_001), 1_000);
+        assert_eq!(third.work_in(3_000), 999);
+        assert_eq!(Rate::ONE.time_for(7), 7);
+        assert_eq!(Rate::from_millionths(0), Rate::from_millionths(1));
+        // Faster than 1: 1000 ms of work in 500 ms.
+        assert_eq!(Rate::from_millionths(2_000_000).time_for(1_000), 500);
+    }
+}
