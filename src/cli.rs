@@ -2,7 +2,7 @@
 //! outer layer: it reads files, draws progress, prints and writes results.
 
 use crate::output;
-use crate::plan::plan_run;
+use crate::plan::{plan_run, RunRequest, WorkloadRequest};
 use crate::policy::PolicyKind;
 use crate::report::{self, compare, ReportOptions, TableFormat};
 use crate::run::{self, RunOptions, RunOutcome};
@@ -138,13 +138,19 @@ pub struct MergeArgs {
     pub quiet: bool,
 }
 
-/// The arguments of a bare `clustersim run`: every flag at its default, so that a scenario
-/// run through them means what its file says.
-pub fn default_run_args() -> Result<RunArgs> {
+/// The arguments of a bare `clustersim run`, as clap gives them: every flag at its default.
+fn bare_run_args() -> Result<RunArgs> {
     match Cli::try_parse_from(["clustersim", "run"])?.command {
         Some(Command::Run(args)) => Ok(args),
         _ => anyhow::bail!("internal error: `run` did not parse as the run command"),
     }
+}
+
+/// The request of a bare `clustersim run`: every flag at its default, so that a scenario
+/// run through it means what its file says. The same as [`RunRequest::default`], which is
+/// what the library uses; a test holds the two equal.
+pub fn default_run_args() -> Result<RunRequest> {
+    Ok(RunRequest::from(&bare_run_args()?))
 }
 
 /// Arguments of `clustersim validate`.
@@ -271,6 +277,44 @@ pub struct WorkloadArgs {
     pub kill_at_walltime: bool,
 }
 
+impl From<&WorkloadArgs> for WorkloadRequest {
+    fn from(args: &WorkloadArgs) -> WorkloadRequest {
+        // Taken apart field by field, so that a new flag cannot be forgotten here.
+        let WorkloadArgs {
+            procs,
+            lenient,
+            load_factor,
+            window_start,
+            window_end,
+            from_date,
+            to_date,
+            users,
+            queues,
+            partitions,
+            node_list,
+            fractional,
+            trace_format,
+            kill_at_walltime,
+        } = args;
+        WorkloadRequest {
+            procs: *procs,
+            lenient: *lenient,
+            load_factor: *load_factor,
+            window_start_s: *window_start,
+            window_end_s: *window_end,
+            from_date: from_date.clone(),
+            to_date: to_date.clone(),
+            users: users.clone(),
+            queues: queues.clone(),
+            partitions: partitions.clone(),
+            node_list: node_list.clone(),
+            fractional: *fractional,
+            trace_format: *trace_format,
+            kill_at_walltime: *kill_at_walltime,
+        }
+    }
+}
+
 /// Arguments of `clustersim run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -317,6 +361,37 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+impl From<&RunArgs> for RunRequest {
+    fn from(args: &RunArgs) -> RunRequest {
+        // Taken apart field by field, so that a new flag cannot be forgotten here.
+        let RunArgs {
+            // The scenario is loaded and `quiet` obeyed by the command, not by the plan.
+            scenario: _,
+            workload,
+            policy,
+            out,
+            format,
+            timeseries_step,
+            no_plots,
+            seed,
+            bsld_tau,
+            input,
+            quiet: _,
+        } = args;
+        RunRequest {
+            workload: workload.clone(),
+            policy: *policy,
+            out: out.clone(),
+            format: *format,
+            timeseries_step_s: *timeseries_step,
+            no_plots: *no_plots,
+            seed: *seed,
+            bsld_tau_s: *bsld_tau,
+            input: WorkloadRequest::from(input),
+        }
+    }
+}
+
 /// Arguments of `clustersim inspect`.
 #[derive(Args, Debug)]
 pub struct InspectArgs {
@@ -357,7 +432,7 @@ pub fn main(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
         // No subcommand means `run` with its defaults: let clap supply them, so the bare
         // command can never drift from `clustersim run`.
-        None => success(run_command(default_run_args()?)),
+        None => success(run_command(bare_run_args()?)),
         Some(Command::Run(args)) => success(run_command(args)),
         Some(Command::Inspect(args)) => success(inspect_command(&args)),
         Some(Command::Generate(args)) => success(generate_command(&args)),
@@ -637,12 +712,14 @@ pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
     // composed, on the scenario's cluster), shaped by the flags on top of the file.
     if path.extension().is_some_and(|e| e == "toml") {
         let loaded = scenario::load(path)?;
-        let mut run_args = default_run_args()?;
-        run_args.input = args.clone();
-        return Ok(plan_run(&run_args, Some(&loaded), None)?.workload);
+        let request = RunRequest {
+            input: WorkloadRequest::from(args),
+            ..RunRequest::default()
+        };
+        return Ok(plan_run(&request, Some(&loaded), None)?.workload);
     }
     let mut w = read_workload(path, args)?;
-    crate::plan::shape_workload(&mut w, args, None)?;
+    crate::plan::shape_workload(&mut w, &WorkloadRequest::from(args), None)?;
     Ok(w)
 }
 
@@ -672,7 +749,7 @@ fn run_command(args: RunArgs) -> Result<()> {
         Some(path) => Some(scenario::load(path)?),
         None => None,
     };
-    let plan = plan_run(&args, loaded.as_ref(), None)?;
+    let plan = plan_run(&RunRequest::from(&args), loaded.as_ref(), None)?;
     if let (Some(spec), false) = (&plan.demo, args.quiet) {
         say!(
             "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",
@@ -991,7 +1068,7 @@ fn validate_command(args: &ValidateArgs) -> Result<()> {
     match (&f.workload.trace, &f.workload.generator) {
         (Some(trace), _) => {
             // Read as `run` would (any format, on the scenario's cluster, shaped).
-            let plan = plan_run(&default_run_args()?, Some(&loaded), None)?;
+            let plan = plan_run(&RunRequest::default(), Some(&loaded), None)?;
             let w = &plan.workload;
             say!(
                 "workload: {} ({} jobs to simulate, {} dropped)",
@@ -1002,7 +1079,7 @@ fn validate_command(args: &ValidateArgs) -> Result<()> {
         }
         (None, Some(g)) => say!("workload: generated, {} jobs at load {}", g.jobs, g.load),
         (None, None) if !f.workload.sources.is_empty() => {
-            let plan = plan_run(&default_run_args()?, Some(&loaded), None)?;
+            let plan = plan_run(&RunRequest::default(), Some(&loaded), None)?;
             let w = &plan.workload;
             say!(
                 "workload: {} sources ({} jobs to simulate, {} dropped)",
@@ -1087,4 +1164,22 @@ fn write_input_jobs(out: &mut dyn std::io::Write, w: &Workload) -> std::io::Resu
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The library's defaults and the command line's must be one: a bare `clustersim run`
+    /// asks for nothing on top of the scenario.
+    #[test]
+    fn a_bare_run_requests_the_library_defaults() {
+        assert_eq!(default_run_args().unwrap(), RunRequest::default());
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }
