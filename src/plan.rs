@@ -1,9 +1,12 @@
-//! From a scenario (if any) and the command line's flags to everything one `run` needs: the
+//! From a scenario (if any) and a [`RunRequest`] to everything one `run` needs: the
 //! workload read and shaped, the policies, the options and where results go. `run`,
 //! `sweep` and `check` all plan their runs here, so a scenario means the same thing to
 //! each of them.
+//!
+//! A request is plain data: the command line converts its flags into one, and a library
+//! caller builds one directly (usually [`RunRequest::default`]: the scenario as its file
+//! says).
 
-use crate::cli::RunArgs;
 use crate::policy::PolicyKind;
 use crate::report::TableFormat;
 use crate::run::RunOptions;
@@ -16,7 +19,73 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Everything a `run` needs, from the scenario file (if any) with the flags on top.
+/// The seed of a run whose request and scenario name none.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// What a caller asks of a run on top of its scenario. An unset field means "what the
+/// scenario says, else the built-in default", so [`RunRequest::default`] runs a scenario
+/// exactly as its file says (and, without a scenario, the demo).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunRequest {
+    /// The workload to replay (a trace file) instead of the scenario's. Without it and
+    /// without a scenario, the demo runs.
+    pub workload: Option<PathBuf>,
+    /// The scheduling policy (default: the scenario's, else EASY for a trace and all three
+    /// for the demo).
+    pub policy: Option<PolicyKind>,
+    /// The results folder (default: the scenario's, else none: print only).
+    pub out: Option<PathBuf>,
+    /// Format of the tables (default: the scenario's, else parquet).
+    pub format: Option<TableFormat>,
+    /// Step of the time series' fixed samples, s; 0: only rows at changes (default: the
+    /// scenario's, else 3600).
+    pub timeseries_step_s: Option<u64>,
+    /// Write no plots and no report.html, whatever the scenario says.
+    pub no_plots: bool,
+    /// Seed of the run's random streams (default: the scenario's, else [`DEFAULT_SEED`]).
+    pub seed: Option<u64>,
+    /// Bounded-slowdown threshold τ, s, at least 1 (default: the scenario's, else 10).
+    pub bsld_tau_s: Option<u64>,
+    /// How to read and shape the workload.
+    pub input: WorkloadRequest,
+}
+
+/// How to read a workload and which part of it to keep, on top of the scenario's
+/// `[workload]`. An unset field means "what the scenario says, else the default".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkloadRequest {
+    /// Machine size in processors; overrides the cluster's cores and the trace header.
+    pub procs: Option<u32>,
+    /// Skip malformed lines (counting them as dropped) instead of stopping at the first.
+    pub lenient: bool,
+    /// Multiply the arrival rate by this factor (default: the scenario's, else 1).
+    pub load_factor: Option<f64>,
+    /// Keep jobs submitted at least this many seconds after the first submission.
+    pub window_start_s: Option<u64>,
+    /// Keep jobs submitted before this many seconds after the first submission.
+    pub window_end_s: Option<u64>,
+    /// Keep jobs submitted at or after this date, UTC (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS).
+    pub from_date: Option<String>,
+    /// Keep jobs submitted before this date, UTC.
+    pub to_date: Option<String>,
+    /// Keep only these users (empty: the scenario's filter, else all).
+    pub users: Vec<i32>,
+    /// Keep only these queues (empty: the scenario's filter, else all).
+    pub queues: Vec<i32>,
+    /// Keep only these partitions (empty: the scenario's filter, else all).
+    pub partitions: Vec<i32>,
+    /// For an openb pod list: the openb node list whose nodes form the cluster.
+    pub node_list: Option<PathBuf>,
+    /// For an openb pod list: how a fractional GPU is mapped (default: the scenario's,
+    /// else a whole GPU).
+    pub fractional: Option<crate::workload::openb::Fractional>,
+    /// The trace's format (default: the scenario's, else auto-detected).
+    pub trace_format: Option<crate::workload::TraceFormat>,
+    /// End jobs whose runtime exceeds their walltime estimate at the estimate.
+    pub kill_at_walltime: bool,
+}
+
+/// Everything a `run` needs, from the scenario file (if any) with the request on top.
 pub struct RunPlan {
     /// The workload, read and shaped (filters, load factor).
     pub workload: Workload,
@@ -77,10 +146,10 @@ fn finish(
     mut workload: Workload,
     policies: Vec<PolicyKind>,
     demo: Option<SyntheticSpec>,
-    args: &RunArgs,
+    request: &RunRequest,
     file: Option<&scenario::Scenario>,
 ) -> Result<RunPlan> {
-    shape_workload(&mut workload, &args.input, file)?;
+    shape_workload(&mut workload, &request.input, file)?;
     Ok(RunPlan {
         workload,
         per_policy_dirs: demo.is_some() && policies.len() > 1,
@@ -94,32 +163,37 @@ fn finish(
     })
 }
 
-/// Plans a run of `loaded` (or of the demo, or of `--workload`) with `args` on top.
-/// `cache`, when given, shares trace reads between plans.
+/// Plans a run of `loaded` (or of the demo, or of the request's workload) with `request`
+/// on top. `cache`, when given, shares trace reads between plans.
 pub fn plan_run(
-    args: &RunArgs,
+    request: &RunRequest,
     loaded: Option<&LoadedScenario>,
     cache: Option<&TraceCache>,
 ) -> Result<RunPlan> {
     let file = loaded.map(|l| &l.scenario);
-    let seed = args.seed.or(file.and_then(|f| f.seed)).unwrap_or(1);
+    let seed = request
+        .seed
+        .or(file.and_then(|f| f.seed))
+        .unwrap_or(DEFAULT_SEED);
     let options = RunOptions {
         seed,
-        bsld_tau_s: args
-            .bsld_tau
+        bsld_tau_s: request
+            .bsld_tau_s
             .or(file.map(|f| f.policy.bsld_tau_s))
-            .unwrap_or(10),
-        kill_at_walltime: args.input.kill_at_walltime
+            .unwrap_or_else(|| scenario::PolicySpec::default().bsld_tau_s),
+        kill_at_walltime: request.input.kill_at_walltime
             || file.is_some_and(|f| f.workload.kill_at_walltime),
-        lenient: args.input.lenient || file.is_some_and(|f| f.workload.lenient),
+        lenient: request.input.lenient || file.is_some_and(|f| f.workload.lenient),
         scenario: loaded.map(|l| l.path.display().to_string()),
     };
     let output = file.map(|f| f.output.clone()).unwrap_or_default();
-    let out = args.out.clone().or(output.dir.clone());
-    let format = args.format.unwrap_or(output.format);
-    let timeseries_step_s = args.timeseries_step.unwrap_or(output.timeseries_step_s);
-    let plots = !args.no_plots && output.plots;
-    // The machine: --procs, else the cluster's cores, else the trace's header.
+    let out = request.out.clone().or(output.dir.clone());
+    let format = request.format.unwrap_or(output.format);
+    let timeseries_step_s = request
+        .timeseries_step_s
+        .unwrap_or(output.timeseries_step_s);
+    let plots = !request.no_plots && output.plots;
+    // The machine: the requested procs, else the cluster's cores, else the trace's header.
     let cluster_cores = match file.and_then(|f| f.cluster.as_ref()) {
         Some(c) => Some(u32::try_from(c.total_cores()).map_err(|_| {
             anyhow::anyhow!(
@@ -129,7 +203,7 @@ pub fn plan_run(
         })?),
         None => None,
     };
-    let procs = args
+    let procs = request
         .input
         .procs
         .or(cluster_cores)
@@ -146,14 +220,15 @@ pub fn plan_run(
         timeseries_step_s,
         plots,
     };
-    let trace_format = args
+    let trace_format = request
         .input
         .trace_format
         .or(file.map(|f| f.workload.format))
         .unwrap_or_default();
-    // A trace's policy: the flag, else the scenario's, else EASY.
+    // A trace's policy: the requested one, else the scenario's, else EASY.
     let policy = || {
-        args.policy
+        request
+            .policy
             .or(file.map(|f| f.policy.name))
             .unwrap_or(PolicyKind::Easy)
     };
@@ -162,13 +237,13 @@ pub fn plan_run(
         None => read(),
     };
     // An openb pod list runs on node types: the scenario's cluster or an openb node list.
-    let trace_path = match (&args.workload, loaded) {
+    let trace_path = match (&request.workload, loaded) {
         (Some(path), _) => Some(path.clone()),
         (None, Some(l)) => l.scenario.workload.trace.as_ref().map(|t| l.resolve(t)),
         _ => None,
     };
     if let (crate::workload::TraceFormat::Openb, Some(pods)) = (trace_format, trace_path.clone()) {
-        let node_list = args.input.node_list.clone().or_else(|| {
+        let node_list = request.input.node_list.clone().or_else(|| {
             loaded.and_then(|l| l.scenario.workload.node_list.as_ref().map(|p| l.resolve(p)))
         });
         let cluster = match (file.and_then(|f| f.cluster.clone()), node_list) {
@@ -184,7 +259,7 @@ pub fn plan_run(
                  or a scenario with a [cluster]"
             ),
         };
-        let fractional = args
+        let fractional = request
             .input
             .fractional
             .or(file.map(|f| f.workload.fractional))
@@ -196,7 +271,7 @@ pub fn plan_run(
                 &pods, &cluster, fractional, placement,
             )?)
         })?;
-        return finish(common, workload, vec![policy()], None, args, file);
+        return finish(common, workload, vec![policy()], None, request, file);
     }
     // A DLRM trace runs on the scenario's cluster.
     if let Some(path) = trace_path.filter(|p| {
@@ -216,21 +291,21 @@ pub fn plan_run(
                 &path, &cluster, placement,
             )?)
         })?;
-        return finish(common, workload, vec![policy()], None, args, file);
+        return finish(common, workload, vec![policy()], None, request, file);
     }
-    if let Some(path) = &args.workload {
+    if let Some(path) = &request.workload {
         let key = format!("trace|{path:?}|{trace_format:?}|{swf:?}");
         let workload = cached(key, &|| {
             Ok(crate::workload::read_trace_file(path, trace_format, &swf)?)
         })?;
-        return finish(common, workload, vec![policy()], None, args, file);
+        return finish(common, workload, vec![policy()], None, request, file);
     }
     if let Some(loaded) = loaded {
         let f = &loaded.scenario;
         if !f.workload.sources.is_empty() {
             let workload = compose_sources(loaded, seed, cache)?;
-            let policies = vec![args.policy.unwrap_or(f.policy.name)];
-            return finish(common, workload, policies, None, args, file);
+            let policies = vec![request.policy.unwrap_or(f.policy.name)];
+            return finish(common, workload, policies, None, request, file);
         }
         let workload = match (&f.workload.trace, &f.workload.generator) {
             (Some(trace), _) => {
@@ -258,7 +333,12 @@ pub fn plan_run(
                 })
             }
             (None, Some(g)) => {
-                let gen_procs = args.input.procs.or(g.procs).or(cluster_cores).unwrap_or(1);
+                let gen_procs = request
+                    .input
+                    .procs
+                    .or(g.procs)
+                    .or(cluster_cores)
+                    .unwrap_or(1);
                 let mut w = generate(&SyntheticSpec {
                     jobs: g.jobs,
                     procs: gen_procs,
@@ -273,19 +353,19 @@ pub fn plan_run(
             }
             (None, None) => unreachable!("validated: a workload has a trace or a generator"),
         };
-        let policies = vec![args.policy.unwrap_or(f.policy.name)];
-        return finish(common, workload, policies, None, args, file);
+        let policies = vec![request.policy.unwrap_or(f.policy.name)];
+        return finish(common, workload, policies, None, request, file);
     }
     let mut spec = SyntheticSpec::demo(seed);
-    if let Some(p) = args.input.procs {
+    if let Some(p) = request.input.procs {
         spec.procs = p;
     }
-    let policies = match args.policy {
+    let policies = match request.policy {
         Some(p) => vec![p],
         None => PolicyKind::ALL.to_vec(),
     };
     let workload = generate(&spec);
-    finish(common, workload, policies, Some(spec), args, file)
+    finish(common, workload, policies, Some(spec), request, file)
 }
 
 /// The sources of a composed workload, each planned as a scenario of its own, merged.
@@ -297,14 +377,15 @@ fn compose_sources(
     cache: Option<&TraceCache>,
 ) -> Result<Workload> {
     let f = &loaded.scenario;
-    let args = crate::cli::default_run_args()?;
+    // Each source alone, as its own file would run it: nothing asked on top.
+    let request = RunRequest::default();
     let mut sources = Vec::with_capacity(f.workload.sources.len());
     for (k, source) in f.workload.sources.iter().enumerate() {
         let mut alone = loaded.clone();
         alone.scenario.workload = source.as_workload(&f.workload);
         alone.scenario.seed =
             Some(seed.wrapping_add((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-        let plan = plan_run(&args, Some(&alone), cache)
+        let plan = plan_run(&request, Some(&alone), cache)
             .with_context(|| format!("workload source {:?}", source.label(k)))?;
         sources.push(crate::workload::compose::Source {
             name: source.label(k),
@@ -347,32 +428,32 @@ fn read_scenario_trace(
     })
 }
 
-/// The workload's filter and load factor: the flags, else the scenario's.
+/// The workload's filter and load factor: the request's, else the scenario's.
 pub fn shape_workload(
     w: &mut Workload,
-    args: &crate::cli::WorkloadArgs,
+    request: &WorkloadRequest,
     file: Option<&scenario::Scenario>,
 ) -> Result<()> {
     let mut filter = file.map(|f| f.workload.filter.clone()).unwrap_or_default();
-    if args.window_start.is_some() {
-        filter.from_s = args.window_start;
+    if request.window_start_s.is_some() {
+        filter.from_s = request.window_start_s;
     }
-    if args.window_end.is_some() {
-        filter.to_s = args.window_end;
+    if request.window_end_s.is_some() {
+        filter.to_s = request.window_end_s;
     }
-    if args.from_date.is_some() {
-        filter.from_date = args.from_date.clone();
+    if request.from_date.is_some() {
+        filter.from_date = request.from_date.clone();
     }
-    if args.to_date.is_some() {
-        filter.to_date = args.to_date.clone();
+    if request.to_date.is_some() {
+        filter.to_date = request.to_date.clone();
     }
-    for (flag, target) in [
-        (&args.users, &mut filter.users),
-        (&args.queues, &mut filter.queues),
-        (&args.partitions, &mut filter.partitions),
+    for (asked, target) in [
+        (&request.users, &mut filter.users),
+        (&request.queues, &mut filter.queues),
+        (&request.partitions, &mut filter.partitions),
     ] {
-        if !flag.is_empty() {
-            *target = flag.clone();
+        if !asked.is_empty() {
+            *target = asked.clone();
         }
     }
     if let (Some(a), Some(b)) = (filter.from_s, filter.to_s) {
@@ -383,7 +464,7 @@ pub fn shape_workload(
         }
     }
     crate::workload::transform::apply_filter(w, &filter).map_err(anyhow::Error::msg)?;
-    let factor = args
+    let factor = request
         .load_factor
         .or(file.and_then(|f| f.workload.load_factor))
         .unwrap_or(1.0);

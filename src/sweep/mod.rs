@@ -18,7 +18,7 @@ pub mod results;
 pub mod slurm;
 pub mod spec;
 
-use crate::plan::{plan_run, TraceCache};
+use crate::plan::{plan_run, RunRequest, TraceCache};
 use crate::scenario::LoadedScenario;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -195,8 +195,7 @@ fn manifest(sweep: &Sweep, shard: Option<Shard>) -> Manifest {
 
 /// Simulates a scenario as `clustersim run SCENARIO` would (without writing anything).
 pub fn simulate(loaded: &LoadedScenario, cache: &TraceCache) -> Result<crate::run::Summary> {
-    let args = crate::cli::default_run_args()?;
-    let plan = plan_run(&args, Some(loaded), Some(cache))?;
+    let plan = plan_run(&RunRequest::default(), Some(loaded), Some(cache))?;
     let policy = plan.policies[0];
     let outcome = crate::run::run(&plan.workload, policy, &plan.options, &mut |_| {})?;
     Ok(outcome.summary)

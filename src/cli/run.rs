@@ -1,0 +1,210 @@
+//! `clustersim run`: a scenario, a trace or the built-in demo, under one policy or all
+//! three, printed and (with --out) written with its report.
+
+use super::input::WorkloadArgs;
+use super::progress::run_with_progress;
+use super::{Cli, Command};
+use crate::output;
+use crate::plan::{plan_run, RunRequest, WorkloadRequest};
+use crate::policy::PolicyKind;
+use crate::report::{self, compare, ReportOptions, TableFormat};
+use crate::run::RunOutcome;
+use crate::scenario;
+use crate::workload::Workload;
+use anyhow::{Context, Result};
+use clap::{Args, Parser};
+use std::path::PathBuf;
+
+/// Arguments of `clustersim run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A scenario file (TOML: cluster, workload, policy, seed, output; see README). Flags
+    /// given on the command line override what it says.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// The workload: an SWF trace (.swf or .swf.gz). Without it and without a scenario, the
+    /// built-in demo runs.
+    #[arg(long, short, value_name = "FILE")]
+    pub workload: Option<PathBuf>,
+    /// Scheduling policy. Default: easy for a trace; all three for the demo.
+    #[arg(long, short, value_enum)]
+    pub policy: Option<PolicyKind>,
+    /// Write the run's results to this directory: jobs.csv, dropped.csv, summary.json,
+    /// timing.json, the tables (see --format), plots/ (PNG and SVG) and report.html. The demo
+    /// writes one subdirectory per policy and compare.html beside them.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Format of the tables jobs, summary and timeseries (jobs.csv is always written)
+    /// [default: parquet].
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+    /// Step of the time series' fixed samples in seconds (0: only rows at changes)
+    /// [default: 3600].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeseries_step: Option<u64>,
+    /// Write no plots and no report.html (tables only).
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Seed of the run's random streams (the demo's workload is generated from it)
+    /// [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Bounded-slowdown threshold τ in seconds, at least 1: bsld = max(1, (wait + run) /
+    /// max(run, τ)) [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub bsld_tau: Option<u64>,
+    /// How to read the workload.
+    #[command(flatten)]
+    pub input: WorkloadArgs,
+    /// Print nothing on standard output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl From<&RunArgs> for RunRequest {
+    fn from(args: &RunArgs) -> RunRequest {
+        // Taken apart field by field, so that a new flag cannot be forgotten here.
+        let RunArgs {
+            // The scenario is loaded and `quiet` obeyed by the command, not by the plan.
+            scenario: _,
+            workload,
+            policy,
+            out,
+            format,
+            timeseries_step,
+            no_plots,
+            seed,
+            bsld_tau,
+            input,
+            quiet: _,
+        } = args;
+        RunRequest {
+            workload: workload.clone(),
+            policy: *policy,
+            out: out.clone(),
+            format: *format,
+            timeseries_step_s: *timeseries_step,
+            no_plots: *no_plots,
+            seed: *seed,
+            bsld_tau_s: *bsld_tau,
+            input: WorkloadRequest::from(input),
+        }
+    }
+}
+
+/// The arguments of a bare `clustersim run`, as clap gives them: every flag at its default.
+pub(super) fn bare_run_args() -> Result<RunArgs> {
+    match Cli::try_parse_from(["clustersim", "run"])?.command {
+        Some(Command::Run(args)) => Ok(args),
+        _ => anyhow::bail!("internal error: `run` did not parse as the run command"),
+    }
+}
+
+/// The request of a bare `clustersim run`: every flag at its default, so that a scenario
+/// run through it means what its file says. The same as [`RunRequest::default`], which is
+/// what the library uses; a test holds the two equal.
+pub fn default_run_args() -> Result<RunRequest> {
+    Ok(RunRequest::from(&bare_run_args()?))
+}
+
+pub(super) fn run_command(args: RunArgs) -> Result<()> {
+    let loaded = match &args.scenario {
+        Some(path) => Some(scenario::load(path)?),
+        None => None,
+    };
+    let plan = plan_run(&RunRequest::from(&args), loaded.as_ref(), None)?;
+    if let (Some(spec), false) = (&plan.demo, args.quiet) {
+        say!(
+            "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",
+            spec.jobs,
+            spec.procs,
+            spec.load,
+            spec.seed
+        );
+        say!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
+    }
+    let (workload, policies, options) = (&plan.workload, &plan.policies, &plan.options);
+    let mut outcomes: Vec<RunOutcome> = Vec::new();
+    let mut run_dirs: Vec<PathBuf> = Vec::new();
+    for &policy in policies {
+        let mut outcome = run_with_progress(workload, policy, options)?;
+        debug_checks(policy, workload, &outcome)?;
+        outcome.timing.peak_memory_mib = output::peak_memory_mib();
+        if let Some(out) = &plan.out {
+            let dir = if plan.per_policy_dirs {
+                out.join(policy.as_str())
+            } else {
+                out.clone()
+            };
+            output::write_run_dir(&dir, workload, &outcome)
+                .with_context(|| format!("writing results to {}", dir.display()))?;
+            let report_options = ReportOptions {
+                format: plan.format,
+                timeseries_step_s: plan.timeseries_step_s,
+                plots: plan.plots,
+                label: policy.as_str().to_string(),
+            };
+            report::write_report(&dir, workload, &outcome, &report_options)
+                .with_context(|| format!("writing the report to {}", dir.display()))?;
+            run_dirs.push(dir);
+        }
+        outcomes.push(outcome);
+    }
+    if let (Some(out), true) = (&plan.out, run_dirs.len() > 1 && plan.plots) {
+        let runs = compare::load_runs(&run_dirs)?;
+        compare::write_compare_dir(out, &runs)?;
+    }
+    if !args.quiet {
+        let first = &outcomes[0].summary;
+        say!(
+            "workload: {} ({} processors)",
+            first.workload,
+            first.machine_procs
+        );
+        say!(
+            "jobs: {} in input, {} simulated, dropped: {}",
+            first.jobs.input,
+            first.jobs.simulated,
+            output::dropped_line(first)
+        );
+        say!();
+        let runs: Vec<_> = outcomes.iter().map(|o| (&o.summary, &o.timing)).collect();
+        say_raw!("{}", output::comparison_table(&runs));
+        if let Some(out) = &plan.out {
+            let page = if run_dirs.len() > 1 && plan.plots {
+                out.join("compare.html")
+            } else {
+                out.join("report.html")
+            };
+            say!("\nresults written to {}", out.display());
+            if plan.plots {
+                say!("open {} in a browser", page.display());
+            }
+        } else if plan.demo.is_some() {
+            say!("\nAdd --out DIR to write tables, plots and an HTML report.");
+        }
+    }
+    Ok(())
+}
+
+/// In debug builds, every run checks its schedule's invariants.
+fn debug_checks(policy: PolicyKind, workload: &Workload, outcome: &RunOutcome) -> Result<()> {
+    if cfg!(debug_assertions) {
+        crate::check::check_schedule(workload, &outcome.result)?;
+        crate::check::check_policy(policy, workload, &outcome.result)?;
+        crate::check::check_nodes(workload, &outcome.result)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The library's defaults and the command line's must be one: a bare `clustersim run`
+    /// asks for nothing on top of the scenario.
+    #[test]
+    fn a_bare_run_requests_the_library_defaults() {
+        assert_eq!(default_run_args().unwrap(), RunRequest::default());
+    }
+}

@@ -1,0 +1,158 @@
+//! `clustersim sweep` (a scenario's [sweep], whole or a shard, or as a Slurm script with
+//! --emit-slurm) and `clustersim merge` (the shards joined).
+
+use super::progress::SweepProgress;
+use crate::scenario;
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Arguments of `clustersim sweep`.
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The scenario file, with a [sweep] section.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// The output folder: runs/ (one record per finished run), sweep.json, the tables and
+    /// plots/.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Worker threads (each run is single-threaded) [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Run only shard INDEX of COUNT (runs whose number is INDEX modulo COUNT), for
+    /// `clustersim merge` to join; e.g. 0/4.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<crate::sweep::Shard>,
+    /// Skip runs whose results are already in DIR (continue an interrupted sweep).
+    #[arg(long)]
+    pub resume: bool,
+    /// Do not run: write an sbatch script that runs the sweep as a Slurm job array with
+    /// --shards tasks, then merges them into DIR.
+    #[arg(long, value_name = "FILE")]
+    pub emit_slurm: Option<PathBuf>,
+    /// Array tasks for --emit-slurm, at least 1 (more than the runs: one a run) [default: the
+    /// number of runs, at most 64].
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+    /// An extra #SBATCH option for --emit-slurm (repeatable), e.g. --sbatch-option=--partition=batch.
+    #[arg(long, value_name = "OPTION", allow_hyphen_values = true)]
+    pub sbatch_option: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `clustersim merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' output folders.
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged sweep.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
+    let loaded = scenario::load(&args.scenario)?;
+    let sweep = crate::sweep::spec::Sweep::from_scenario(&loaded)?;
+    let total = sweep.runs.len();
+    if let Some(file) = &args.emit_slurm {
+        if args.shards == Some(0) {
+            anyhow::bail!("--shards must be at least 1");
+        }
+        // An option is one #SBATCH line: a line break would smuggle others into the script.
+        if let Some(bad) = args.sbatch_option.iter().find(|o| o.contains(['\n', '\r'])) {
+            anyhow::bail!("--sbatch-option {bad:?} holds a line break; give one option per flag");
+        }
+        // More tasks than runs would leave some with nothing to do.
+        let shards = args.shards.unwrap_or(total.min(64)).clamp(1, total);
+        let absolute = |p: &Path| -> Result<PathBuf> {
+            std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))
+        };
+        let program = std::env::current_exe().context("finding the clustersim program")?;
+        let out = absolute(&args.out)?;
+        let script = crate::sweep::slurm::SlurmScript {
+            program: &program,
+            scenario: &absolute(&args.scenario)?,
+            out: &out,
+            shards,
+            runs: total,
+            name: &format!("clustersim-{}", loaded.name()),
+            sbatch_options: &args.sbatch_option,
+        }
+        .render();
+        // Slurm opens the tasks' output files in this folder: it must exist before they start.
+        std::fs::create_dir_all(out.join("slurm"))
+            .with_context(|| format!("creating {}", out.join("slurm").display()))?;
+        std::fs::write(file, script).with_context(|| format!("writing {}", file.display()))?;
+        if !args.quiet {
+            say!(
+                "{}: {total} runs as a Slurm array of {shards} tasks and a merge into {}",
+                file.display(),
+                out.display()
+            );
+            say!("submit it with: sbatch {}", file.display());
+        }
+        return Ok(());
+    }
+    let options = crate::sweep::SweepOptions {
+        out: args.out.clone(),
+        threads: args.threads,
+        shard: args.shard,
+        resume: args.resume,
+    };
+    let started = Instant::now();
+    let reporter = SweepProgress::new(args.quiet);
+    let outcome = crate::sweep::run_sweep(&sweep, &options, &|done, to_do| {
+        reporter.update(done, to_do, started)
+    })?;
+    if !args.quiet {
+        let share = match args.shard {
+            Some(s) => format!(
+                " (shard {}/{}: {} of them)",
+                s.index, s.count, outcome.my_runs
+            ),
+            None => String::new(),
+        };
+        say!(
+            "sweep {:?}: {} runs{share}, {} run now, {} already done, in {:.1} s",
+            loaded.name(),
+            outcome.total_runs,
+            outcome.my_runs - outcome.skipped,
+            outcome.skipped,
+            started.elapsed().as_secs_f64()
+        );
+        if outcome.written.is_empty() {
+            say!(
+                "run records written to {}; join the shards with: clustersim merge --out DIR SHARD_DIR...",
+                crate::sweep::record::runs_dir(&args.out).display()
+            );
+        } else {
+            say!(
+                "results written to {}: {}",
+                args.out.display(),
+                outcome.written.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn merge_command(args: &MergeArgs) -> Result<()> {
+    let written = crate::sweep::merge(&args.dirs, &args.out)?;
+    if !args.quiet {
+        say!(
+            "merged {} folders into {}: {}",
+            args.dirs.len(),
+            args.out.display(),
+            written.join(", ")
+        );
+    }
+    Ok(())
+}
