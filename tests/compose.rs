@@ -13,7 +13,7 @@ fn repo(path: &str) -> PathBuf {
 }
 
 fn plan(loaded: &LoadedScenario) -> Workload {
-    let args = clustersim::cli::default_run_args().unwrap();
+    let args = clustersim::plan::RunRequest::default();
     clustersim::plan::plan_run(&args, Some(loaded), None)
         .unwrap()
         .workload
@@ -243,7 +243,7 @@ fn a_trace_that_ignores_partitions_beside_one_that_uses_them_is_explained() {
             dlrm.display().to_string()
         ),
     );
-    let args = clustersim::cli::default_run_args().unwrap();
+    let args = clustersim::plan::RunRequest::default();
     let e = clustersim::plan::plan_run(&args, Some(&loaded), None)
         .err()
         .expect("refused")

@@ -48,7 +48,7 @@ pub use compare::CompareArgs;
 pub use convert::{ConvertArgs, ConvertTo, GenerateArgs};
 pub use input::{load_workload, WorkloadArgs};
 pub use inspect::{InspectArgs, ValidateArgs};
-pub use run::{default_run_args, RunArgs};
+pub use run::RunArgs;
 pub use sweep::{MergeArgs, SweepArgs};
 
 /// clustersim: a deterministic discrete-event simulator of HPC and GPU clusters and their

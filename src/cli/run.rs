@@ -100,13 +100,6 @@ pub(super) fn bare_run_args() -> Result<RunArgs> {
     }
 }
 
-/// The request of a bare `clustersim run`: every flag at its default, so that a scenario
-/// run through it means what its file says. The same as [`RunRequest::default`], which is
-/// what the library uses; a test holds the two equal.
-pub fn default_run_args() -> Result<RunRequest> {
-    Ok(RunRequest::from(&bare_run_args()?))
-}
-
 pub(super) fn run_command(args: RunArgs) -> Result<()> {
     let loaded = match &args.scenario {
         Some(path) => Some(scenario::load(path)?),
@@ -205,6 +198,7 @@ mod tests {
     /// asks for nothing on top of the scenario.
     #[test]
     fn a_bare_run_requests_the_library_defaults() {
-        assert_eq!(default_run_args().unwrap(), RunRequest::default());
+        let bare = RunRequest::from(&bare_run_args().unwrap());
+        assert_eq!(bare, RunRequest::default());
     }
 }
