@@ -2,7 +2,7 @@
 //! on 10,000 nodes with 8 GPUs each, under EASY with best-fit placement, one thread.
 //!
 //! Measured: the simulation with its metrics (`run::run`), on a workload generated once
-//! outside the timing; generating it takes about 1.5 s more (see README, "Performance").
+//! outside the timing; generating it takes about 1.5 s more (see docs/performance.md).
 //! Run with `cargo bench --bench cluster`; `CLUSTERSIM_BENCH_JOBS` changes the job count.
 
 use clustersim::policy::PolicyKind;

@@ -2,7 +2,7 @@
 //! `clustersim run --workload FILE --policy P --out DIR` does, with each policy on
 //! - CTC-SP2 from ../shared/traces (77,222 jobs, 338 processors), and
 //! - a generated 1,000,000-job trace at offered load 0.9 on 1,024 processors, written once
-//!   to the target directory (see README, "Performance").
+//!   to the target directory (see docs/performance.md).
 //!
 //! A third group, `report`, measures what `--out` adds by default on top of those files: the
 //! time series, the Parquet tables, the plots and `report.html`, for a run of CTC-SP2.

@@ -3,8 +3,8 @@
 //! single-threaded and independent, so on a machine with two free cores the 2-thread
 //! sweep should take close to half the time of the 1-thread one.
 //!
-//! Run with `cargo bench --bench sweep`. The README also reports the full measurement on a
-//! real trace (`scenarios/sweep-ctc.toml`, 204 runs).
+//! Run with `cargo bench --bench sweep`. docs/performance.md also reports the full
+//! measurement on a real trace (`scenarios/sweep-ctc.toml`, 204 runs).
 
 use clustersim::sweep::spec::Sweep;
 use clustersim::sweep::{run_sweep, SweepOptions};

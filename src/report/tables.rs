@@ -1,7 +1,7 @@
 //! The run's tables as polars DataFrames, written to Parquet and/or CSV: the job table
 //! (`jobs.parquet`), the summary in one flat row (`summary.parquet` / `summary.csv`), and
 //! the time series (`timeseries.parquet` / `timeseries.csv`). Column names carry their
-//! units (`_s` seconds); README.md, "Output files", documents every column.
+//! units (`_s` seconds); docs/outputs.md documents every column.
 
 use super::timeseries::TimeSeries;
 use crate::engine::time::SimTime;

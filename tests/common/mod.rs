@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: where ../shared is, and deliberately simple,
 //! obviously correct reference implementations of the three policies (quadratic, written
-//! straight from the semantics in the README, sharing no code with the engine).
+//! straight from the semantics in docs/semantics.md, sharing no code with the engine).
 
 #![allow(dead_code)]
 
