@@ -18,7 +18,7 @@ use std::path::PathBuf;
 /// Arguments of `clustersim run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// A scenario file (TOML: cluster, workload, policy, seed, output; see README). Flags
+    /// A scenario file (TOML: cluster, workload, policy, seed, output; see docs/scenarios.md). Flags
     /// given on the command line override what it says.
     #[arg(value_name = "SCENARIO")]
     pub scenario: Option<PathBuf>,

@@ -116,6 +116,15 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
             row.push((format!("{prefix}{name}"), Float(v)));
         }
     }
+    // The lifecycle: jobs by outcome, segments, what suspensions and requeues cost.
+    let life = &s.metrics.lifecycle;
+    for (outcome, &count) in &life.outcomes {
+        row.push((format!("jobs_{outcome}"), int(count)));
+    }
+    row.push(("segments".into(), int(life.segments)));
+    row.push(("requeues".into(), int(life.requeues)));
+    row.push(("suspended_s".into(), Float(life.suspended_s)));
+    row.push(("work_lost_s".into(), Float(life.work_lost_s)));
     row
 }
 
