@@ -107,6 +107,16 @@ impl SegmentEnd {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Rate(u32);
 
+impl Budget {
+    /// How a segment at `rate` with this budget stops: after how long, and whether its
+    /// work is then done (else its limit is reached; both at once is a completion).
+    pub(crate) fn stop(&self, rate: Rate) -> (u64, bool) {
+        let work_time_ms = rate.time_for(self.remaining_work_ms);
+        let completes = work_time_ms <= self.limit_left_ms;
+        (work_time_ms.min(self.limit_left_ms), completes)
+    }
+}
+
 impl Rate {
     /// Millionths in 1.0.
     pub const PER_ONE: u32 = 1_000_000;
@@ -187,6 +197,31 @@ impl LiveJob {
         estimated_end: SimTime::ZERO,
         segment: u32::MAX,
     };
+}
+
+/// What the engine alone knows of a running or suspended job: its progress. (The running
+/// segment's rate, start and, for a suspended job, end are in its segment; its stop follows
+/// from them, so it is not stored.)
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Budget {
+    /// Work not yet done (since the last segment's start), ms at rate 1.
+    pub(crate) remaining_work_ms: u64,
+    /// Running time left before the time limit, ms.
+    pub(crate) limit_left_ms: u64,
+    /// Work saved by the last checkpoint (none yet: checkpoints come with their model).
+    pub(crate) checkpointed_ms: u64,
+}
+
+/// Everything the engine keeps of one job during a run, together so that the start and the
+/// stop of a segment touch one place in memory: what policies may see ([`LiveJob`]), what
+/// the run records ([`JobLog`]), and the job's progress, which only the engine reads.
+#[derive(Clone, Copy, Debug)]
+pub struct JobRecord {
+    /// What the view shows.
+    pub live: LiveJob,
+    /// What the run records.
+    pub log: JobLog,
+    pub(crate) budget: Budget,
 }
 
 /// One stretch of time during which a job ran on one allocation at one rate.

@@ -25,7 +25,9 @@ use crate::cluster::nodes::{Nodes, SharePart};
 use crate::cluster::ProcessorPool;
 use crate::engine::queue::{EventKind, EventQueue};
 use crate::engine::time::{SimDuration, SimTime, CLOCK_LIMIT};
-use crate::lifecycle::{JobLog, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition};
+use crate::lifecycle::{
+    Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition,
+};
 use crate::policy::{Decision, Policy, Predictor, SchedView};
 use crate::workload::classes::NodeWorkload;
 use crate::workload::{Job, JobIdx, Workload};
@@ -155,25 +157,6 @@ fn check_clock_range(workload: &Workload) -> Result<(), SimError> {
     Ok(())
 }
 
-/// What the engine alone knows of a running or suspended job: its progress.
-#[derive(Clone, Copy, Debug, Default)]
-struct Budget {
-    /// Work not yet done (since the last segment's start), ms at rate 1.
-    remaining_work_ms: u64,
-    /// Running time left before the time limit, ms.
-    limit_left_ms: u64,
-    /// The running segment's rate.
-    rate: Option<Rate>,
-    /// When the running segment's stop is due.
-    stop_at: SimTime,
-    /// Whether that stop completes the job (else it reaches its limit).
-    completes: bool,
-    /// When the job was suspended.
-    suspended_since: SimTime,
-    /// Work saved by the last checkpoint (none yet: checkpoints come with their model).
-    checkpointed_ms: u64,
-}
-
 /// The engine's state of one run.
 struct Engine<'w> {
     jobs: &'w [Job],
@@ -181,8 +164,8 @@ struct Engine<'w> {
     pool: ProcessorPool,
     /// The engine only checks and applies placements: no search index to keep.
     nodes: Option<Nodes>,
-    live: Vec<LiveJob>,
-    budget: Vec<Budget>,
+    /// Per job, everything the engine keeps, in one record (one place in memory per job).
+    records: Vec<JobRecord>,
     result: RunResult,
     queue: EventQueue<Event>,
     /// Pending jobs.
@@ -203,7 +186,7 @@ impl<'w> Engine<'w> {
             self.jobs,
             &self.pool,
             self.node_jobs.zip(self.nodes.as_ref()),
-            &self.live,
+            &self.records,
             &self.result.segments,
             &self.result.segment_nodes,
             self.options.predictor,
@@ -215,7 +198,7 @@ impl<'w> Engine<'w> {
     }
 
     fn expect_state(&self, job: JobIdx, want: JobState, doing: &str) -> Result<(), Refusal> {
-        let Some(live) = self.live.get(job.get()) else {
+        let Some(live) = self.records.get(job.get()).map(|r| &r.live) else {
             return Err(format!("no job {} to {doing}", job.0));
         };
         if live.state != want {
@@ -248,24 +231,23 @@ impl<'w> Engine<'w> {
             node_count: nodes.len() as u32,
             ended: SegmentEnd::Completed,
         });
-        let b = &mut self.budget[i];
-        let work_time_ms = rate.time_for(b.remaining_work_ms);
-        b.completes = work_time_ms <= b.limit_left_ms;
-        b.stop_at = now + SimDuration::from_ms(work_time_ms.min(b.limit_left_ms));
-        b.rate = Some(rate);
-        let log = &mut self.result.log[i];
+        let record = &mut self.records[i];
+        let (length_ms, _) = record.budget.stop(rate);
+        let stop_at = now + SimDuration::from_ms(length_ms);
+        let limit_left_ms = record.budget.limit_left_ms;
+        let log = &mut record.log;
         if log.segments == 0 {
             self.result.start[i] = now;
         }
         log.segments += 1;
         log.last_segment = Some(index);
-        self.live[i] = LiveJob {
+        record.live = LiveJob {
             state: JobState::Running,
             segment_start: now,
-            estimated_end: now + SimDuration::from_ms(b.limit_left_ms),
+            estimated_end: now + SimDuration::from_ms(limit_left_ms),
             segment: index,
         };
-        self.queue.push(b.stop_at, Event::JobStop(job));
+        self.queue.push(stop_at, Event::JobStop(job));
     }
 
     /// Ends `job`'s running segment at `now` with `how`: credits the work done, withdraws
@@ -273,11 +255,13 @@ impl<'w> Engine<'w> {
     /// (all of them, or, for a suspension, all but memory).
     fn end_segment(&mut self, job: JobIdx, now: SimTime, how: SegmentEnd) {
         let i = job.get();
-        let segment = self.live[i].segment as usize;
-        let start = self.result.segments[segment].start;
+        let segment = self.records[i].live.segment as usize;
+        let (start, rate) = (
+            self.result.segments[segment].start,
+            self.result.segments[segment].rate,
+        );
         let elapsed_ms = now.saturating_since(start).as_ms();
-        let b = &mut self.budget[i];
-        let rate = b.rate.take().unwrap_or(Rate::ONE);
+        let b = &mut self.records[i].budget;
         let worked = if matches!(how, SegmentEnd::Completed) {
             b.remaining_work_ms
         } else {
@@ -289,7 +273,7 @@ impl<'w> Engine<'w> {
             let withdrawn = self.queue.cancel(&Event::JobStop(job));
             debug_assert!(withdrawn.is_some(), "a running job has one stop event");
         }
-        let log = &mut self.result.log[i];
+        let log = &mut self.records[i].log;
         log.work_done = log.work_done + SimDuration::from_ms(worked);
         log.ran = log.ran + SimDuration::from_ms(elapsed_ms);
         let seg = &mut self.result.segments[segment];
@@ -304,6 +288,18 @@ impl<'w> Engine<'w> {
         self.free(job, part);
     }
 
+    /// The nodes of job `i`'s current (or last) segment.
+    fn allocation(&self, i: usize) -> &[u32] {
+        match self
+            .result
+            .segments
+            .get(self.records[i].live.segment as usize)
+        {
+            Some(seg) => self.result.nodes_of(seg),
+            None => &[],
+        }
+    }
+
     /// Frees `part` of `job`'s allocation (its last segment's nodes, or its processors).
     fn free(&mut self, job: JobIdx, part: SharePart) {
         let i = job.get();
@@ -311,7 +307,7 @@ impl<'w> Engine<'w> {
             self.pool.release(self.jobs[i].procs);
         }
         if let (Some(nw), Some(nodes)) = (self.node_jobs, self.nodes.as_mut()) {
-            let seg = &self.result.segments[self.live[i].segment as usize];
+            let seg = &self.result.segments[self.records[i].live.segment as usize];
             let from = seg.first_node as usize;
             let set = &self.result.segment_nodes[from..from + seg.node_count as usize];
             nodes.give(&nw.requests[i], set, part);
@@ -322,21 +318,21 @@ impl<'w> Engine<'w> {
     /// is released then, and the segment is marked with what followed the suspension.
     fn leave_suspension(&mut self, job: JobIdx, now: SimTime, then: SegmentEnd) {
         let i = job.get();
-        let seg = &mut self.result.segments[self.live[i].segment as usize];
+        let seg = &mut self.result.segments[self.records[i].live.segment as usize];
         seg.released = now;
         seg.ended = then;
-        let since = self.budget[i].suspended_since;
-        let log = &mut self.result.log[i];
+        let since = seg.end;
+        let log = &mut self.records[i].log;
         log.suspended = log.suspended + now.saturating_since(since);
         self.suspended -= 1;
     }
 
     fn finish(&mut self, job: JobIdx, now: SimTime, outcome: Outcome) {
         let i = job.get();
-        self.live[i].state = JobState::Done(outcome);
-        self.result.log[i].outcome = outcome;
+        self.records[i].live.state = JobState::Done(outcome);
+        self.records[i].log.outcome = outcome;
         self.result.end[i] = now;
-        if self.result.log[i].segments == 0 {
+        if self.records[i].log.segments == 0 {
             self.result.start[i] = now;
         }
         self.done += 1;
@@ -345,22 +341,28 @@ impl<'w> Engine<'w> {
     /// Work done since the last checkpoint is lost: the job will start again from there.
     fn lose_work(&mut self, job: JobIdx) {
         let i = job.get();
-        let b = &mut self.budget[i];
+        let b = &mut self.records[i].budget;
         let work = self.jobs[i].work.as_ms();
         let done = work - b.remaining_work_ms;
         let lost = done.saturating_sub(b.checkpointed_ms);
         b.remaining_work_ms = work - b.checkpointed_ms.min(work);
         b.limit_left_ms = self.jobs[i].estimate.as_ms();
-        let log = &mut self.result.log[i];
+        let log = &mut self.records[i].log;
         log.work_lost = log.work_lost + SimDuration::from_ms(lost);
     }
 
     /// The segment stop of `job` fired at `now`.
     fn stop(&mut self, job: JobIdx, now: SimTime) -> Outcome {
         let i = job.get();
-        debug_assert_eq!(self.live[i].state, JobState::Running);
-        debug_assert_eq!(self.budget[i].stop_at, now, "a withdrawn stop fired");
-        let (how, outcome) = if self.budget[i].completes {
+        debug_assert_eq!(self.records[i].live.state, JobState::Running);
+        let seg = &self.result.segments[self.records[i].live.segment as usize];
+        let (length_ms, completes) = self.records[i].budget.stop(seg.rate);
+        debug_assert_eq!(
+            seg.start + SimDuration::from_ms(length_ms),
+            now,
+            "a withdrawn stop fired"
+        );
+        let (how, outcome) = if completes {
             (SegmentEnd::Completed, Outcome::Completed)
         } else {
             (SegmentEnd::Timeout, Outcome::Timeout)
@@ -388,8 +390,7 @@ impl<'w> Engine<'w> {
             Decision::Suspend(job) => {
                 self.expect_state(job, JobState::Running, "suspend")?;
                 self.end_segment(job, now, SegmentEnd::Suspended);
-                self.live[job.get()].state = JobState::Suspended;
-                self.budget[job.get()].suspended_since = now;
+                self.records[job.get()].live.state = JobState::Suspended;
                 self.suspended += 1;
                 Ok(Some((job, Transition::Suspended)))
             }
@@ -404,7 +405,7 @@ impl<'w> Engine<'w> {
                         self.pool.free()
                     ));
                 }
-                let set = self.result.last_nodes(i).to_vec();
+                let set = self.allocation(i).to_vec();
                 if let (Some(nw), Some(nodes)) = (self.node_jobs, self.nodes.as_mut()) {
                     nodes
                         .check_part(&nw.requests[i], &set, SharePart::Compute)
@@ -418,7 +419,7 @@ impl<'w> Engine<'w> {
             }
             Decision::Requeue(job) => {
                 let i = job.get();
-                match self.live.get(i).map(|l| l.state) {
+                match self.records.get(i).map(|r| &r.live).map(|l| l.state) {
                     Some(JobState::Running) => self.end_segment(job, now, SegmentEnd::Requeued),
                     Some(JobState::Suspended) => {
                         // Its memory is all it still holds.
@@ -433,14 +434,14 @@ impl<'w> Engine<'w> {
                     }
                 }
                 self.lose_work(job);
-                self.result.log[i].requeues += 1;
-                self.live[i].state = JobState::Pending;
+                self.records[i].log.requeues += 1;
+                self.records[i].live.state = JobState::Pending;
                 self.waiting += 1;
                 Ok(Some((job, Transition::Requeued)))
             }
             Decision::Cancel(job) => {
                 let i = job.get();
-                match self.live.get(i).map(|l| l.state) {
+                match self.records.get(i).map(|r| &r.live).map(|l| l.state) {
                     Some(JobState::Pending) => self.waiting -= 1,
                     Some(JobState::Running) => self.end_segment(job, now, SegmentEnd::Cancelled),
                     Some(JobState::Suspended) => {
@@ -521,20 +522,11 @@ pub fn simulate_with(
         node_jobs,
         pool: ProcessorPool::new(workload.machine_procs),
         nodes: node_jobs.map(|nw| nw.cluster.clone().without_index()),
-        live: vec![LiveJob::NOT_SUBMITTED; n],
-        budget: jobs
+        records: jobs
             .iter()
-            .map(|j| Budget {
-                remaining_work_ms: j.work.as_ms(),
-                limit_left_ms: j.estimate.as_ms(),
-                ..Budget::default()
-            })
-            .collect(),
-        result: RunResult {
-            start: vec![SimTime::ZERO; n],
-            end: vec![SimTime::ZERO; n],
-            log: vec![
-                JobLog {
+            .map(|j| JobRecord {
+                live: LiveJob::NOT_SUBMITTED,
+                log: JobLog {
                     outcome: Outcome::Completed,
                     segments: 0,
                     requeues: 0,
@@ -543,9 +535,18 @@ pub fn simulate_with(
                     work_done: SimDuration::ZERO,
                     ran: SimDuration::ZERO,
                     last_segment: None,
-                };
-                n
-            ],
+                },
+                budget: Budget {
+                    remaining_work_ms: j.work.as_ms(),
+                    limit_left_ms: j.estimate.as_ms(),
+                    ..Budget::default()
+                },
+            })
+            .collect(),
+        result: RunResult {
+            start: vec![SimTime::ZERO; n],
+            end: vec![SimTime::ZERO; n],
+            log: Vec::new(),
             segments: Vec::with_capacity(n),
             segment_nodes: Vec::new(),
             first_reservation: vec![None; n],
@@ -590,7 +591,7 @@ pub fn simulate_with(
                         policy.on_transition(job, Transition::Ended(outcome), &engine.view(now));
                     }
                     Event::JobArrival(job) => {
-                        engine.live[job.get()].state = JobState::Pending;
+                        engine.records[job.get()].live.state = JobState::Pending;
                         engine.waiting += 1;
                         policy.on_transition(job, Transition::Pending, &engine.view(now));
                         let next = job.get() + 1;
@@ -638,8 +639,10 @@ pub fn simulate_with(
         });
     }
     debug_assert!(engine
-        .live
+        .records
         .iter()
-        .all(|l| matches!(l.state, JobState::Done(_))));
-    Ok(engine.result)
+        .all(|r| matches!(r.live.state, JobState::Done(_))));
+    let mut result = engine.result;
+    result.log = engine.records.iter().map(|r| r.log).collect();
+    Ok(result)
 }

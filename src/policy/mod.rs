@@ -27,7 +27,7 @@ pub mod wait_queue;
 use crate::cluster::nodes::Nodes;
 use crate::cluster::ProcessorPool;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::lifecycle::{JobState, LiveJob, Segment, Transition};
+use crate::lifecycle::{JobRecord, JobState, Segment, Transition};
 use crate::workload::classes::NodeWorkload;
 use crate::workload::{Job, JobIdx, JobKind};
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,7 @@ pub struct SchedView<'a> {
     /// (free resources only: the engine keeps no search index, so a policy that places jobs
     /// keeps its own indexed copy, as `node_backfill` does).
     pub nodes: Option<(&'a NodeWorkload, &'a Nodes)>,
-    live: &'a [LiveJob],
+    live: &'a [JobRecord],
     segments: &'a [Segment],
     segment_nodes: &'a [u32],
     predictor: Predictor,
@@ -107,7 +107,7 @@ impl<'a> SchedView<'a> {
         jobs: &'a [Job],
         cluster: &'a ProcessorPool,
         nodes: Option<(&'a NodeWorkload, &'a Nodes)>,
-        live: &'a [LiveJob],
+        live: &'a [JobRecord],
         segments: &'a [Segment],
         segment_nodes: &'a [u32],
         predictor: Predictor,
@@ -136,24 +136,24 @@ impl<'a> SchedView<'a> {
 
     /// Where `job` is in its life.
     pub fn state(&self, job: JobIdx) -> JobState {
-        self.live[job.get()].state
+        self.live[job.get()].live.state
     }
 
     /// When `job`'s current (or last) segment started.
     pub fn segment_start(&self, job: JobIdx) -> SimTime {
-        self.live[job.get()].segment_start
+        self.live[job.get()].live.segment_start
     }
 
     /// When `job`'s current (or last) segment stops at the latest, by its time limit.
     /// Still the ended segment's value while a policy is told that it ended.
     pub fn estimated_end(&self, job: JobIdx) -> SimTime {
-        self.live[job.get()].estimated_end
+        self.live[job.get()].live.estimated_end
     }
 
     /// The nodes of `job`'s current (or last) segment (empty for processors anywhere, or
     /// if it never ran).
     pub fn allocation(&self, job: JobIdx) -> &'a [u32] {
-        let live = &self.live[job.get()];
+        let live = &self.live[job.get()].live;
         match self.segments.get(live.segment as usize) {
             Some(s) => {
                 let from = s.first_node as usize;
