@@ -119,8 +119,8 @@ fn planned(job: JobInfo) -> SimDuration {
 }
 
 impl Conservative {
-    /// A policy for a workload of `jobs` jobs on `machine_procs` processors.
-    pub fn new(_jobs: usize, machine_procs: u32) -> Self {
+    /// A policy for a machine of `machine_procs` processors.
+    pub fn new(machine_procs: u32) -> Self {
         Conservative {
             profile: Profile::new(machine_procs),
             queue: ReservationTree::new(),

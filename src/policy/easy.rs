@@ -25,7 +25,7 @@ use super::wait_queue::WaitQueue;
 use super::{Decision, Policy, SchedView};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::{Outcome, Transition};
-use crate::workload::{Job, JobIdx};
+use crate::workload::JobIdx;
 
 /// The head's reservation as computed by the last pass, and what is left of the extra
 /// processors after that pass's backfilling.
@@ -37,6 +37,7 @@ struct HeadReservation {
 }
 
 /// The EASY policy.
+#[derive(Default)]
 pub struct Easy {
     queue: WaitQueue,
     /// Running jobs as `(estimated end, index, processors)`, sorted: the order the shadow
@@ -55,8 +56,8 @@ pub struct Easy {
 }
 
 impl Easy {
-    /// A policy for a workload of these jobs.
-    pub fn new(_jobs: &[Job]) -> Self {
+    /// A policy with an empty queue.
+    pub fn new() -> Self {
         Easy {
             queue: WaitQueue::new(),
             running: Vec::new(),

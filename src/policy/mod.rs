@@ -268,25 +268,24 @@ impl PolicyKind {
         workload: &crate::workload::Workload,
     ) -> Result<Box<dyn Policy>, String> {
         match (&workload.nodes, self) {
-            (None, _) => Ok(self.build(&workload.jobs, workload.machine_procs)),
-            (Some(nw), PolicyKind::Fcfs | PolicyKind::Easy) => Ok(Box::new(
-                node_backfill::NodeBackfill::new(self, workload.jobs.len(), nw),
-            )),
+            (None, _) => Ok(self.build(workload.machine_procs)),
+            (Some(nw), PolicyKind::Fcfs | PolicyKind::Easy) => {
+                Ok(Box::new(node_backfill::NodeBackfill::new(self, nw)))
+            }
             (Some(nw), PolicyKind::Conservative) => Ok(Box::new(
                 node_conservative::NodeConservative::new(workload.jobs.len(), nw),
             )),
         }
     }
 
-    /// A fresh policy for a workload of these jobs on a machine of `machine_procs`
-    /// processors.
-    pub fn build(self, jobs: &[Job], machine_procs: u32) -> Box<dyn Policy> {
+    /// A fresh policy for jobs of processors anywhere on a machine of `machine_procs`
+    /// processors. (Policies are given no jobs: they learn of each from the view, which
+    /// never shows a true runtime.)
+    pub fn build(self, machine_procs: u32) -> Box<dyn Policy> {
         match self {
             PolicyKind::Fcfs => Box::new(fcfs::Fcfs::new()),
-            PolicyKind::Easy => Box::new(easy::Easy::new(jobs)),
-            PolicyKind::Conservative => {
-                Box::new(conservative::Conservative::new(jobs.len(), machine_procs))
-            }
+            PolicyKind::Easy => Box::new(easy::Easy::new()),
+            PolicyKind::Conservative => Box::new(conservative::Conservative::new(machine_procs)),
         }
     }
 }

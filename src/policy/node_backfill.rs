@@ -63,7 +63,7 @@ pub struct NodeBackfill {
 
 impl NodeBackfill {
     /// A policy of `kind` (fcfs or easy) for a node-level workload.
-    pub fn new(kind: PolicyKind, _jobs: usize, workload: &NodeWorkload) -> NodeBackfill {
+    pub fn new(kind: PolicyKind, workload: &NodeWorkload) -> NodeBackfill {
         let mut shapes: std::collections::BTreeMap<&NodeRequest, u32> = Default::default();
         let shape: Vec<u32> = workload
             .requests
