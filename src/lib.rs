@@ -7,16 +7,20 @@
 //!                                               │    ▲                 (fcfs, easy,
 //!                                   events (engine::queue)  view        conservative)
 //!                                               ▼    │
-//!                                            cluster (processors)
+//!                                  cluster (processors, nodes), lifecycle (segments)
 //!                                               │
 //!                                  RunResult ──▶ metrics ──▶ output (csv, json, tables)
 //! ```
 //!
+//! A job runs in one or more segments and ends with one outcome; policies may start,
+//! suspend, resume, requeue and cancel jobs ([`lifecycle`], [`policy`]).
+//!
 //! ## The determinism contract
-//! The same inputs and seed give byte-identical `jobs.csv`, `dropped.csv` and
-//! `summary.json`:
-//! - time is an integer ([`engine::time::SimTime`], milliseconds);
-//! - events at one instant pop in a fixed order: completions, then arrivals, then policy
+//! The same inputs and seed give byte-identical `jobs.csv`, `segments.csv`, `dropped.csv`
+//! and `summary.json`:
+//! - time is an integer ([`engine::time::SimTime`], milliseconds), rates are integer
+//!   millionths ([`lifecycle::Rate`]);
+//! - events at one instant pop in a fixed order: segment stops, then arrivals, then policy
 //!   wake-ups, then push order ([`engine::queue`]);
 //! - every random number comes from a named stream of the run's seed ([`engine::rng`]);
 //! - no hash map is iterated into a decision or an output.
@@ -34,9 +38,10 @@
 //! ```
 //!
 //! ## Layers
-//! [`engine`] knows events and time only; [`cluster`] and [`workload`] know nothing of
-//! policies; [`policy`] reads a view and returns decisions that [`simulation`] checks and
-//! applies; only [`cli`], [`output`] and the workload readers do IO.
+//! [`engine`] knows events and time only; [`cluster`], [`workload`] and [`lifecycle`] know
+//! nothing of policies; [`policy`] reads a view and returns decisions that [`simulation`]
+//! checks and applies; only [`cli`], [`output`], [`report`] and the workload readers do IO;
+//! the library never depends on [`cli`].
 #![warn(missing_docs)]
 
 pub mod baseline;
