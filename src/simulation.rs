@@ -418,21 +418,8 @@ impl<'w> Engine<'w> {
                 Ok(Some((job, Transition::Resumed)))
             }
             Decision::Requeue(job) => {
+                self.let_go(job, now, SegmentEnd::Requeued)?;
                 let i = job.get();
-                match self.records.get(i).map(|r| &r.live).map(|l| l.state) {
-                    Some(JobState::Running) => self.end_segment(job, now, SegmentEnd::Requeued),
-                    Some(JobState::Suspended) => {
-                        // Its memory is all it still holds.
-                        self.free(job, SharePart::Memory);
-                        self.leave_suspension(job, now, SegmentEnd::Requeued);
-                    }
-                    _ => {
-                        return Err(format!(
-                            "cannot requeue job {}: it is neither running nor suspended",
-                            self.jobs.get(i).map_or(u64::from(job.0), |j| j.trace_id)
-                        ))
-                    }
-                }
                 self.lose_work(job);
                 self.records[i].log.requeues += 1;
                 self.records[i].live.state = JobState::Pending;
@@ -440,25 +427,41 @@ impl<'w> Engine<'w> {
                 Ok(Some((job, Transition::Requeued)))
             }
             Decision::Cancel(job) => {
-                let i = job.get();
-                match self.records.get(i).map(|r| &r.live).map(|l| l.state) {
-                    Some(JobState::Pending) => self.waiting -= 1,
-                    Some(JobState::Running) => self.end_segment(job, now, SegmentEnd::Cancelled),
-                    Some(JobState::Suspended) => {
-                        self.free(job, SharePart::Memory);
-                        self.leave_suspension(job, now, SegmentEnd::Cancelled);
-                    }
-                    _ => {
-                        return Err(format!(
-                            "cannot cancel job {}: it is not submitted or already ended",
-                            self.jobs.get(i).map_or(u64::from(job.0), |j| j.trace_id)
-                        ))
-                    }
-                }
+                self.let_go(job, now, SegmentEnd::Cancelled)?;
                 self.finish(job, now, Outcome::Cancelled);
                 Ok(Some((job, Transition::Ended(Outcome::Cancelled))))
             }
         }
+    }
+
+    /// Takes `job` out of whatever it is in, for a requeue or a cancellation (`how`): a
+    /// running segment ends with `how` and frees everything; a suspended job's memory is
+    /// freed and its last segment marked `how`; a pending job (cancelled only) leaves the
+    /// queue.
+    fn let_go(&mut self, job: JobIdx, now: SimTime, how: SegmentEnd) -> Result<(), Refusal> {
+        let cancel = how == SegmentEnd::Cancelled;
+        match self.records.get(job.get()).map(|r| r.live.state) {
+            Some(JobState::Running) => self.end_segment(job, now, how),
+            Some(JobState::Suspended) => {
+                // Its memory is all it still holds.
+                self.free(job, SharePart::Memory);
+                self.leave_suspension(job, now, how);
+            }
+            Some(JobState::Pending) if cancel => self.waiting -= 1,
+            _ => {
+                let (doing, allowed) = if cancel {
+                    ("cancel", "pending, running or suspended")
+                } else {
+                    ("requeue", "running or suspended")
+                };
+                let name = self
+                    .jobs
+                    .get(job.get())
+                    .map_or(u64::from(job.0), |j| j.trace_id);
+                return Err(format!("cannot {doing} job {name}: it is not {allowed}"));
+            }
+        }
+        Ok(())
     }
 
     fn start(
