@@ -342,6 +342,19 @@ impl Staged {
     /// beside it (and its parents). Leftover partial folders of processes that no longer
     /// run are removed first.
     pub fn begin(target: &Path, inputs: &[&Path], force: bool) -> Result<Staged> {
+        // The temporary folder is a sibling renamed onto the target: `.`, `..` or `/` have
+        // no siblings of their own, so a named folder is needed.
+        let named = target
+            .components()
+            .next_back()
+            .is_some_and(|c| matches!(c, std::path::Component::Normal(_)));
+        if !named {
+            bail!(
+                "{}: give the output folder a name (e.g. {}/out)",
+                target.display(),
+                target.display()
+            );
+        }
         check_target(target, TargetKind::Folder, inputs, force)?;
         if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)

@@ -185,7 +185,10 @@ fn shards_merge_into_the_unsharded_sweep_byte_for_byte() {
     let cut = dir.join("cut");
     std::fs::create_dir_all(cut.join("runs")).unwrap();
     std::fs::copy(shard_dirs[1].join("sweep.json"), cut.join("sweep.json")).unwrap();
-    for entry in std::fs::read_dir(shard_dirs[1].join("runs")).unwrap().flatten() {
+    for entry in std::fs::read_dir(shard_dirs[1].join("runs"))
+        .unwrap()
+        .flatten()
+    {
         if entry.file_name() != "run-000004.json" {
             std::fs::copy(entry.path(), cut.join("runs").join(entry.file_name())).unwrap();
         }

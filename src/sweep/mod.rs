@@ -279,7 +279,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<String>> {
                 .map(|r| r.to_string())
                 .collect();
             if !missing.is_empty() {
-                let shown = missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+                let shown = missing
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 anyhow::bail!(
                     "{}: shard {index}/{count} is not finished: {} of its runs have no results \
                      (runs {shown}{}); run it again with --resume",
