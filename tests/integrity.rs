@@ -127,6 +127,20 @@ fn a_used_folder_is_refused_without_force_and_replaced_whole_with_it() {
     assert!(is_finished(&out));
     assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
 
+    // compare --out follows the same rule, and never writes into a run it compares.
+    let cmp = dir.join("cmp");
+    let compare = |target: &Path, extra: &[&str]| {
+        clustersim(&[&["compare", arg(&out), "--out", arg(target)], extra].concat())
+    };
+    assert!(compare(&cmp, &[]).status.success());
+    assert!(cmp.join("manifest.json").is_file() && cmp.join("compare.html").is_file());
+    assert_eq!(compare(&cmp, &[]).status.code(), Some(2));
+    assert!(compare(&cmp, &["--force"]).status.success());
+    let o = compare(&out, &["--force"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("is an input"), "{}", text(&o));
+    assert!(is_finished(&out));
+
     // --force never removes a folder clustersim did not write, nor one holding an input.
     let unrelated = dir.join("notes");
     std::fs::create_dir(&unrelated).unwrap();
