@@ -4,7 +4,8 @@
     python notebooks/run_notebooks.py NOTEBOOK.ipynb RUN_DIR [RUN_DIR...]
         [--timeout SECONDS] [--save-executed PATH] [--mpl-backend inline|Agg]
 
-Sets CLUSTERSIM_RUNS (the run directories, ":"-separated, made absolute) and MPLBACKEND for
+Refuses (exit 2) a run directory that is not a finished run: its manifest.json missing, or a
+file it lists missing or changed. Sets CLUSTERSIM_RUNS (the run directories, ":"-separated, made absolute) and MPLBACKEND for
 the kernel, executes every cell with nbclient, and exits 1 with the failing cell's error if
 one fails (2 for bad arguments). Both backends are headless (no display needed); the default,
 matplotlib-inline's backend (Agg rendering), draws every figure when its cell ends, so an
@@ -26,6 +27,48 @@ import tempfile
 from pathlib import Path
 
 KERNEL_NAME = "clustersim-nb"
+# Files up to this size are checked against their manifest hash, larger ones by size.
+HASHED_BYTES = 16 << 20
+
+
+def fnv1a64(path: Path) -> str:
+    """The 64-bit FNV-1a hash of a file, as manifest.json writes it (for integrity only)."""
+    h = 0xCBF29CE484222325
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 16):
+            for b in chunk:
+                h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def unfinished_run(run: Path) -> str | None:
+    """Why `run` is not a finished run folder (None if it is): clustersim writes
+    manifest.json last, listing every file with its size and hash; a folder without it, or
+    whose files differ from it, is an interrupted or damaged run."""
+    manifest = run / "manifest.json"
+    if not manifest.is_file():
+        return (f"{run}: not a finished run: manifest.json is missing (interrupted, still "
+                f"running, or written by an older clustersim; run it again)")
+    try:
+        files = json.loads(manifest.read_text())["files"]
+    except (ValueError, KeyError, TypeError) as e:
+        return f"{manifest}: not a clustersim manifest ({e})"
+    missing, differ = [], []
+    for entry in files:
+        path = run / entry["path"]
+        if not path.is_file():
+            missing.append(entry["path"])
+        elif path.stat().st_size != entry["bytes"]:
+            differ.append(entry["path"])
+        # Hashing in pure Python runs at tens of MB/s: files of the size a notebook run
+        # uses are hashed, larger ones checked by size (which catches a truncated file).
+        elif path.stat().st_size <= HASHED_BYTES and fnv1a64(path) != entry["fnv1a64"]:
+            differ.append(entry["path"])
+    if missing or differ:
+        parts = ([f"missing: {', '.join(missing)}"] if missing else []) + \
+                ([f"not as written: {', '.join(differ)}"] if differ else [])
+        return f"{run}: not a finished run: {'; '.join(parts)}"
+    return None
 
 
 def main() -> int:
@@ -47,6 +90,10 @@ def main() -> int:
     bad = [str(p) for p in runs if not p.is_dir()]
     if bad:
         print(f"error: not a directory: {', '.join(bad)}", file=sys.stderr)
+        return 2
+    unfinished = [problem for p in runs if (problem := unfinished_run(p))]
+    if unfinished:
+        print("error: " + "\nerror: ".join(unfinished), file=sys.stderr)
         return 2
 
     try:

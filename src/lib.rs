@@ -51,6 +51,7 @@ pub mod cluster;
 pub mod engine;
 pub mod lifecycle;
 pub mod metrics;
+pub mod outdir;
 pub mod output;
 pub mod plan;
 pub mod policy;

@@ -209,7 +209,9 @@ pub fn peak_memory_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Writes every output file of a run into `dir` (created if needed).
+/// Writes every output file of a run into `dir` (created if needed), in place.
+/// `clustersim run` calls it on a temporary folder that becomes the result only once
+/// complete ([`crate::outdir::Staged`]).
 pub fn write_run_dir(dir: &Path, workload: &Workload, outcome: &RunOutcome) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let with_name = |name: &str, e: io::Error| {

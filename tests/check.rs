@@ -70,6 +70,33 @@ fn a_worse_policy_fails_with_a_table_of_regressions() {
         xml.contains("<failure message=\"all.wait_mean_s regressed"),
         "{xml}"
     );
+    // The report exists now: writing it again needs --force, and the scenario itself can
+    // never be the report.
+    let junit_args = |target: &Path, force: bool| {
+        let mut args = vec![
+            "check",
+            s(&worse),
+            "--baseline",
+            "scenarios/baseline.json",
+            "--junit",
+            s(target),
+        ];
+        if force {
+            args.push("--force");
+        }
+        clustersim_in_repo(&args)
+    };
+    let again = junit_args(&junit, false);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(text(&again).contains("--force"), "{}", text(&again));
+    assert_eq!(junit_args(&junit, true).status.code(), Some(1));
+    let over_input = junit_args(&worse, true);
+    assert_eq!(over_input.status.code(), Some(2), "{}", text(&over_input));
+    assert!(
+        text(&over_input).contains("is an input"),
+        "{}",
+        text(&over_input)
+    );
     let md = clustersim_in_repo(&[
         "check",
         s(&worse),

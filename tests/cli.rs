@@ -516,7 +516,9 @@ fn compare_shows_changes_relative_to_the_first_run() {
 
     let bad = clustersim(&["compare", dir.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(text(&bad).contains("summary.json"), "{}", text(&bad));
+    // A folder that is not a finished run (no manifest.json) is refused, and what is
+    // missing named.
+    assert!(text(&bad).contains("manifest.json"), "{}", text(&bad));
 }
 
 #[test]

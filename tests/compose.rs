@@ -200,6 +200,8 @@ fn inspect_and_convert_read_a_scenarios_workload() {
     assert!(out.contains("interactive jobs: 926\n"), "{out}");
     // The generated and composed workload, as SWF: it reads back with every job.
     let swf = dir.join("composed.swf");
+    // The folder is kept between test runs, and convert refuses an existing file.
+    let _ = std::fs::remove_file(&swf);
     let o = std::process::Command::new(bin)
         .args([
             "convert",

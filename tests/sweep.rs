@@ -180,6 +180,33 @@ fn shards_merge_into_the_unsharded_sweep_byte_for_byte() {
         &results(&merged),
         "merged vs unsharded",
     );
+    // A shard folder without one of its own runs (an interrupted shard) is refused, and
+    // the shard and the run named.
+    let cut = dir.join("cut");
+    std::fs::create_dir_all(cut.join("runs")).unwrap();
+    std::fs::copy(shard_dirs[1].join("sweep.json"), cut.join("sweep.json")).unwrap();
+    for entry in std::fs::read_dir(shard_dirs[1].join("runs"))
+        .unwrap()
+        .flatten()
+    {
+        if entry.file_name() != "run-000004.json" {
+            std::fs::copy(entry.path(), cut.join("runs").join(entry.file_name())).unwrap();
+        }
+    }
+    let o = clustersim(&[
+        "merge",
+        "--out",
+        s(&dir.join("m1")),
+        s(&shard_dirs[0]),
+        s(&cut),
+        s(&shard_dirs[2]),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("shard 1/3 is not finished: 1 of its runs have no results (runs 4)"),
+        "{}",
+        text(&o)
+    );
     // A damaged manifest claiming more runs than any sweep may have is refused before
     // anything is allocated for them.
     let damaged = dir.join("damaged");

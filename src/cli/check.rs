@@ -1,5 +1,6 @@
 //! `clustersim check`: scenarios run and compared with a baseline file, for CI.
 
+use crate::outdir;
 use crate::report::compare;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -24,6 +25,9 @@ pub struct CheckArgs {
     /// Also write the result as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Overwrite the --junit file if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// Worker threads [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -31,6 +35,13 @@ pub struct CheckArgs {
 
 pub(super) fn check_command(args: &CheckArgs) -> Result<std::process::ExitCode> {
     use crate::baseline;
+    if let Some(path) = &args.junit {
+        // Checked before the runs, so a refusal costs nothing.
+        let mut inputs: Vec<&std::path::Path> =
+            args.scenarios.iter().map(PathBuf::as_path).collect();
+        inputs.push(&args.baseline);
+        outdir::check_target(path, outdir::TargetKind::File, &inputs, args.force)?;
+    }
     let runs = baseline::runs_of(&args.scenarios)?;
     let existing = if args.baseline.exists() {
         Some(baseline::read(&args.baseline)?)
@@ -72,8 +83,13 @@ pub(super) fn check_command(args: &CheckArgs) -> Result<std::process::ExitCode> 
     };
     let comparisons = baseline::compare(&base, &measured, &args.baseline)?;
     if let Some(path) = &args.junit {
-        std::fs::write(path, baseline::junit(&comparisons))
-            .with_context(|| format!("writing {}", path.display()))?;
+        let xml = baseline::junit(&comparisons);
+        let mut inputs: Vec<&std::path::Path> =
+            args.scenarios.iter().map(PathBuf::as_path).collect();
+        inputs.push(&args.baseline);
+        outdir::write_file(path, &inputs, args.force, |mut f| {
+            std::io::Write::write_all(&mut f, xml.as_bytes())
+        })?;
     }
     let regressed: Vec<&baseline::Comparison> = comparisons
         .iter()

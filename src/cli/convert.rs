@@ -2,11 +2,13 @@
 //! and `clustersim generate` (the demo's generator to an SWF file).
 
 use super::input::{load_workload, WorkloadArgs};
+use crate::outdir::{check_target, write_file, TargetKind};
 use crate::workload::synthetic::{generate, SyntheticSpec};
 use crate::workload::{JobKind, Workload};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `clustersim convert`.
 #[derive(Args, Debug)]
@@ -17,9 +19,12 @@ pub struct ConvertArgs {
     /// The format to write.
     #[arg(long, value_enum, default_value_t = ConvertTo::Swf)]
     pub to: ConvertTo,
-    /// The file to write (gzip-compressed if it ends in .gz).
+    /// The file to write (gzip-compressed if it ends in .gz); never the input itself.
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
+    /// Overwrite --out if it exists (it is replaced only once the new file is complete).
+    #[arg(long)]
+    pub force: bool,
     /// How to read the input.
     #[command(flatten)]
     pub input: WorkloadArgs,
@@ -54,35 +59,29 @@ pub struct GenerateArgs {
     /// The SWF file to write (gzip-compressed if it ends in .gz).
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
+    /// Overwrite --out if it exists (it is replaced only once the new file is complete).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub(super) fn convert_command(args: &ConvertArgs) -> Result<()> {
+    let inputs = convert_inputs(&args.file);
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    // Checked before reading, so a refusal is immediate; checked again when writing.
+    check_target(&args.out, TargetKind::File, &inputs, args.force)?;
     let w = load_workload(&args.file, &args.input)?;
-    let file = std::fs::File::create(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let mut out: Box<dyn std::io::Write> = if args.out.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::write::GzEncoder::new(
-            std::io::BufWriter::new(file),
-            flate2::Compression::fast(),
-        ))
-    } else {
-        Box::new(std::io::BufWriter::new(file))
-    };
-    let result = match args.to {
-        ConvertTo::Swf => crate::workload::swf::write_swf(
-            &mut out,
-            &w.jobs,
-            w.machine_procs,
-            &format!(
-                "converted by clustersim from {} ({})",
-                w.meta.source, w.meta.format
-            ),
-        ),
-        ConvertTo::Jobs => write_input_jobs(&mut out, &w),
-    };
-    result
-        .and_then(|_| out.flush())
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    let comment = format!(
+        "converted by clustersim from {} ({})",
+        w.meta.source, w.meta.format
+    );
+    write_file(&args.out, &inputs, args.force, |file| {
+        write_maybe_gzipped(&args.out, file, |out| match args.to {
+            ConvertTo::Swf => {
+                crate::workload::swf::write_swf(out, &w.jobs, w.machine_procs, &comment)
+            }
+            ConvertTo::Jobs => write_input_jobs(out, &w),
+        })
+    })?;
     let reasons: Vec<String> = w
         .dropped_by_reason()
         .iter()
@@ -100,6 +99,40 @@ pub(super) fn convert_command(args: &ConvertArgs) -> Result<()> {
         }
     );
     Ok(())
+}
+
+/// The files `convert` reads: the trace, or the scenario and the traces it names.
+fn convert_inputs(file: &Path) -> Vec<PathBuf> {
+    let mut inputs = vec![file.to_path_buf()];
+    if file.extension().is_some_and(|e| e == "toml") {
+        if let Ok(l) = crate::scenario::load(file) {
+            let w = &l.scenario.workload;
+            let traces = w
+                .trace
+                .iter()
+                .chain(w.sources.iter().filter_map(|s| s.trace.as_ref()));
+            inputs.extend(traces.map(|t| l.resolve(t)));
+        }
+    }
+    inputs
+}
+
+/// Runs `write` on `file`, through gzip when `path` ends in `.gz`, and flushes it all.
+fn write_maybe_gzipped(
+    path: &Path,
+    file: std::fs::File,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let buffered = std::io::BufWriter::new(file);
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut gz = flate2::write::GzEncoder::new(buffered, flate2::Compression::fast());
+        write(&mut gz)?;
+        gz.finish()?.flush()
+    } else {
+        let mut out = buffered;
+        write(&mut out)?;
+        out.flush()
+    }
 }
 
 /// The input job table: what a workload asks for, before any simulation.
@@ -152,22 +185,14 @@ pub(super) fn generate_command(args: &GenerateArgs) -> Result<()> {
         load: args.load,
         seed: args.seed,
     };
+    check_target(&args.out, TargetKind::File, &[], args.force)?;
     let w = generate(&spec);
-    let file = std::fs::File::create(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
     let computer = format!("clustersim generator ({})", w.meta.source);
-    let write = |out: Box<dyn std::io::Write>| {
-        crate::workload::swf::write_swf(out, &w.jobs, w.machine_procs, &computer)
-    };
-    let result = if args.out.extension().is_some_and(|e| e == "gz") {
-        write(Box::new(flate2::write::GzEncoder::new(
-            std::io::BufWriter::new(file),
-            flate2::Compression::fast(),
-        )))
-    } else {
-        write(Box::new(std::io::BufWriter::new(file)))
-    };
-    result.with_context(|| format!("writing {}", args.out.display()))?;
+    write_file(&args.out, &[], args.force, |file| {
+        write_maybe_gzipped(&args.out, file, |out| {
+            crate::workload::swf::write_swf(out, &w.jobs, w.machine_procs, &computer)
+        })
+    })?;
     say!("wrote {} jobs to {}", w.jobs.len(), args.out.display());
     Ok(())
 }

@@ -4,6 +4,7 @@
 use super::input::WorkloadArgs;
 use super::progress::run_with_progress;
 use super::{Cli, Command};
+use crate::outdir::{self, Staged};
 use crate::output;
 use crate::plan::{plan_run, RunRequest, WorkloadRequest};
 use crate::policy::PolicyKind;
@@ -56,6 +57,10 @@ pub struct RunArgs {
     /// How to read the workload.
     #[command(flatten)]
     pub input: WorkloadArgs,
+    /// Replace --out DIR if it already holds a result (it is replaced whole, only once the
+    /// new result is complete). Without it, a folder that is not empty is refused.
+    #[arg(long)]
+    pub force: bool,
     /// Print nothing on standard output.
     #[arg(long, short)]
     pub quiet: bool,
@@ -77,6 +82,8 @@ impl From<&RunArgs> for RunRequest {
             bsld_tau,
             input,
             quiet: _,
+            // Obeyed by the command when it writes, not by the plan.
+            force: _,
         } = args;
         RunRequest {
             workload: workload.clone(),
@@ -116,6 +123,14 @@ pub(super) fn run_command(args: RunArgs) -> Result<()> {
         );
         say!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
     }
+    // The output folder is checked before the simulation, so a refusal costs nothing; it is
+    // written under a temporary name and renamed into place when complete.
+    let input_files = run_inputs(&args, loaded.as_ref());
+    let inputs: Vec<&std::path::Path> = input_files.iter().map(PathBuf::as_path).collect();
+    let staged = match &plan.out {
+        Some(out) => Some(Staged::begin(out, &inputs, args.force)?),
+        None => None,
+    };
     let (workload, policies, options) = (&plan.workload, &plan.policies, &plan.options);
     let mut outcomes: Vec<RunOutcome> = Vec::new();
     let mut run_dirs: Vec<PathBuf> = Vec::new();
@@ -123,11 +138,11 @@ pub(super) fn run_command(args: RunArgs) -> Result<()> {
         let mut outcome = run_with_progress(workload, policy, options)?;
         debug_checks(policy, workload, &outcome)?;
         outcome.timing.peak_memory_mib = output::peak_memory_mib();
-        if let Some(out) = &plan.out {
+        if let Some(staged) = &staged {
             let dir = if plan.per_policy_dirs {
-                out.join(policy.as_str())
+                staged.path().join(policy.as_str())
             } else {
-                out.clone()
+                staged.path().to_path_buf()
             };
             output::write_run_dir(&dir, workload, &outcome)
                 .with_context(|| format!("writing results to {}", dir.display()))?;
@@ -139,13 +154,22 @@ pub(super) fn run_command(args: RunArgs) -> Result<()> {
             };
             report::write_report(&dir, workload, &outcome, &report_options)
                 .with_context(|| format!("writing the report to {}", dir.display()))?;
+            if plan.per_policy_dirs {
+                // Each policy's folder is a finished run of its own (the notebooks read one).
+                outdir::write_manifest(&dir)?;
+            }
             run_dirs.push(dir);
         }
         outcomes.push(outcome);
     }
-    if let (Some(out), true) = (&plan.out, run_dirs.len() > 1 && plan.plots) {
+    if let (Some(staged), true) = (&staged, run_dirs.len() > 1 && plan.plots) {
         let runs = compare::load_runs(&run_dirs)?;
-        compare::write_compare_dir(out, &runs)?;
+        compare::write_compare_dir(staged.path(), &runs)?;
+    }
+    if let (Some(staged), Some(out)) = (staged, &plan.out) {
+        staged
+            .finish()
+            .with_context(|| format!("putting the results in place at {}", out.display()))?;
     }
     if !args.quiet {
         let first = &outcomes[0].summary;
@@ -178,6 +202,26 @@ pub(super) fn run_command(args: RunArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The files a run reads: the scenario, the --workload trace and the scenario's traces.
+/// `--out` may never be one of them, nor hold one (replacing it would remove them).
+fn run_inputs(args: &RunArgs, loaded: Option<&scenario::LoadedScenario>) -> Vec<PathBuf> {
+    let mut inputs: Vec<PathBuf> = args
+        .scenario
+        .iter()
+        .chain(&args.workload)
+        .cloned()
+        .collect();
+    if let Some(l) = loaded {
+        let w = &l.scenario.workload;
+        let traces = w
+            .trace
+            .iter()
+            .chain(w.sources.iter().filter_map(|s| s.trace.as_ref()));
+        inputs.extend(traces.map(|t| l.resolve(t)));
+    }
+    inputs
 }
 
 /// In debug builds, every run checks its schedule's invariants.

@@ -39,6 +39,10 @@ pub struct SweepArgs {
     /// An extra #SBATCH option for --emit-slurm (repeatable), e.g. --sbatch-option=--partition=batch.
     #[arg(long, value_name = "OPTION", allow_hyphen_values = true)]
     pub sbatch_option: Vec<String>,
+    /// Overwrite the --emit-slurm script if it exists. (The --out folder is not replaced: a
+    /// sweep adds its runs to it, see --resume.)
+    #[arg(long)]
+    pub force: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -77,6 +81,9 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
         };
         let program = std::env::current_exe().context("finding the clustersim program")?;
         let out = absolute(&args.out)?;
+        // Checked before the script is rendered or the folder created.
+        let inputs = [args.scenario.as_path()];
+        crate::outdir::check_target(file, crate::outdir::TargetKind::File, &inputs, args.force)?;
         let script = crate::sweep::slurm::SlurmScript {
             program: &program,
             scenario: &absolute(&args.scenario)?,
@@ -90,7 +97,9 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
         // Slurm opens the tasks' output files in this folder: it must exist before they start.
         std::fs::create_dir_all(out.join("slurm"))
             .with_context(|| format!("creating {}", out.join("slurm").display()))?;
-        std::fs::write(file, script).with_context(|| format!("writing {}", file.display()))?;
+        crate::outdir::write_file(file, &inputs, args.force, |mut f| {
+            std::io::Write::write_all(&mut f, script.as_bytes())
+        })?;
         if !args.quiet {
             say!(
                 "{}: {total} runs as a Slurm array of {shards} tasks and a merge into {}",

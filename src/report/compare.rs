@@ -150,6 +150,8 @@ const METRICS: &[Metric] = &[
 pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<ComparedRun>> {
     let mut runs = Vec::with_capacity(dirs.len());
     for dir in dirs {
+        // Only a finished run is compared: an interrupted one could hold a stale summary.
+        crate::outdir::verify(dir)?;
         let path = dir.join("summary.json");
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!(

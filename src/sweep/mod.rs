@@ -269,7 +269,32 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<String>> {
                 m.sweep
             );
         }
-        for (r, rec) in record::read_records(dir, &reference.sweep, reference.runs)? {
+        let shard_records = record::read_records(dir, &reference.sweep, reference.runs)?;
+        // A shard folder is finished when it holds every run it owns: name the missing
+        // ones, so an interrupted shard is found before the merged table is short.
+        if let Some([index, count]) = m.shard.filter(|[_, count]| *count > 0) {
+            let shard = Shard { index, count };
+            let missing: Vec<String> = (0..reference.runs)
+                .filter(|&r| shard.owns(r) && !shard_records.contains_key(&r))
+                .map(|r| r.to_string())
+                .collect();
+            if !missing.is_empty() {
+                let shown = missing
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                anyhow::bail!(
+                    "{}: shard {index}/{count} is not finished: {} of its runs have no results \
+                     (runs {shown}{}); run it again with --resume",
+                    dir.display(),
+                    missing.len(),
+                    if missing.len() > 10 { ", …" } else { "" }
+                );
+            }
+        }
+        for (r, rec) in shard_records {
             if let Some(other) = records.get(&r) {
                 if *other != rec {
                     anyhow::bail!("run {r} appears twice with different results");
