@@ -215,7 +215,7 @@ pub fn measure(
 /// Writes a baseline file (pretty JSON, a trailing newline).
 pub fn write(path: &Path, baseline: &Baseline) -> Result<()> {
     let text = serde_json::to_string_pretty(baseline).context("encoding the baseline")?;
-    crate::sweep::record::write_atomically(path, format!("{text}\n").as_bytes())
+    crate::outdir::write_atomically(path, format!("{text}\n").as_bytes())
 }
 
 /// The verdict on one metric of one run.

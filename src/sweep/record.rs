@@ -140,18 +140,7 @@ pub fn record_path(dir: &Path, run: usize) -> PathBuf {
     runs_dir(dir).join(format!("run-{run:06}.json"))
 }
 
-/// Writes `bytes` to `path` whole or not at all: to a temporary file beside it, then
-/// renamed over it (a rename within a folder is atomic).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
-}
+pub use crate::outdir::write_atomically;
 
 /// Removes the temporary files an interrupted sweep left in `dir` and its `runs/` (a run
 /// killed while its record was being written is simply run again).
