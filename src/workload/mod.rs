@@ -167,9 +167,11 @@ pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat
         // Bounded: an endless first line is no header (and the SWF reader then says why).
         .and_then(|f| swf::bounded_lines(swf::open_maybe_gzip(f)).next()?.ok())
         .unwrap_or_default();
-    if sacct::looks_like_sacct(&first) {
+    // A header after a byte-order mark is still the header.
+    let first = first.strip_prefix('\u{feff}').unwrap_or(&first);
+    if sacct::looks_like_sacct(first) {
         TraceFormat::Sacct
-    } else if dlrm::looks_like_dlrm(&first) {
+    } else if dlrm::looks_like_dlrm(first) {
         TraceFormat::Dlrm
     } else {
         TraceFormat::Swf

@@ -57,7 +57,12 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Row>), SwfError> {
     let name = path.display().to_string();
     let mut lines = super::swf::bounded_lines(open_trace(path)?);
     let header: Vec<String> = match lines.next() {
-        Some(Ok(h)) => h.split(',').map(|s| s.trim().to_string()).collect(),
+        Some(Ok(h)) => h
+            .strip_prefix('\u{feff}')
+            .unwrap_or(&h)
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect(),
         _ => return Err(error(&name, Some(1), "empty file: no header line".into())),
     };
     let mut rows = Vec::new();

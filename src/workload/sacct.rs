@@ -652,6 +652,9 @@ pub fn read_sacct_on(
         line,
         message,
     };
+    // A byte-order mark before the header would otherwise glue itself to the first
+    // column's name (`\u{feff}JobID`), and the header would lack its JobID.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate();
     let header = loop {
         match lines.next() {

@@ -157,7 +157,12 @@ pub fn read_swf<R: BufRead>(
             }
             LineRead::Line => {}
         }
-        let text = trim_ascii(&buf);
+        let mut text = trim_ascii(&buf);
+        if line_no == 1 {
+            // A byte-order mark (as some editors on Windows write) is not part of the
+            // first line: left there, it would turn the header into a malformed job.
+            text = trim_ascii(strip_bom(text));
+        }
         if text.is_empty() {
             continue;
         }
@@ -260,6 +265,14 @@ pub fn read_swf<R: BufRead>(
         input_jobs,
         nodes: None,
     })
+}
+
+/// The UTF-8 encoding of U+FEFF, the byte-order mark some tools put before a text file.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `bytes` without a leading UTF-8 byte-order mark.
+pub fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes)
 }
 
 fn trim_ascii(mut s: &[u8]) -> &[u8] {
