@@ -64,6 +64,14 @@ pub struct JobCounts {
     pub dropped: u64,
     /// Jobs not simulated, by reason.
     pub dropped_by_reason: BTreeMap<&'static str, u64>,
+    /// Jobs whose number repeated an earlier one's in the trace and were given a new one
+    /// (`--lenient`); left out of `summary.json` when there are none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub renumbered: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Engine counters (deterministic).
@@ -155,6 +163,7 @@ pub fn run(
             simulated: workload.jobs.len() as u64,
             dropped: workload.dropped.len() as u64,
             dropped_by_reason: workload.dropped_by_reason(),
+            renumbered: workload.meta.renumbered_jobs,
         },
         metrics,
         engine: EngineCounters {

@@ -63,3 +63,79 @@ fn a_byte_order_mark_before_a_sacct_header_is_skipped() {
     let w = read_trace_file(&path, TraceFormat::Sacct, &options).unwrap();
     assert_eq!(w.jobs.len(), 2);
 }
+
+#[test]
+fn a_repeated_swf_job_number_is_an_error_naming_both_lines() {
+    let dir = common::scratch("repeated_swf_job_number");
+    let trace = dir.join("repeat.swf");
+    // Job 1 on lines 2 and 4; job 3 (line 5) asks for too many processors and is dropped,
+    // but its number still counts.
+    std::fs::write(
+        &trace,
+        "; MaxProcs: 8\n\
+         1 0 -1 50 4 -1 -1 4 60 -1 1 7 3 -1 1 2 -1 -1\n\
+         2 5 -1 10 2 -1 -1 2 20 -1 1 7 3 -1 1 2 -1 -1\n\
+         1 7 -1 10 2 -1 -1 2 20 -1 1 7 3 -1 1 2 -1 -1\n\
+         3 9 -1 10 64 -1 -1 64 20 -1 1 7 3 -1 1 2 -1 -1\n\
+         3 9 -1 10 2 -1 -1 2 20 -1 1 7 3 -1 1 2 -1 -1\n",
+    )
+    .unwrap();
+    let out = common::clustersim(&["inspect", common::arg(&trace)]);
+    let said = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("repeat.swf:4: field 1 (job number): 1 repeats the job number on line 2"),
+        "{said}"
+    );
+    // --lenient: the repeats get numbers past the trace's largest, in file order, counted.
+    let w = clustersim::workload::swf::read_swf_file(&trace, &lenient()).unwrap();
+    let mut numbers: Vec<u64> = w.jobs.iter().map(|j| j.trace_id).collect();
+    numbers.extend(w.dropped.iter().filter_map(|d| d.trace_id));
+    numbers.sort_unstable();
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
+    assert_eq!(w.meta.renumbered_jobs, 2);
+    let line_of_4 = w.jobs.iter().find(|j| j.trace_id == 4).unwrap();
+    assert_eq!(line_of_4.submit.as_ms(), 7_000, "line 4's job is number 4");
+    // The count reaches summary.json.
+    let run = dir.join("run");
+    let out = common::clustersim(&[
+        "run",
+        "--workload",
+        common::arg(&trace),
+        "--lenient",
+        "--out",
+        common::arg(&run),
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["jobs"]["renumbered"], 2);
+}
+
+#[test]
+fn a_repeated_sacct_job_number_is_an_error_naming_both_lines() {
+    let repeated = format!(
+        "{SACCT}10|10|2024-01-01T00:00:07|2024-01-01T00:00:10|2024-01-01T00:01:10|01:00|00:10:00|COMPLETED|1\n"
+    );
+    let options = SwfOptions {
+        procs: Some(16),
+        ..SwfOptions::default()
+    };
+    let e = clustersim::workload::sacct::read_sacct(&repeated, "dump.txt", &options)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "dump.txt:4: JobIDRaw: job number 10 repeats the job number on line 2 (job numbers \
+         must be unique; --lenient renumbers repeats)"
+    );
+    let options = SwfOptions {
+        lenient: true,
+        ..options
+    };
+    let w = clustersim::workload::sacct::read_sacct(&repeated, "dump.txt", &options).unwrap();
+    let mut numbers: Vec<u64> = w.jobs.iter().map(|j| j.trace_id).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, vec![10, 11, 12]);
+    assert_eq!(w.meta.renumbered_jobs, 1);
+}

@@ -83,21 +83,26 @@ pub(super) fn convert_command(args: &ConvertArgs) -> Result<()> {
     result
         .and_then(|_| out.flush())
         .with_context(|| format!("writing {}", args.out.display()))?;
-    let reasons: Vec<String> = w
+    let mut reasons: Vec<String> = w
         .dropped_by_reason()
         .iter()
         .filter(|(_, &n)| n > 0)
         .map(|(r, n)| format!("{r} {n}"))
         .collect();
+    let renumbered = w.meta.renumbered_jobs;
+    let renumbered = if renumbered > 0 {
+        format!("; {renumbered} jobs renumbered (their number repeated an earlier job's)")
+    } else {
+        String::new()
+    };
+    if reasons.is_empty() {
+        reasons.push("none".to_string());
+    }
     say!(
-        "wrote {} jobs to {}; input jobs not converted: {}",
+        "wrote {} jobs to {}; input jobs not converted: {}{renumbered}",
         w.jobs.len(),
         args.out.display(),
-        if reasons.is_empty() {
-            "none".to_string()
-        } else {
-            reasons.join(", ")
-        }
+        reasons.join(", ")
     );
     Ok(())
 }

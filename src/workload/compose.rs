@@ -128,6 +128,10 @@ pub fn merge(
         .collect::<Vec<_>>()
         .join(" + ");
     out.meta.format = "composite".to_string();
+    out.meta.renumbered_jobs = sources
+        .iter()
+        .map(|s| s.workload.meta.renumbered_jobs)
+        .sum();
     // (submit, source, position) → the job and its node-level parts.
     struct Entry {
         job: Job,

@@ -116,6 +116,51 @@ pub struct WorkloadMeta {
     pub max_runtime_s: Option<u64>,
     /// `Computer` from the header.
     pub computer: Option<String>,
+    /// Jobs whose number repeated an earlier job's and were given a new one (`--lenient`;
+    /// without it a repeated number is an error).
+    pub renumbered_jobs: u64,
+}
+
+/// A job number that occurs twice in a trace: `number` on `line`, first seen on
+/// `first_line`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RepeatedJobNumber {
+    pub number: u64,
+    pub first_line: u64,
+    pub line: u64,
+}
+
+/// Job numbers as read, `(line, number)` in file order: the first repeated number, or with
+/// `renumber` the new numbers of the repeats, as `(position in numbers, new number)`. New
+/// numbers count up from one past the largest number of the trace, in file order, so that
+/// they collide with none and the renumbering is the same on every read.
+pub(crate) fn renumber_repeats(
+    numbers: &[(u64, u64)],
+    renumber: bool,
+) -> Result<Vec<(usize, u64)>, RepeatedJobNumber> {
+    let mut first_line: rustc_hash::FxHashMap<u64, u64> = rustc_hash::FxHashMap::default();
+    first_line.reserve(numbers.len());
+    let mut next = numbers.iter().map(|&(_, n)| n).max().unwrap_or(0);
+    let mut renumbered = Vec::new();
+    for (at, &(line, number)) in numbers.iter().enumerate() {
+        match first_line.entry(number) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(line);
+            }
+            std::collections::hash_map::Entry::Occupied(e) if !renumber => {
+                return Err(RepeatedJobNumber {
+                    number,
+                    first_line: *e.get(),
+                    line,
+                })
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                next = next.saturating_add(1);
+                renumbered.push((at, next));
+            }
+        }
+    }
+    Ok(renumbered)
 }
 
 /// The jobs of one run, sorted by `(submit, trace_id)`, plus everything left out.

@@ -198,6 +198,19 @@ pub fn read_swf<R: BufRead>(
         }
     }
 
+    renumber_repeated_job_numbers(&mut jobs, &lines, &mut dropped, &mut meta, options).map_err(
+        |r| {
+            err(
+                Some(r.line),
+                format!(
+                    "field 1 (job number): {} repeats the job number on line {} (job numbers \
+                     must be unique; --lenient renumbers repeats)",
+                    r.number, r.first_line
+                ),
+            )
+        },
+    )?;
+
     let machine_procs = match options.procs {
         Some(p) => u64::from(p),
         None => match meta.max_procs.or(meta.max_nodes) {
@@ -273,6 +286,44 @@ pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// `bytes` without a leading UTF-8 byte-order mark.
 pub fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes)
+}
+
+/// Checks that no two lines give the same job number (dropped jobs included), or under
+/// `lenient` gives the repeats new numbers and counts them in `meta`.
+fn renumber_repeated_job_numbers(
+    jobs: &mut [Job],
+    lines: &[u64],
+    dropped: &mut [DroppedJob],
+    meta: &mut WorkloadMeta,
+    options: &SwfOptions,
+) -> Result<(), super::RepeatedJobNumber> {
+    // Jobs and drops each come in file order; merged by line, they are the file's order.
+    enum At {
+        Job(usize),
+        Dropped(usize),
+    }
+    let mut numbered: Vec<(u64, u64, At)> = jobs
+        .iter()
+        .zip(lines)
+        .enumerate()
+        .map(|(i, (j, &line))| (line, j.trace_id, At::Job(i)))
+        .chain(
+            dropped
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| Some((d.line, d.trace_id?, At::Dropped(i)))),
+        )
+        .collect();
+    numbered.sort_by_key(|&(line, _, _)| line);
+    let numbers: Vec<(u64, u64)> = numbered.iter().map(|&(l, n, _)| (l, n)).collect();
+    for (at, number) in super::renumber_repeats(&numbers, options.lenient)? {
+        match numbered[at].2 {
+            At::Job(i) => jobs[i].trace_id = number,
+            At::Dropped(i) => dropped[i].trace_id = Some(number),
+        }
+        meta.renumbered_jobs += 1;
+    }
+    Ok(())
 }
 
 fn trim_ascii(mut s: &[u8]) -> &[u8] {
