@@ -69,10 +69,9 @@ pub(super) fn convert_command(args: &ConvertArgs) -> Result<()> {
         Box::new(std::io::BufWriter::new(file))
     };
     let result = match args.to {
-        ConvertTo::Swf => crate::workload::swf::write_swf(
+        ConvertTo::Swf => crate::workload::swf::write_swf_workload(
             &mut out,
-            &w.jobs,
-            w.machine_procs,
+            &w,
             &format!(
                 "converted by clustersim from {} ({})",
                 w.meta.source, w.meta.format

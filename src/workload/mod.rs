@@ -116,6 +116,12 @@ pub struct WorkloadMeta {
     pub max_runtime_s: Option<u64>,
     /// `Computer` from the header.
     pub computer: Option<String>,
+    /// The comment lines of an SWF source as written (without their line breaks), in file
+    /// order: `convert` carries them into the SWF it writes, so that nothing the trace
+    /// said (its start time, acknowledgements, copyright notice) is lost. Empty for other
+    /// sources.
+    #[serde(skip)]
+    pub header_lines: Vec<String>,
     /// Jobs whose number repeated an earlier job's and were given a new one (`--lenient`;
     /// without it a repeated number is an error).
     pub renumbered_jobs: u64,

@@ -168,6 +168,15 @@ pub fn read_swf<R: BufRead>(
         }
         if text[0] == b';' {
             parse_header_line(&text[1..], &mut meta);
+            // Kept as written (trailing spaces included), without the line break.
+            let mut written = &buf[..];
+            written = written.strip_suffix(b"\n").unwrap_or(written);
+            written = written.strip_suffix(b"\r").unwrap_or(written);
+            if line_no == 1 {
+                written = strip_bom(written);
+            }
+            meta.header_lines
+                .push(String::from_utf8_lossy(written).into_owned());
             continue;
         }
         input_jobs += 1;
@@ -715,6 +724,46 @@ pub fn write_swf<W: Write>(
     writeln!(out, "; UnixStartTime: 0")?;
     writeln!(out, "; MaxNodes: {machine_procs}")?;
     writeln!(out, "; MaxProcs: {machine_procs}")?;
+    write_job_lines(&mut out, jobs)?;
+    out.flush()
+}
+
+/// Writes a workload as SWF v2.2, keeping what its source said: an SWF source's header
+/// lines are written first, as they were (a `MaxProcs` line is added after them when the
+/// machine size is not theirs, and a note says what was converted); any other source gets
+/// a header of its own with its start (`UnixStartTime`, as a sacct dump's earliest
+/// submission) and time zone when known. `note` names the conversion.
+pub fn write_swf_workload<W: Write>(mut out: W, w: &Workload, note: &str) -> std::io::Result<()> {
+    let meta = &w.meta;
+    if meta.header_lines.is_empty() {
+        writeln!(out, "; Version: 2.2")?;
+        writeln!(out, "; Computer: {note}")?;
+        writeln!(out, "; MaxJobs: {}", w.jobs.len())?;
+        writeln!(out, "; MaxRecords: {}", w.jobs.len())?;
+        if let Some(start) = meta.unix_start_time {
+            writeln!(out, "; UnixStartTime: {start}")?;
+        }
+        if let Some(zone) = &meta.time_zone {
+            writeln!(out, "; TimeZoneString: {zone}")?;
+        }
+        writeln!(out, "; MaxNodes: {}", w.machine_procs)?;
+        writeln!(out, "; MaxProcs: {}", w.machine_procs)?;
+    } else {
+        for line in &meta.header_lines {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out, "; Note: {note}: {} jobs", w.jobs.len())?;
+        // The reader takes the last MaxProcs: one added here wins over the source's.
+        if meta.max_procs != Some(u64::from(w.machine_procs)) {
+            writeln!(out, "; MaxProcs: {}", w.machine_procs)?;
+        }
+    }
+    write_job_lines(&mut out, &w.jobs)?;
+    out.flush()
+}
+
+/// The jobs as SWF job lines; fields the model does not know are `-1`.
+fn write_job_lines<W: Write>(mut out: W, jobs: &[Job]) -> std::io::Result<()> {
     let mut line = String::with_capacity(128);
     for j in jobs {
         line.clear();
@@ -736,7 +785,7 @@ pub fn write_swf<W: Write>(
         );
         writeln!(out, "{line}")?;
     }
-    out.flush()
+    Ok(())
 }
 
 #[cfg(test)]
