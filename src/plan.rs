@@ -242,7 +242,11 @@ pub fn plan_run(
         (None, Some(l)) => l.scenario.workload.trace.as_ref().map(|t| l.resolve(t)),
         _ => None,
     };
-    if let (crate::workload::TraceFormat::Openb, Some(pods)) = (trace_format, trace_path.clone()) {
+    // Recognised from its header too, as sacct and DLRM are.
+    let openb_pods = trace_path.clone().filter(|p| {
+        crate::workload::detect_format(p, trace_format) == crate::workload::TraceFormat::Openb
+    });
+    if let Some(pods) = openb_pods {
         let node_list = request.input.node_list.clone().or_else(|| {
             loaded.and_then(|l| l.scenario.workload.node_list.as_ref().map(|p| l.resolve(p)))
         });

@@ -139,3 +139,62 @@ fn a_repeated_sacct_job_number_is_an_error_naming_both_lines() {
     assert_eq!(numbers, vec![10, 11, 12]);
     assert_eq!(w.meta.renumbered_jobs, 1);
 }
+
+/// A tiny openb node list and pod list, in `dir`.
+fn openb_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let nodes = dir.join("nodes.csv");
+    let pods = dir.join("pods.csv");
+    std::fs::write(
+        &nodes,
+        "sn,cpu_milli,memory_mib,gpu,model\nn0,32000,262144,2,V100\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &pods,
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,\
+         deletion_time,scheduled_time\n\
+         p0,1000,1024,1,1000,,LS,Succeeded,0,100,10\n\
+         p1,1000,1024,1,500,,LS,Succeeded,5,100,10\n",
+    )
+    .unwrap();
+    (nodes, pods)
+}
+
+#[test]
+fn an_openb_pod_list_is_recognised_from_its_header() {
+    let dir = common::scratch("openb_recognised");
+    let (nodes, pods) = openb_files(&dir);
+    // No --trace-format: inspect, convert and run all read it as pods on the node list.
+    let out = common::clustersim(&[
+        "inspect",
+        common::arg(&pods),
+        "--node-list",
+        common::arg(&nodes),
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert!(common::text(&out).contains("job records: 2\n"));
+    let run = dir.join("run");
+    let out = common::clustersim(&[
+        "run",
+        "--workload",
+        common::arg(&pods),
+        "--node-list",
+        common::arg(&nodes),
+        "--no-plots",
+        "--out",
+        common::arg(&run),
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["format"], "openb");
+    assert_eq!(summary["jobs"]["simulated"], 2);
+    // Without its node list, the error says what it needs (not an SWF parse error).
+    let out = common::clustersim(&["inspect", common::arg(&pods)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::text(&out).contains("--node-list"),
+        "{}",
+        common::text(&out)
+    );
+}

@@ -191,7 +191,8 @@ pub struct Workload {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TraceFormat {
-    /// SWF for a file whose first line is not a sacct header, else sacct.
+    /// Recognised from the file's first line: sacct, DLRM or openb pod list headers, else
+    /// SWF (see [`detect_format`]).
     #[default]
     Auto,
     /// The Standard Workload Format (plain or gzip).
@@ -207,8 +208,8 @@ pub enum TraceFormat {
 }
 
 /// The format of a trace file: `format` itself, or for `Auto` sacct if the first line (of
-/// the decompressed file) is a sacct header, DLRM if it is the DLRM trace's header, else
-/// SWF.
+/// the decompressed file) is a sacct header, DLRM if it is the DLRM trace's header, openb
+/// if it is an openb pod list's header, else SWF.
 pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat {
     if format != TraceFormat::Auto {
         return format;
@@ -224,6 +225,8 @@ pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat
         TraceFormat::Sacct
     } else if dlrm::looks_like_dlrm(first) {
         TraceFormat::Dlrm
+    } else if openb::looks_like_openb_pods(first) {
+        TraceFormat::Openb
     } else {
         TraceFormat::Swf
     }

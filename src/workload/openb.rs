@@ -117,6 +117,23 @@ fn number(text: &str, file: &str, line: u64, field: &str) -> Result<u64, SwfErro
         })
 }
 
+/// Whether `first_line` (a file's first line) is an openb pod list's header: comma-separated
+/// names including the pod's `name`, its requests (`cpu_milli`, `memory_mib`, `num_gpu`,
+/// `gpu_milli`) and `creation_time`.
+pub fn looks_like_openb_pods(first_line: &str) -> bool {
+    let names: Vec<&str> = first_line.trim().split(',').map(str::trim).collect();
+    [
+        "name",
+        "cpu_milli",
+        "memory_mib",
+        "num_gpu",
+        "gpu_milli",
+        "creation_time",
+    ]
+    .iter()
+    .all(|c| names.contains(c))
+}
+
 /// The cluster of an openb node list.
 pub fn read_node_list(path: &Path) -> Result<ClusterSpec, SwfError> {
     let name = path.display().to_string();
