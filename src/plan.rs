@@ -277,6 +277,27 @@ pub fn plan_run(
         })?;
         return finish(common, workload, vec![policy()], None, request, file);
     }
+    // A node list only makes an openb pod list's cluster: beside any other workload it would
+    // be silently ignored.
+    if let Some(list) = &request.input.node_list {
+        anyhow::bail!(
+            "--node-list {}: only an openb pod list runs on a node list, and {}",
+            list.display(),
+            match &trace_path {
+                Some(p) => format!("{} is not one", p.display()),
+                None => "this run has no trace".to_string(),
+            }
+        );
+    }
+    if let (Some(l), Some(list)) = (loaded, file.and_then(|f| f.workload.node_list.as_ref())) {
+        anyhow::bail!(
+            "{}:{}: workload.node_list: {}: only an openb pod list runs on a node list, and \
+             the scenario's workload is not one",
+            l.path.display(),
+            scenario::locate::line_of_key(&l.text, "workload.node_list"),
+            list.display()
+        );
+    }
     // A DLRM trace runs on the scenario's cluster.
     if let Some(path) = trace_path.filter(|p| {
         crate::workload::detect_format(p, trace_format) == crate::workload::TraceFormat::Dlrm

@@ -198,3 +198,37 @@ fn an_openb_pod_list_is_recognised_from_its_header() {
         common::text(&out)
     );
 }
+
+#[test]
+fn a_node_list_beside_a_trace_that_does_not_use_it_is_an_error() {
+    let dir = common::scratch("node_list_unused");
+    let (nodes, _) = openb_files(&dir);
+    let trace = dir.join("trace.swf");
+    std::fs::write(&trace, SWF).unwrap();
+    for command in ["run", "inspect"] {
+        let mut args = vec![command];
+        if command == "run" {
+            args.push("--workload");
+        }
+        args.extend([common::arg(&trace), "--node-list", common::arg(&nodes)]);
+        let out = common::clustersim(&args);
+        let said = common::text(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}: {said}");
+        assert!(
+            said.contains("only an openb pod list runs on a node list")
+                && said.contains("trace.swf is not one"),
+            "{command}: {said}"
+        );
+    }
+    // In a scenario: the key's file and line.
+    let scenario = dir.join("s.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"s\"\n[workload]\ntrace = \"trace.swf\"\nnode_list = \"nodes.csv\"\n",
+    )
+    .unwrap();
+    let out = common::clustersim(&["run", common::arg(&scenario), "--no-plots"]);
+    let said = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("s.toml:4: workload.node_list"), "{said}");
+}

@@ -142,6 +142,14 @@ fn read_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
             crate::cluster::nodes::Placement::default(),
         )?);
     }
+    // Beside any other trace a node list would be silently ignored.
+    if let Some(list) = &args.node_list {
+        anyhow::bail!(
+            "--node-list {}: only an openb pod list runs on a node list, and {} is not one",
+            list.display(),
+            path.display()
+        );
+    }
     Ok(crate::workload::read_trace_file(
         path,
         format,
