@@ -232,3 +232,59 @@ fn a_node_list_beside_a_trace_that_does_not_use_it_is_an_error() {
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("s.toml:4: workload.node_list"), "{said}");
 }
+
+/// `check` of scenarios/hpc-cpu.toml against the committed baseline after `edit`.
+fn check_against_edited_baseline(name: &str, edit: impl Fn(&mut serde_json::Value)) -> String {
+    let dir = common::scratch(name);
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut baseline: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("scenarios/baseline.json")).unwrap(),
+    )
+    .unwrap();
+    edit(&mut baseline);
+    let file = dir.join("baseline.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&baseline).unwrap()).unwrap();
+    let out = common::clustersim_in_repo(&[
+        "check",
+        "scenarios/hpc-cpu.toml",
+        "--baseline",
+        common::arg(&file),
+    ]);
+    let said = common::text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an input error, not a regression: {said}"
+    );
+    said
+}
+
+#[test]
+fn a_metric_missing_from_a_baseline_is_an_input_error() {
+    let said = check_against_edited_baseline("baseline_missing_metric", |b| {
+        b["runs"][0]["metrics"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("all.wait_p95_s");
+    });
+    assert!(
+        said.contains(
+            "runs[0] (scenario \"hpc-cpu\", run as written): metrics has no \"all.wait_p95_s\""
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("REGRESSED"), "{said}");
+}
+
+#[test]
+fn a_baseline_naming_a_run_twice_is_an_error() {
+    let said = check_against_edited_baseline("baseline_run_twice", |b| {
+        let runs = b["runs"].as_array_mut().unwrap();
+        let again = runs[0].clone();
+        runs.push(again);
+    });
+    assert!(
+        said.contains("runs[3] names scenario \"hpc-cpu\", run as written, as runs[0] does"),
+        "{said}"
+    );
+}
