@@ -185,6 +185,7 @@ pub fn plan_run(
             || file.is_some_and(|f| f.workload.kill_at_walltime),
         lenient: request.input.lenient || file.is_some_and(|f| f.workload.lenient),
         scenario: loaded.map(|l| l.path.display().to_string()),
+        scenario_name: loaded.map(LoadedScenario::name),
     };
     let output = file.map(|f| f.output.clone()).unwrap_or_default();
     let out = request.out.clone().or(output.dir.clone());

@@ -24,6 +24,9 @@ pub struct RunOptions {
     /// The scenario file the run came from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
+    /// That scenario's `name` (default: its file's name), as reports show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario_name: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -34,6 +37,7 @@ impl Default for RunOptions {
             kill_at_walltime: false,
             lenient: false,
             scenario: None,
+            scenario_name: None,
         }
     }
 }

@@ -288,3 +288,26 @@ fn a_baseline_naming_a_run_twice_is_an_error() {
         "{said}"
     );
 }
+
+#[test]
+fn the_scenario_name_appears_in_summary_and_report() {
+    let dir = common::scratch("scenario_name_in_outputs");
+    std::fs::write(dir.join("trace.swf"), SWF).unwrap();
+    let scenario = dir.join("named.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"night <shift>\"\n[workload]\ntrace = \"trace.swf\"\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let out = common::clustersim(&["run", common::arg(&scenario), "--out", common::arg(&run)]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["options"]["scenario_name"], "night <shift>");
+    let report = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(
+        report.contains("<dt>scenario</dt><dd>night &lt;shift&gt; ("),
+        "{report}"
+    );
+}
