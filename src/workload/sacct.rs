@@ -21,7 +21,8 @@
 //!   steps (`123.batch`, `123.extern`, `123.0`, `123_4.batch`) are folded into their job
 //!   (dropped silently as rows, never as jobs; a step whose job is absent is dropped with
 //!   reason `orphan_step`). A job's number is `JobIDRaw` when present, else its order in the
-//!   file.
+//!   file; a number that repeats an earlier job's is an error naming both lines, or with
+//!   `--lenient` renumbered and counted, as for SWF.
 //! - **Times**: `Submit`, `Start`, `End` are ISO local times (`2021-10-05T11:26:12`), taken
 //!   as written (no time zone); the trace starts at its earliest submission. Durations:
 //!   `MM:SS`, `MM:SS.mmm`, `HH:MM:SS`, `D-HH:MM:SS`; `Timelimit` may be `UNLIMITED` or

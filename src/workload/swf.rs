@@ -6,6 +6,9 @@
 //!   `MaxNodes`, `UnixStartTime`, `TimeZoneString`, `MaxRuntime` and `Computer` are also
 //!   parsed (a number is its leading integer, so `MaxNodes: 338 (batch partition; 512 total)`
 //!   reads as 338). A key that occurs more than once keeps every value, joined by `" | "`.
+//!   Every comment line is also kept as written ([`WorkloadMeta::header_lines`]), for
+//!   `convert` to carry into the SWF it writes. A UTF-8 byte-order mark before the first
+//!   line is skipped.
 //! - Every other non-blank line is a job: exactly 18 whitespace-separated numbers, `-1` for
 //!   unknown. Numbers may be written as decimals (`552.21`): times keep millisecond precision
 //!   (rounded half away from zero), counts are rounded to the nearest integer.
@@ -18,6 +21,9 @@
 //! - kind = interactive if field 15 (queue) is 0, else batch;
 //! - dropped, with a reason, when submit < 0, runtime < 0, size ≤ 0 or size > machine
 //!   (checked in that order; the first that applies is the reason);
+//! - job numbers are unique: a repeat is an error naming both lines, or with `lenient` it
+//!   gets a new number past the trace's largest (counted in
+//!   [`WorkloadMeta::renumbered_jobs`]);
 //! - jobs are sorted by `(submit, job number)`, a stable sort.
 //!
 //! The machine size is `--procs` if given, else `MaxProcs`, else `MaxNodes`.
