@@ -260,12 +260,43 @@ pub struct Comparison {
 }
 
 /// Compares measured runs with the baseline. A run missing from the baseline, or whose
-/// experiment changed, is an error (the baseline cannot judge it).
+/// experiment changed, is an error (the baseline cannot judge it); so is a baseline that
+/// names a run twice, or whose run lacks a metric its tolerances guard.
 pub fn compare(
     baseline: &Baseline,
     current: &[BaselineRun],
     baseline_file: &Path,
 ) -> Result<Vec<Comparison>> {
+    // A baseline that cannot judge what it guards is an input error, not a regression: a
+    // run named twice (which entry would count?), or a guarded metric a run lacks.
+    for (i, run) in baseline.runs.iter().enumerate() {
+        if let Some(first) = baseline.runs[..i]
+            .iter()
+            .position(|b| b.scenario == run.scenario && b.run == run.run)
+        {
+            anyhow::bail!(
+                "{}: runs[{i}] names scenario {:?}, run {}, as runs[{first}] does: a baseline \
+                 names each run once; rewrite it with `clustersim check --update-baseline`",
+                baseline_file.display(),
+                run.scenario,
+                run.run
+            );
+        }
+        if let Some(metric) = baseline
+            .tolerances
+            .keys()
+            .find(|m| !run.metrics.contains_key(*m))
+        {
+            anyhow::bail!(
+                "{}: runs[{i}] (scenario {:?}, run {}): metrics has no {metric:?}, which the \
+                 tolerances guard; add it or rewrite the baseline with `clustersim check \
+                 --update-baseline`",
+                baseline_file.display(),
+                run.scenario,
+                run.run
+            );
+        }
+    }
     let mut out = Vec::new();
     for run in current {
         let Some(base) = baseline

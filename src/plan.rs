@@ -185,6 +185,7 @@ pub fn plan_run(
             || file.is_some_and(|f| f.workload.kill_at_walltime),
         lenient: request.input.lenient || file.is_some_and(|f| f.workload.lenient),
         scenario: loaded.map(|l| l.path.display().to_string()),
+        scenario_name: loaded.map(LoadedScenario::name),
     };
     let output = file.map(|f| f.output.clone()).unwrap_or_default();
     let out = request.out.clone().or(output.dir.clone());
@@ -242,7 +243,11 @@ pub fn plan_run(
         (None, Some(l)) => l.scenario.workload.trace.as_ref().map(|t| l.resolve(t)),
         _ => None,
     };
-    if let (crate::workload::TraceFormat::Openb, Some(pods)) = (trace_format, trace_path.clone()) {
+    // Recognised from its header too, as sacct and DLRM are.
+    let openb_pods = trace_path.clone().filter(|p| {
+        crate::workload::detect_format(p, trace_format) == crate::workload::TraceFormat::Openb
+    });
+    if let Some(pods) = openb_pods {
         let node_list = request.input.node_list.clone().or_else(|| {
             loaded.and_then(|l| l.scenario.workload.node_list.as_ref().map(|p| l.resolve(p)))
         });
@@ -272,6 +277,27 @@ pub fn plan_run(
             )?)
         })?;
         return finish(common, workload, vec![policy()], None, request, file);
+    }
+    // A node list only makes an openb pod list's cluster: beside any other workload it would
+    // be silently ignored.
+    if let Some(list) = &request.input.node_list {
+        anyhow::bail!(
+            "--node-list {}: only an openb pod list runs on a node list, and {}",
+            list.display(),
+            match &trace_path {
+                Some(p) => format!("{} is not one", p.display()),
+                None => "this run has no trace".to_string(),
+            }
+        );
+    }
+    if let (Some(l), Some(list)) = (loaded, file.and_then(|f| f.workload.node_list.as_ref())) {
+        anyhow::bail!(
+            "{}:{}: workload.node_list: {}: only an openb pod list runs on a node list, and \
+             the scenario's workload is not one",
+            l.path.display(),
+            scenario::locate::line_of_key(&l.text, "workload.node_list"),
+            list.display()
+        );
     }
     // A DLRM trace runs on the scenario's cluster.
     if let Some(path) = trace_path.filter(|p| {

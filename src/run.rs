@@ -24,6 +24,9 @@ pub struct RunOptions {
     /// The scenario file the run came from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
+    /// That scenario's `name` (default: its file's name), as reports show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario_name: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -34,6 +37,7 @@ impl Default for RunOptions {
             kill_at_walltime: false,
             lenient: false,
             scenario: None,
+            scenario_name: None,
         }
     }
 }
@@ -64,6 +68,14 @@ pub struct JobCounts {
     pub dropped: u64,
     /// Jobs not simulated, by reason.
     pub dropped_by_reason: BTreeMap<&'static str, u64>,
+    /// Jobs whose number repeated an earlier one's in the trace and were given a new one
+    /// (`--lenient`); left out of `summary.json` when there are none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub renumbered: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Engine counters (deterministic).
@@ -155,6 +167,7 @@ pub fn run(
             simulated: workload.jobs.len() as u64,
             dropped: workload.dropped.len() as u64,
             dropped_by_reason: workload.dropped_by_reason(),
+            renumbered: workload.meta.renumbered_jobs,
         },
         metrics,
         engine: EngineCounters {

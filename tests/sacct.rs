@@ -52,16 +52,42 @@ fn the_real_dumps_read_with_their_quirks() {
     assert_eq!(first.work.as_ms(), 84_805_000); // Elapsed 23:33:25
     assert_eq!(first.estimate.as_ms(), 259_200_000); // Timelimit 3-00:00:00
     assert_eq!(first.procs, 32);
-    // 109 columns, `.batch` and `.extern` steps folded into their jobs.
-    let d2110 = read("sacct_dump2110.log.gz", false).unwrap();
+    // 109 columns, `.batch` and `.extern` steps folded into their jobs. The fixture repeats
+    // one job (7957382, with more and more `|` in Constraints) on lines 2, 5, 6, 7 and 8:
+    // a repeated job number is an error naming both lines; --lenient renumbers the repeats.
+    let err = read("sacct_dump2110.log.gz", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "sacct_dump2110.log.gz:5: JobIDRaw: job number 7957382 repeats the job \
+                      number on line 2"
+        ),
+        "{err}"
+    );
+    let d2110 = read("sacct_dump2110.log.gz", true).unwrap();
     assert_eq!(
         d2110.jobs.len() as u64 + d2110.dropped.len() as u64,
         d2110.input_jobs
     );
-    assert!(d2110.jobs.iter().all(|j| j.trace_id == 7_957_382));
-    assert_eq!(d2110.jobs.len(), 5);
-    // SubmitLine with `|` and newlines, Constraints with `|`.
-    let multi = read("sacct_submitline_multiline.log.gz", false).unwrap();
+    let mut numbers: Vec<u64> = d2110.jobs.iter().map(|j| j.trace_id).collect();
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        vec![7_957_382, 7_957_383, 7_957_384, 7_957_385, 7_957_386]
+    );
+    assert_eq!(d2110.meta.renumbered_jobs, 4);
+    // SubmitLine with `|` and newlines, Constraints with `|`. This fixture too repeats job
+    // 7957382 (lines 2 and 15, and more): read with --lenient, which renumbers the repeats.
+    let err = read("sacct_submitline_multiline.log.gz", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("log.gz:15: JobIDRaw: job number 7957382 repeats"),
+        "{err}"
+    );
+    let multi = read("sacct_submitline_multiline.log.gz", true).unwrap();
+    assert!(multi.meta.renumbered_jobs > 0);
     assert_eq!(multi.jobs.len(), 6);
     let big = by_id(&multi, 9_067_954);
     assert_eq!((big.procs, big.work.as_ms()), (576, 9_600_000));

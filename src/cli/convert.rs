@@ -76,27 +76,30 @@ pub(super) fn convert_command(args: &ConvertArgs) -> Result<()> {
     );
     write_file(&args.out, &inputs, args.force, |file| {
         write_maybe_gzipped(&args.out, file, |out| match args.to {
-            ConvertTo::Swf => {
-                crate::workload::swf::write_swf(out, &w.jobs, w.machine_procs, &comment)
-            }
+            ConvertTo::Swf => crate::workload::swf::write_swf_workload(out, &w, &comment),
             ConvertTo::Jobs => write_input_jobs(out, &w),
         })
     })?;
-    let reasons: Vec<String> = w
+    let mut reasons: Vec<String> = w
         .dropped_by_reason()
         .iter()
         .filter(|(_, &n)| n > 0)
         .map(|(r, n)| format!("{r} {n}"))
         .collect();
+    let renumbered = w.meta.renumbered_jobs;
+    let renumbered = if renumbered > 0 {
+        format!("; {renumbered} jobs renumbered (their number repeated an earlier job's)")
+    } else {
+        String::new()
+    };
+    if reasons.is_empty() {
+        reasons.push("none".to_string());
+    }
     say!(
-        "wrote {} jobs to {}; input jobs not converted: {}",
+        "wrote {} jobs to {}; input jobs not converted: {}{renumbered}",
         w.jobs.len(),
         args.out.display(),
-        if reasons.is_empty() {
-            "none".to_string()
-        } else {
-            reasons.join(", ")
-        }
+        reasons.join(", ")
     );
     Ok(())
 }

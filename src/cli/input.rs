@@ -52,8 +52,9 @@ pub struct WorkloadArgs {
     /// [default: whole].
     #[arg(long, value_enum)]
     pub fractional: Option<crate::workload::openb::Fractional>,
-    /// The trace's format: swf, sacct (Slurm `sacct -P` output), or auto (sacct when the
-    /// first line is a sacct header) [default: auto].
+    /// The trace's format: swf, sacct (Slurm `sacct -P` output), openb, dlrm, or auto
+    /// (recognised from the first line: a sacct, DLRM or openb pod list header, else SWF)
+    /// [default: auto].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub trace_format: Option<crate::workload::TraceFormat>,
     /// End jobs whose runtime exceeds their walltime estimate at the estimate, counting them
@@ -127,7 +128,8 @@ pub fn load_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
 }
 
 fn read_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
-    let format = args.trace_format.unwrap_or_default();
+    // An openb pod list is recognised from its header, as sacct and DLRM are.
+    let format = crate::workload::detect_format(path, args.trace_format.unwrap_or_default());
     if format == crate::workload::TraceFormat::Openb {
         let Some(list) = &args.node_list else {
             anyhow::bail!("an openb pod list needs its cluster: give --node-list FILE");
@@ -139,6 +141,14 @@ fn read_workload(path: &Path, args: &WorkloadArgs) -> Result<Workload> {
             args.fractional.unwrap_or_default(),
             crate::cluster::nodes::Placement::default(),
         )?);
+    }
+    // Beside any other trace a node list would be silently ignored.
+    if let Some(list) = &args.node_list {
+        anyhow::bail!(
+            "--node-list {}: only an openb pod list runs on a node list, and {} is not one",
+            list.display(),
+            path.display()
+        );
     }
     Ok(crate::workload::read_trace_file(
         path,

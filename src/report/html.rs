@@ -155,6 +155,10 @@ pub fn run_report(
     );
 
     out.push_str("<section id=\"run\"><h2>Run</h2>\n<dl>\n");
+    if let Some(name) = &s.options.scenario_name {
+        let file = s.options.scenario.as_deref().unwrap_or_default();
+        definition(&mut out, "scenario", &format!("{name} ({file})"));
+    }
     definition(&mut out, "workload", &s.workload);
     definition(&mut out, "format", &s.format);
     if let Some(c) = &workload.meta.computer {

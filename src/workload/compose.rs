@@ -128,6 +128,12 @@ pub fn merge(
         .collect::<Vec<_>>()
         .join(" + ");
     out.meta.format = "composite".to_string();
+    // One source's header lines do not describe the composition.
+    out.meta.header_lines.clear();
+    out.meta.renumbered_jobs = sources
+        .iter()
+        .map(|s| s.workload.meta.renumbered_jobs)
+        .sum();
     // (submit, source, position) → the job and its node-level parts.
     struct Entry {
         job: Job,

@@ -116,6 +116,57 @@ pub struct WorkloadMeta {
     pub max_runtime_s: Option<u64>,
     /// `Computer` from the header.
     pub computer: Option<String>,
+    /// The comment lines of an SWF source as written (without their line breaks), in file
+    /// order: `convert` carries them into the SWF it writes, so that nothing the trace
+    /// said (its start time, acknowledgements, copyright notice) is lost. Empty for other
+    /// sources.
+    #[serde(skip)]
+    pub header_lines: Vec<String>,
+    /// Jobs whose number repeated an earlier job's and were given a new one (`--lenient`;
+    /// without it a repeated number is an error).
+    pub renumbered_jobs: u64,
+}
+
+/// A job number that occurs twice in a trace: `number` on `line`, first seen on
+/// `first_line`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RepeatedJobNumber {
+    pub number: u64,
+    pub first_line: u64,
+    pub line: u64,
+}
+
+/// Job numbers as read, `(line, number)` in file order: the first repeated number, or with
+/// `renumber` the new numbers of the repeats, as `(position in numbers, new number)`. New
+/// numbers count up from one past the largest number of the trace, in file order, so that
+/// they collide with none and the renumbering is the same on every read.
+pub(crate) fn renumber_repeats(
+    numbers: &[(u64, u64)],
+    renumber: bool,
+) -> Result<Vec<(usize, u64)>, RepeatedJobNumber> {
+    let mut first_line: rustc_hash::FxHashMap<u64, u64> = rustc_hash::FxHashMap::default();
+    first_line.reserve(numbers.len());
+    let mut next = numbers.iter().map(|&(_, n)| n).max().unwrap_or(0);
+    let mut renumbered = Vec::new();
+    for (at, &(line, number)) in numbers.iter().enumerate() {
+        match first_line.entry(number) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(line);
+            }
+            std::collections::hash_map::Entry::Occupied(e) if !renumber => {
+                return Err(RepeatedJobNumber {
+                    number,
+                    first_line: *e.get(),
+                    line,
+                })
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                next = next.saturating_add(1);
+                renumbered.push((at, next));
+            }
+        }
+    }
+    Ok(renumbered)
 }
 
 /// The jobs of one run, sorted by `(submit, trace_id)`, plus everything left out.
@@ -140,7 +191,8 @@ pub struct Workload {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TraceFormat {
-    /// SWF for a file whose first line is not a sacct header, else sacct.
+    /// Recognised from the file's first line: sacct, DLRM or openb pod list headers, else
+    /// SWF (see [`detect_format`]).
     #[default]
     Auto,
     /// The Standard Workload Format (plain or gzip).
@@ -156,8 +208,8 @@ pub enum TraceFormat {
 }
 
 /// The format of a trace file: `format` itself, or for `Auto` sacct if the first line (of
-/// the decompressed file) is a sacct header, DLRM if it is the DLRM trace's header, else
-/// SWF.
+/// the decompressed file) is a sacct header, DLRM if it is the DLRM trace's header, openb
+/// if it is an openb pod list's header, else SWF.
 pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat {
     if format != TraceFormat::Auto {
         return format;
@@ -167,10 +219,14 @@ pub fn detect_format(path: &std::path::Path, format: TraceFormat) -> TraceFormat
         // Bounded: an endless first line is no header (and the SWF reader then says why).
         .and_then(|f| swf::bounded_lines(swf::open_maybe_gzip(f)).next()?.ok())
         .unwrap_or_default();
-    if sacct::looks_like_sacct(&first) {
+    // A header after a byte-order mark is still the header.
+    let first = first.strip_prefix('\u{feff}').unwrap_or(&first);
+    if sacct::looks_like_sacct(first) {
         TraceFormat::Sacct
-    } else if dlrm::looks_like_dlrm(&first) {
+    } else if dlrm::looks_like_dlrm(first) {
         TraceFormat::Dlrm
+    } else if openb::looks_like_openb_pods(first) {
+        TraceFormat::Openb
     } else {
         TraceFormat::Swf
     }

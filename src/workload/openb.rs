@@ -57,7 +57,12 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Row>), SwfError> {
     let name = path.display().to_string();
     let mut lines = super::swf::bounded_lines(open_trace(path)?);
     let header: Vec<String> = match lines.next() {
-        Some(Ok(h)) => h.split(',').map(|s| s.trim().to_string()).collect(),
+        Some(Ok(h)) => h
+            .strip_prefix('\u{feff}')
+            .unwrap_or(&h)
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect(),
         _ => return Err(error(&name, Some(1), "empty file: no header line".into())),
     };
     let mut rows = Vec::new();
@@ -110,6 +115,23 @@ fn number(text: &str, file: &str, line: u64, field: &str) -> Result<u64, SwfErro
                 format!("field {field}: {t:?} is not a number"),
             )
         })
+}
+
+/// Whether `first_line` (a file's first line) is an openb pod list's header: comma-separated
+/// names including the pod's `name`, its requests (`cpu_milli`, `memory_mib`, `num_gpu`,
+/// `gpu_milli`) and `creation_time`.
+pub fn looks_like_openb_pods(first_line: &str) -> bool {
+    let names: Vec<&str> = first_line.trim().split(',').map(str::trim).collect();
+    [
+        "name",
+        "cpu_milli",
+        "memory_mib",
+        "num_gpu",
+        "gpu_milli",
+        "creation_time",
+    ]
+    .iter()
+    .all(|c| names.contains(c))
 }
 
 /// The cluster of an openb node list.

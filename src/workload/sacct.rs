@@ -21,7 +21,8 @@
 //!   steps (`123.batch`, `123.extern`, `123.0`, `123_4.batch`) are folded into their job
 //!   (dropped silently as rows, never as jobs; a step whose job is absent is dropped with
 //!   reason `orphan_step`). A job's number is `JobIDRaw` when present, else its order in the
-//!   file.
+//!   file; a number that repeats an earlier job's is an error naming both lines, or with
+//!   `--lenient` renumbered and counted, as for SWF.
 //! - **Times**: `Submit`, `Start`, `End` are ISO local times (`2021-10-05T11:26:12`), taken
 //!   as written (no time zone); the trace starts at its earliest submission. Durations:
 //!   `MM:SS`, `MM:SS.mmm`, `HH:MM:SS`, `D-HH:MM:SS`; `Timelimit` may be `UNLIMITED` or
@@ -652,6 +653,9 @@ pub fn read_sacct_on(
         line,
         message,
     };
+    // A byte-order mark before the header would otherwise glue itself to the first
+    // column's name (`\u{feff}JobID`), and the header would lack its JobID.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate();
     let header = loop {
         match lines.next() {
@@ -917,6 +921,46 @@ pub fn read_sacct_on(
         }
     }
 
+    // Job numbers are unique: a repeat is an error naming both lines, or under
+    // `--lenient` a new number (counted). Jobs dropped before becoming rows count too.
+    let mut renumbered_jobs = 0u64;
+    {
+        enum At {
+            Row(usize),
+            Dropped(usize),
+        }
+        let mut numbered: Vec<(u64, u64, At)> = rows
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (r.line, r.raw_id.unwrap_or(k as u64 + 1), At::Row(k)))
+            .chain(
+                dropped
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, d)| Some((d.line, d.trace_id?, At::Dropped(i)))),
+            )
+            .collect();
+        numbered.sort_by_key(|&(line, _, _)| line);
+        let numbers: Vec<(u64, u64)> = numbered.iter().map(|&(l, n, _)| (l, n)).collect();
+        let repeats = super::renumber_repeats(&numbers, options.lenient).map_err(|r| {
+            err(
+                Some(r.line),
+                format!(
+                    "JobIDRaw: job number {} repeats the job number on line {} (job numbers \
+                     must be unique; --lenient renumbers repeats)",
+                    r.number, r.first_line
+                ),
+            )
+        })?;
+        for (at, number) in repeats {
+            match numbered[at].2 {
+                At::Row(k) => rows[k].raw_id = Some(number),
+                At::Dropped(i) => dropped[i].trace_id = Some(number),
+            }
+            renumbered_jobs += 1;
+        }
+    }
+
     let t0 = rows.iter().map(|r| r.submit_s).min().unwrap_or(0);
     let machine_procs = options.procs.ok_or_else(|| {
         err(
@@ -1050,6 +1094,7 @@ pub fn read_sacct_on(
             format: "sacct".to_string(),
             header,
             unix_start_time: Some(t0),
+            renumbered_jobs,
             ..WorkloadMeta::default()
         },
         input_jobs,

@@ -6,6 +6,9 @@
 //!   `MaxNodes`, `UnixStartTime`, `TimeZoneString`, `MaxRuntime` and `Computer` are also
 //!   parsed (a number is its leading integer, so `MaxNodes: 338 (batch partition; 512 total)`
 //!   reads as 338). A key that occurs more than once keeps every value, joined by `" | "`.
+//!   Every comment line is also kept as written ([`WorkloadMeta::header_lines`]), for
+//!   `convert` to carry into the SWF it writes. A UTF-8 byte-order mark before the first
+//!   line is skipped.
 //! - Every other non-blank line is a job: exactly 18 whitespace-separated numbers, `-1` for
 //!   unknown. Numbers may be written as decimals (`552.21`): times keep millisecond precision
 //!   (rounded half away from zero), counts are rounded to the nearest integer.
@@ -18,6 +21,9 @@
 //! - kind = interactive if field 15 (queue) is 0, else batch;
 //! - dropped, with a reason, when submit < 0, runtime < 0, size ≤ 0 or size > machine
 //!   (checked in that order; the first that applies is the reason);
+//! - job numbers are unique: a repeat is an error naming both lines, or with `lenient` it
+//!   gets a new number past the trace's largest (counted in
+//!   [`WorkloadMeta::renumbered_jobs`]);
 //! - jobs are sorted by `(submit, job number)`, a stable sort.
 //!
 //! The machine size is `--procs` if given, else `MaxProcs`, else `MaxNodes`.
@@ -157,12 +163,26 @@ pub fn read_swf<R: BufRead>(
             }
             LineRead::Line => {}
         }
-        let text = trim_ascii(&buf);
+        let mut text = trim_ascii(&buf);
+        if line_no == 1 {
+            // A byte-order mark (as some editors on Windows write) is not part of the
+            // first line: left there, it would turn the header into a malformed job.
+            text = trim_ascii(strip_bom(text));
+        }
         if text.is_empty() {
             continue;
         }
         if text[0] == b';' {
             parse_header_line(&text[1..], &mut meta);
+            // Kept as written (trailing spaces included), without the line break.
+            let mut written = &buf[..];
+            written = written.strip_suffix(b"\n").unwrap_or(written);
+            written = written.strip_suffix(b"\r").unwrap_or(written);
+            if line_no == 1 {
+                written = strip_bom(written);
+            }
+            meta.header_lines
+                .push(String::from_utf8_lossy(written).into_owned());
             continue;
         }
         input_jobs += 1;
@@ -192,6 +212,19 @@ pub fn read_swf<R: BufRead>(
             Err(message) => return Err(err(Some(line_no), message)),
         }
     }
+
+    renumber_repeated_job_numbers(&mut jobs, &lines, &mut dropped, &mut meta, options).map_err(
+        |r| {
+            err(
+                Some(r.line),
+                format!(
+                    "field 1 (job number): {} repeats the job number on line {} (job numbers \
+                     must be unique; --lenient renumbers repeats)",
+                    r.number, r.first_line
+                ),
+            )
+        },
+    )?;
 
     let machine_procs = match options.procs {
         Some(p) => u64::from(p),
@@ -260,6 +293,52 @@ pub fn read_swf<R: BufRead>(
         input_jobs,
         nodes: None,
     })
+}
+
+/// The UTF-8 encoding of U+FEFF, the byte-order mark some tools put before a text file.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `bytes` without a leading UTF-8 byte-order mark.
+pub fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes)
+}
+
+/// Checks that no two lines give the same job number (dropped jobs included), or under
+/// `lenient` gives the repeats new numbers and counts them in `meta`.
+fn renumber_repeated_job_numbers(
+    jobs: &mut [Job],
+    lines: &[u64],
+    dropped: &mut [DroppedJob],
+    meta: &mut WorkloadMeta,
+    options: &SwfOptions,
+) -> Result<(), super::RepeatedJobNumber> {
+    // Jobs and drops each come in file order; merged by line, they are the file's order.
+    enum At {
+        Job(usize),
+        Dropped(usize),
+    }
+    let mut numbered: Vec<(u64, u64, At)> = jobs
+        .iter()
+        .zip(lines)
+        .enumerate()
+        .map(|(i, (j, &line))| (line, j.trace_id, At::Job(i)))
+        .chain(
+            dropped
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| Some((d.line, d.trace_id?, At::Dropped(i)))),
+        )
+        .collect();
+    numbered.sort_by_key(|&(line, _, _)| line);
+    let numbers: Vec<(u64, u64)> = numbered.iter().map(|&(l, n, _)| (l, n)).collect();
+    for (at, number) in super::renumber_repeats(&numbers, options.lenient)? {
+        match numbered[at].2 {
+            At::Job(i) => jobs[i].trace_id = number,
+            At::Dropped(i) => dropped[i].trace_id = Some(number),
+        }
+        meta.renumbered_jobs += 1;
+    }
+    Ok(())
 }
 
 fn trim_ascii(mut s: &[u8]) -> &[u8] {
@@ -651,6 +730,46 @@ pub fn write_swf<W: Write>(
     writeln!(out, "; UnixStartTime: 0")?;
     writeln!(out, "; MaxNodes: {machine_procs}")?;
     writeln!(out, "; MaxProcs: {machine_procs}")?;
+    write_job_lines(&mut out, jobs)?;
+    out.flush()
+}
+
+/// Writes a workload as SWF v2.2, keeping what its source said: an SWF source's header
+/// lines are written first, as they were (a `MaxProcs` line is added after them when the
+/// machine size is not theirs, and a note says what was converted); any other source gets
+/// a header of its own with its start (`UnixStartTime`, as a sacct dump's earliest
+/// submission) and time zone when known. `note` names the conversion.
+pub fn write_swf_workload<W: Write>(mut out: W, w: &Workload, note: &str) -> std::io::Result<()> {
+    let meta = &w.meta;
+    if meta.header_lines.is_empty() {
+        writeln!(out, "; Version: 2.2")?;
+        writeln!(out, "; Computer: {note}")?;
+        writeln!(out, "; MaxJobs: {}", w.jobs.len())?;
+        writeln!(out, "; MaxRecords: {}", w.jobs.len())?;
+        if let Some(start) = meta.unix_start_time {
+            writeln!(out, "; UnixStartTime: {start}")?;
+        }
+        if let Some(zone) = &meta.time_zone {
+            writeln!(out, "; TimeZoneString: {zone}")?;
+        }
+        writeln!(out, "; MaxNodes: {}", w.machine_procs)?;
+        writeln!(out, "; MaxProcs: {}", w.machine_procs)?;
+    } else {
+        for line in &meta.header_lines {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out, "; Note: {note}: {} jobs", w.jobs.len())?;
+        // The reader takes the last MaxProcs: one added here wins over the source's.
+        if meta.max_procs != Some(u64::from(w.machine_procs)) {
+            writeln!(out, "; MaxProcs: {}", w.machine_procs)?;
+        }
+    }
+    write_job_lines(&mut out, &w.jobs)?;
+    out.flush()
+}
+
+/// The jobs as SWF job lines; fields the model does not know are `-1`.
+fn write_job_lines<W: Write>(mut out: W, jobs: &[Job]) -> std::io::Result<()> {
     let mut line = String::with_capacity(128);
     for j in jobs {
         line.clear();
@@ -672,7 +791,7 @@ pub fn write_swf<W: Write>(
         );
         writeln!(out, "{line}")?;
     }
-    out.flush()
+    Ok(())
 }
 
 #[cfg(test)]
