@@ -384,12 +384,193 @@ fn emit_slurm_writes_an_array_script_with_a_dependent_merge() {
     // No tasks, or an option that would add lines of its own to the script: errors.
     for (flag, message) in [
         ("--shards=0", "--shards must be at least 1"),
-        ("--sbatch-option=--time=1\nrm -rf /", "holds a line break"),
+        (
+            "--sbatch-option=--time=1\nrm -rf /",
+            "holds a control character",
+        ),
     ] {
         let other = dir.join("other.sbatch");
         let o = sweep(&scenario, &out, &["--emit-slurm", s(&other), flag]);
         assert_eq!(o.status.code(), Some(2), "{flag}: {}", text(&o));
         assert!(text(&o).contains(message), "{flag}: {}", text(&o));
         assert!(!other.exists());
+    }
+}
+
+/// Names that a shell would expand or split if they were not quoted: spaces, both quotes,
+/// `$(…)`, backticks, `#`, `\`, `;`, `*`.
+const HOSTILE: &str = "it's a \"dir\" $(touch PWNED) `touch PWNED2` #x\\y; *";
+
+/// The value sbatch reads from an `#SBATCH --opt=VALUE` line, by sbatch's rule for these
+/// lines (they are not read by a shell): white space ends the value, `#` starts a comment,
+/// quotes are removed, `\` makes the next character literal.
+fn sbatch_value(line: &str) -> String {
+    let (mut out, mut escaped, mut quote) = (String::new(), false, None);
+    for c in line.chars() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+            continue;
+        } else if let Some(q) = quote {
+            if c == q {
+                quote = None;
+                continue;
+            }
+        } else if c == '"' || c == '\'' {
+            quote = Some(c);
+            continue;
+        } else if c == '#' || c.is_whitespace() {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A program that writes its arguments, one per line, to the file named by `$ARGS_FILE`.
+fn argument_recorder(dir: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$ARGS_FILE\"\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn emit_slurm_quotes_hostile_paths_and_refuses_control_characters() {
+    let dir = scratch("sweep-slurm-hostile");
+    let hostile = dir.join(HOSTILE);
+    std::fs::create_dir_all(&hostile).unwrap();
+    let scenario = hostile.join(format!("{HOSTILE}.toml"));
+    std::fs::write(&scenario, SWEEP.replace("name = \"small-sweep\"\n", "")).unwrap();
+    let out = hostile.join("out dir");
+    let script = dir.join("sweep.sbatch");
+    let o = sweep(&scenario, &out, &["--emit-slurm", s(&script), "--shards", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let body = std::fs::read_to_string(&script).unwrap();
+    let syntax = Command::new("bash").arg("-n").arg(&script).output().unwrap();
+    assert!(syntax.status.success(), "{}\n{body}", text(&syntax));
+
+    // sbatch reads the #SBATCH lines: the log path and the job name come through unchanged.
+    let sbatch_line = |opt: &str| {
+        let line = body
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#SBATCH --{opt}=")))
+            .unwrap_or_else(|| panic!("no #SBATCH --{opt}: {body}"));
+        sbatch_value(line)
+    };
+    assert_eq!(
+        sbatch_line("output"),
+        format!("{}/slurm/%A_%a.out", out.display())
+    );
+    assert_eq!(sbatch_line("job-name"), format!("clustersim-{HOSTILE}"));
+
+    // Run the script as array task 0 of 2, with clustersim and sbatch replaced by programs
+    // that record their arguments: each path reaches them unchanged, and nothing else runs.
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let fake_clustersim = argument_recorder(&tools, "clustersim");
+    argument_recorder(&tools, "sbatch");
+    let echoed = body
+        .lines()
+        .map(|l| {
+            if l.starts_with("CLUSTERSIM=") {
+                format!("CLUSTERSIM='{}'", fake_clustersim.display())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let echoed_script = dir.join("echoed.sbatch");
+    std::fs::write(&echoed_script, echoed).unwrap();
+    let cwd = dir.join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let args_file = dir.join("args");
+    let path = format!("{}:{}", tools.display(), std::env::var("PATH").unwrap());
+    let run = |command: &mut Command| {
+        let _ = std::fs::remove_file(&args_file);
+        let o = command
+            .current_dir(&cwd)
+            .env("PATH", &path)
+            .env("ARGS_FILE", &args_file)
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .env("SLURM_ARRAY_TASK_COUNT", "2")
+            .env("SLURM_ARRAY_JOB_ID", "77")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let args = std::fs::read_to_string(&args_file).unwrap();
+        args.lines().map(str::to_string).collect::<Vec<String>>()
+    };
+    let args = run(Command::new("bash").arg(&echoed_script));
+    // First the merge's submission (its output went to merge-job-id), then the shard.
+    let shard_at = args.iter().position(|a| a == "sweep").unwrap();
+    let (submit, shard) = args.split_at(shard_at);
+    let o = |p: &Path| p.display().to_string();
+    assert_eq!(
+        shard,
+        [
+            "sweep",
+            &o(&scenario),
+            "--quiet",
+            "--threads",
+            "1",
+            "--resume",
+            "--out",
+            &o(&out.join("shards/0")),
+            "--shard",
+            "0/2"
+        ]
+    );
+    assert!(
+        submit.contains(&format!("--job-name=clustersim-{HOSTILE}-merge")),
+        "{submit:?}"
+    );
+    assert!(
+        submit.contains(&format!("--output={}/slurm/merge-%j.out", out.display())),
+        "{submit:?}"
+    );
+    // The merge job's command line, as the shell that Slurm starts for --wrap reads it.
+    let wrap = submit
+        .iter()
+        .find_map(|a| a.strip_prefix("--wrap="))
+        .unwrap();
+    let merge = run(Command::new("bash").arg("-c").arg(wrap));
+    assert_eq!(
+        merge,
+        [
+            "merge",
+            "--quiet",
+            "--out",
+            &o(&out),
+            &o(&out.join("shards/0")),
+            &o(&out.join("shards/1"))
+        ]
+    );
+    let pwned: Vec<_> = std::fs::read_dir(&cwd).unwrap().collect();
+    assert!(pwned.is_empty(), "the script ran something: {pwned:?}");
+
+    // A control character in --out or in the scenario's path: refused, nothing written.
+    let broken = dir.join("nl\ntouch PWNED\n#");
+    std::fs::create_dir_all(&broken).unwrap();
+    let scenario_in_broken = broken.join("s.toml");
+    std::fs::write(&scenario_in_broken, SWEEP).unwrap();
+    for (scenario, out, what) in [
+        (&scenario, broken.join("out"), "--out"),
+        (&scenario, hostile.join("tab\there"), "--out"),
+        (&scenario, hostile.join("cr\rhere"), "--out"),
+        (&scenario_in_broken, dir.join("fine"), "the scenario"),
+    ] {
+        let refused = dir.join("refused.sbatch");
+        let o = sweep(scenario, &out, &["--emit-slurm", s(&refused)]);
+        assert_eq!(o.status.code(), Some(2), "{out:?}: {}", text(&o));
+        let t = text(&o);
+        assert!(
+            t.contains(what) && t.contains("holds a control character"),
+            "{out:?}: {t}"
+        );
+        assert!(!refused.exists() && !out.exists(), "{out:?}: written anyway");
     }
 }

@@ -66,10 +66,6 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
         if args.shards == Some(0) {
             anyhow::bail!("--shards must be at least 1");
         }
-        // An option is one #SBATCH line: a line break would smuggle others into the script.
-        if let Some(bad) = args.sbatch_option.iter().find(|o| o.contains(['\n', '\r'])) {
-            anyhow::bail!("--sbatch-option {bad:?} holds a line break; give one option per flag");
-        }
         // More tasks than runs would leave some with nothing to do.
         let shards = args.shards.unwrap_or(total.min(64)).clamp(1, total);
         let absolute = |p: &Path| -> Result<PathBuf> {
@@ -86,7 +82,9 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
             name: &format!("clustersim-{}", loaded.name()),
             sbatch_options: &args.sbatch_option,
         }
-        .render();
+        // Refuses a path, name or option with a line break, which would end a comment or an
+        // #SBATCH line and start a command of its own; before anything is written.
+        .render()?;
         // Slurm opens the tasks' output files in this folder: it must exist before they start.
         std::fs::create_dir_all(out.join("slurm"))
             .with_context(|| format!("creating {}", out.join("slurm").display()))?;
