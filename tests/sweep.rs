@@ -574,3 +574,64 @@ fn emit_slurm_quotes_hostile_paths_and_refuses_control_characters() {
         assert!(!refused.exists() && !out.exists(), "{out:?}: written anyway");
     }
 }
+
+#[test]
+fn a_sweep_too_large_is_refused_before_it_is_expanded() {
+    let dir = scratch("sweep-bounded");
+    let base = &SWEEP[..SWEEP.find("[sweep]").unwrap()];
+    for (grid, message) in [
+        // 10^7 runs: counted, not expanded (expanding them took 4.8 GB).
+        (
+            "seed = { from = 1, to = 10000 }\n\"workload.generator.jobs\" = { from = 1, to = 1000 }\n",
+            "sweep.toml:13: sweep: the sweep has 10000 x 1000 runs, more than the 100000 one \
+             sweep may have",
+        ),
+        // 10^9 runs.
+        (
+            "seed = { from = 1, to = 1000 }\n\"workload.generator.jobs\" = { from = 1, to = 1000 }\n\
+             \"workload.generator.load\" = { from = 0.001, to = 1.0, step = 0.001 }\n",
+            "sweep.toml:13: sweep: the sweep has 1000 x 1000 x 1000 runs",
+        ),
+        // One range whose step yields too many values.
+        (
+            "\"workload.load_factor\" = { from = 0.5, to = 2.0, step = 0.000001 }\n",
+            "sweep.toml:14: sweep.grid.workload.load_factor: from 0.5 to 2 by step 0.000001 \
+             gives 1500001 values, more than the 100000 runs",
+        ),
+        (
+            "seed = { from = -9223372036854775808, to = 9223372036854775807 }\n",
+            "sweep.toml:14: sweep.grid.seed: from -9223372036854775808 to 9223372036854775807 \
+             by step 1 gives 18446744073709551616 values",
+        ),
+    ] {
+        let scenario = write_scenario(&dir, &format!("{base}[sweep.grid]\n{grid}"));
+        let out = dir.join("out");
+        let started = std::time::Instant::now();
+        let o = sweep(&scenario, &out, &[]);
+        assert_eq!(o.status.code(), Some(2), "{grid}: {}", text(&o));
+        assert!(text(&o).contains(message), "{grid}: {}", text(&o));
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{grid}: {:?}",
+            started.elapsed()
+        );
+        assert!(!out.exists(), "{grid}: something ran");
+    }
+}
+
+#[test]
+fn threads_beyond_the_cores_are_capped_with_a_warning() {
+    let dir = scratch("sweep-threads-capped");
+    let scenario = write_scenario(&dir, SWEEP);
+    let started = std::time::Instant::now();
+    let o = sweep(&scenario, &dir.join("out"), &["--threads", "10000", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 10_000 {
+        let warning = format!(
+            "warning: --threads 10000 is more than the {cores} cores of this machine; using {cores}"
+        );
+        assert!(text(&o).contains(&warning), "{}", text(&o));
+    }
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+}

@@ -99,6 +99,7 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
         }
         return Ok(());
     }
+    warn_if_more_threads_than_cores(args.threads);
     let options = crate::sweep::SweepOptions {
         out: args.out.clone(),
         threads: args.threads,
@@ -140,6 +141,19 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Says on standard error that `--threads` is capped at the cores (see
+/// [`crate::sweep::worker_threads`]).
+pub(super) fn warn_if_more_threads_than_cores(requested: Option<usize>) {
+    if let Some(n) = requested {
+        let used = crate::sweep::worker_threads(Some(n));
+        if n > used {
+            eprintln!(
+                "warning: --threads {n} is more than the {used} cores of this machine; using {used}"
+            );
+        }
+    }
 }
 
 pub(super) fn merge_command(args: &MergeArgs) -> Result<()> {

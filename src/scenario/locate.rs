@@ -3,7 +3,8 @@
 //!
 //! The search reads table headers (`[a.b]`, `[[a]]`) and `key = value` lines, which is how
 //! scenario files are written; a key it cannot find is reported at the line of the longest
-//! prefix of its path that it can (its table), else at line 1.
+//! prefix of its path that it can (its table), else at the first line inside it (`cluster`
+//! when the file only has `[cluster.node_types.gpu]`), else at line 1.
 
 /// The 1-based line holding byte `offset` of `text`.
 pub fn line_at(text: &str, offset: usize) -> usize {
@@ -27,7 +28,15 @@ pub fn line_of_key(text: &str, key: &str) -> usize {
     let mut table = String::new();
     let mut arrays: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let mut best = (0usize, 1usize); // (matched length, line)
-    let consider = |path: &str, line: usize, best: &mut (usize, usize)| {
+    // The first line of a table or key inside `key`, for a key written only through them.
+    let mut first_inside: Option<usize> = None;
+    let mut consider = |path: &str, line: usize, best: &mut (usize, usize)| {
+        if first_inside.is_none()
+            && path.starts_with(key)
+            && path.as_bytes().get(key.len()).is_some_and(|&b| b == b'.' || b == b'[')
+        {
+            first_inside = Some(line);
+        }
         if path == key {
             *best = (usize::MAX, line);
         } else if key.starts_with(path)
@@ -71,7 +80,10 @@ pub fn line_of_key(text: &str, key: &str) -> usize {
             break;
         }
     }
-    best.1
+    match (best.0, first_inside) {
+        (0, Some(line)) => line,
+        _ => best.1,
+    }
 }
 
 #[cfg(test)]
@@ -96,6 +108,8 @@ mod tests {
     fn a_missing_key_points_at_its_table() {
         assert_eq!(line_of_key(TEXT, "cluster.node_types.gpu.cores"), 3);
         assert_eq!(line_of_key(TEXT, "workload"), 1);
+        assert_eq!(line_of_key(TEXT, "cluster"), 3);
+        assert_eq!(line_of_key(TEXT, "cluster.partitions"), 8);
         assert_eq!(line_at("a\nb\nc", 2), 2);
         assert_eq!(line_at("a\nb\nc", 99), 3);
     }
