@@ -446,10 +446,18 @@ fn emit_slurm_quotes_hostile_paths_and_refuses_control_characters() {
     std::fs::write(&scenario, SWEEP.replace("name = \"small-sweep\"\n", "")).unwrap();
     let out = hostile.join("out dir");
     let script = dir.join("sweep.sbatch");
-    let o = sweep(&scenario, &out, &["--emit-slurm", s(&script), "--shards", "2"]);
+    let o = sweep(
+        &scenario,
+        &out,
+        &["--emit-slurm", s(&script), "--shards", "2"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let body = std::fs::read_to_string(&script).unwrap();
-    let syntax = Command::new("bash").arg("-n").arg(&script).output().unwrap();
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
     assert!(syntax.status.success(), "{}\n{body}", text(&syntax));
 
     // sbatch reads the #SBATCH lines: the log path and the job name come through unchanged.
@@ -571,7 +579,10 @@ fn emit_slurm_quotes_hostile_paths_and_refuses_control_characters() {
             t.contains(what) && t.contains("holds a control character"),
             "{out:?}: {t}"
         );
-        assert!(!refused.exists() && !out.exists(), "{out:?}: written anyway");
+        assert!(
+            !refused.exists() && !out.exists(),
+            "{out:?}: written anyway"
+        );
     }
 }
 
@@ -624,7 +635,11 @@ fn threads_beyond_the_cores_are_capped_with_a_warning() {
     let dir = scratch("sweep-threads-capped");
     let scenario = write_scenario(&dir, SWEEP);
     let started = std::time::Instant::now();
-    let o = sweep(&scenario, &dir.join("out"), &["--threads", "10000", "--quiet"]);
+    let o = sweep(
+        &scenario,
+        &dir.join("out"),
+        &["--threads", "10000", "--quiet"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cores < 10_000 {

@@ -2,9 +2,9 @@
 //! parsed but do not make sense (a partition naming an unknown node type, say).
 //!
 //! The search reads table headers (`[a.b]`, `[[a]]`) and `key = value` lines, which is how
-//! scenario files are written; a key it cannot find is reported at the line of the longest
-//! prefix of its path that it can (its table), else at the first line inside it (`cluster`
-//! when the file only has `[cluster.node_types.gpu]`), else at line 1.
+//! scenario files are written; a key it cannot find is reported at the
+//! first line inside it (`cluster` when the file only has `[cluster.node_types.gpu]`), else
+//! at the longest prefix of its path that it can find (its table), else at line 1.
 
 /// The 1-based line holding byte `offset` of `text`.
 pub fn line_at(text: &str, offset: usize) -> usize {
@@ -28,12 +28,15 @@ pub fn line_of_key(text: &str, key: &str) -> usize {
     let mut table = String::new();
     let mut arrays: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let mut best = (0usize, 1usize); // (matched length, line)
-    // The first line of a table or key inside `key`, for a key written only through them.
+                                     // The first line of a table or key inside `key`, for a key written only through them.
     let mut first_inside: Option<usize> = None;
     let mut consider = |path: &str, line: usize, best: &mut (usize, usize)| {
         if first_inside.is_none()
             && path.starts_with(key)
-            && path.as_bytes().get(key.len()).is_some_and(|&b| b == b'.' || b == b'[')
+            && path
+                .as_bytes()
+                .get(key.len())
+                .is_some_and(|&b| b == b'.' || b == b'[')
         {
             first_inside = Some(line);
         }
@@ -80,9 +83,11 @@ pub fn line_of_key(text: &str, key: &str) -> usize {
             break;
         }
     }
+    // A key written only through its sub-tables or elements is closer to them than to an
+    // enclosing table.
     match (best.0, first_inside) {
-        (0, Some(line)) => line,
-        _ => best.1,
+        (usize::MAX, _) | (_, None) => best.1,
+        (_, Some(line)) => line,
     }
 }
 
@@ -102,6 +107,10 @@ mod tests {
         let classes = "[[w.classes]]\nname = \"a\"\n[[w.classes]]\nname = \"b\"\nshare = 2\n";
         assert_eq!(line_of_key(classes, "w.classes[1].share"), 5);
         assert_eq!(line_of_key(classes, "w.classes[0].name"), 2);
+        assert_eq!(
+            line_of_key(&format!("[w]\nx = 1\n{classes}"), "w.classes"),
+            3
+        );
     }
 
     #[test]

@@ -372,7 +372,12 @@ fn range_values(t: &toml::Table) -> Result<Vec<toml::Value>, String> {
 }
 
 /// The error of a range with more values than a sweep may have runs.
-fn too_many_values(n: f64, from: &dyn std::fmt::Display, to: &dyn std::fmt::Display, step: &dyn std::fmt::Display) -> String {
+fn too_many_values(
+    n: f64,
+    from: &dyn std::fmt::Display,
+    to: &dyn std::fmt::Display,
+    step: &dyn std::fmt::Display,
+) -> String {
     format!(
         "from {from} to {to} by step {step} gives {n:.0} values, more than the {MAX_RUNS} runs \
          one sweep may have; use a larger step"
