@@ -356,7 +356,7 @@ fn range_values(t: &toml::Table) -> Result<Vec<toml::Value>, String> {
             }
             // A little slack so that 1.0 to 1.4 by 0.2 includes 1.4 despite rounding.
             let n = ((b - a) / s + 1e-9).floor() + 1.0;
-            if !(n <= MAX_RUNS as f64) {
+            if n.is_nan() || n > MAX_RUNS as f64 {
                 return Err(too_many_values(n, &a, &b, &s));
             }
             let n = n as usize;
