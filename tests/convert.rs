@@ -80,7 +80,9 @@ fn swf_to_swf_to_swf_keeps_every_header_line_and_the_job_lines() {
         assert_eq!(once_jobs, twice_jobs, "{name}: job lines differ");
         // The date filter still places the converted trace: the same jobs as the source.
         let count = |input: &Path| {
-            let cut = dir.join("cut.swf");
+            // convert refuses an existing file without --force: one file per input.
+            let stem = input.file_name().unwrap().to_string_lossy();
+            let cut = dir.join(format!("cut-{stem}.swf"));
             let said = convert(input, &cut, &["--from-date", middle]);
             let written = plain_text(&cut);
             (split(&written).1.len(), said.contains("wrote 0 jobs"))

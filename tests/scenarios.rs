@@ -428,3 +428,88 @@ fn every_trace_format_replays_end_to_end_from_its_scenario() {
         assert!(table.lines().next().unwrap().contains("nodes"), "{name}");
     }
 }
+
+/// A cluster of two nodes with 4 whole GPUs each, in one batch-only partition.
+const GPU_NODES: &str =
+    "[cluster.node_types.gpu]\ncount = 2\ncores = 32\nmemory_gb = 256\ngpus = 4\n\
+                         [cluster.partitions.batch]\nnode_types = [\"gpu\"]\nkinds = \"batch\"\n";
+
+/// One job class (lines 11 on), with `extra` keys.
+fn one_class(extra: &str) -> String {
+    format!(
+        "{GPU_NODES}[workload.generator]\njobs = 20\n[[workload.generator.classes]]\n\
+         name = \"c\"\nshare = 1\nruntime_median_s = 60\n{extra}"
+    )
+}
+
+#[test]
+fn validate_checks_everything_run_and_sweep_would() {
+    let dir = scratch("validate-complete");
+    let generated = format!("{GPU_NODES}[workload.generator]\njobs = 20\n");
+    // The sweep: unknown keys, empty lists and huge grids, at their lines.
+    for (name, sweep, expected) in [
+        (
+            "sweep_unknown_key",
+            "[sweep.grid]\n\"policy.nmae\" = [\"easy\"]\n",
+            ":12: sweep.grid.policy.nmae: in the run policy.nmae = \"easy\": policy.nmae: unknown field `nmae`",
+        ),
+        ("sweep_empty_list", "[sweep.grid]\nseed = []\n", ":12: sweep.grid.seed: no values"),
+        (
+            "sweep_huge",
+            "[sweep.grid]\nseed = { from = 1, to = 1000 }\n\"workload.generator.jobs\" = { from = 1, to = 1000 }\n\
+             \"workload.generator.load\" = { from = 0.001, to = 1.0, step = 0.001 }\n",
+            ":11: sweep: the sweep has 1000 x 1000 x 1000 runs",
+        ),
+    ] {
+        let err = error_of(&dir, name, &format!("{generated}{sweep}"));
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+    // A missing trace fails before anything is called valid.
+    let file = dir.join("missing_trace.toml");
+    std::fs::write(&file, "[workload]\ntrace = \"nowhere.swf\"\n").unwrap();
+    let v = clustersim(&["validate", file.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(2), "{}", text(&v));
+    assert!(!text(&v).contains("valid scenario"), "{}", text(&v));
+    // Job classes that can never be placed: every job would be dropped, so `validate` and
+    // `run` refuse them at the classes' line, unless --allow-empty.
+    for (name, extra) in [
+        ("more_gpus_than_a_node", "gpus_per_node = [16]\n"),
+        ("mig_without_mig", "mig_slices_per_node = 1\n"),
+        ("interactive_without_partition", "kind = \"interactive\"\n"),
+    ] {
+        let body = one_class(extra);
+        let err = error_of(&dir, name, &body);
+        assert!(
+            err.contains(&format!("{name}.toml:11: workload.generator.classes"))
+                && (err.contains("every one of the 20 jobs would be dropped")
+                    || err.contains("workload.generator.classes[0].")),
+            "{name}: {err}"
+        );
+        let file = dir.join(format!("{name}.toml"));
+        let file = file.to_str().unwrap();
+        if err.contains("every one of the 20 jobs would be dropped") {
+            assert!(err.contains("--allow-empty"), "{name}: {err}");
+            let r = clustersim(&["run", file, "--no-plots"]);
+            assert_eq!(r.status.code(), Some(2), "{name}: {}", text(&r));
+            assert!(
+                text(&r).contains("every one of the 20 jobs"),
+                "{name}: {}",
+                text(&r)
+            );
+            let r = clustersim(&["run", file, "--no-plots", "--allow-empty"]);
+            assert!(r.status.success(), "{name}: {}", text(&r));
+            let v = clustersim(&["validate", file, "--allow-empty"]);
+            assert!(v.status.success(), "{name}: {}", text(&v));
+        }
+    }
+    // A class that fits is valid, and validate says how many of its jobs would run.
+    let file = dir.join("fits.toml");
+    std::fs::write(&file, one_class("gpus_per_node = [4]\n")).unwrap();
+    let v = clustersim(&["validate", file.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", text(&v));
+    assert!(
+        text(&v).contains("20 to simulate, 0 dropped"),
+        "{}",
+        text(&v)
+    );
+}

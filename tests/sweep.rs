@@ -411,7 +411,10 @@ fn emit_slurm_writes_an_array_script_with_a_dependent_merge() {
     // No tasks, or an option that would add lines of its own to the script: errors.
     for (flag, message) in [
         ("--shards=0", "--shards must be at least 1"),
-        ("--sbatch-option=--time=1\nrm -rf /", "holds a line break"),
+        (
+            "--sbatch-option=--time=1\nrm -rf /",
+            "holds a control character",
+        ),
     ] {
         let other = dir.join("other.sbatch");
         let o = sweep(&scenario, &out, &["--emit-slurm", s(&other), flag]);
@@ -419,4 +422,258 @@ fn emit_slurm_writes_an_array_script_with_a_dependent_merge() {
         assert!(text(&o).contains(message), "{flag}: {}", text(&o));
         assert!(!other.exists());
     }
+}
+
+/// Names that a shell would expand or split if they were not quoted: spaces, both quotes,
+/// `$(…)`, backticks, `#`, `\`, `;`, `*`.
+const HOSTILE: &str = "it's a \"dir\" $(touch PWNED) `touch PWNED2` #x\\y; *";
+
+/// The value sbatch reads from an `#SBATCH --opt=VALUE` line, by sbatch's rule for these
+/// lines (they are not read by a shell): white space ends the value, `#` starts a comment,
+/// quotes are removed, `\` makes the next character literal.
+fn sbatch_value(line: &str) -> String {
+    let (mut out, mut escaped, mut quote) = (String::new(), false, None);
+    for c in line.chars() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+            continue;
+        } else if let Some(q) = quote {
+            if c == q {
+                quote = None;
+                continue;
+            }
+        } else if c == '"' || c == '\'' {
+            quote = Some(c);
+            continue;
+        } else if c == '#' || c.is_whitespace() {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A program that writes its arguments, one per line, to the file named by `$ARGS_FILE`.
+fn argument_recorder(dir: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$ARGS_FILE\"\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn emit_slurm_quotes_hostile_paths_and_refuses_control_characters() {
+    let dir = scratch("sweep-slurm-hostile");
+    let hostile = dir.join(HOSTILE);
+    std::fs::create_dir_all(&hostile).unwrap();
+    let scenario = hostile.join(format!("{HOSTILE}.toml"));
+    std::fs::write(&scenario, SWEEP.replace("name = \"small-sweep\"\n", "")).unwrap();
+    let out = hostile.join("out dir");
+    let script = dir.join("sweep.sbatch");
+    let o = sweep(
+        &scenario,
+        &out,
+        &["--emit-slurm", s(&script), "--shards", "2"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let body = std::fs::read_to_string(&script).unwrap();
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{}\n{body}", text(&syntax));
+
+    // sbatch reads the #SBATCH lines: the log path and the job name come through unchanged.
+    let sbatch_line = |opt: &str| {
+        let line = body
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#SBATCH --{opt}=")))
+            .unwrap_or_else(|| panic!("no #SBATCH --{opt}: {body}"));
+        sbatch_value(line)
+    };
+    assert_eq!(
+        sbatch_line("output"),
+        format!("{}/slurm/%A_%a.out", out.display())
+    );
+    assert_eq!(sbatch_line("job-name"), format!("clustersim-{HOSTILE}"));
+
+    // Run the script as array task 0 of 2, with clustersim and sbatch replaced by programs
+    // that record their arguments: each path reaches them unchanged, and nothing else runs.
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let fake_clustersim = argument_recorder(&tools, "clustersim");
+    argument_recorder(&tools, "sbatch");
+    let echoed = body
+        .lines()
+        .map(|l| {
+            if l.starts_with("CLUSTERSIM=") {
+                format!("CLUSTERSIM='{}'", fake_clustersim.display())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let echoed_script = dir.join("echoed.sbatch");
+    std::fs::write(&echoed_script, echoed).unwrap();
+    let cwd = dir.join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let args_file = dir.join("args");
+    let path = format!("{}:{}", tools.display(), std::env::var("PATH").unwrap());
+    let run = |command: &mut Command| {
+        let _ = std::fs::remove_file(&args_file);
+        let o = command
+            .current_dir(&cwd)
+            .env("PATH", &path)
+            .env("ARGS_FILE", &args_file)
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .env("SLURM_ARRAY_TASK_COUNT", "2")
+            .env("SLURM_ARRAY_JOB_ID", "77")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let args = std::fs::read_to_string(&args_file).unwrap();
+        args.lines().map(str::to_string).collect::<Vec<String>>()
+    };
+    let args = run(Command::new("bash").arg(&echoed_script));
+    // First the merge's submission (its output went to merge-job-id), then the shard.
+    let shard_at = args.iter().position(|a| a == "sweep").unwrap();
+    let (submit, shard) = args.split_at(shard_at);
+    let o = |p: &Path| p.display().to_string();
+    assert_eq!(
+        shard,
+        [
+            "sweep",
+            &o(&scenario),
+            "--quiet",
+            "--threads",
+            "1",
+            "--resume",
+            "--out",
+            &o(&out.join("shards/0")),
+            "--shard",
+            "0/2"
+        ]
+    );
+    assert!(
+        submit.contains(&format!("--job-name=clustersim-{HOSTILE}-merge")),
+        "{submit:?}"
+    );
+    assert!(
+        submit.contains(&format!("--output={}/slurm/merge-%j.out", out.display())),
+        "{submit:?}"
+    );
+    // The merge job's command line, as the shell that Slurm starts for --wrap reads it.
+    let wrap = submit
+        .iter()
+        .find_map(|a| a.strip_prefix("--wrap="))
+        .unwrap();
+    let merge = run(Command::new("bash").arg("-c").arg(wrap));
+    assert_eq!(
+        merge,
+        [
+            "merge",
+            "--quiet",
+            "--out",
+            &o(&out),
+            &o(&out.join("shards/0")),
+            &o(&out.join("shards/1"))
+        ]
+    );
+    let pwned: Vec<_> = std::fs::read_dir(&cwd).unwrap().collect();
+    assert!(pwned.is_empty(), "the script ran something: {pwned:?}");
+
+    // A control character in --out or in the scenario's path: refused, nothing written.
+    let broken = dir.join("nl\ntouch PWNED\n#");
+    std::fs::create_dir_all(&broken).unwrap();
+    let scenario_in_broken = broken.join("s.toml");
+    std::fs::write(&scenario_in_broken, SWEEP).unwrap();
+    for (scenario, out, what) in [
+        (&scenario, broken.join("out"), "--out"),
+        (&scenario, hostile.join("tab\there"), "--out"),
+        (&scenario, hostile.join("cr\rhere"), "--out"),
+        (&scenario_in_broken, dir.join("fine"), "the scenario"),
+    ] {
+        let refused = dir.join("refused.sbatch");
+        let o = sweep(scenario, &out, &["--emit-slurm", s(&refused)]);
+        assert_eq!(o.status.code(), Some(2), "{out:?}: {}", text(&o));
+        let t = text(&o);
+        assert!(
+            t.contains(what) && t.contains("holds a control character"),
+            "{out:?}: {t}"
+        );
+        assert!(
+            !refused.exists() && !out.exists(),
+            "{out:?}: written anyway"
+        );
+    }
+}
+
+#[test]
+fn a_sweep_too_large_is_refused_before_it_is_expanded() {
+    let dir = scratch("sweep-bounded");
+    let base = &SWEEP[..SWEEP.find("[sweep]").unwrap()];
+    for (grid, message) in [
+        // 10^7 runs: counted, not expanded (expanding them took 4.8 GB).
+        (
+            "seed = { from = 1, to = 10000 }\n\"workload.generator.jobs\" = { from = 1, to = 1000 }\n",
+            "sweep.toml:13: sweep: the sweep has 10000 x 1000 runs, more than the 100000 one \
+             sweep may have",
+        ),
+        // 10^9 runs.
+        (
+            "seed = { from = 1, to = 1000 }\n\"workload.generator.jobs\" = { from = 1, to = 1000 }\n\
+             \"workload.generator.load\" = { from = 0.001, to = 1.0, step = 0.001 }\n",
+            "sweep.toml:13: sweep: the sweep has 1000 x 1000 x 1000 runs",
+        ),
+        // One range whose step yields too many values.
+        (
+            "\"workload.load_factor\" = { from = 0.5, to = 2.0, step = 0.000001 }\n",
+            "sweep.toml:14: sweep.grid.workload.load_factor: from 0.5 to 2 by step 0.000001 \
+             gives 1500001 values, more than the 100000 runs",
+        ),
+        (
+            "seed = { from = -9223372036854775808, to = 9223372036854775807 }\n",
+            "sweep.toml:14: sweep.grid.seed: from -9223372036854775808 to 9223372036854775807 \
+             by step 1 gives 18446744073709551616 values",
+        ),
+    ] {
+        let scenario = write_scenario(&dir, &format!("{base}[sweep.grid]\n{grid}"));
+        let out = dir.join("out");
+        let started = std::time::Instant::now();
+        let o = sweep(&scenario, &out, &[]);
+        assert_eq!(o.status.code(), Some(2), "{grid}: {}", text(&o));
+        assert!(text(&o).contains(message), "{grid}: {}", text(&o));
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{grid}: {:?}",
+            started.elapsed()
+        );
+        assert!(!out.exists(), "{grid}: something ran");
+    }
+}
+
+#[test]
+fn threads_beyond_the_cores_are_capped_with_a_warning() {
+    let dir = scratch("sweep-threads-capped");
+    let scenario = write_scenario(&dir, SWEEP);
+    let started = std::time::Instant::now();
+    let o = sweep(
+        &scenario,
+        &dir.join("out"),
+        &["--threads", "10000", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 10_000 {
+        let warning = format!(
+            "warning: --threads 10000 is more than the {cores} cores of this machine; using {cores}"
+        );
+        assert!(text(&o).contains(&warning), "{}", text(&o));
+    }
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
 }

@@ -58,8 +58,9 @@ pub(super) fn check_command(args: &CheckArgs) -> Result<std::process::ExitCode> 
         .as_ref()
         .map(|b| b.tolerances.clone())
         .unwrap_or_else(baseline::default_tolerances);
+    super::sweep::warn_if_more_threads_than_cores(args.threads);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
+        .num_threads(crate::sweep::worker_threads(args.threads))
         .build()
         .context("starting worker threads")?;
     let measured = pool.install(|| baseline::measure(&runs, &tolerances))?;

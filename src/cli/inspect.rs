@@ -26,6 +26,9 @@ pub struct ValidateArgs {
     /// The scenario file.
     #[arg(value_name = "SCENARIO")]
     pub scenario: PathBuf,
+    /// Accept a workload whose every job would be dropped (as `run --allow-empty` runs it).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 pub(super) fn inspect_command(args: &InspectArgs) -> Result<()> {
@@ -102,6 +105,17 @@ pub(super) fn inspect_command(args: &InspectArgs) -> Result<()> {
 pub(super) fn validate_command(args: &ValidateArgs) -> Result<()> {
     let loaded = scenario::load(&args.scenario)?;
     let f = &loaded.scenario;
+    // Everything `run` and `sweep` would check, before a word is printed: the workload read
+    // (or generated) and placed on the cluster as `run` would, and the sweep's every run.
+    let plan = plan_run(&RunRequest::default(), Some(&loaded), None)?;
+    if !args.allow_empty {
+        super::run::refuse_all_dropped(&plan.workload, Some(&loaded), None)?;
+    }
+    let sweep = match &f.sweep {
+        Some(_) => Some(crate::sweep::spec::Sweep::from_scenario(&loaded)?),
+        None => None,
+    };
+    let w = &plan.workload;
     say!(
         "{}: valid scenario {:?}",
         args.scenario.display(),
@@ -157,9 +171,6 @@ pub(super) fn validate_command(args: &ValidateArgs) -> Result<()> {
     }
     match (&f.workload.trace, &f.workload.generator) {
         (Some(trace), _) => {
-            // Read as `run` would (any format, on the scenario's cluster, shaped).
-            let plan = plan_run(&RunRequest::default(), Some(&loaded), None)?;
-            let w = &plan.workload;
             say!(
                 "workload: {} ({} jobs to simulate, {} dropped)",
                 loaded.resolve(trace).display(),
@@ -167,10 +178,14 @@ pub(super) fn validate_command(args: &ValidateArgs) -> Result<()> {
                 w.dropped.len()
             );
         }
-        (None, Some(g)) => say!("workload: generated, {} jobs at load {}", g.jobs, g.load),
+        (None, Some(g)) => say!(
+            "workload: generated, {} jobs at load {} ({} to simulate, {} dropped)",
+            g.jobs,
+            g.load,
+            w.jobs.len(),
+            w.dropped.len()
+        ),
         (None, None) if !f.workload.sources.is_empty() => {
-            let plan = plan_run(&RunRequest::default(), Some(&loaded), None)?;
-            let w = &plan.workload;
             say!(
                 "workload: {} sources ({} jobs to simulate, {} dropped)",
                 f.workload.sources.len(),
@@ -181,5 +196,12 @@ pub(super) fn validate_command(args: &ValidateArgs) -> Result<()> {
         (None, None) => {}
     }
     say!("policy: {}", f.policy.name);
+    if let Some(sweep) = &sweep {
+        say!(
+            "sweep: {} runs over {}, each run's scenario valid",
+            sweep.runs.len(),
+            sweep.keys.join(", ")
+        );
+    }
     Ok(())
 }

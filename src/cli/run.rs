@@ -64,13 +64,18 @@ pub struct RunArgs {
     /// Print nothing on standard output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run even when every job of the workload is dropped (by default that is an error:
+    /// a run that simulates nothing is almost always a scenario that cannot be placed).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 impl From<&RunArgs> for RunRequest {
     fn from(args: &RunArgs) -> RunRequest {
         // Taken apart field by field, so that a new flag cannot be forgotten here.
         let RunArgs {
-            // The scenario is loaded and `quiet` obeyed by the command, not by the plan.
+            // The scenario is loaded and `quiet` and `allow_empty` obeyed by the command, not
+            // by the plan.
             scenario: _,
             workload,
             policy,
@@ -84,6 +89,7 @@ impl From<&RunArgs> for RunRequest {
             quiet: _,
             // Obeyed by the command when it writes, not by the plan.
             force: _,
+            allow_empty: _,
         } = args;
         RunRequest {
             workload: workload.clone(),
@@ -95,6 +101,51 @@ impl From<&RunArgs> for RunRequest {
             seed: *seed,
             bsld_tau_s: *bsld_tau,
             input: WorkloadRequest::from(input),
+        }
+    }
+}
+
+/// An error when every job of `workload` is dropped (none would run): in a scenario, at
+/// its job classes (or its workload), naming the reasons and one dropped job's detail.
+pub(super) fn refuse_all_dropped(
+    workload: &crate::workload::Workload,
+    loaded: Option<&scenario::LoadedScenario>,
+    trace: Option<&std::path::Path>,
+) -> Result<()> {
+    if !workload.jobs.is_empty() || workload.dropped.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = workload
+        .dropped_by_reason()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(reason, n)| format!("{reason}: {n}"))
+        .collect();
+    let message = format!(
+        "every one of the {} jobs would be dropped ({}; e.g. {}), so nothing would run: \
+         make the jobs fit the cluster, or pass --allow-empty to run anyway",
+        workload.dropped.len(),
+        reasons.join(", "),
+        workload.dropped[0].detail
+    );
+    match loaded {
+        Some(l) => {
+            let classes = l
+                .scenario
+                .workload
+                .generator
+                .as_ref()
+                .is_some_and(|g| !g.classes.is_empty());
+            let key = if classes {
+                "workload.generator.classes"
+            } else {
+                "workload"
+            };
+            Err(l.error_at(key, message).into())
+        }
+        None => {
+            let file = trace.map_or("the workload".to_string(), |p| p.display().to_string());
+            anyhow::bail!("{file}: {message}")
         }
     }
 }
@@ -113,6 +164,9 @@ pub(super) fn run_command(args: RunArgs) -> Result<()> {
         None => None,
     };
     let plan = plan_run(&RunRequest::from(&args), loaded.as_ref(), None)?;
+    if !args.allow_empty {
+        refuse_all_dropped(&plan.workload, loaded.as_ref(), args.workload.as_deref())?;
+    }
     if let (Some(spec), false) = (&plan.demo, args.quiet) {
         say!(
             "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",

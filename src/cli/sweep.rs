@@ -70,10 +70,6 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
         if args.shards == Some(0) {
             anyhow::bail!("--shards must be at least 1");
         }
-        // An option is one #SBATCH line: a line break would smuggle others into the script.
-        if let Some(bad) = args.sbatch_option.iter().find(|o| o.contains(['\n', '\r'])) {
-            anyhow::bail!("--sbatch-option {bad:?} holds a line break; give one option per flag");
-        }
         // More tasks than runs would leave some with nothing to do.
         let shards = args.shards.unwrap_or(total.min(64)).clamp(1, total);
         let absolute = |p: &Path| -> Result<PathBuf> {
@@ -93,7 +89,9 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
             name: &format!("clustersim-{}", loaded.name()),
             sbatch_options: &args.sbatch_option,
         }
-        .render();
+        // Refuses a path, name or option with a line break, which would end a comment or an
+        // #SBATCH line and start a command of its own; before anything is written.
+        .render()?;
         // Slurm opens the tasks' output files in this folder: it must exist before they start.
         std::fs::create_dir_all(out.join("slurm"))
             .with_context(|| format!("creating {}", out.join("slurm").display()))?;
@@ -110,6 +108,7 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
         }
         return Ok(());
     }
+    warn_if_more_threads_than_cores(args.threads);
     let options = crate::sweep::SweepOptions {
         out: args.out.clone(),
         threads: args.threads,
@@ -151,6 +150,19 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Says on standard error that `--threads` is capped at the cores (see
+/// [`crate::sweep::worker_threads`]).
+pub(super) fn warn_if_more_threads_than_cores(requested: Option<usize>) {
+    if let Some(n) = requested {
+        let used = crate::sweep::worker_threads(Some(n));
+        if n > used {
+            eprintln!(
+                "warning: --threads {n} is more than the {used} cores of this machine; using {used}"
+            );
+        }
+    }
 }
 
 pub(super) fn merge_command(args: &MergeArgs) -> Result<()> {

@@ -2,8 +2,9 @@
 //! parsed but do not make sense (a partition naming an unknown node type, say).
 //!
 //! The search reads table headers (`[a.b]`, `[[a]]`) and `key = value` lines, which is how
-//! scenario files are written; a key it cannot find is reported at the line of the longest
-//! prefix of its path that it can (its table), else at line 1.
+//! scenario files are written; a key it cannot find is reported at the
+//! first line inside it (`cluster` when the file only has `[cluster.node_types.gpu]`), else
+//! at the longest prefix of its path that it can find (its table), else at line 1.
 
 /// The 1-based line holding byte `offset` of `text`.
 pub fn line_at(text: &str, offset: usize) -> usize {
@@ -27,7 +28,18 @@ pub fn line_of_key(text: &str, key: &str) -> usize {
     let mut table = String::new();
     let mut arrays: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let mut best = (0usize, 1usize); // (matched length, line)
-    let consider = |path: &str, line: usize, best: &mut (usize, usize)| {
+                                     // The first line of a table or key inside `key`, for a key written only through them.
+    let mut first_inside: Option<usize> = None;
+    let mut consider = |path: &str, line: usize, best: &mut (usize, usize)| {
+        if first_inside.is_none()
+            && path.starts_with(key)
+            && path
+                .as_bytes()
+                .get(key.len())
+                .is_some_and(|&b| b == b'.' || b == b'[')
+        {
+            first_inside = Some(line);
+        }
         if path == key {
             *best = (usize::MAX, line);
         } else if key.starts_with(path)
@@ -71,7 +83,12 @@ pub fn line_of_key(text: &str, key: &str) -> usize {
             break;
         }
     }
-    best.1
+    // A key written only through its sub-tables or elements is closer to them than to an
+    // enclosing table.
+    match (best.0, first_inside) {
+        (usize::MAX, _) | (_, None) => best.1,
+        (_, Some(line)) => line,
+    }
 }
 
 #[cfg(test)]
@@ -90,12 +107,18 @@ mod tests {
         let classes = "[[w.classes]]\nname = \"a\"\n[[w.classes]]\nname = \"b\"\nshare = 2\n";
         assert_eq!(line_of_key(classes, "w.classes[1].share"), 5);
         assert_eq!(line_of_key(classes, "w.classes[0].name"), 2);
+        assert_eq!(
+            line_of_key(&format!("[w]\nx = 1\n{classes}"), "w.classes"),
+            3
+        );
     }
 
     #[test]
     fn a_missing_key_points_at_its_table() {
         assert_eq!(line_of_key(TEXT, "cluster.node_types.gpu.cores"), 3);
         assert_eq!(line_of_key(TEXT, "workload"), 1);
+        assert_eq!(line_of_key(TEXT, "cluster"), 3);
+        assert_eq!(line_of_key(TEXT, "cluster.partitions"), 8);
         assert_eq!(line_at("a\nb\nc", 2), 2);
         assert_eq!(line_at("a\nb\nc", 99), 3);
     }

@@ -86,6 +86,19 @@ pub struct SweepOptions {
     pub resume: bool,
 }
 
+/// The machine's cores (1 when they cannot be counted).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Worker threads for `requested`: one per core by default, and never more than the cores
+/// (each run is single-threaded and computes without waiting, so more threads than cores only
+/// add memory and switching: 10,000 threads did not finish an 81-run sweep in a minute), nor
+/// fewer than one.
+pub fn worker_threads(requested: Option<usize>) -> usize {
+    requested.unwrap_or(usize::MAX).clamp(1, cores())
+}
+
 /// What a sweep did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepOutcome {
@@ -147,11 +160,9 @@ pub fn run_sweep(
         .copied()
         .filter(|r| !done.contains_key(r))
         .collect();
-    let threads = options
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = worker_threads(options.threads).min(to_do.len().max(1));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
+        .num_threads(threads)
         .thread_name(|i| format!("sweep-{i}"))
         .build()
         .context("starting the sweep's worker threads")?;

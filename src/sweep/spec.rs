@@ -12,8 +12,11 @@
 use crate::scenario::{locate, LoadedScenario, Scenario, ScenarioError, SweepSection};
 use std::fmt::Write as _;
 
-/// The most runs one sweep may have (a guard against a range with a tiny step).
-pub const MAX_RUNS: usize = 10_000_000;
+/// The most runs one sweep may have, checked before any run is expanded in memory. Each run
+/// is held (its values) and checked (its scenario read) before the first one starts: at this
+/// limit that is tens of megabytes and seconds; a grid beyond it is a mistake (a range with a
+/// tiny step) or several sweeps.
+pub const MAX_RUNS: usize = 100_000;
 
 /// The value a key takes in one run.
 pub type Assignment = (String, toml::Value);
@@ -229,14 +232,24 @@ fn expand(
             .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .collect()
     };
+    // The count, from the values' counts alone: nothing is expanded before it is known.
     let total = grid
         .iter()
         .try_fold(points.len(), |n, (_, v)| n.checked_mul(v.len()))
         .filter(|&n| n <= MAX_RUNS)
         .ok_or_else(|| {
+            let counts: Vec<String> = std::iter::once(points.len())
+                .filter(|_| !section.points.is_empty())
+                .chain(grid.iter().map(|(_, v)| v.len()))
+                .map(|n| n.to_string())
+                .collect();
             loaded.error_at(
                 "sweep",
-                format!("the sweep has more than {MAX_RUNS} runs; split it"),
+                format!(
+                    "the sweep has {} runs, more than the {MAX_RUNS} one sweep may have; \
+                     vary fewer values, or split it into several sweeps",
+                    counts.join(" x ")
+                ),
             )
         })?;
     let grid_runs = total / points.len();
@@ -314,10 +327,12 @@ fn range_values(t: &toml::Table) -> Result<Vec<toml::Value>, String> {
             if a > b {
                 return Err(format!("the range is empty: from {a} is above to {b}"));
             }
-            let n = ((b - a) / s + 1) as usize;
-            if n > MAX_RUNS {
-                return Err(format!("the range has more than {MAX_RUNS} values"));
+            // In i128: `to - from` of two i64 can overflow an i64.
+            let n = (i128::from(*b) - i128::from(*a)) / i128::from(*s) + 1;
+            if n > MAX_RUNS as i128 {
+                return Err(too_many_values(n as f64, &a, &b, &s));
             }
+            let n = n as usize;
             Ok((0..n as i64)
                 .map(|i| toml::Value::Integer(a + i * s))
                 .collect())
@@ -340,10 +355,11 @@ fn range_values(t: &toml::Table) -> Result<Vec<toml::Value>, String> {
                 return Err(format!("the range is empty: from {a} is above to {b}"));
             }
             // A little slack so that 1.0 to 1.4 by 0.2 includes 1.4 despite rounding.
-            let n = ((b - a) / s + 1e-9).floor() as usize + 1;
-            if n > MAX_RUNS {
-                return Err(format!("the range has more than {MAX_RUNS} values"));
+            let n = ((b - a) / s + 1e-9).floor() + 1.0;
+            if n.is_nan() || n > MAX_RUNS as f64 {
+                return Err(too_many_values(n, &a, &b, &s));
             }
+            let n = n as usize;
             Ok((0..n)
                 .map(|i| {
                     let x = a + i as f64 * s;
@@ -353,6 +369,19 @@ fn range_values(t: &toml::Table) -> Result<Vec<toml::Value>, String> {
                 .collect())
         }
     }
+}
+
+/// The error of a range with more values than a sweep may have runs.
+fn too_many_values(
+    n: f64,
+    from: &dyn std::fmt::Display,
+    to: &dyn std::fmt::Display,
+    step: &dyn std::fmt::Display,
+) -> String {
+    format!(
+        "from {from} to {to} by step {step} gives {n:.0} values, more than the {MAX_RUNS} runs \
+         one sweep may have; use a larger step"
+    )
 }
 
 /// One part of a key path: a name, and an index for an element of an array of tables.
