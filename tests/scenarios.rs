@@ -513,3 +513,19 @@ fn validate_checks_everything_run_and_sweep_would() {
         text(&v)
     );
 }
+
+/// A node count too large is reported at its node type's line, not at the file's first.
+#[test]
+fn a_node_count_too_large_names_its_node_type_line() {
+    let dir = scratch("scenario_node_count");
+    let body = format!(
+        "name = \"big\"\n\n{}{GENERATOR}",
+        NODES.replace("count = 4", "count = 1000000000")
+    );
+    let err = error_of(&dir, "too_many_nodes", &body);
+    assert!(
+        err.contains("too_many_nodes.toml:3: cluster.node_types")
+            && err.contains("1000000000 nodes"),
+        "{err}"
+    );
+}
