@@ -529,3 +529,34 @@ fn a_node_count_too_large_names_its_node_type_line() {
         "{err}"
     );
 }
+
+/// A class that can never be placed is refused at its own line even when another class
+/// fits (its jobs would otherwise be dropped while the run succeeds), unless --allow-empty.
+#[test]
+fn a_class_that_never_fits_beside_one_that_does_is_refused() {
+    let dir = scratch("validate-class-never-fits");
+    let body = format!(
+        "{}[[workload.generator.classes]]\nname = \"huge\"\nshare = 1\nruntime_median_s = 60\n\
+         gpus_per_node = [16]\n",
+        one_class("gpus_per_node = [4]\n")
+    );
+    let err = error_of(&dir, "one_never_fits", &body);
+    assert!(
+        err.contains("one_never_fits.toml:16: workload.generator.classes[1]")
+            && err.contains("class \"huge\" could ever be placed")
+            && err.contains("--allow-empty"),
+        "{err}"
+    );
+    let file = dir.join("one_never_fits.toml");
+    let file = file.to_str().unwrap();
+    let r = clustersim(&[
+        "run",
+        file,
+        "--no-plots",
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r));
+    let v = clustersim(&["validate", file, "--allow-empty"]);
+    assert!(v.status.success(), "{}", text(&v));
+}

@@ -715,6 +715,9 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         })
         .collect();
     timed.sort_by_key(|&(at, i, _)| (at, i));
+    // Per class: jobs drawn, jobs dropped, and the first dropped job's reason.
+    let mut drawn_per_class = vec![0u64; g.classes.len()];
+    let mut dropped_per_class: Vec<(u64, Option<String>)> = vec![(0, None); g.classes.len()];
     for (t_ms, i, d) in timed {
         let trace_id = i as u64 + 1;
         let reason = match d.partition {
@@ -731,7 +734,11 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             )),
             Some(_) => None,
         };
+        drawn_per_class[d.class as usize] += 1;
         if let Some((reason, detail)) = reason {
+            let per_class = &mut dropped_per_class[d.class as usize];
+            per_class.0 += 1;
+            per_class.1.get_or_insert_with(|| detail.clone());
             w.dropped.push(DroppedJob {
                 line: 0,
                 trace_id: Some(trace_id),
@@ -761,6 +768,12 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             nw.idle_fraction.push(d.idle);
         }
     }
+    w.meta.never_placed_classes = dropped_per_class
+        .into_iter()
+        .enumerate()
+        .filter(|&(k, (dropped, _))| dropped > 0 && dropped == drawn_per_class[k])
+        .map(|(k, (_, detail))| (k, detail.unwrap_or_default()))
+        .collect();
     w.nodes = Some(Box::new(nw));
     w
 }

@@ -125,6 +125,11 @@ pub struct WorkloadMeta {
     /// Jobs whose number repeated an earlier job's and were given a new one (`--lenient`;
     /// without it a repeated number is an error).
     pub renumbered_jobs: u64,
+    /// Generated job classes of which jobs were drawn but none could be placed (no
+    /// partition takes them, or no node of theirs could ever hold them), by index, with one
+    /// job's reason: `run` and `validate` refuse such a class unless `--allow-empty`.
+    #[serde(skip)]
+    pub never_placed_classes: Vec<(usize, String)>,
 }
 
 /// A job number that occurs twice in a trace: `number` on `line`, first seen on
