@@ -48,6 +48,7 @@ fn bench_sweep(c: &mut Criterion) {
                         threads: Some(threads),
                         shard: None,
                         resume: false,
+                        allow_empty: false,
                     };
                     let outcome = run_sweep(&sweep, &options, &|_, _| {}).expect("the sweep runs");
                     assert_eq!(outcome.total_runs, 12);

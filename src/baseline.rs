@@ -191,7 +191,7 @@ pub fn measure(
     let cache = TraceCache::default();
     runs.par_iter()
         .map(|r| {
-            let summary = crate::sweep::simulate(&r.loaded, &cache)
+            let summary = crate::sweep::simulate(&r.loaded, &cache, false)
                 .with_context(|| format!("{}: {}", r.file, r.run))?;
             let all = flatten_metrics(&summary);
             let metrics = tolerances

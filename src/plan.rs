@@ -500,3 +500,72 @@ pub fn shape_workload(
     crate::workload::transform::scale_load(w, factor).map_err(anyhow::Error::msg)?;
     Ok(())
 }
+
+/// An error when every job of `workload` is dropped (none would run): in a scenario, at
+/// its job classes (or its workload), naming the reasons and one dropped job's detail; or
+/// when a generated class can never be placed though others can, at that class.
+pub fn refuse_all_dropped(
+    workload: &Workload,
+    loaded: Option<&LoadedScenario>,
+    trace: Option<&std::path::Path>,
+) -> Result<()> {
+    // A generated class none of whose jobs could be placed can never run, even when other
+    // classes can: refused at the class's own line. (When no job at all would run, the
+    // message below says so for the whole workload.)
+    let never_placed = workload.meta.never_placed_classes.first();
+    if let (false, Some(l), Some((k, detail))) = (workload.jobs.is_empty(), loaded, never_placed) {
+        let name = l
+            .scenario
+            .workload
+            .generator
+            .as_ref()
+            .and_then(|g| g.classes.get(*k))
+            .map_or(String::new(), |c| c.name.clone());
+        return Err(l
+            .error_at(
+                &format!("workload.generator.classes[{k}]"),
+                format!(
+                    "none of the jobs of class {name:?} could ever be placed ({detail}), so the \
+                     class would never run: make it fit the cluster, or pass --allow-empty to \
+                     run anyway"
+                ),
+            )
+            .into());
+    }
+    if !workload.jobs.is_empty() || workload.dropped.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = workload
+        .dropped_by_reason()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(reason, n)| format!("{reason}: {n}"))
+        .collect();
+    let message = format!(
+        "every one of the {} jobs would be dropped ({}; e.g. {}), so nothing would run: \
+         make the jobs fit the cluster, or pass --allow-empty to run anyway",
+        workload.dropped.len(),
+        reasons.join(", "),
+        workload.dropped[0].detail
+    );
+    match loaded {
+        Some(l) => {
+            let classes = l
+                .scenario
+                .workload
+                .generator
+                .as_ref()
+                .is_some_and(|g| !g.classes.is_empty());
+            let key = if classes {
+                "workload.generator.classes"
+            } else {
+                "workload"
+            };
+            Err(l.error_at(key, message).into())
+        }
+        None => {
+            let file = trace.map_or("the workload".to_string(), |p| p.display().to_string());
+            anyhow::bail!("{file}: {message}")
+        }
+    }
+}

@@ -560,3 +560,40 @@ fn a_class_that_never_fits_beside_one_that_does_is_refused() {
     let v = clustersim(&["validate", file, "--allow-empty"]);
     assert!(v.status.success(), "{}", text(&v));
 }
+
+/// A sweep one of whose runs would drop every job: validate names the run, file and line;
+/// sweep stops on it; --allow-empty runs it.
+#[test]
+fn a_sweep_run_that_drops_every_job_is_refused() {
+    let dir = scratch("sweep-run-empty");
+    let body = format!(
+        "{}[sweep.grid]\n\"cluster.node_types.gpu.gpus\" = [4, 2]\n",
+        one_class("gpus_per_node = [4]\n")
+    );
+    let err = error_of(&dir, "empty_run", &body);
+    assert!(
+        err.contains("in the sweep's run 1 (cluster.node_types.gpu.gpus = 2)")
+            && err.contains("empty_run.toml:11: workload.generator.classes"),
+        "{err}"
+    );
+    let file = dir.join("empty_run.toml");
+    let file = file.to_str().unwrap();
+    let out = dir.join("out");
+    let s = clustersim(&["sweep", file, "--quiet", "--out", out.to_str().unwrap()]);
+    assert_eq!(s.status.code(), Some(2), "{}", text(&s));
+    assert!(
+        text(&s).contains("every one of the 20 jobs"),
+        "{}",
+        text(&s)
+    );
+    let out = dir.join("out-allowed");
+    let s = clustersim(&[
+        "sweep",
+        file,
+        "--quiet",
+        "--allow-empty",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(s.status.success(), "{}", text(&s));
+}

@@ -5,7 +5,7 @@ use super::input::{load_workload, WorkloadArgs};
 use crate::plan::{plan_run, RunRequest};
 use crate::scenario;
 use crate::workload::JobKind;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -109,12 +109,29 @@ pub(super) fn validate_command(args: &ValidateArgs) -> Result<()> {
     // (or generated) and placed on the cluster as `run` would, and the sweep's every run.
     let plan = plan_run(&RunRequest::default(), Some(&loaded), None)?;
     if !args.allow_empty {
-        super::run::refuse_all_dropped(&plan.workload, Some(&loaded), None)?;
+        crate::plan::refuse_all_dropped(&plan.workload, Some(&loaded), None)?;
     }
     let sweep = match &f.sweep {
         Some(_) => Some(crate::sweep::spec::Sweep::from_scenario(&loaded)?),
         None => None,
     };
+    // Each run of the sweep planned as `sweep` would: a run none of whose jobs (or of one
+    // class's jobs) could run is an error here too.
+    if let (Some(sweep), false) = (&sweep, args.allow_empty) {
+        let cache = crate::plan::TraceCache::default();
+        for r in 0..sweep.runs.len() {
+            let run = sweep.scenario_of(r)?;
+            let plan = plan_run(&RunRequest::default(), Some(&run), Some(&cache))?;
+            crate::plan::refuse_all_dropped(&plan.workload, Some(&run), None).with_context(
+                || {
+                    format!(
+                        "in the sweep's run {r} ({})",
+                        crate::sweep::spec::describe_run(&sweep.runs[r])
+                    )
+                },
+            )?;
+        }
+    }
     let w = &plan.workload;
     say!(
         "{}: valid scenario {:?}",

@@ -64,8 +64,9 @@ pub struct RunArgs {
     /// Print nothing on standard output.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Run even when every job of the workload is dropped (by default that is an error:
-    /// a run that simulates nothing is almost always a scenario that cannot be placed).
+    /// Run even when every job of the workload, or every job of one generated class, is
+    /// dropped (by default that is an error: such a run is almost always a scenario that
+    /// cannot be placed).
     #[arg(long)]
     pub allow_empty: bool,
 }
@@ -105,75 +106,6 @@ impl From<&RunArgs> for RunRequest {
     }
 }
 
-/// An error when every job of `workload` is dropped (none would run): in a scenario, at
-/// its job classes (or its workload), naming the reasons and one dropped job's detail; or
-/// when a generated class can never be placed though others can, at that class.
-pub(super) fn refuse_all_dropped(
-    workload: &crate::workload::Workload,
-    loaded: Option<&scenario::LoadedScenario>,
-    trace: Option<&std::path::Path>,
-) -> Result<()> {
-    // A generated class none of whose jobs could be placed can never run, even when other
-    // classes can: refused at the class's own line. (When no job at all would run, the
-    // message below says so for the whole workload.)
-    let never_placed = workload.meta.never_placed_classes.first();
-    if let (false, Some(l), Some((k, detail))) = (workload.jobs.is_empty(), loaded, never_placed) {
-        let name = l
-            .scenario
-            .workload
-            .generator
-            .as_ref()
-            .and_then(|g| g.classes.get(*k))
-            .map_or(String::new(), |c| c.name.clone());
-        return Err(l
-            .error_at(
-                &format!("workload.generator.classes[{k}]"),
-                format!(
-                    "none of the jobs of class {name:?} could ever be placed ({detail}), so the \
-                     class would never run: make it fit the cluster, or pass --allow-empty to \
-                     run anyway"
-                ),
-            )
-            .into());
-    }
-    if !workload.jobs.is_empty() || workload.dropped.is_empty() {
-        return Ok(());
-    }
-    let reasons: Vec<String> = workload
-        .dropped_by_reason()
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(reason, n)| format!("{reason}: {n}"))
-        .collect();
-    let message = format!(
-        "every one of the {} jobs would be dropped ({}; e.g. {}), so nothing would run: \
-         make the jobs fit the cluster, or pass --allow-empty to run anyway",
-        workload.dropped.len(),
-        reasons.join(", "),
-        workload.dropped[0].detail
-    );
-    match loaded {
-        Some(l) => {
-            let classes = l
-                .scenario
-                .workload
-                .generator
-                .as_ref()
-                .is_some_and(|g| !g.classes.is_empty());
-            let key = if classes {
-                "workload.generator.classes"
-            } else {
-                "workload"
-            };
-            Err(l.error_at(key, message).into())
-        }
-        None => {
-            let file = trace.map_or("the workload".to_string(), |p| p.display().to_string());
-            anyhow::bail!("{file}: {message}")
-        }
-    }
-}
-
 /// The arguments of a bare `clustersim run`, as clap gives them: every flag at its default.
 pub(super) fn bare_run_args() -> Result<RunArgs> {
     match Cli::try_parse_from(["clustersim", "run"])?.command {
@@ -189,7 +121,7 @@ pub(super) fn run_command(args: RunArgs) -> Result<()> {
     };
     let plan = plan_run(&RunRequest::from(&args), loaded.as_ref(), None)?;
     if !args.allow_empty {
-        refuse_all_dropped(&plan.workload, loaded.as_ref(), args.workload.as_deref())?;
+        crate::plan::refuse_all_dropped(&plan.workload, loaded.as_ref(), args.workload.as_deref())?;
     }
     if let (Some(spec), false) = (&plan.demo, args.quiet) {
         say!(

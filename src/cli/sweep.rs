@@ -28,6 +28,10 @@ pub struct SweepArgs {
     /// Skip runs whose results are already in DIR (continue an interrupted sweep).
     #[arg(long)]
     pub resume: bool,
+    /// Run even runs in which every job (or every job of one generated class) is dropped
+    /// (by default such a run stops the sweep with an error naming it).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Do not run: write an sbatch script that runs the sweep as a Slurm job array with
     /// --shards tasks, then merges them into DIR.
     #[arg(long, value_name = "FILE")]
@@ -114,6 +118,7 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<()> {
         threads: args.threads,
         shard: args.shard,
         resume: args.resume,
+        allow_empty: args.allow_empty,
     };
     let started = Instant::now();
     let reporter = SweepProgress::new(args.quiet);

@@ -84,6 +84,8 @@ pub struct SweepOptions {
     pub shard: Option<Shard>,
     /// Skip runs whose records are already in the folder.
     pub resume: bool,
+    /// Run even runs in which no job (or no job of a class) could run.
+    pub allow_empty: bool,
 }
 
 /// The machine's cores (1 when they cannot be counted).
@@ -170,7 +172,7 @@ pub fn run_sweep(
     let finished = AtomicUsize::new(0);
     pool.install(|| {
         to_do.par_iter().try_for_each(|&r| -> Result<()> {
-            let record = run_one(sweep, r, &cache)
+            let record = run_one(sweep, r, &cache, options.allow_empty)
                 .with_context(|| format!("run {r} ({})", spec::describe_run(&sweep.runs[r])))?;
             record::write_record(out, &record)?;
             progress(finished.fetch_add(1, Ordering::Relaxed) + 1, to_do.len());
@@ -204,17 +206,31 @@ fn manifest(sweep: &Sweep, shard: Option<Shard>) -> Manifest {
     }
 }
 
-/// Simulates a scenario as `clustersim run SCENARIO` would (without writing anything).
-pub fn simulate(loaded: &LoadedScenario, cache: &TraceCache) -> Result<crate::run::Summary> {
+/// Simulates a scenario as `clustersim run SCENARIO` would (without writing anything);
+/// unless `allow_empty`, a workload none of whose jobs (or none of one class's jobs) could
+/// run is an error, as for `run`.
+pub fn simulate(
+    loaded: &LoadedScenario,
+    cache: &TraceCache,
+    allow_empty: bool,
+) -> Result<crate::run::Summary> {
     let plan = plan_run(&RunRequest::default(), Some(loaded), Some(cache))?;
+    if !allow_empty {
+        crate::plan::refuse_all_dropped(&plan.workload, Some(loaded), None)?;
+    }
     let policy = plan.policies[0];
     let outcome = crate::run::run(&plan.workload, policy, &plan.options, &mut |_| {})?;
     Ok(outcome.summary)
 }
 
 /// Simulates run `r` of `sweep`.
-pub fn run_one(sweep: &Sweep, r: usize, cache: &TraceCache) -> Result<RunRecord> {
-    let summary = simulate(&sweep.scenario_of(r)?, cache)?;
+pub fn run_one(
+    sweep: &Sweep,
+    r: usize,
+    cache: &TraceCache,
+    allow_empty: bool,
+) -> Result<RunRecord> {
+    let summary = simulate(&sweep.scenario_of(r)?, cache, allow_empty)?;
     Ok(RunRecord {
         sweep: sweep.hash.clone(),
         run: r,
