@@ -109,12 +109,7 @@ fn convert_inputs(file: &Path) -> Vec<PathBuf> {
     let mut inputs = vec![file.to_path_buf()];
     if file.extension().is_some_and(|e| e == "toml") {
         if let Ok(l) = crate::scenario::load(file) {
-            let w = &l.scenario.workload;
-            let traces = w
-                .trace
-                .iter()
-                .chain(w.sources.iter().filter_map(|s| s.trace.as_ref()));
-            inputs.extend(traces.map(|t| l.resolve(t)));
+            inputs.extend(l.trace_paths());
         }
     }
     inputs

@@ -224,12 +224,7 @@ fn run_inputs(args: &RunArgs, loaded: Option<&scenario::LoadedScenario>) -> Vec<
         .cloned()
         .collect();
     if let Some(l) = loaded {
-        let w = &l.scenario.workload;
-        let traces = w
-            .trace
-            .iter()
-            .chain(w.sources.iter().filter_map(|s| s.trace.as_ref()));
-        inputs.extend(traces.map(|t| l.resolve(t)));
+        inputs.extend(l.trace_paths());
     }
     inputs
 }

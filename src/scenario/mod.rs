@@ -305,6 +305,16 @@ impl LoadedScenario {
         }
     }
 
+    /// Every trace file the workload reads (its trace and its sources' traces), resolved.
+    pub fn trace_paths(&self) -> Vec<PathBuf> {
+        let w = &self.scenario.workload;
+        w.trace
+            .iter()
+            .chain(w.sources.iter().filter_map(|s| s.trace.as_ref()))
+            .map(|t| self.resolve(t))
+            .collect()
+    }
+
     /// The scenario's name: `name`, else the file's stem.
     pub fn name(&self) -> String {
         self.scenario.name.clone().unwrap_or_else(|| {
