@@ -174,6 +174,42 @@ pub(crate) fn renumber_repeats(
     Ok(renumbered)
 }
 
+/// Whose number a renumbering changes: a job read (by its index among them) or a dropped job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Numbered {
+    /// The job at this index of the jobs read.
+    Read(usize),
+    /// The dropped job at this index.
+    Dropped(usize),
+}
+
+/// The numbers of the jobs read (`(line, number)`, in file order) and of the dropped jobs,
+/// merged into file order, checked for repeats as by [`renumber_repeats`]: the first
+/// repeat, or with `renumber` the new number of each repeat and whose it is.
+pub(crate) fn renumber_in_file_order(
+    read: impl Iterator<Item = (u64, u64)>,
+    dropped: &[DroppedJob],
+    renumber: bool,
+) -> Result<Vec<(Numbered, u64)>, RepeatedJobNumber> {
+    let mut numbered: Vec<(u64, u64, Numbered)> = read
+        .enumerate()
+        .map(|(k, (line, number))| (line, number, Numbered::Read(k)))
+        .chain(
+            dropped
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| Some((d.line, d.trace_id?, Numbered::Dropped(i)))),
+        )
+        .collect();
+    // Each list is in file order already; a stable sort by line merges them.
+    numbered.sort_by_key(|&(line, _, _)| line);
+    let numbers: Vec<(u64, u64)> = numbered.iter().map(|&(l, n, _)| (l, n)).collect();
+    Ok(renumber_repeats(&numbers, renumber)?
+        .into_iter()
+        .map(|(at, number)| (numbered[at].2, number))
+        .collect())
+}
+
 /// The jobs of one run, sorted by `(submit, trace_id)`, plus everything left out.
 #[derive(Clone, Debug, Default)]
 pub struct Workload {

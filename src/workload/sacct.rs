@@ -925,37 +925,25 @@ pub fn read_sacct_on(
     // `--lenient` a new number (counted). Jobs dropped before becoming rows count too.
     let mut renumbered_jobs = 0u64;
     {
-        enum At {
-            Row(usize),
-            Dropped(usize),
-        }
-        let mut numbered: Vec<(u64, u64, At)> = rows
+        let read = rows
             .iter()
             .enumerate()
-            .map(|(k, r)| (r.line, r.raw_id.unwrap_or(k as u64 + 1), At::Row(k)))
-            .chain(
-                dropped
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, d)| Some((d.line, d.trace_id?, At::Dropped(i)))),
-            )
-            .collect();
-        numbered.sort_by_key(|&(line, _, _)| line);
-        let numbers: Vec<(u64, u64)> = numbered.iter().map(|&(l, n, _)| (l, n)).collect();
-        let repeats = super::renumber_repeats(&numbers, options.lenient).map_err(|r| {
-            err(
-                Some(r.line),
-                format!(
-                    "JobIDRaw: job number {} repeats the job number on line {} (job numbers \
+            .map(|(k, r)| (r.line, r.raw_id.unwrap_or(k as u64 + 1)));
+        let repeats =
+            super::renumber_in_file_order(read, &dropped, options.lenient).map_err(|r| {
+                err(
+                    Some(r.line),
+                    format!(
+                        "JobIDRaw: job number {} repeats the job number on line {} (job numbers \
                      must be unique; --lenient renumbers repeats)",
-                    r.number, r.first_line
-                ),
-            )
-        })?;
-        for (at, number) in repeats {
-            match numbered[at].2 {
-                At::Row(k) => rows[k].raw_id = Some(number),
-                At::Dropped(i) => dropped[i].trace_id = Some(number),
+                        r.number, r.first_line
+                    ),
+                )
+            })?;
+        for (whose, number) in repeats {
+            match whose {
+                super::Numbered::Read(k) => rows[k].raw_id = Some(number),
+                super::Numbered::Dropped(i) => dropped[i].trace_id = Some(number),
             }
             renumbered_jobs += 1;
         }

@@ -312,29 +312,11 @@ fn renumber_repeated_job_numbers(
     meta: &mut WorkloadMeta,
     options: &SwfOptions,
 ) -> Result<(), super::RepeatedJobNumber> {
-    // Jobs and drops each come in file order; merged by line, they are the file's order.
-    enum At {
-        Job(usize),
-        Dropped(usize),
-    }
-    let mut numbered: Vec<(u64, u64, At)> = jobs
-        .iter()
-        .zip(lines)
-        .enumerate()
-        .map(|(i, (j, &line))| (line, j.trace_id, At::Job(i)))
-        .chain(
-            dropped
-                .iter()
-                .enumerate()
-                .filter_map(|(i, d)| Some((d.line, d.trace_id?, At::Dropped(i)))),
-        )
-        .collect();
-    numbered.sort_by_key(|&(line, _, _)| line);
-    let numbers: Vec<(u64, u64)> = numbered.iter().map(|&(l, n, _)| (l, n)).collect();
-    for (at, number) in super::renumber_repeats(&numbers, options.lenient)? {
-        match numbered[at].2 {
-            At::Job(i) => jobs[i].trace_id = number,
-            At::Dropped(i) => dropped[i].trace_id = Some(number),
+    let read = jobs.iter().zip(lines).map(|(j, &line)| (line, j.trace_id));
+    for (whose, number) in super::renumber_in_file_order(read, dropped, options.lenient)? {
+        match whose {
+            super::Numbered::Read(i) => jobs[i].trace_id = number,
+            super::Numbered::Dropped(i) => dropped[i].trace_id = Some(number),
         }
         meta.renumbered_jobs += 1;
     }
