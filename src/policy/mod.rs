@@ -21,6 +21,7 @@ pub mod easy;
 pub mod fcfs;
 pub mod node_backfill;
 pub mod node_conservative;
+pub mod priority;
 pub mod profile;
 pub mod wait_queue;
 
