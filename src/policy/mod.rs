@@ -16,10 +16,9 @@
 //! The built-in policies order their queue by `(submit time, trace job number)`, which is
 //! the workload's index order ([`JobIdx`]).
 
+pub mod backfill;
 pub mod conservative;
-pub mod easy;
-pub mod fcfs;
-pub mod node_backfill;
+pub mod machine;
 pub mod node_conservative;
 pub mod priority;
 pub mod profile;
@@ -31,6 +30,8 @@ use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::{JobRecord, JobState, Segment, Transition};
 use crate::workload::classes::NodeWorkload;
 use crate::workload::{Job, JobIdx, JobKind};
+use backfill::{Backfilling, QueuePolicy};
+use machine::{NodeMachine, ProcessorMachine};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -92,7 +93,7 @@ pub struct SchedView<'a> {
     pub cluster: &'a ProcessorPool,
     /// For node-level workloads: each job's request and the cluster's nodes as they are now
     /// (free resources only: the engine keeps no search index, so a policy that places jobs
-    /// keeps its own indexed copy, as `node_backfill` does).
+    /// keeps its own indexed copy, as `machine::NodeMachine` does).
     pub nodes: Option<(&'a NodeWorkload, &'a Nodes)>,
     live: &'a [JobRecord],
     segments: &'a [Segment],
@@ -270,9 +271,14 @@ impl PolicyKind {
     ) -> Result<Box<dyn Policy>, String> {
         match (&workload.nodes, self) {
             (None, _) => Ok(self.build(workload.machine_procs)),
-            (Some(nw), PolicyKind::Fcfs | PolicyKind::Easy) => {
-                Ok(Box::new(node_backfill::NodeBackfill::new(self, nw)))
-            }
+            (Some(nw), PolicyKind::Fcfs) => Ok(Box::new(QueuePolicy::new(
+                Backfilling::Off,
+                NodeMachine::new(nw),
+            ))),
+            (Some(nw), PolicyKind::Easy) => Ok(Box::new(QueuePolicy::new(
+                Backfilling::Easy,
+                NodeMachine::new(nw),
+            ))),
             (Some(nw), PolicyKind::Conservative) => Ok(Box::new(
                 node_conservative::NodeConservative::new(workload.jobs.len(), nw),
             )),
@@ -284,8 +290,12 @@ impl PolicyKind {
     /// never shows a true runtime.)
     pub fn build(self, machine_procs: u32) -> Box<dyn Policy> {
         match self {
-            PolicyKind::Fcfs => Box::new(fcfs::Fcfs::new()),
-            PolicyKind::Easy => Box::new(easy::Easy::new()),
+            PolicyKind::Fcfs => {
+                Box::new(QueuePolicy::new(Backfilling::Off, ProcessorMachine::new()))
+            }
+            PolicyKind::Easy => {
+                Box::new(QueuePolicy::new(Backfilling::Easy, ProcessorMachine::new()))
+            }
             PolicyKind::Conservative => Box::new(conservative::Conservative::new(machine_procs)),
         }
     }

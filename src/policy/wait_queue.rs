@@ -12,7 +12,7 @@
 //! workload (tens of megabytes, twenty levels deep), the same layout as conservative
 //! backfilling's reservation tree.
 
-use crate::workload::JobIdx;
+use super::priority::QueueKey;
 
 const EMPTY: (u64, u64) = (u64::MAX, u64::MAX);
 
@@ -26,9 +26,9 @@ pub struct WaitQueue {
     leaves: usize,
     /// `(min procs, min estimate in ms)` per node; node 1 is the root, leaves start at `leaves`.
     nodes: Vec<(u64, u64)>,
-    /// The job in each slot used since the last packing, increasing with the slot (a slot
-    /// keeps its job after the job leaves, until the next packing).
-    slot_job: Vec<JobIdx>,
+    /// The key of the job in each slot used since the last packing, increasing with the
+    /// slot (a slot keeps its key after the job leaves, until the next packing).
+    slot_key: Vec<QueueKey>,
     len: usize,
 }
 
@@ -51,7 +51,7 @@ impl WaitQueue {
         WaitQueue {
             leaves,
             nodes: vec![EMPTY; 2 * leaves],
-            slot_job: Vec::with_capacity(leaves),
+            slot_key: Vec::with_capacity(leaves),
             len: 0,
         }
     }
@@ -71,39 +71,37 @@ impl WaitQueue {
         self.nodes[1].0
     }
 
-    /// The first slot holding a job at or after queue position `position`.
-    fn slot_from(&self, position: usize) -> usize {
-        self.slot_job.partition_point(|j| j.get() < position)
+    /// The first slot holding a key at or after `key`.
+    fn slot_from(&self, key: QueueKey) -> usize {
+        self.slot_key.partition_point(|k| *k < key)
     }
 
-    /// Adds a job with its processors and estimate (ms). Jobs arrive in queue order; one
-    /// that does not (no policy here does that) is put in its place by a packing.
-    pub fn insert(&mut self, job: JobIdx, procs: u32, estimate_ms: u64) {
-        let in_order = self
-            .slot_job
-            .last()
-            .is_none_or(|last| last.get() < job.get());
-        if self.slot_job.len() == self.leaves || !in_order {
+    /// Adds a job under its key with its processors and estimate (ms). Jobs mostly arrive
+    /// in queue order; one that does not (a requeued job, a higher priority) is put in its
+    /// place by a packing.
+    pub fn insert(&mut self, job: QueueKey, procs: u32, estimate_ms: u64) {
+        let in_order = self.slot_key.last().is_none_or(|last| *last < job);
+        if self.slot_key.len() == self.leaves || !in_order {
             self.pack(Some((job, (u64::from(procs), estimate_ms))));
             return;
         }
-        let slot = self.slot_job.len();
-        self.slot_job.push(job);
+        let slot = self.slot_key.len();
+        self.slot_key.push(job);
         self.len += 1;
         self.set_leaf(slot, (u64::from(procs), estimate_ms));
     }
 
-    /// Whether `job` waits here.
-    pub fn contains(&self, job: JobIdx) -> bool {
-        let slot = self.slot_from(job.get());
-        self.slot_job.get(slot) == Some(&job) && self.nodes[self.leaves + slot] != EMPTY
+    /// Whether the job filed under `job` waits here.
+    pub fn contains(&self, job: QueueKey) -> bool {
+        let slot = self.slot_from(job);
+        self.slot_key.get(slot) == Some(&job) && self.nodes[self.leaves + slot] != EMPTY
     }
 
-    /// Removes a job.
-    pub fn remove(&mut self, job: JobIdx) {
-        let slot = self.slot_from(job.get());
+    /// Removes the job filed under `job`.
+    pub fn remove(&mut self, job: QueueKey) {
+        let slot = self.slot_from(job);
         let leaf = self.leaves + slot;
-        let waits = self.slot_job.get(slot) == Some(&job) && self.nodes[leaf] != EMPTY;
+        let waits = self.slot_key.get(slot) == Some(&job) && self.nodes[leaf] != EMPTY;
         debug_assert!(waits, "removing a job that does not wait");
         if !waits {
             return;
@@ -127,13 +125,13 @@ impl WaitQueue {
 
     /// Packs the waiting jobs, and `extra` if given, into the first slots of a tree with
     /// room for as many again, in queue order.
-    fn pack(&mut self, extra: Option<(JobIdx, (u64, u64))>) {
-        let mut waiting: Vec<(JobIdx, (u64, u64))> = (0..self.slot_job.len())
+    fn pack(&mut self, extra: Option<(QueueKey, (u64, u64))>) {
+        let mut waiting: Vec<(QueueKey, (u64, u64))> = (0..self.slot_key.len())
             .filter(|&slot| self.nodes[self.leaves + slot] != EMPTY)
-            .map(|slot| (self.slot_job[slot], self.nodes[self.leaves + slot]))
+            .map(|slot| (self.slot_key[slot], self.nodes[self.leaves + slot]))
             .collect();
         if let Some((job, value)) = extra {
-            let at = waiting.partition_point(|w| w.0.get() < job.get());
+            let at = waiting.partition_point(|w| w.0 < job);
             waiting.insert(at, (job, value));
         }
         let leaves = (2 * waiting.len() + 1)
@@ -141,7 +139,7 @@ impl WaitQueue {
             .max(Self::MIN_LEAVES);
         let mut packed = Self::with_leaves(leaves);
         for (slot, &(job, value)) in waiting.iter().enumerate() {
-            packed.slot_job.push(job);
+            packed.slot_key.push(job);
             packed.nodes[leaves + slot] = value;
         }
         for node in (1..leaves).rev() {
@@ -151,18 +149,27 @@ impl WaitQueue {
         *self = packed;
     }
 
-    /// The first waiting job in queue order.
-    pub fn first(&self) -> Option<JobIdx> {
-        self.find_from(0, |procs, _| procs != u64::MAX)
+    /// The key of the first waiting job.
+    pub fn first(&self) -> Option<QueueKey> {
+        self.find_from(QueueKey::FIRST, |procs, _| procs != u64::MAX)
     }
 
-    /// The first waiting job at or after queue position `from` for which `may_match(min
+    /// The shortest estimate of any waiting job, ms (`u64::MAX` when none waits).
+    pub fn min_estimate_ms(&self) -> u64 {
+        self.nodes[1].1
+    }
+
+    /// The first waiting job with a key at or after `from` for which `may_match(min
     /// procs, min estimate ms)` holds. `may_match` is called on subtrees with their minima,
     /// so it must be monotone: if it holds for some job it must hold for any smaller pair;
     /// on a single job it decides exactly.
-    pub fn find_from(&self, from: usize, may_match: impl Fn(u64, u64) -> bool) -> Option<JobIdx> {
+    pub fn find_from(
+        &self,
+        from: QueueKey,
+        may_match: impl Fn(u64, u64) -> bool,
+    ) -> Option<QueueKey> {
         let slot = self.slot_from(from);
-        if slot >= self.slot_job.len() {
+        if slot >= self.slot_key.len() {
             return None;
         }
         let mut node = self.leaves + slot;
@@ -184,13 +191,13 @@ impl WaitQueue {
 
     /// Depth-first search of `node`'s subtree, left first. The minima of a node may come
     /// from different jobs, so a subtree that may match can still hold no match: backtrack.
-    fn search(&self, node: usize, may_match: &impl Fn(u64, u64) -> bool) -> Option<JobIdx> {
+    fn search(&self, node: usize, may_match: &impl Fn(u64, u64) -> bool) -> Option<QueueKey> {
         let (procs, est) = self.nodes[node];
         if procs == u64::MAX || !may_match(procs, est) {
             return None;
         }
         if node >= self.leaves {
-            return Some(self.slot_job[node - self.leaves]);
+            return Some(self.slot_key[node - self.leaves]);
         }
         self.search(2 * node, may_match)
             .or_else(|| self.search(2 * node + 1, may_match))
@@ -200,24 +207,32 @@ impl WaitQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::JobIdx;
+
+    fn k(job: u32) -> QueueKey {
+        QueueKey {
+            rank: 0,
+            job: JobIdx(job),
+        }
+    }
 
     #[test]
     fn scans_in_queue_order_with_pruning() {
         let mut q = WaitQueue::new();
         for (i, procs) in [(1, 8), (3, 2), (4, 16), (7, 1), (9, 4)] {
-            q.insert(JobIdx(i), procs, 100 * i as u64);
+            q.insert(k(i), procs, 100 * i as u64);
         }
-        assert_eq!(q.first(), Some(JobIdx(1)));
+        assert_eq!(q.first(), Some(k(1)));
         let small = |p: u64, _| p <= 4;
-        assert_eq!(q.find_from(0, small), Some(JobIdx(3)));
-        assert_eq!(q.find_from(4, small), Some(JobIdx(7)));
-        assert_eq!(q.find_from(8, small), Some(JobIdx(9)));
-        assert_eq!(q.find_from(10, small), None);
+        assert_eq!(q.find_from(k(0), small), Some(k(3)));
+        assert_eq!(q.find_from(k(4), small), Some(k(7)));
+        assert_eq!(q.find_from(k(8), small), Some(k(9)));
+        assert_eq!(q.find_from(k(10), small), None);
         // the estimate bound: procs <= 16 and estimate <= 400
-        assert_eq!(q.find_from(2, |p, e| p <= 16 && e <= 400), Some(JobIdx(3)));
-        q.remove(JobIdx(1));
-        q.remove(JobIdx(3));
-        assert_eq!(q.first(), Some(JobIdx(4)));
+        assert_eq!(q.find_from(k(2), |p, e| p <= 16 && e <= 400), Some(k(3)));
+        q.remove(k(1));
+        q.remove(k(3));
+        assert_eq!(q.first(), Some(k(4)));
         assert_eq!(q.len(), 3);
     }
 
@@ -228,7 +243,7 @@ mod tests {
         let mut present = vec![None; n];
         for i in (0..n).filter(|i| i % 3 != 1) {
             let procs = ((i * 7) % 11 + 1) as u32;
-            q.insert(JobIdx(i as u32), procs, (i * 13 % 17) as u64);
+            q.insert(k(i as u32), procs, (i * 13 % 17) as u64);
             present[i] = Some((procs as u64, (i * 13 % 17) as u64));
         }
         for from in 0..=n {
@@ -236,9 +251,9 @@ mod tests {
                 let pred = |p: u64, e: u64| p <= limit && e <= 10;
                 let expected = (from..n)
                     .find(|&i| matches!(present[i], Some((p, e)) if pred(p, e)))
-                    .map(|i| JobIdx(i as u32));
+                    .map(|i| k(i as u32));
                 assert_eq!(
-                    q.find_from(from, pred),
+                    q.find_from(k(from as u32), pred),
                     expected,
                     "from {from} limit {limit}"
                 );
@@ -272,13 +287,13 @@ mod tests {
                 id
             };
             let value = (1 + next(16), next(50));
-            q.insert(JobIdx(job), value.0 as u32, value.1);
+            q.insert(k(job), value.0 as u32, value.1);
             model.insert(job, value);
             // Remove about as many as arrive, so the queue sweeps along the positions.
             while model.len() > 300 || (next(2) == 0 && !model.is_empty()) {
                 let nth = next(model.len().min(40) as u64) as usize;
                 let gone = *model.keys().nth(nth).unwrap();
-                q.remove(JobIdx(gone));
+                q.remove(k(gone));
                 model.remove(&gone);
             }
             assert_eq!(q.len(), model.len());
@@ -288,9 +303,9 @@ mod tests {
             let expected = model
                 .range(from as u32..)
                 .find(|(_, &(p, e))| pred(p, e))
-                .map(|(&j, _)| JobIdx(j));
-            assert_eq!(q.find_from(from, pred), expected, "round {round}");
-            assert_eq!(q.first(), model.keys().next().map(|&j| JobIdx(j)));
+                .map(|(&j, _)| k(j));
+            assert_eq!(q.find_from(k(from as u32), pred), expected, "round {round}");
+            assert_eq!(q.first(), model.keys().next().map(|&j| k(j)));
         }
         assert!(
             q.leaves <= 2048,

@@ -1,0 +1,346 @@
+//! First come, first served, and EASY backfilling (Mu'alem & Feitelson, 2001): one
+//! algorithm for every machine ([`Machine`]: processors anywhere, or nodes placed by a
+//! placement rule), in the queue order of one [`Priority`].
+//!
+//! Semantics of one pass at instant `now`:
+//! 1. Start jobs from the head of the queue while they fit (on nodes: while the placement
+//!    rule finds nodes for them).
+//! 2. **fcfs** stops there: no job ever overtakes another.
+//! 3. **easy**: if a job is still waiting, the first one (the *head*) gets a reservation:
+//!    the earliest estimated end of a running job (running jobs counted by segment start +
+//!    time limit, earliest first, ties by job) at which, with every running job ending by
+//!    then gone, the head fits. What the reservation withholds:
+//!    - processors anywhere: the *extra* processors, those free at the reservation (counting
+//!      **every** running job whose estimated end is at or before it) beyond the head's need;
+//!    - nodes: the *reserved nodes*, the node set the placement rule would give the head
+//!      then.
+//! 4. Then, in queue order, every other waiting job starts now if it fits now and either it
+//!    ends by its estimate no later than the reservation (`now + estimate ≤ reservation`:
+//!    ending exactly then is allowed), or it fits outside what the reservation withholds
+//!    (within the extra processors, which it then consumes; on nodes not in the reserved
+//!    set). A backfilled job therefore never delays the head beyond its reservation (the
+//!    engine records each head's first reservation; the invariant checker verifies it).
+//!
+//! Lifecycle: a suspended job's cores and GPUs are free (its memory is not); a resumed job
+//! counts again from its resumption to its new estimated end; a requeued job goes back in
+//! the queue at its key; a cancelled or abandoned job leaves the queue.
+//!
+//! Cost: a pass after an instant with only arrivals (no job ended, the head unchanged)
+//! examines only the new arrivals: the head, its reservation and what is left of what it
+//! withholds are unchanged since the previous pass, and every job that failed then still
+//! fails. A pass after a job ended rescans the queue through [`WaitQueue`], which jumps over
+//! runs of jobs that [`Machine::may_backfill`] rules out, and stops when
+//! [`Machine::backfill_exhausted`] says nothing more fits.
+
+use super::machine::{Machine, RunningJob};
+use super::priority::{ArrivalOrder, Priority, QueueKey};
+use super::wait_queue::WaitQueue;
+use super::{Decision, Policy, PolicyKind, SchedView};
+use crate::cluster::nodes::SharePart;
+use crate::engine::time::SimTime;
+use crate::lifecycle::{Outcome, Transition};
+use crate::workload::JobIdx;
+
+/// Whether jobs may overtake the blocked head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backfilling {
+    /// No: first come, first served.
+    Off,
+    /// EASY: one reservation, for the head.
+    Easy,
+}
+
+/// The state the last pass left, valid while no job ends and the head stays.
+struct LastPass<R> {
+    head: JobIdx,
+    /// EASY's reservation for the head and what is left of what it withholds after that
+    /// pass's backfilling (`None` under fcfs, or if the head never fits).
+    reservation: Option<(SimTime, R)>,
+}
+
+/// FCFS or EASY on machine `M`, in the order of priority `P`.
+pub struct QueuePolicy<M: Machine, P: Priority = ArrivalOrder> {
+    backfilling: Backfilling,
+    machine: M,
+    priority: P,
+    queue: WaitQueue,
+    /// Running jobs by (estimated end, job): the order the reservation is computed in. A
+    /// sorted vector rather than a `BTreeSet`: the running set is small (the machine bounds
+    /// it) and the reservation walks it at every pass after a completion, which is far
+    /// cheaper over contiguous memory (measured).
+    running: Vec<RunningJob>,
+    /// Arrivals since the last pass, in queue order.
+    arrivals: Vec<JobIdx>,
+    /// A job ended (or was suspended, resumed, requeued) since the last pass: resources
+    /// changed, so rescan everything.
+    job_ended: bool,
+    last: Option<LastPass<M::Reserved>>,
+    /// The head for which a reservation was last announced.
+    announced_head: Option<JobIdx>,
+}
+
+impl<M: Machine> QueuePolicy<M> {
+    /// A policy with an empty queue in arrival order.
+    pub fn new(backfilling: Backfilling, machine: M) -> Self {
+        QueuePolicy::with_priority(backfilling, machine, ArrivalOrder)
+    }
+}
+
+impl<M: Machine, P: Priority> QueuePolicy<M, P> {
+    /// A policy with an empty queue in the order of `priority`.
+    pub fn with_priority(backfilling: Backfilling, machine: M, priority: P) -> Self {
+        QueuePolicy {
+            backfilling,
+            machine,
+            priority,
+            queue: WaitQueue::new(),
+            running: Vec::new(),
+            arrivals: Vec::new(),
+            job_ended: false,
+            last: None,
+            announced_head: None,
+        }
+    }
+
+    fn key(&self, job: JobIdx, view: &SchedView) -> QueueKey {
+        self.priority.key(job, view.job(job))
+    }
+
+    fn enqueue(&mut self, job: JobIdx, view: &SchedView) {
+        let j = view.job(job);
+        self.queue
+            .insert(self.key(job, view), j.procs(), j.estimate().as_ms());
+        self.machine.entered_queue(job);
+        self.arrivals.push(job);
+    }
+
+    /// Starts `job` (placed by the machine): out of the queue, counted as running until
+    /// its estimated end, which the engine files it under too (now + its limit).
+    fn start(
+        &mut self,
+        job: JobIdx,
+        placement: M::Placement,
+        view: &SchedView,
+        decisions: &mut Vec<Decision>,
+    ) {
+        let j = view.job(job);
+        self.queue.remove(self.key(job, view));
+        self.machine.left_queue(job);
+        self.run(job, view.now + j.estimate(), j.procs());
+        decisions.push(M::start(job, placement));
+    }
+
+    /// Counts `job` as running until `end`.
+    fn run(&mut self, job: JobIdx, end: SimTime, procs: u32) {
+        let at = self
+            .running
+            .partition_point(|&(e, i, _)| (e, i) < (end, job));
+        self.running.insert(at, (end, job, procs));
+    }
+
+    /// Stops counting `job` as running (filed under the estimated end the engine shows for
+    /// its last segment); false if it was not.
+    fn stop_running(&mut self, job: JobIdx, view: &SchedView) -> bool {
+        let key = (view.estimated_end(job), job);
+        match self.running.binary_search_by(|&(e, i, _)| (e, i).cmp(&key)) {
+            Ok(at) => {
+                self.running.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// `job` lets go of everything: it leaves the queue, or stops running, or (suspended)
+    /// gives back the memory it kept.
+    fn let_go(&mut self, job: JobIdx, view: &SchedView) {
+        let key = self.key(job, view);
+        if self.queue.contains(key) {
+            self.queue.remove(key);
+            self.machine.left_queue(job);
+        } else if self.stop_running(job, view) {
+            self.machine.give_back(job, SharePart::Whole, view);
+        } else {
+            self.machine.give_back(job, SharePart::Memory, view);
+        }
+    }
+
+    /// Tries `job` behind the head; true if it started.
+    fn try_backfill(
+        &mut self,
+        job: JobIdx,
+        shadow: SimTime,
+        reserved: &mut M::Reserved,
+        view: &SchedView,
+        decisions: &mut Vec<Decision>,
+    ) -> bool {
+        let window = shadow.saturating_since(view.now);
+        let ends_in_time = view.job(job).estimate() <= window;
+        match self
+            .machine
+            .place_backfill(job, ends_in_time, reserved, view)
+        {
+            Some(placement) => {
+                self.start(job, placement, view, decisions);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn full_pass(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
+        while let Some(head) = self.queue.first() {
+            match self.machine.place_now(head.job, view) {
+                Some(placement) => self.start(head.job, placement, view, decisions),
+                None => break,
+            }
+        }
+        let Some(head_key) = self.queue.first() else {
+            self.last = None;
+            return;
+        };
+        let head = head_key.job;
+        if self.backfilling == Backfilling::Off {
+            self.last = Some(LastPass {
+                head,
+                reservation: None,
+            });
+            return;
+        }
+        let reservation = self.machine.reserve(head, &self.running, view);
+        let Some((shadow, mut reserved)) = reservation else {
+            self.last = Some(LastPass {
+                head,
+                reservation: None,
+            });
+            return;
+        };
+        if self.announced_head != Some(head) {
+            self.announced_head = Some(head);
+            decisions.push(Decision::Reserve {
+                job: head,
+                at: shadow,
+            });
+        }
+        let window = shadow.saturating_since(view.now);
+        let mut from = head_key.next();
+        // The cheapest test first: might any waiting job fit at all?
+        while self.machine.may_backfill(
+            self.queue.min_procs(),
+            self.queue.min_estimate_ms(),
+            window,
+            &reserved,
+        ) {
+            let machine = &self.machine;
+            let candidate = self.queue.find_from(from, |procs, estimate_ms| {
+                machine.may_backfill(procs, estimate_ms, window, &reserved)
+            });
+            let Some(key) = candidate else { break };
+            if !self.try_backfill(key.job, shadow, &mut reserved, view, decisions)
+                && self.machine.backfill_exhausted(head)
+            {
+                break;
+            }
+            from = key.next();
+        }
+        self.last = Some(LastPass {
+            head,
+            reservation: Some((shadow, reserved)),
+        });
+    }
+
+    /// A pass after arrivals only, with the head unchanged: it is still blocked with the
+    /// same reservation; only the new jobs can backfill.
+    fn arrivals_pass(
+        &mut self,
+        last: LastPass<M::Reserved>,
+        view: &SchedView,
+        decisions: &mut Vec<Decision>,
+    ) {
+        let LastPass {
+            head,
+            reservation: Some((shadow, mut reserved)),
+        } = last
+        else {
+            self.last = Some(last);
+            return;
+        };
+        let arrivals = std::mem::take(&mut self.arrivals);
+        for &job in &arrivals {
+            if job == head || !self.queue.contains(self.key(job, view)) {
+                continue;
+            }
+            if !self.try_backfill(job, shadow, &mut reserved, view, decisions)
+                && self.machine.backfill_exhausted(head)
+            {
+                break;
+            }
+        }
+        self.arrivals = arrivals;
+        self.last = Some(LastPass {
+            head,
+            reservation: Some((shadow, reserved)),
+        });
+    }
+}
+
+impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
+    fn label(&self) -> String {
+        match self.backfilling {
+            Backfilling::Off => PolicyKind::Fcfs,
+            Backfilling::Easy => PolicyKind::Easy,
+        }
+        .as_str()
+        .to_string()
+    }
+
+    fn on_transition(&mut self, job: JobIdx, transition: Transition, view: &SchedView) {
+        match transition {
+            Transition::Pending => self.enqueue(job, view),
+            Transition::Started => {}
+            // Resources were freed or the queue changed: the next pass rescans.
+            Transition::Ended(Outcome::Completed | Outcome::Timeout | Outcome::Failed) => {
+                if self.stop_running(job, view) {
+                    self.machine.give_back(job, SharePart::Whole, view);
+                }
+                self.job_ended = true;
+            }
+            // A suspended job keeps its memory; it is not waiting.
+            Transition::Suspended => {
+                if self.stop_running(job, view) {
+                    self.machine.give_back(job, SharePart::Compute, view);
+                }
+                self.job_ended = true;
+            }
+            Transition::Ended(Outcome::Cancelled | Outcome::Abandoned) => {
+                self.let_go(job, view);
+                self.job_ended = true;
+            }
+            Transition::Requeued => {
+                // Everything it held is free; back in the queue at its key.
+                self.let_go(job, view);
+                self.enqueue(job, view);
+                self.job_ended = true;
+            }
+            Transition::Resumed => {
+                self.machine.take_back(job, view);
+                self.run(job, view.estimated_end(job), view.job(job).procs());
+                self.job_ended = true;
+            }
+        }
+    }
+
+    fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
+        self.machine.begin_pass(view);
+        let head = self.queue.first().map(|k| k.job);
+        match self.last.take() {
+            Some(last) if !self.job_ended && Some(last.head) == head => {
+                self.arrivals_pass(last, view, decisions)
+            }
+            _ => self.full_pass(view, decisions),
+        }
+        self.machine.end_pass();
+        self.arrivals.clear();
+        self.job_ended = false;
+    }
+}

@@ -1,0 +1,380 @@
+//! What the queue policies (FCFS and EASY, `backfill.rs`) need of the machine they start
+//! jobs on, and its two implementations: [`ProcessorMachine`] (jobs of processors anywhere:
+//! only a count matters) and [`NodeMachine`] (jobs that ask for nodes, cores, memory, GPUs
+//! or MIG slices, placed by a placement rule).
+//!
+//! The algorithm decides *which* job to try and *when* (queue order, the head's
+//! reservation, which jobs may backfill); the machine answers *whether it fits and where*,
+//! keeps track of what the pass has taken, and prunes: [`Machine::may_backfill`] is a cheap
+//! bound on the waiting queue's summaries, [`Machine::backfill_exhausted`] ends a scan once
+//! nothing more can fit. Neither pruning changes a schedule.
+
+use super::{Decision, SchedView};
+use crate::cluster::nodes::{NodeRequest, NodeSet, Nodes, Placement, SharePart};
+use crate::engine::time::{SimDuration, SimTime};
+use crate::lifecycle::JobState;
+use crate::workload::classes::NodeWorkload;
+use crate::workload::JobIdx;
+use std::collections::BTreeMap;
+
+/// A running job as the queue policies file it: its estimated end (the reservation order),
+/// the job, and its processors.
+pub type RunningJob = (SimTime, JobIdx, u32);
+
+/// The machine as the queue policies see it. See the module docs.
+pub trait Machine {
+    /// Where a job starts: nothing for processors anywhere, a node set for nodes.
+    type Placement;
+    /// What the head's reservation withholds from jobs that would still run at its time:
+    /// for processors, the *extra* processors (those free at the reservation beyond the
+    /// head's need), which such jobs consume; for nodes, the reserved node set, which they
+    /// must avoid.
+    type Reserved: Clone;
+
+    /// `job` entered the waiting queue.
+    fn entered_queue(&mut self, _job: JobIdx) {}
+    /// `job` left the waiting queue (started, cancelled or abandoned).
+    fn left_queue(&mut self, _job: JobIdx) {}
+    /// `part` of what `job` holds on the allocation the view shows is free again.
+    fn give_back(&mut self, job: JobIdx, part: SharePart, view: &SchedView);
+    /// `job`, suspended, takes its cores, GPUs and slices back (it resumed).
+    fn take_back(&mut self, job: JobIdx, view: &SchedView);
+
+    /// A pass starts at `view.now`.
+    fn begin_pass(&mut self, view: &SchedView);
+    /// A pass ends.
+    fn end_pass(&mut self) {}
+
+    /// Places `job` now if it fits in what is free (with this pass's starts taken): takes
+    /// it and says where.
+    fn place_now(&mut self, job: JobIdx, view: &SchedView) -> Option<Self::Placement>;
+    /// The head's reservation: the earliest instant (never before now) at which it fits
+    /// if the running jobs end at their estimated ends, in `running`'s order, and what the
+    /// reservation withholds. `None` if it never fits.
+    fn reserve(
+        &self,
+        head: JobIdx,
+        running: &[RunningJob],
+        view: &SchedView,
+    ) -> Option<(SimTime, Self::Reserved)>;
+    /// Whether some waiting job with at least `procs` processors and an estimate of at
+    /// least `estimate_ms` might backfill now, `window` before the reservation. A bound: it
+    /// must hold for every job that can, and may hold for jobs that cannot.
+    fn may_backfill(
+        &self,
+        procs: u64,
+        estimate_ms: u64,
+        window: SimDuration,
+        reserved: &Self::Reserved,
+    ) -> bool;
+    /// Places a job behind the head now if it fits without delaying the head: anywhere
+    /// free if it ends by its estimate within the window (`ends_in_time`), else outside what
+    /// the reservation withholds (`reserved` is updated). Takes it and says where.
+    fn place_backfill(
+        &mut self,
+        job: JobIdx,
+        ends_in_time: bool,
+        reserved: &mut Self::Reserved,
+        view: &SchedView,
+    ) -> Option<Self::Placement>;
+    /// After a failed backfill attempt: whether no waiting job but `head` can be placed any
+    /// more in this pass (the scan may stop).
+    fn backfill_exhausted(&self, _head: JobIdx) -> bool {
+        false
+    }
+
+    /// The decision that starts `job` at `placement`.
+    fn start(job: JobIdx, placement: Self::Placement) -> Decision;
+}
+
+/// Jobs of processors anywhere: a job fits if its processors are free.
+#[derive(Default)]
+pub struct ProcessorMachine {
+    /// Free processors, with this pass's starts taken (read from the view when a pass
+    /// starts: the engine frees and takes processors, nothing else).
+    free: u32,
+}
+
+impl ProcessorMachine {
+    /// A machine whose state comes from the view.
+    pub fn new() -> Self {
+        ProcessorMachine::default()
+    }
+}
+
+impl Machine for ProcessorMachine {
+    type Placement = ();
+    type Reserved = u32;
+
+    fn give_back(&mut self, _job: JobIdx, _part: SharePart, _view: &SchedView) {}
+    fn take_back(&mut self, _job: JobIdx, _view: &SchedView) {}
+
+    fn begin_pass(&mut self, view: &SchedView) {
+        self.free = view.cluster.free();
+    }
+
+    fn place_now(&mut self, job: JobIdx, view: &SchedView) -> Option<()> {
+        let procs = view.job(job).procs();
+        (procs <= self.free).then(|| self.free -= procs)
+    }
+
+    /// The *shadow time*: the earliest estimated end at which enough processors are free
+    /// for the head. The extra processors are those free then, counting **every** running
+    /// job whose estimated end is at or before it, beyond the head's need.
+    fn reserve(
+        &self,
+        head: JobIdx,
+        running: &[RunningJob],
+        view: &SchedView,
+    ) -> Option<(SimTime, u32)> {
+        let mut available = u64::from(self.free);
+        let need = u64::from(view.job(head).procs());
+        let mut shadow: Option<SimTime> = None;
+        for &(end, _, procs) in running {
+            if let Some(s) = shadow {
+                if end > s {
+                    break;
+                }
+            }
+            available += u64::from(procs);
+            if shadow.is_none() && available >= need {
+                shadow = Some(end);
+            }
+        }
+        // The head never exceeds the machine, so once every running job has ended it fits.
+        let shadow = shadow.unwrap_or(view.now);
+        let extra = available.saturating_sub(need).min(u64::from(u32::MAX)) as u32;
+        Some((shadow, extra))
+    }
+
+    fn may_backfill(&self, procs: u64, estimate_ms: u64, window: SimDuration, extra: &u32) -> bool {
+        procs <= u64::from(self.free)
+            && (estimate_ms <= window.as_ms() || procs <= u64::from(*extra))
+    }
+
+    fn place_backfill(
+        &mut self,
+        job: JobIdx,
+        ends_in_time: bool,
+        extra: &mut u32,
+        view: &SchedView,
+    ) -> Option<()> {
+        let procs = view.job(job).procs();
+        if procs > self.free || (!ends_in_time && procs > *extra) {
+            return None;
+        }
+        self.free -= procs;
+        if !ends_in_time {
+            *extra -= procs;
+        }
+        Some(())
+    }
+
+    fn start(job: JobIdx, _placement: ()) -> Decision {
+        Decision::Start(job)
+    }
+}
+
+/// Node-level jobs, placed by the workload's placement rule on a copy of the nodes' free
+/// resources that this machine keeps (updated by the pass's starts and by the transitions
+/// the policy is told of), so that the jobs a pass starts are placed together; the engine
+/// checks every placement against its own state.
+pub struct NodeMachine {
+    placement: Placement,
+    nodes: Nodes,
+    /// The nodes of the jobs started in the current pass: the engine applies them after
+    /// the pass, so the view does not show them yet.
+    started_in_pass: Vec<(JobIdx, NodeSet)>,
+    /// Each job's request shape: equal requests share a number.
+    shape: Vec<u32>,
+    /// Per shape, this pass: bit 0 failed with the reserved nodes avoided, bit 1 failed
+    /// ending in time (reset through `failed_shapes`).
+    failed: Vec<u8>,
+    failed_shapes: Vec<u32>,
+    /// Shapes that failed both ways this pass.
+    exhausted: usize,
+    /// Waiting jobs per shape, and how many shapes have any: a scan stops once every shape
+    /// present has failed both ways.
+    waiting_per_shape: Vec<u32>,
+    shapes_waiting: usize,
+}
+
+impl NodeMachine {
+    /// The machine for a node-level workload.
+    pub fn new(workload: &NodeWorkload) -> NodeMachine {
+        let mut shapes: BTreeMap<&NodeRequest, u32> = BTreeMap::new();
+        let shape: Vec<u32> = workload
+            .requests
+            .iter()
+            .map(|r| {
+                let next = shapes.len() as u32;
+                *shapes.entry(r).or_insert(next)
+            })
+            .collect();
+        NodeMachine {
+            placement: workload.placement,
+            nodes: workload.cluster.clone(),
+            started_in_pass: Vec::new(),
+            shape,
+            failed: vec![0; shapes.len()],
+            failed_shapes: Vec::new(),
+            exhausted: 0,
+            waiting_per_shape: vec![0; shapes.len()],
+            shapes_waiting: 0,
+        }
+    }
+
+    fn request<'v>(view: &SchedView<'v>, job: JobIdx) -> &'v NodeRequest {
+        let (nw, _) = view
+            .nodes
+            .expect("a node machine is only built for node-level workloads");
+        &nw.requests[job.get()]
+    }
+
+    fn take(&mut self, job: JobIdx, request: &NodeRequest, set: &NodeSet) {
+        self.nodes.allocate(request, set);
+        self.started_in_pass.push((job, set.clone()));
+    }
+}
+
+impl Machine for NodeMachine {
+    type Placement = NodeSet;
+    type Reserved = NodeSet;
+
+    fn entered_queue(&mut self, job: JobIdx) {
+        let shape = self.shape[job.get()] as usize;
+        if self.waiting_per_shape[shape] == 0 {
+            self.shapes_waiting += 1;
+        }
+        self.waiting_per_shape[shape] += 1;
+    }
+
+    fn left_queue(&mut self, job: JobIdx) {
+        let shape = self.shape[job.get()] as usize;
+        self.waiting_per_shape[shape] -= 1;
+        if self.waiting_per_shape[shape] == 0 {
+            self.shapes_waiting -= 1;
+        }
+    }
+
+    fn give_back(&mut self, job: JobIdx, part: SharePart, view: &SchedView) {
+        self.nodes
+            .give(Self::request(view, job), view.allocation(job), part);
+    }
+
+    fn take_back(&mut self, job: JobIdx, view: &SchedView) {
+        self.nodes.take(
+            Self::request(view, job),
+            view.allocation(job),
+            SharePart::Compute,
+        );
+    }
+
+    fn begin_pass(&mut self, _view: &SchedView) {
+        self.started_in_pass.clear();
+        self.exhausted = 0;
+    }
+
+    fn end_pass(&mut self) {
+        for shape in self.failed_shapes.drain(..) {
+            self.failed[shape as usize] = 0;
+        }
+    }
+
+    fn place_now(&mut self, job: JobIdx, view: &SchedView) -> Option<NodeSet> {
+        let request = Self::request(view, job);
+        if self.nodes.candidates_bound(request) < u64::from(request.nodes) {
+            return None;
+        }
+        let set = self.nodes.place(request, self.placement, &[])?;
+        self.take(job, request, &set);
+        Some(set)
+    }
+
+    /// The earliest instant at which the head can be placed, with every running job gone at
+    /// its estimated end (earliest first, ties by queue position), and the node set the
+    /// placement rule would give it then: the reserved nodes.
+    fn reserve(
+        &self,
+        head: JobIdx,
+        running: &[RunningJob],
+        view: &SchedView,
+    ) -> Option<(SimTime, NodeSet)> {
+        let releases = running.iter().map(|&(end, job, _)| {
+            let nodes = if view.state(job) == JobState::Running {
+                view.allocation(job)
+            } else {
+                // Not applied yet: started earlier in this pass.
+                self.started_in_pass
+                    .iter()
+                    .find(|s| s.0 == job)
+                    .map_or(&[][..], |s| s.1.as_slice())
+            };
+            (end, Self::request(view, job), nodes)
+        });
+        self.nodes
+            .earliest_placement(Self::request(view, head), self.placement, releases)
+            .map(|(at, mut set)| {
+                set.sort_unstable();
+                (at.max(view.now), set)
+            })
+    }
+
+    fn may_backfill(
+        &self,
+        _procs: u64,
+        _estimate_ms: u64,
+        _window: SimDuration,
+        _reserved: &NodeSet,
+    ) -> bool {
+        // Cores alone say little on nodes; the shape cache in `place_backfill` prunes.
+        true
+    }
+
+    /// Within a pass free resources only shrink, so a request that could not be placed
+    /// (with or without the reserved nodes) cannot be placed later in the same pass: jobs of
+    /// the same shape are rejected without a search. Generated and real workloads repeat a
+    /// few dozen shapes, so this bounds the searches per pass.
+    fn place_backfill(
+        &mut self,
+        job: JobIdx,
+        ends_in_time: bool,
+        reserved: &mut NodeSet,
+        view: &SchedView,
+    ) -> Option<NodeSet> {
+        let shape = self.shape[job.get()] as usize;
+        let bit = if ends_in_time { 2 } else { 1 };
+        if self.failed[shape] & bit != 0 {
+            return None;
+        }
+        let request = Self::request(view, job);
+        let avoid: &[u32] = if ends_in_time { &[] } else { reserved };
+        match self.nodes.place(request, self.placement, avoid) {
+            Some(set) => {
+                self.take(job, request, &set);
+                Some(set)
+            }
+            None => {
+                if self.failed[shape] == 0 {
+                    self.failed_shapes.push(shape as u32);
+                }
+                self.failed[shape] |= bit;
+                if self.failed[shape] == 3 {
+                    self.exhausted += 1;
+                }
+                None
+            }
+        }
+    }
+
+    /// Every waiting shape (the head's aside, when only the head has it) failed both ways.
+    fn backfill_exhausted(&self, head: JobIdx) -> bool {
+        let head_shape = self.shape[head.get()] as usize;
+        let head_alone = usize::from(self.waiting_per_shape[head_shape] == 1);
+        self.exhausted >= self.shapes_waiting - head_alone
+    }
+
+    fn start(job: JobIdx, nodes: NodeSet) -> Decision {
+        Decision::StartOn { job, nodes }
+    }
+}
