@@ -40,6 +40,7 @@ use crate::cluster::nodes::SharePart;
 use crate::engine::time::SimTime;
 use crate::lifecycle::{Outcome, Transition};
 use crate::workload::JobIdx;
+use std::collections::BTreeSet;
 
 /// Whether jobs may overtake the blocked head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,11 +65,8 @@ pub struct QueuePolicy<M: Machine, P: Priority = ArrivalOrder> {
     machine: M,
     priority: P,
     queue: WaitQueue,
-    /// Running jobs by (estimated end, job): the order the reservation is computed in. A
-    /// sorted vector rather than a `BTreeSet`: the running set is small (the machine bounds
-    /// it) and the reservation walks it at every pass after a completion, which is far
-    /// cheaper over contiguous memory (measured).
-    running: Vec<RunningJob>,
+    /// Running jobs by (estimated end, job): the order the reservation is computed in.
+    running: BTreeSet<RunningJob>,
     /// Arrivals since the last pass, in queue order.
     arrivals: Vec<JobIdx>,
     /// A job ended (or was suspended, resumed, requeued) since the last pass: resources
@@ -94,7 +92,7 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
             machine,
             priority,
             queue: WaitQueue::new(),
-            running: Vec::new(),
+            running: BTreeSet::new(),
             arrivals: Vec::new(),
             job_ended: false,
             last: None,
@@ -132,23 +130,14 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
 
     /// Counts `job` as running until `end`.
     fn run(&mut self, job: JobIdx, end: SimTime, procs: u32) {
-        let at = self
-            .running
-            .partition_point(|&(e, i, _)| (e, i) < (end, job));
-        self.running.insert(at, (end, job, procs));
+        self.running.insert((end, job, procs));
     }
 
     /// Stops counting `job` as running (filed under the estimated end the engine shows for
     /// its last segment); false if it was not.
     fn stop_running(&mut self, job: JobIdx, view: &SchedView) -> bool {
-        let key = (view.estimated_end(job), job);
-        match self.running.binary_search_by(|&(e, i, _)| (e, i).cmp(&key)) {
-            Ok(at) => {
-                self.running.remove(at);
-                true
-            }
-            Err(_) => false,
-        }
+        self.running
+            .remove(&(view.estimated_end(job), job, view.job(job).procs()))
     }
 
     /// `job` lets go of everything: it leaves the queue, or stops running, or (suspended)
@@ -223,7 +212,7 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
             });
         }
         let window = shadow.saturating_since(view.now);
-        let mut from = head_key.next();
+        let mut from = self.queue.cursor_at(head_key.next());
         // The cheapest test first: might any waiting job fit at all?
         while self.machine.may_backfill(
             self.queue.min_procs(),
@@ -232,16 +221,16 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
             &reserved,
         ) {
             let machine = &self.machine;
-            let candidate = self.queue.find_from(from, |procs, estimate_ms| {
+            let candidate = self.queue.find_at(from, |procs, estimate_ms| {
                 machine.may_backfill(procs, estimate_ms, window, &reserved)
             });
-            let Some(key) = candidate else { break };
+            let Some((key, next)) = candidate else { break };
             if !self.try_backfill(key.job, shadow, &mut reserved, view, decisions)
                 && self.machine.backfill_exhausted(head)
             {
                 break;
             }
-            from = key.next();
+            from = next;
         }
         self.last = Some(LastPass {
             head,

@@ -15,7 +15,7 @@ use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::JobState;
 use crate::workload::classes::NodeWorkload;
 use crate::workload::JobIdx;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A running job as the queue policies file it: its estimated end (the reservation order),
 /// the job, and its processors.
@@ -54,7 +54,7 @@ pub trait Machine {
     fn reserve(
         &self,
         head: JobIdx,
-        running: &[RunningJob],
+        running: &BTreeSet<RunningJob>,
         view: &SchedView,
     ) -> Option<(SimTime, Self::Reserved)>;
     /// Whether some waiting job with at least `procs` processors and an estimate of at
@@ -79,6 +79,7 @@ pub trait Machine {
     ) -> Option<Self::Placement>;
     /// After a failed backfill attempt: whether no waiting job but `head` can be placed any
     /// more in this pass (the scan may stop).
+    #[inline]
     fn backfill_exhausted(&self, _head: JobIdx) -> bool {
         false
     }
@@ -124,7 +125,7 @@ impl Machine for ProcessorMachine {
     fn reserve(
         &self,
         head: JobIdx,
-        running: &[RunningJob],
+        running: &BTreeSet<RunningJob>,
         view: &SchedView,
     ) -> Option<(SimTime, u32)> {
         let mut available = u64::from(self.free);
@@ -297,7 +298,7 @@ impl Machine for NodeMachine {
     fn reserve(
         &self,
         head: JobIdx,
-        running: &[RunningJob],
+        running: &BTreeSet<RunningJob>,
         view: &SchedView,
     ) -> Option<(SimTime, NodeSet)> {
         let releases = running.iter().map(|&(end, job, _)| {
@@ -335,6 +336,7 @@ impl Machine for NodeMachine {
     /// (with or without the reserved nodes) cannot be placed later in the same pass: jobs of
     /// the same shape are rejected without a search. Generated and real workloads repeat a
     /// few dozen shapes, so this bounds the searches per pass.
+    #[inline]
     fn place_backfill(
         &mut self,
         job: JobIdx,
@@ -347,6 +349,36 @@ impl Machine for NodeMachine {
         if self.failed[shape] & bit != 0 {
             return None;
         }
+        self.search_backfill(job, shape, bit, reserved, view)
+    }
+
+    /// Every waiting shape (the head's aside, when only the head has it) failed both ways.
+    #[inline]
+    fn backfill_exhausted(&self, head: JobIdx) -> bool {
+        if self.exhausted == 0 {
+            return false;
+        }
+        let head_shape = self.shape[head.get()] as usize;
+        let head_alone = usize::from(self.waiting_per_shape[head_shape] == 1);
+        self.exhausted >= self.shapes_waiting - head_alone
+    }
+
+    fn start(job: JobIdx, nodes: NodeSet) -> Decision {
+        Decision::StartOn { job, nodes }
+    }
+}
+
+impl NodeMachine {
+    /// `place_backfill`'s search, for a shape not known to fail.
+    fn search_backfill(
+        &mut self,
+        job: JobIdx,
+        shape: usize,
+        bit: u8,
+        reserved: &NodeSet,
+        view: &SchedView,
+    ) -> Option<NodeSet> {
+        let ends_in_time = bit == 2;
         let request = Self::request(view, job);
         let avoid: &[u32] = if ends_in_time { &[] } else { reserved };
         match self.nodes.place(request, self.placement, avoid) {
@@ -365,16 +397,5 @@ impl Machine for NodeMachine {
                 None
             }
         }
-    }
-
-    /// Every waiting shape (the head's aside, when only the head has it) failed both ways.
-    fn backfill_exhausted(&self, head: JobIdx) -> bool {
-        let head_shape = self.shape[head.get()] as usize;
-        let head_alone = usize::from(self.waiting_per_shape[head_shape] == 1);
-        self.exhausted >= self.shapes_waiting - head_alone
-    }
-
-    fn start(job: JobIdx, nodes: NodeSet) -> Decision {
-        Decision::StartOn { job, nodes }
     }
 }

@@ -21,6 +21,10 @@ fn combine(a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
     (a.0.min(b.0), a.1.min(b.1))
 }
 
+/// A position in a [`WaitQueue`] scan: a slot.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueCursor(usize);
+
 /// A set of waiting jobs, iterable in queue order with pruning.
 pub struct WaitQueue {
     leaves: usize,
@@ -30,6 +34,10 @@ pub struct WaitQueue {
     /// slot (a slot keeps its key after the job leaves, until the next packing).
     slot_key: Vec<QueueKey>,
     len: usize,
+    /// The first occupied slot (`slot_key.len()` when none): every slot before it is empty.
+    /// FIFO-like use takes jobs from the front, so the head is found in O(1) instead of a
+    /// climb through the tree's empty front.
+    front: usize,
 }
 
 impl Default for WaitQueue {
@@ -53,6 +61,7 @@ impl WaitQueue {
             nodes: vec![EMPTY; 2 * leaves],
             slot_key: Vec::with_capacity(leaves),
             len: 0,
+            front: 0,
         }
     }
 
@@ -73,6 +82,9 @@ impl WaitQueue {
 
     /// The first slot holding a key at or after `key`.
     fn slot_from(&self, key: QueueKey) -> usize {
+        if self.slot_key.get(self.front) == Some(&key) {
+            return self.front;
+        }
         self.slot_key.partition_point(|k| *k < key)
     }
 
@@ -108,6 +120,12 @@ impl WaitQueue {
         }
         self.len -= 1;
         self.set_leaf(slot, EMPTY);
+        if slot == self.front {
+            while self.front < self.slot_key.len() && self.nodes[self.leaves + self.front] == EMPTY
+            {
+                self.front += 1;
+            }
+        }
     }
 
     fn set_leaf(&mut self, slot: usize, value: (u64, u64)) {
@@ -151,7 +169,7 @@ impl WaitQueue {
 
     /// The key of the first waiting job.
     pub fn first(&self) -> Option<QueueKey> {
-        self.find_from(QueueKey::FIRST, |procs, _| procs != u64::MAX)
+        self.slot_key.get(self.front).copied()
     }
 
     /// The shortest estimate of any waiting job, ms (`u64::MAX` when none waits).
@@ -168,16 +186,39 @@ impl WaitQueue {
         from: QueueKey,
         may_match: impl Fn(u64, u64) -> bool,
     ) -> Option<QueueKey> {
-        let slot = self.slot_from(from);
+        self.find_at(self.cursor_at(from), may_match)
+            .map(|(key, _)| key)
+    }
+
+    /// Where a scan from `from` starts: the first slot at or after it. A cursor stays valid
+    /// while no job is inserted (removals never move slots), so a scan over a pass walks
+    /// slots without searching keys again.
+    pub fn cursor_at(&self, from: QueueKey) -> QueueCursor {
+        QueueCursor(self.slot_from(from))
+    }
+
+    /// As [`WaitQueue::find_from`], from a cursor; also returns the cursor just after the
+    /// job found.
+    pub fn find_at(
+        &self,
+        from: QueueCursor,
+        may_match: impl Fn(u64, u64) -> bool,
+    ) -> Option<(QueueKey, QueueCursor)> {
+        let slot = from.0.max(self.front);
         if slot >= self.slot_key.len() {
             return None;
         }
         let mut node = self.leaves + slot;
+        // Most scans take the very next slot: try it before climbing the tree.
+        let (procs, estimate_ms) = self.nodes[node];
+        if procs != u64::MAX && may_match(procs, estimate_ms) {
+            return Some((self.slot_key[slot], QueueCursor(slot + 1)));
+        }
         // Visit `node`, then the right siblings of its ancestors, leftmost first: together
         // they cover slots `slot..` in order.
         loop {
             if let Some(found) = self.search(node, &may_match) {
-                return Some(found);
+                return Some((self.slot_key[found], QueueCursor(found + 1)));
             }
             while node & 1 == 1 {
                 node /= 2;
@@ -191,13 +232,13 @@ impl WaitQueue {
 
     /// Depth-first search of `node`'s subtree, left first. The minima of a node may come
     /// from different jobs, so a subtree that may match can still hold no match: backtrack.
-    fn search(&self, node: usize, may_match: &impl Fn(u64, u64) -> bool) -> Option<QueueKey> {
+    fn search(&self, node: usize, may_match: &impl Fn(u64, u64) -> bool) -> Option<usize> {
         let (procs, est) = self.nodes[node];
         if procs == u64::MAX || !may_match(procs, est) {
             return None;
         }
         if node >= self.leaves {
-            return Some(self.slot_key[node - self.leaves]);
+            return Some(node - self.leaves);
         }
         self.search(2 * node, may_match)
             .or_else(|| self.search(2 * node + 1, may_match))
