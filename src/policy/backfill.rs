@@ -321,6 +321,7 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
 
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
         self.machine.begin_pass(view);
+        self.queue.compact_if_sparse();
         let head = self.queue.first().map(|k| k.job);
         match self.last.take() {
             Some(last) if !self.job_ended && Some(last.head) == head => {
