@@ -16,14 +16,20 @@
 //! The built-in policies order their queue by `(submit time, trace job number)`, which is
 //! the workload's index order ([`JobIdx`]).
 
+pub mod availability;
 pub mod conservative;
 pub mod easy;
 pub mod fcfs;
 pub mod node_backfill;
-pub mod node_conservative;
+pub mod node_profile;
 pub mod priority;
 pub mod profile;
 pub mod wait_queue;
+
+use availability::ProcessorAvailability;
+use conservative::Conservative;
+use node_profile::NodeAvailability;
+use priority::ArrivalOrder;
 
 use crate::cluster::nodes::Nodes;
 use crate::cluster::ProcessorPool;
@@ -273,9 +279,10 @@ impl PolicyKind {
             (Some(nw), PolicyKind::Fcfs | PolicyKind::Easy) => {
                 Ok(Box::new(node_backfill::NodeBackfill::new(self, nw)))
             }
-            (Some(nw), PolicyKind::Conservative) => Ok(Box::new(
-                node_conservative::NodeConservative::new(workload.jobs.len(), nw),
-            )),
+            (Some(nw), PolicyKind::Conservative) => Ok(Box::new(Conservative::new(
+                NodeAvailability::new(nw),
+                ArrivalOrder,
+            ))),
         }
     }
 
@@ -286,7 +293,10 @@ impl PolicyKind {
         match self {
             PolicyKind::Fcfs => Box::new(fcfs::Fcfs::new()),
             PolicyKind::Easy => Box::new(easy::Easy::new()),
-            PolicyKind::Conservative => Box::new(conservative::Conservative::new(machine_procs)),
+            PolicyKind::Conservative => Box::new(Conservative::new(
+                ProcessorAvailability::new(machine_procs),
+                ArrivalOrder,
+            )),
         }
     }
 }
