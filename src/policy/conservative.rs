@@ -302,15 +302,12 @@ impl<A: Availability, P: Priority> Conservative<A, P> {
         ) else {
             return;
         };
-        let held = std::mem::replace(&mut self.queue.slot_placement[slot], placement);
+        let held = &self.queue.slot_placement[slot];
         self.availability
-            .release(request, old, old + duration, &held);
-        self.availability.hold(
-            request,
-            new,
-            new + duration,
-            &self.queue.slot_placement[slot],
-        );
+            .release(request, old, old + duration, held);
+        self.availability
+            .hold(request, new, new + duration, &placement);
+        self.queue.slot_placement[slot] = placement;
         self.queue.set_start(slot, new.as_ms());
         // The part of its old place it leaves: on a pool, what its new place does not
         // cover; on nodes, all of it (it may be on other nodes now).
