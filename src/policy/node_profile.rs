@@ -138,25 +138,33 @@ impl NodeProfile {
     }
 }
 
-/// Takes (`give_back` false) or gives back what one share of `r` uses on each of `nodes`
-/// during `[start_ms, end_ms)`.
+/// Whether a share is taken from a node's free resources or given back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Take,
+    GiveBack,
+}
+
+/// Takes or gives back what one share of `r` uses on each of `nodes` during
+/// `[start_ms, end_ms)`.
 fn change_nodes(
     profiles: &mut [NodeProfile],
     cluster: &Nodes,
     r: &NodeRequest,
     (start_ms, end_ms): (u64, u64),
     nodes: &[u32],
-    give_back: bool,
+    change: Change,
 ) {
     for &n in nodes {
         let t = cluster.type_of(n);
-        let take = r.taken(t);
+        let share = r.taken(t);
         let profile = &mut profiles[n as usize];
-        if give_back {
-            let cap = t.capacity();
-            profile.change(start_ms, end_ms, |f| min(add(f, take), cap));
-        } else {
-            profile.change(start_ms, end_ms, |f| sub(f, take));
+        match change {
+            Change::Take => profile.change(start_ms, end_ms, |f| sub(f, share)),
+            Change::GiveBack => {
+                let cap = t.capacity();
+                profile.change(start_ms, end_ms, |f| min(add(f, share), cap));
+            }
         }
     }
 }
@@ -299,14 +307,28 @@ impl Availability for NodeAvailability {
     ) -> Option<(SimTime, Vec<u32>)> {
         let window_ms = (before.as_ms(), (before + duration).as_ms());
         let r = &self.requests[job.get()];
-        change_nodes(&mut self.profiles, &self.cluster, r, window_ms, held, true);
+        change_nodes(
+            &mut self.profiles,
+            &self.cluster,
+            r,
+            window_ms,
+            held,
+            Change::GiveBack,
+        );
         let found = self.earliest_before(
             r,
             from.as_ms(),
             duration.as_ms(),
             before.min(start_before).as_ms(),
         );
-        change_nodes(&mut self.profiles, &self.cluster, r, window_ms, held, false);
+        change_nodes(
+            &mut self.profiles,
+            &self.cluster,
+            r,
+            window_ms,
+            held,
+            Change::Take,
+        );
         found.map(|(at, nodes)| (SimTime::from_ms(at), nodes))
     }
 
@@ -319,14 +341,21 @@ impl Availability for NodeAvailability {
             r,
             window_ms,
             nodes,
-            false,
+            Change::Take,
         );
     }
 
     fn release(&mut self, job: JobIdx, start: SimTime, end: SimTime, nodes: &Vec<u32>) {
         let r = &self.requests[job.get()];
         let window_ms = (start.as_ms(), end.as_ms());
-        change_nodes(&mut self.profiles, &self.cluster, r, window_ms, nodes, true);
+        change_nodes(
+            &mut self.profiles,
+            &self.cluster,
+            r,
+            window_ms,
+            nodes,
+            Change::GiveBack,
+        );
     }
 
     fn hold_running(&mut self, job: JobIdx, view: &SchedView, start: SimTime, end: SimTime) {
@@ -338,7 +367,7 @@ impl Availability for NodeAvailability {
             r,
             window_ms,
             view.allocation(job),
-            false,
+            Change::Take,
         );
     }
 
@@ -351,7 +380,7 @@ impl Availability for NodeAvailability {
             r,
             window_ms,
             view.allocation(job),
-            true,
+            Change::GiveBack,
         );
     }
 
