@@ -2,7 +2,8 @@
 //! scenarios under several policies, and a real trace run with `--kill-at-walltime` (7,174
 //! jobs stopped at their limit) are the ones clustersim wrote before jobs ran in segments,
 //! column for column (the lifecycle's new columns aside). The digests of those files are
-//! committed in `tests/golden/jobs-before-lifecycle.txt`.
+//! committed in `tests/golden/jobs-before-lifecycle.txt`. One run changed on purpose since,
+//! as the file says: conservative on nodes, when it became one algorithm with processors.
 
 mod common;
 

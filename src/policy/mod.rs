@@ -16,13 +16,19 @@
 //! The built-in policies order their queue by `(submit time, trace job number)`, which is
 //! the workload's index order ([`JobIdx`]).
 
+pub mod availability;
 pub mod backfill;
 pub mod conservative;
 pub mod machine;
-pub mod node_conservative;
+pub mod node_profile;
 pub mod priority;
 pub mod profile;
 pub mod wait_queue;
+
+use availability::ProcessorAvailability;
+use conservative::Conservative;
+use node_profile::NodeAvailability;
+use priority::ArrivalOrder;
 
 use crate::cluster::nodes::Nodes;
 use crate::cluster::ProcessorPool;
@@ -279,9 +285,10 @@ impl PolicyKind {
                 Backfilling::Easy,
                 NodeMachine::new(nw),
             ))),
-            (Some(nw), PolicyKind::Conservative) => Ok(Box::new(
-                node_conservative::NodeConservative::new(workload.jobs.len(), nw),
-            )),
+            (Some(nw), PolicyKind::Conservative) => Ok(Box::new(Conservative::new(
+                NodeAvailability::new(nw),
+                ArrivalOrder,
+            ))),
         }
     }
 
@@ -296,7 +303,10 @@ impl PolicyKind {
             PolicyKind::Easy => {
                 Box::new(QueuePolicy::new(Backfilling::Easy, ProcessorMachine::new()))
             }
-            PolicyKind::Conservative => Box::new(conservative::Conservative::new(machine_procs)),
+            PolicyKind::Conservative => Box::new(Conservative::new(
+                ProcessorAvailability::new(machine_procs),
+                ArrivalOrder,
+            )),
         }
     }
 }
