@@ -1,11 +1,13 @@
-//! The queue order is one pluggable priority: the same algorithms, given another
-//! `Priority`, start jobs in its order, on hand-computed cases; arrival order reproduces the
-//! built-in policies exactly.
+//! The queue order is one pluggable priority: the same algorithms (FCFS, EASY,
+//! conservative), given another `Priority`, start jobs in its order, on hand-computed cases;
+//! arrival order reproduces the built-in policies exactly.
 
 mod common;
 
 use clustersim::check::check_schedule;
+use clustersim::policy::availability::ProcessorAvailability;
 use clustersim::policy::backfill::{Backfilling, QueuePolicy};
+use clustersim::policy::conservative::Conservative;
 use clustersim::policy::machine::ProcessorMachine;
 use clustersim::policy::priority::{ArrivalOrder, Priority, QueueKey};
 use clustersim::policy::{JobInfo, Policy, PolicyKind};
@@ -84,18 +86,58 @@ fn easy_reserves_for_the_head_of_its_own_order() {
 }
 
 #[test]
+fn conservative_reserves_in_its_own_order() {
+    // Four processors. Job 1 holds them all from 0 to 10; jobs 2 (3 procs), 3 (1) and 4 (2)
+    // arrive together at 1, each running 10 s: they are reserved in queue order.
+    let text = [
+        line(1, 0, 10, 4, 10),
+        line(2, 1, 10, 3, 10),
+        line(3, 1, 10, 1, 10),
+        line(4, 1, 10, 2, 10),
+    ]
+    .concat();
+    let w = swf(&text, 4);
+    // Arrival order: job 2 at 10, job 3 beside it at 10, job 4 (2) only at 20.
+    let mut arrival = Conservative::new(ProcessorAvailability::new(4), ArrivalOrder);
+    assert_eq!(starts_s(&w, &mut arrival), [0, 10, 10, 20]);
+    // Fewest processors first: job 3 and job 4 at 10, job 2 (3) at 20.
+    let mut smallest = Conservative::new(ProcessorAvailability::new(4), SmallestFirst);
+    assert_eq!(starts_s(&w, &mut smallest), [0, 20, 10, 10]);
+}
+
+#[test]
 fn arrival_order_is_the_built_in_order() {
     let w = swf(&common::random_trace(5, 400, 64), 64);
-    for (kind, backfilling) in [
-        (PolicyKind::Fcfs, Backfilling::Off),
-        (PolicyKind::Easy, Backfilling::Easy),
-    ] {
+    let explicit: [(PolicyKind, Box<dyn Policy>); 3] = [
+        (
+            PolicyKind::Fcfs,
+            Box::new(QueuePolicy::with_priority(
+                Backfilling::Off,
+                ProcessorMachine::new(),
+                ArrivalOrder,
+            )),
+        ),
+        (
+            PolicyKind::Easy,
+            Box::new(QueuePolicy::with_priority(
+                Backfilling::Easy,
+                ProcessorMachine::new(),
+                ArrivalOrder,
+            )),
+        ),
+        (
+            PolicyKind::Conservative,
+            Box::new(Conservative::new(
+                ProcessorAvailability::new(w.machine_procs),
+                ArrivalOrder,
+            )),
+        ),
+    ];
+    for (kind, mut policy) in explicit {
         let mut built_in = kind.build(w.machine_procs);
-        let mut explicit =
-            QueuePolicy::with_priority(backfilling, ProcessorMachine::new(), ArrivalOrder);
         assert_eq!(
             starts_s(&w, built_in.as_mut()),
-            starts_s(&w, &mut explicit),
+            starts_s(&w, policy.as_mut()),
             "{kind}"
         );
     }
