@@ -41,6 +41,9 @@ pub enum Event {
     JobStop(JobIdx),
     /// A job is submitted.
     JobArrival(JobIdx),
+    /// A waiting job's user gives up: their patience ran out before it started. Withdrawn
+    /// when the job starts or is cancelled.
+    PatienceEnds(JobIdx),
     /// The policy asked to be run at this time.
     PolicyWakeup,
 }
@@ -50,7 +53,10 @@ impl EventKind for Event {
         match self {
             Event::JobStop(_) => 0,
             Event::JobArrival(_) => 1,
-            Event::PolicyWakeup => 2,
+            // After arrivals, so that a patience of 0 still finds its job waiting; before
+            // the pass, so that a job whose patience ends at t cannot start at t.
+            Event::PatienceEnds(_) => 2,
+            Event::PolicyWakeup => 3,
         }
     }
 }
@@ -447,7 +453,10 @@ impl<'w> Engine<'w> {
                 self.free(job, SharePart::Memory);
                 self.leave_suspension(job, now, how);
             }
-            Some(JobState::Pending) if cancel => self.waiting -= 1,
+            Some(JobState::Pending) if cancel => {
+                self.waiting -= 1;
+                self.withdraw_patience(job);
+            }
             _ => {
                 let (doing, allowed) = if cancel {
                     ("cancel", "pending, running or suspended")
@@ -462,6 +471,43 @@ impl<'w> Engine<'w> {
             }
         }
         Ok(())
+    }
+
+    /// When `job`'s user gives up waiting, if ever (see [`crate::workload::classes::UserBehaviour`]).
+    fn patience_ends(&self, job: JobIdx) -> Option<SimTime> {
+        let patience_s = self.node_jobs?.users.get(job.get())?.patience_s;
+        let at_ms = self.jobs[job.get()]
+            .submit
+            .as_ms()
+            .saturating_add(patience_s.saturating_mul(1000));
+        (at_ms < CLOCK_LIMIT.as_ms()).then(|| SimTime::from_ms(at_ms))
+    }
+
+    /// `job` arrives: it waits, and its user's patience starts running.
+    fn arrive(&mut self, job: JobIdx) {
+        self.records[job.get()].live.state = JobState::Pending;
+        self.waiting += 1;
+        if let Some(at) = self.patience_ends(job) {
+            self.queue.push(at, Event::PatienceEnds(job));
+        }
+    }
+
+    /// `job` will not be given up on: it started, or was cancelled.
+    fn withdraw_patience(&mut self, job: JobIdx) {
+        if self.patience_ends(job).is_some() {
+            self.queue.cancel(&Event::PatienceEnds(job));
+        }
+    }
+
+    /// `job`'s user gave up on it; false if it is no longer waiting for a first start.
+    fn abandon(&mut self, job: JobIdx, now: SimTime) -> bool {
+        let record = &self.records[job.get()];
+        if record.live.state != JobState::Pending || record.log.segments > 0 {
+            return false;
+        }
+        self.waiting -= 1;
+        self.finish(job, now, Outcome::Abandoned);
+        true
     }
 
     fn start(
@@ -495,6 +541,9 @@ impl<'w> Engine<'w> {
             .allocate(j.procs)
             .map_err(|e| format!("job {} does not fit: {e}", j.trace_id))?;
         self.waiting -= 1;
+        if self.records[i].log.segments == 0 {
+            self.withdraw_patience(job);
+        }
         self.begin_segment(job, &set, now);
         Ok(Some((job, Transition::Started)))
     }
@@ -594,14 +643,19 @@ pub fn simulate_with(
                         policy.on_transition(job, Transition::Ended(outcome), &engine.view(now));
                     }
                     Event::JobArrival(job) => {
-                        engine.records[job.get()].live.state = JobState::Pending;
-                        engine.waiting += 1;
+                        engine.arrive(job);
                         policy.on_transition(job, Transition::Pending, &engine.view(now));
                         let next = job.get() + 1;
                         if next < n {
                             engine
                                 .queue
                                 .push(jobs[next].submit, Event::JobArrival(JobIdx(next as u32)));
+                        }
+                    }
+                    Event::PatienceEnds(job) => {
+                        if engine.abandon(job, now) {
+                            let ended = Transition::Ended(Outcome::Abandoned);
+                            policy.on_transition(job, ended, &engine.view(now));
                         }
                     }
                     Event::PolicyWakeup => wakeup = None,

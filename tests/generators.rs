@@ -371,7 +371,11 @@ fn idle_sessions_hold_resources_and_the_metrics_say_how_much_sat_idle() {
     let base = "kind = \"interactive\"\ncores_per_node = 2\nruntime_median_s = 1800\nruntime_sigma = 0.6\n";
     let (w, s) = run(&format!("{base}idle_fraction = {{ min = 0.4, max = 0.8 }}"));
     let nw = w.nodes.as_ref().unwrap();
-    let shares: Vec<f64> = nw.idle_fraction.iter().map(|&f| f64::from(f)).collect();
+    let shares: Vec<f64> = nw
+        .users
+        .iter()
+        .map(|u| f64::from(u.idle_fraction))
+        .collect();
     assert_eq!(shares.len(), w.jobs.len());
     assert!(shares.iter().all(|f| (0.4..=0.8).contains(f)));
     close(mean(&shares), 0.6, 0.02, "mean idle share");
@@ -400,7 +404,7 @@ fn idle_sessions_hold_resources_and_the_metrics_say_how_much_sat_idle() {
     );
     let (plain, none) = run(base);
     assert_eq!(none.idle_core_hours, 0.0);
-    assert!(plain.nodes.as_ref().unwrap().idle_fraction.is_empty());
+    assert!(plain.nodes.as_ref().unwrap().users.is_empty());
     let times = |w: &Workload| {
         w.jobs
             .iter()

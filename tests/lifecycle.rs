@@ -530,7 +530,7 @@ fn node_workload(jobs: &[Spec]) -> Workload {
         requests,
         partitions: vec!["all".into()],
         classes: vec!["test".into()],
-        idle_fraction: Vec::new(),
+        users: Vec::new(),
         cluster: Nodes::new(&spec),
         placement: Placement::FirstFit,
     }));

@@ -3,68 +3,16 @@
 //! node-level invariants on random workloads under every placement, drops with reasons, and
 //! determinism.
 
+mod common;
+
 use clustersim::check::{check_nodes, check_policy, check_schedule};
-use clustersim::cluster::nodes::{NodeRequest, Nodes, Placement};
-use clustersim::cluster::spec::ClusterSpec;
-use clustersim::engine::time::{SimDuration, SimTime};
+use clustersim::cluster::nodes::Placement;
+use clustersim::engine::time::SimTime;
 use clustersim::policy::PolicyKind;
 use clustersim::run::{run, RunOptions, RunOutcome};
-use clustersim::workload::classes::{generate, ClassGenerator, JobClassSpec, NodeWorkload};
-use clustersim::workload::{Job, JobKind, Workload};
-
-fn cluster(text: &str) -> ClusterSpec {
-    let spec: ClusterSpec = toml::from_str(text).unwrap();
-    spec.validate().unwrap();
-    spec
-}
-
-/// Two nodes with 8 GPUs each, on one leaf.
-const TWO_GPU_NODES: &str = "[node_types.gpu]\ncount = 2\ncores = 16\nmemory_gb = 64\ngpus = 8\n";
-
-/// A job: (submit s, run s, estimate s, nodes, GPUs per node).
-type Spec = (u64, u64, u64, u32, u32);
-
-fn workload(spec: &ClusterSpec, jobs: &[Spec], placement: Placement) -> Workload {
-    let mut w = Workload {
-        machine_procs: spec.total_cores() as u32,
-        input_jobs: jobs.len() as u64,
-        ..Workload::default()
-    };
-    let mut requests = Vec::new();
-    for (i, &(submit, run_s, est, nodes, gpus)) in jobs.iter().enumerate() {
-        w.jobs.push(Job {
-            trace_id: i as u64 + 1,
-            submit: SimTime::from_secs(submit),
-            work: SimDuration::from_secs(run_s),
-            estimate: SimDuration::from_secs(est),
-            procs: nodes * 2 * gpus.max(1),
-            kind: JobKind::Batch,
-            user: -1,
-            group: -1,
-            queue: 1,
-            partition: 0,
-        });
-        requests.push(NodeRequest {
-            nodes,
-            cores_per_node: 2 * gpus.max(1),
-            memory_mb_per_node: 1024,
-            gpus_per_node: gpus,
-            allowed_types: u64::MAX,
-            ..NodeRequest::default()
-        });
-    }
-    w.nodes = Some(Box::new(NodeWorkload {
-        partition_of: vec![0; requests.len()],
-        class_of: vec![0; requests.len()],
-        requests,
-        partitions: vec!["all".into()],
-        classes: vec!["test".into()],
-        idle_fraction: Vec::new(),
-        cluster: Nodes::new(spec),
-        placement,
-    }));
-    w
-}
+use clustersim::workload::classes::{generate, ClassGenerator, JobClassSpec};
+use clustersim::workload::{JobKind, Workload};
+use common::nodes::{cluster, workload, TWO_GPU_NODES};
 
 fn simulate(w: &Workload, policy: PolicyKind) -> RunOutcome {
     let outcome = run(w, policy, &RunOptions::default(), &mut |_| {}).expect("run completes");

@@ -174,7 +174,7 @@ pub fn compute(
             continue;
         }
         let hours = result.run_time(i).as_ms() as f64 / 3_600_000.0;
-        let idle = f64::from(nw.idle_fraction.get(i).copied().unwrap_or(0.0));
+        let idle = f64::from(nw.user(i).idle_fraction);
         let [cores, _, gpus, slices] = totals[i];
         sessions.jobs += 1;
         for (amount, held, idle_sum) in [

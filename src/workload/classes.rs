@@ -103,6 +103,11 @@ pub struct JobClassSpec {
     /// metrics report the held and idle resource-hours of sessions.
     #[serde(default)]
     pub idle_fraction: Option<IdleFraction>,
+    /// How long users wait for a job of this class to start before giving up (a
+    /// distribution, s, as `runtime`): a job not started strictly before its submit time
+    /// plus its patience leaves the queue, outcome `abandoned`. Default: forever.
+    #[serde(default)]
+    pub patience: Option<RuntimeDist>,
     /// Relative arrival rate in each hour of the day (24 weights, hour 0 first), e.g.
     /// peaking in working hours for interactive sessions. Default: flat.
     #[serde(default)]
@@ -205,13 +210,40 @@ pub struct NodeWorkload {
     pub class_of: Vec<u16>,
     /// Class names.
     pub classes: Vec<String>,
-    /// Per job, the share of its run it sits idle (interactive sessions; empty when no
-    /// job says, which means 0 for all).
-    pub idle_fraction: Vec<f32>,
+    /// Per job, how its user behaves ([`UserBehaviour`]; empty when no class says, which
+    /// means the default for all: never idle, never giving up).
+    pub users: Vec<UserBehaviour>,
     /// The cluster, all free.
     pub cluster: Nodes,
     /// How jobs are placed on nodes.
     pub placement: Placement,
+}
+
+/// How a job's user behaves: what interactive sessions model beyond their request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UserBehaviour {
+    /// The share of the job's run it sits idle (a notebook open but unused).
+    pub idle_fraction: f32,
+    /// How long the user waits for the job to start before giving up, s ([`u64::MAX`]:
+    /// forever). A job not started strictly before `submit + patience_s` leaves the queue
+    /// with outcome `abandoned`.
+    pub patience_s: u64,
+}
+
+impl Default for UserBehaviour {
+    fn default() -> Self {
+        UserBehaviour {
+            idle_fraction: 0.0,
+            patience_s: u64::MAX,
+        }
+    }
+}
+
+impl NodeWorkload {
+    /// How the user of job `i` behaves.
+    pub fn user(&self, i: usize) -> UserBehaviour {
+        self.users.get(i).copied().unwrap_or_default()
+    }
 }
 
 /// A partition resolved: its node types as a bit mask, what it takes, its limit.
@@ -440,6 +472,10 @@ pub fn check_classes(
         if let Some(idle) = &c.idle_fraction {
             idle.check().map_err(|m| (key("idle_fraction"), m))?;
         }
+        if let Some(p) = &c.patience {
+            p.check()
+                .map_err(|(f, m)| (key(&format!("patience.{f}")), m))?;
+        }
         if c.max_runtime_s == Some(0) {
             return Err((key("max_runtime_s"), "expected at least 1 second".into()));
         }
@@ -494,7 +530,11 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     let mut estimate_rng = streams.stream("estimates");
     let mut arrival_rng = streams.stream("arrivals");
     let mut idle_rng = streams.stream("idle");
-    let any_idle = g.classes.iter().any(|c| c.idle_fraction.is_some());
+    let mut patience_rng = streams.stream("patience");
+    let any_user_behaviour = g
+        .classes
+        .iter()
+        .any(|c| c.idle_fraction.is_some() || c.patience.is_some());
     let parts = partitions(g.cluster);
     let share_total: f64 = g.classes.iter().map(|c| c.share).sum();
     let runtimes: Vec<RuntimeDist> = g
@@ -521,7 +561,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         partition: Option<usize>,
         run_s: u64,
         estimate_s: u64,
-        idle: f32,
+        user: UserBehaviour,
     }
     let nodes_all = Nodes::new(g.cluster);
     // Per class, the node types its MIG profile allows (all without one).
@@ -628,10 +668,16 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         demand[0] += f64::from(nodes) * f64::from(c.cores_per_node) * run_s as f64;
         demand[1] += f64::from(nodes) * per_node_gpu * run_s as f64;
         demand[2] += f64::from(nodes) * f64::from(c.mig_slices_per_node) * run_s as f64;
-        let idle = c
-            .idle_fraction
-            .as_ref()
-            .map_or(0.0, |f| f.sample(&mut idle_rng));
+        let user = UserBehaviour {
+            idle_fraction: c
+                .idle_fraction
+                .as_ref()
+                .map_or(0.0, |f| f.sample(&mut idle_rng)),
+            patience_s: c
+                .patience
+                .as_ref()
+                .map_or(u64::MAX, |p| p.sample(&mut patience_rng)),
+        };
         drawn.push(Drawn {
             class: ci as u16,
             kind,
@@ -639,7 +685,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             partition,
             run_s,
             estimate_s,
-            idle,
+            user,
         });
     }
     let capacity = [
@@ -690,7 +736,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         partitions: parts.iter().map(|p| p.name.clone()).collect(),
         class_of: Vec::with_capacity(g.jobs),
         classes: g.classes.iter().map(|c| c.name.clone()).collect(),
-        idle_fraction: Vec::new(),
+        users: Vec::new(),
         cluster: nodes_all,
         placement: g.placement,
     };
@@ -764,8 +810,8 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         nw.requests.push(d.request);
         nw.partition_of.push(d.partition.map_or(0, |p| p as u16));
         nw.class_of.push(d.class);
-        if any_idle {
-            nw.idle_fraction.push(d.idle);
+        if any_user_behaviour {
+            nw.users.push(d.user);
         }
     }
     w.meta.never_placed_classes = dropped_per_class
@@ -796,7 +842,7 @@ pub fn attach_requests(
         partitions: parts.iter().map(|p| p.name.clone()).collect(),
         class_of: Vec::with_capacity(w.jobs.len()),
         classes: vec!["batch".to_string(), "interactive".to_string()],
-        idle_fraction: Vec::new(),
+        users: Vec::new(),
         cluster: nodes_all.clone(),
         placement,
     };

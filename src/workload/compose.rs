@@ -16,7 +16,7 @@
 //! - orders the jobs by (submit, source, position in the source), so ties between sources
 //!   are broken by the order the sources are written in.
 
-use super::classes::{attach_requests, NodeWorkload};
+use super::classes::{attach_requests, NodeWorkload, UserBehaviour};
 use super::{DroppedJob, Job, JobKind, Workload};
 use crate::cluster::nodes::{NodeRequest, Placement};
 use crate::cluster::spec::{ClusterSpec, JobKinds};
@@ -138,7 +138,7 @@ pub fn merge(
     struct Entry {
         job: Job,
         /// Request, partition, class, idle share.
-        node: Option<(NodeRequest, u16, u16, f32)>,
+        node: Option<(NodeRequest, u16, u16, UserBehaviour)>,
     }
     let mut entries: Vec<(u64, usize, usize, Entry)> = Vec::new();
     let mut merged_nodes: Option<NodeWorkload> = None;
@@ -161,7 +161,7 @@ pub fn merge(
                 partitions: nw.partitions.clone(),
                 class_of: Vec::new(),
                 classes: Vec::new(),
-                idle_fraction: Vec::new(),
+                users: Vec::new(),
                 cluster: nw.cluster.clone(),
                 placement: nw.placement,
             });
@@ -189,7 +189,7 @@ pub fn merge(
                     nw.requests[i].clone(),
                     nw.partition_of[i],
                     nw.class_of[i] + class_base,
-                    nw.idle_fraction.get(i).copied().unwrap_or(0.0),
+                    nw.user(i),
                 )
             });
             entries.push((job.submit.as_ms(), k, i, Entry { job, node }));
@@ -198,18 +198,18 @@ pub fn merge(
     entries.sort_by_key(|&(t, k, i, _)| (t, k, i));
     for (_, _, _, e) in entries {
         out.jobs.push(e.job);
-        if let (Some(m), Some((request, partition, class, idle))) = (merged_nodes.as_mut(), e.node)
+        if let (Some(m), Some((request, partition, class, user))) = (merged_nodes.as_mut(), e.node)
         {
             m.requests.push(request);
             m.partition_of.push(partition);
             m.class_of.push(class);
-            m.idle_fraction.push(idle);
+            m.users.push(user);
         }
     }
-    // All zeros is said by an empty list.
+    // Every user behaving by default is said by an empty list.
     if let Some(m) = merged_nodes.as_mut() {
-        if m.idle_fraction.iter().all(|&f| f == 0.0) {
-            m.idle_fraction.clear();
+        if m.users.iter().all(|u| *u == UserBehaviour::default()) {
+            m.users.clear();
         }
     }
     out.nodes = merged_nodes.map(Box::new);

@@ -380,7 +380,7 @@ pub fn read_dlrm<R: BufRead>(
         partitions: vec!["all".to_string()],
         class_of: Vec::with_capacity(jobs.len()),
         classes,
-        idle_fraction: Vec::new(),
+        users: Vec::new(),
         cluster: nodes,
         placement,
     };

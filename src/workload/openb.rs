@@ -234,7 +234,7 @@ pub fn read_pod_list(
         partitions: vec!["all".to_string()],
         class_of: Vec::new(),
         classes: vec!["batch".to_string(), "latency-sensitive".to_string()],
-        idle_fraction: Vec::new(),
+        users: Vec::new(),
         cluster: nodes.clone(),
         placement,
     };

@@ -127,9 +127,9 @@ pub fn apply_filter(w: &mut Workload, filter: &Filter) -> Result<(), String> {
         nw.partition_of.retain(|_| *it.next().unwrap_or(&true));
         let mut it = keep.iter();
         nw.class_of.retain(|_| *it.next().unwrap_or(&true));
-        if !nw.idle_fraction.is_empty() {
+        if !nw.users.is_empty() {
             let mut it = keep.iter();
-            nw.idle_fraction.retain(|_| *it.next().unwrap_or(&true));
+            nw.users.retain(|_| *it.next().unwrap_or(&true));
         }
     }
     Ok(())

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod nodes;
+
 use clustersim::engine::time::{SimDuration, SimTime};
 use clustersim::workload::swf::{read_swf, SwfOptions};
 use clustersim::workload::Workload;

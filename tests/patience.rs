@@ -1,0 +1,176 @@
+//! Patience: a user whose job has not started within their patience gives up on it, and it
+//! leaves the queue with outcome `abandoned`. Hand-computed cases under every policy (the
+//! tie at exactly submit + patience included), the generator's `patience` key, and the
+//! run's outputs.
+
+mod common;
+
+use clustersim::check::{check_nodes, check_schedule};
+use clustersim::cluster::nodes::Placement;
+use clustersim::lifecycle::{Outcome, RunResult};
+use clustersim::policy::PolicyKind;
+use clustersim::simulation::simulate;
+use clustersim::workload::classes::UserBehaviour;
+use clustersim::workload::Workload;
+use common::nodes::{cluster, workload, TWO_GPU_NODES};
+use common::{clustersim_in_repo, scratch, text};
+
+/// Job 1 holds both 8-GPU nodes from 0 to 100. One-GPU jobs wait behind it: job 2 (submit
+/// 10, patience 60) gives up at 70; job 3 (submit 20, patience 80) gives up at 100, the
+/// instant job 1 ends (its user leaves before the pass at 100); job 4 (submit 30,
+/// patience 71) starts at 100, a second before its user would leave; job 5 (submit 40)
+/// waits forever and starts at 100.
+fn impatient() -> Workload {
+    let spec = cluster(TWO_GPU_NODES);
+    let jobs = [
+        (0, 100, 100, 2, 8),
+        (10, 50, 50, 1, 1),
+        (20, 50, 50, 1, 1),
+        (30, 50, 50, 1, 1),
+        (40, 10, 10, 1, 1),
+    ];
+    let mut w = workload(&spec, &jobs, Placement::FirstFit);
+    let patience_s = [u64::MAX, 60, 80, 71, u64::MAX];
+    w.nodes.as_mut().unwrap().users = patience_s
+        .iter()
+        .map(|&patience_s| UserBehaviour {
+            patience_s,
+            ..UserBehaviour::default()
+        })
+        .collect();
+    w
+}
+
+fn run(w: &Workload, policy: PolicyKind) -> RunResult {
+    let mut p = policy.build_for(w).unwrap();
+    let r = simulate(w, p.as_mut(), &mut |_| {}).expect("the run completes");
+    check_schedule(w, &r).unwrap();
+    check_nodes(w, &r).unwrap();
+    r
+}
+
+#[test]
+fn users_give_up_on_jobs_not_started_within_their_patience() {
+    let w = impatient();
+    for policy in PolicyKind::ALL {
+        let r = run(&w, policy);
+        let outcomes: Vec<Outcome> = r.log.iter().map(|l| l.outcome).collect();
+        use Outcome::{Abandoned, Completed};
+        assert_eq!(
+            outcomes,
+            [Completed, Abandoned, Abandoned, Completed, Completed],
+            "{policy}"
+        );
+        let end_s: Vec<u64> = r.end.iter().map(|t| t.as_ms() / 1000).collect();
+        assert_eq!(end_s[1..3], [70, 100], "{policy}: when they gave up");
+        let start_s: Vec<u64> = r.start.iter().map(|t| t.as_ms() / 1000).collect();
+        assert_eq!(start_s[3..], [100, 100], "{policy}");
+        assert!(r.log[1].segments == 0 && r.log[2].segments == 0, "{policy}");
+    }
+}
+
+#[test]
+fn a_job_that_started_is_not_given_up_on() {
+    // Job 4's patience would end at 101: it started at 100, so that event was withdrawn and
+    // never fired. Events: 5 arrivals, 3 stops, 2 users giving up (fcfs and easy ask for no
+    // wake-ups).
+    let w = impatient();
+    for policy in [PolicyKind::Fcfs, PolicyKind::Easy] {
+        assert_eq!(run(&w, policy).events, 10, "{policy}");
+    }
+}
+
+#[test]
+fn without_patience_nobody_gives_up() {
+    let mut w = impatient();
+    w.nodes.as_mut().unwrap().users.clear();
+    for policy in PolicyKind::ALL {
+        let r = run(&w, policy);
+        assert!(r.log.iter().all(|l| l.outcome == Outcome::Completed));
+    }
+}
+
+const SESSIONS: &str = r#"
+name = "impatient-sessions"
+seed = 3
+
+[cluster.node_types.gpu]
+count = 2
+cores = 16
+memory_gb = 64
+gpus = 2
+
+[workload.generator]
+jobs = 300
+load = 1.5
+
+[[workload.generator.classes]]
+name = "notebook"
+kind = "interactive"
+share = 1.0
+gpus_per_node = [1]
+cores_per_node = 4
+runtime_median_s = 1800
+patience = { dist = "lognormal", median_s = 120, sigma = 1.0 }
+"#;
+
+#[test]
+fn a_scenario_turns_patience_on_and_the_outputs_count_abandoned_requests() {
+    let dir = scratch("patience-scenario");
+    let scenario = dir.join("sessions.toml");
+    std::fs::write(&scenario, SESSIONS).unwrap();
+    let out = dir.join("out");
+    let o = clustersim_in_repo(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--no-plots",
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let abandoned = summary["metrics"]["lifecycle"]["outcomes"]["abandoned"]
+        .as_u64()
+        .unwrap();
+    let jobs = std::fs::read_to_string(out.join("jobs.csv")).unwrap();
+    let rows = jobs.lines().filter(|l| l.contains(",abandoned,")).count() as u64;
+    assert!(abandoned > 0, "at load 1.5 some users give up");
+    assert_eq!(rows, abandoned, "jobs.csv says which");
+    // Same scenario, same bytes.
+    let again = dir.join("again");
+    let o = clustersim_in_repo(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--no-plots",
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        jobs,
+        std::fs::read_to_string(again.join("jobs.csv")).unwrap()
+    );
+}
+
+#[test]
+fn a_bad_patience_is_an_error_naming_its_key() {
+    let dir = scratch("patience-bad");
+    let scenario = dir.join("bad.toml");
+    std::fs::write(
+        &scenario,
+        SESSIONS.replace("median_s = 120", "median_s = -5"),
+    )
+    .unwrap();
+    let o = clustersim_in_repo(&["validate", scenario.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("patience.median_s"), "{t}");
+    assert!(t.contains("bad.toml"), "{t}");
+}
