@@ -46,6 +46,9 @@ pub struct RunRequest {
     pub seed: Option<u64>,
     /// Bounded-slowdown threshold τ, s, at least 1 (default: the scenario's, else 10).
     pub bsld_tau_s: Option<u64>,
+    /// The time to start within which a session counts as on target, s (default: the
+    /// scenario's, else 60).
+    pub session_start_target_s: Option<u64>,
     /// How to read and shape the workload.
     pub input: WorkloadRequest,
 }
@@ -181,6 +184,10 @@ pub fn plan_run(
             .bsld_tau_s
             .or(file.map(|f| f.policy.bsld_tau_s))
             .unwrap_or_else(|| scenario::PolicySpec::default().bsld_tau_s),
+        session_start_target_s: request
+            .session_start_target_s
+            .or(file.map(|f| f.policy.session_start_target_s))
+            .unwrap_or_else(|| scenario::PolicySpec::default().session_start_target_s),
         kill_at_walltime: request.input.kill_at_walltime
             || file.is_some_and(|f| f.workload.kill_at_walltime),
         lenient: request.input.lenient || file.is_some_and(|f| f.workload.lenient),

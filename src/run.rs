@@ -17,6 +17,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// Bounded-slowdown threshold τ, s.
     pub bsld_tau_s: u64,
+    /// The time to start within which a session (an interactive job) counts as started
+    /// on target, s.
+    pub session_start_target_s: u64,
     /// Whether runtimes above the estimate were cut at the estimate.
     pub kill_at_walltime: bool,
     /// Whether malformed lines were skipped.
@@ -34,6 +37,7 @@ impl Default for RunOptions {
         RunOptions {
             seed: 0,
             bsld_tau_s: 10,
+            session_start_target_s: 60,
             kill_at_walltime: false,
             lenient: false,
             scenario: None,
@@ -151,7 +155,10 @@ pub fn run(
     let metrics = metrics::compute(
         workload,
         &result,
-        SimDuration::from_secs(options.bsld_tau_s),
+        &metrics::MetricOptions {
+            bsld_tau: SimDuration::from_secs(options.bsld_tau_s),
+            session_start_target: SimDuration::from_secs(options.session_start_target_s),
+        },
     );
     let summary = Summary {
         program: crate::run::PROGRAM,

@@ -140,7 +140,11 @@ fn a_scenario_turns_patience_on_and_the_outputs_count_abandoned_requests() {
     let rows = jobs.lines().filter(|l| l.contains(",abandoned,")).count() as u64;
     assert!(abandoned > 0, "at load 1.5 some users give up");
     assert_eq!(rows, abandoned, "jobs.csv says which");
-    // Same scenario, same bytes.
+    let s = &summary["metrics"]["session_start"];
+    assert_eq!(s["abandoned"].as_u64(), Some(abandoned));
+    assert_eq!(s["requests"].as_u64(), Some(300));
+    assert_eq!(summary["metrics"]["session_start_by_class"]["notebook"], *s);
+    // Same scenario, same bytes; the target only changes the metrics.
     let again = dir.join("again");
     let o = clustersim_in_repo(&[
         "run",
@@ -151,12 +155,19 @@ fn a_scenario_turns_patience_on_and_the_outputs_count_abandoned_requests() {
         "csv",
         "--no-plots",
         "--force",
+        "--session-start-target",
+        "30",
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         jobs,
         std::fs::read_to_string(again.join("jobs.csv")).unwrap()
     );
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(again.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(again["metrics"]["session_start"]["target_s"], 30.0);
+    assert_eq!(summary["metrics"]["session_start"]["target_s"], 60.0);
 }
 
 #[test]
@@ -173,4 +184,50 @@ fn a_bad_patience_is_an_error_naming_its_key() {
     let t = text(&o);
     assert!(t.contains("patience.median_s"), "{t}");
     assert!(t.contains("bad.toml"), "{t}");
+}
+
+#[test]
+fn session_start_metrics_count_waits_against_the_target_and_those_given_up_on() {
+    use clustersim::engine::time::SimDuration;
+    use clustersim::metrics::{compute, MetricOptions};
+    use clustersim::workload::JobKind;
+    let mut w = impatient();
+    // Jobs 2 to 5 are sessions; job 1 is the batch job that holds the nodes.
+    for j in &mut w.jobs[1..] {
+        j.kind = JobKind::Interactive;
+    }
+    let r = run(&w, PolicyKind::Easy);
+    let options = MetricOptions {
+        bsld_tau: SimDuration::from_secs(10),
+        session_start_target: SimDuration::from_secs(60),
+    };
+    let m = compute(&w, &r, &options);
+    let s = &m.session_start;
+    // Job 2 and job 3 given up on; job 4 waited 70 s, job 5 60 s (on target: at most 60).
+    assert_eq!(
+        (s.requests, s.started, s.abandoned, s.timeouts),
+        (4, 2, 2, 0)
+    );
+    assert_eq!(s.abandoned_share, 0.5);
+    assert_eq!(s.on_target_share, 0.25);
+    // Nearest rank of [60, 70]: p50 is the first, p95 and p99 the second.
+    assert_eq!(
+        (
+            s.time_to_start_p50_s,
+            s.time_to_start_p95_s,
+            s.time_to_start_p99_s,
+            s.time_to_start_max_s
+        ),
+        (60.0, 70.0, 70.0, 70.0)
+    );
+    assert_eq!(s.target_s, 60.0);
+    // One class, "test": the same figures.
+    assert_eq!(m.session_start_by_class.len(), 1);
+    assert_eq!(&m.session_start_by_class["test"], s);
+    // A target of 59 s: nobody on target.
+    let strict = MetricOptions {
+        session_start_target: SimDuration::from_secs(59),
+        ..options
+    };
+    assert_eq!(compute(&w, &r, &strict).session_start.on_target_share, 0.0);
 }

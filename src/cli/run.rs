@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// max(run, τ)) [default: 10].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub bsld_tau: Option<u64>,
+    /// The time to start within which a session (an interactive job) counts as started on
+    /// target, in seconds [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    pub session_start_target: Option<u64>,
     /// How to read the workload.
     #[command(flatten)]
     pub input: WorkloadArgs,
@@ -86,6 +90,7 @@ impl From<&RunArgs> for RunRequest {
             no_plots,
             seed,
             bsld_tau,
+            session_start_target,
             input,
             quiet: _,
             // Obeyed by the command when it writes, not by the plan.
@@ -101,6 +106,7 @@ impl From<&RunArgs> for RunRequest {
             no_plots: *no_plots,
             seed: *seed,
             bsld_tau_s: *bsld_tau,
+            session_start_target_s: *session_start_target,
             input: WorkloadRequest::from(input),
         }
     }

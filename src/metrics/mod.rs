@@ -9,6 +9,10 @@
 //! - utilization = Σ over segments of size × length / (machine processors × (last end −
 //!   first submit));
 //! - makespan = last end − first submit;
+//! - a session's time to start = its first start − its submit (start-up latency is not
+//!   modelled yet); a session is on target if it started with a time to start at most the
+//!   target (default 60 s); the share on target is over every session requested, so one
+//!   given up on (`abandoned`) or never started counts as missed;
 //! - percentiles use the nearest-rank method: the p-th percentile of n sorted values is
 //!   the value at rank ⌈p/100 × n⌉ (1-based), so it is always one of the observed values.
 
@@ -63,6 +67,43 @@ pub struct LifecycleMetrics {
     pub work_lost_s: f64,
 }
 
+/// How fast interactive jobs (sessions) started, against a target.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SessionStartMetrics {
+    /// Sessions requested (interactive jobs submitted).
+    pub requests: u64,
+    /// Sessions that started.
+    pub started: u64,
+    /// Sessions their users gave up on before they started (outcome `abandoned`).
+    pub abandoned: u64,
+    /// `abandoned / requests` (0 without requests).
+    pub abandoned_share: f64,
+    /// Sessions stopped at their time limit.
+    pub timeouts: u64,
+    /// Median time to start of the sessions that started, s.
+    pub time_to_start_p50_s: f64,
+    /// 95th percentile time to start, s.
+    pub time_to_start_p95_s: f64,
+    /// 99th percentile time to start, s.
+    pub time_to_start_p99_s: f64,
+    /// Longest time to start, s.
+    pub time_to_start_max_s: f64,
+    /// The target, s.
+    pub target_s: f64,
+    /// Share of the sessions requested that started within the target (0 without
+    /// requests).
+    pub on_target_share: f64,
+}
+
+/// What the metrics are computed with.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricOptions {
+    /// Bounded-slowdown threshold τ.
+    pub bsld_tau: SimDuration,
+    /// The time to start within which a session is on target.
+    pub session_start_target: SimDuration,
+}
+
 /// The summary of a run's schedule.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScheduleMetrics {
@@ -80,13 +121,23 @@ pub struct ScheduleMetrics {
     pub interactive: ClassMetrics,
     /// Batch jobs only.
     pub batch: ClassMetrics,
+    /// Interactive jobs as sessions: how fast they started, how many were given up on.
+    pub session_start: SessionStartMetrics,
+    /// The same per generator class of interactive jobs (node-level workloads), by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub session_start_by_class: BTreeMap<String, SessionStartMetrics>,
     /// Node-level workloads: each resource's utilization, per partition, GPU fragmentation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<resources::ResourceMetrics>,
 }
 
-/// Computes the schedule's metrics; `bsld_tau` is the bounded-slowdown threshold.
-pub fn compute(workload: &Workload, result: &RunResult, bsld_tau: SimDuration) -> ScheduleMetrics {
+/// Computes the schedule's metrics.
+pub fn compute(
+    workload: &Workload,
+    result: &RunResult,
+    options: &MetricOptions,
+) -> ScheduleMetrics {
+    let bsld_tau = options.bsld_tau;
     let jobs = &workload.jobs;
     let first_submit = jobs.iter().map(|j| j.submit).min().unwrap_or(SimTime::ZERO);
     let last_end = result.end.iter().copied().max().unwrap_or(SimTime::ZERO);
@@ -152,8 +203,87 @@ pub fn compute(workload: &Workload, result: &RunResult, bsld_tau: SimDuration) -
         all: class(&|_| true),
         interactive: class(&|k| k == JobKind::Interactive),
         batch: class(&|k| k == JobKind::Batch),
+        session_start: session_start(workload, result, options.session_start_target, &|_| true),
+        session_start_by_class: session_start_by_class(
+            workload,
+            result,
+            options.session_start_target,
+        ),
         resources: resources::compute(workload, result, makespan.as_ms()),
     }
+}
+
+/// Session start metrics of the interactive jobs `i` for which `in_group(i)` holds.
+fn session_start(
+    workload: &Workload,
+    result: &RunResult,
+    target: SimDuration,
+    in_group: &dyn Fn(usize) -> bool,
+) -> SessionStartMetrics {
+    let mut m = SessionStartMetrics {
+        target_s: target.as_secs_f64(),
+        ..SessionStartMetrics::default()
+    };
+    let mut to_start_ms = Vec::new();
+    let mut on_target = 0u64;
+    for (i, j) in workload.jobs.iter().enumerate() {
+        if j.kind != JobKind::Interactive || !in_group(i) {
+            continue;
+        }
+        m.requests += 1;
+        match result.log[i].outcome {
+            Outcome::Abandoned => m.abandoned += 1,
+            Outcome::Timeout => m.timeouts += 1,
+            _ => {}
+        }
+        if result.started(i) {
+            let wait = result.start[i].saturating_since(j.submit);
+            on_target += u64::from(wait <= target);
+            to_start_ms.push(wait.as_ms());
+        }
+    }
+    m.started = to_start_ms.len() as u64;
+    if m.requests > 0 {
+        m.abandoned_share = m.abandoned as f64 / m.requests as f64;
+        m.on_target_share = on_target as f64 / m.requests as f64;
+    }
+    if !to_start_ms.is_empty() {
+        let secs = |ms: u64| ms as f64 / 1000.0;
+        m.time_to_start_max_s = secs(to_start_ms.iter().copied().max().unwrap_or(0));
+        m.time_to_start_p50_s = secs(select_rank(&mut to_start_ms, 50.0, Ord::cmp));
+        m.time_to_start_p95_s = secs(select_rank(&mut to_start_ms, 95.0, Ord::cmp));
+        m.time_to_start_p99_s = secs(select_rank(&mut to_start_ms, 99.0, Ord::cmp));
+    }
+    m
+}
+
+/// [`session_start`] per generator class that has interactive jobs, by class name.
+fn session_start_by_class(
+    workload: &Workload,
+    result: &RunResult,
+    target: SimDuration,
+) -> BTreeMap<String, SessionStartMetrics> {
+    let Some(nw) = workload.nodes.as_deref() else {
+        return BTreeMap::new();
+    };
+    let mut interactive = vec![false; nw.classes.len()];
+    for (i, j) in workload.jobs.iter().enumerate() {
+        if j.kind == JobKind::Interactive {
+            interactive[nw.class_of[i] as usize] = true;
+        }
+    }
+    nw.classes
+        .iter()
+        .enumerate()
+        .filter(|&(c, _)| interactive[c])
+        .map(|(c, name)| {
+            let in_class = |i: usize| nw.class_of[i] as usize == c;
+            (
+                name.clone(),
+                session_start(workload, result, target, &in_class),
+            )
+        })
+        .collect()
 }
 
 /// The nearest-rank percentile of non-empty `values`, found by selection (O(n)) rather than

@@ -125,6 +125,20 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
     row.push(("requeues".into(), int(life.requeues)));
     row.push(("suspended_s".into(), Float(life.suspended_s)));
     row.push(("work_lost_s".into(), Float(life.work_lost_s)));
+    // Sessions: how fast they started, against the target.
+    let ss = &s.metrics.session_start;
+    row.push(("session_requests".into(), int(ss.requests)));
+    row.push(("session_abandoned".into(), int(ss.abandoned)));
+    for (name, v) in [
+        ("session_abandoned_share", ss.abandoned_share),
+        ("session_time_to_start_p50_s", ss.time_to_start_p50_s),
+        ("session_time_to_start_p95_s", ss.time_to_start_p95_s),
+        ("session_time_to_start_p99_s", ss.time_to_start_p99_s),
+        ("session_start_target_s", ss.target_s),
+        ("session_on_target_share", ss.on_target_share),
+    ] {
+        row.push((name.into(), Float(v)));
+    }
     row
 }
 

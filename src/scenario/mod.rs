@@ -210,6 +210,10 @@ pub struct PolicySpec {
     /// Bounded-slowdown threshold τ, s (at least 1).
     #[serde(default = "default_tau")]
     pub bsld_tau_s: u64,
+    /// The time to start within which a session (an interactive job) counts as started
+    /// on target, s (default 60).
+    #[serde(default = "default_session_start_target")]
+    pub session_start_target_s: u64,
     /// How node-level jobs are placed: `first-fit`, `best-fit`, `spread`, `topology`.
     #[serde(default)]
     pub placement: Placement,
@@ -223,11 +227,16 @@ fn default_tau() -> u64 {
     10
 }
 
+fn default_session_start_target() -> u64 {
+    60
+}
+
 impl Default for PolicySpec {
     fn default() -> Self {
         PolicySpec {
             name: default_policy(),
             bsld_tau_s: default_tau(),
+            session_start_target_s: default_session_start_target(),
             placement: Placement::default(),
         }
     }
