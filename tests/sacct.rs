@@ -417,3 +417,31 @@ fn convert_writes_swf_that_replays_like_the_source() {
     assert!(text.starts_with("job_id,submit_s,run_s,estimate_s,procs,"));
     assert_eq!(text.lines().count(), 6);
 }
+
+#[test]
+fn sessions_are_recognised_by_their_submit_line_and_by_a_missing_batch_step() {
+    // Job 1: sbatch, with a batch step: batch. Job 2: salloc, whose allocation has an
+    // interactive step and an srun step but no batch step: interactive. Job 3: srun given
+    // by its path. Job 4: no submit line, steps without a batch step (an allocation):
+    // interactive. Job 5: no submit line and no steps (a dump of jobs only, `sacct -X`):
+    // batch, as nothing says otherwise.
+    let text = "\
+JobID|JobIDRaw|JobName|Partition|Submit|Start|End|Elapsed|NCPUS|State|SubmitLine
+1|1|train|cpu|2024-01-01T00:00:00|2024-01-01T00:00:00|2024-01-01T01:00:00|01:00:00|4|COMPLETED|sbatch run.sh
+1.batch|1|batch||2024-01-01T00:00:00|2024-01-01T00:00:00|2024-01-01T01:00:00|01:00:00|4|COMPLETED|
+2|2|work|cpu|2024-01-01T00:00:10|2024-01-01T00:00:10|2024-01-01T00:30:10|00:30:00|2|COMPLETED|salloc -n 2 --time=1:00:00
+2.interactive|2|interactive||2024-01-01T00:00:10|2024-01-01T00:00:10|2024-01-01T00:30:10|00:30:00|2|COMPLETED|
+2.0|2|python||2024-01-01T00:01:00|2024-01-01T00:01:00|2024-01-01T00:20:00|00:19:00|2|COMPLETED|srun python
+3|3|shell|cpu|2024-01-01T00:00:20|2024-01-01T00:00:20|2024-01-01T00:10:20|00:10:00|1|COMPLETED|/usr/bin/srun --pty bash
+4|4|alloc|cpu|2024-01-01T00:00:30|2024-01-01T00:00:30|2024-01-01T00:05:30|00:05:00|1|COMPLETED|
+4.extern|4|extern||2024-01-01T00:00:30|2024-01-01T00:00:30|2024-01-01T00:05:30|00:05:00|1|COMPLETED|
+5|5|solver|cpu|2024-01-01T00:00:40|2024-01-01T00:00:40|2024-01-01T00:05:40|00:05:00|1|COMPLETED|
+";
+    let w = read_sacct(text, "sessions.txt", &options(8)).unwrap();
+    let kinds: Vec<JobKind> = (1..=5).map(|id| by_id(&w, id).kind).collect();
+    use JobKind::{Batch, Interactive};
+    assert_eq!(kinds, [Batch, Interactive, Interactive, Interactive, Batch]);
+    // Interactive jobs are queue 0, as SWF's.
+    assert_eq!(by_id(&w, 2).queue, 0);
+    assert_eq!(by_id(&w, 1).queue, -1);
+}

@@ -32,8 +32,10 @@
 //! - **Jobs that never started** (no `Start`, e.g. cancelled while pending) are dropped with
 //!   reason `never_started`; jobs still running or pending at the dump (no `End` and no
 //!   `Elapsed`) with reason `no_end`; sizes of 0 with `non_positive_size`. Interactive jobs
-//!   are those named `interactive`, `bash`, `sh`, `qlogin` or `jupyter*`, or in a QOS or
-//!   partition whose name contains `interactive`.
+//!   (sessions) are those named `interactive`, `bash`, `sh`, `qlogin` or `jupyter*`, in a
+//!   QOS or partition whose name contains `interactive`, submitted by `salloc` or `srun`
+//!   (the first word of `SubmitLine`, by any path), or allocations: jobs whose steps are in
+//!   the dump but include no `.batch` step, which every `sbatch` job has.
 //!
 //! The jobs are processors anywhere (their `NCPUS`), like SWF jobs; the machine size comes
 //! from `--procs` or the scenario's cluster.
@@ -43,7 +45,7 @@ use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Placement};
 use crate::cluster::spec::ClusterSpec;
 use crate::engine::time::{SimDuration, SimTime};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -343,10 +345,11 @@ mod k {
     pub const Timelimit: usize = 19;
     pub const TimelimitRaw: usize = 20;
     pub const User: usize = 21;
+    pub const SubmitLine: usize = 23;
 }
 
 /// The names of the columns in [`k`], in its order.
-const USED: [&str; 23] = [
+const USED: [&str; 24] = [
     "Account",
     "AllocCPUS",
     "AllocTRES",
@@ -370,6 +373,7 @@ const USED: [&str; 23] = [
     "TimelimitRaw",
     "User",
     "Eligible",
+    "SubmitLine",
 ];
 
 struct Columns {
@@ -628,6 +632,36 @@ impl Numbering {
     }
 }
 
+/// The steps of a job seen in a dump.
+#[derive(Clone, Copy, Debug, Default)]
+struct StepsSeen {
+    any: bool,
+    batch: bool,
+}
+
+impl StepsSeen {
+    fn see(&mut self, step: &str) {
+        self.any = true;
+        self.batch |= step == "batch";
+    }
+
+    /// An allocation (`salloc`, `srun` outside a batch script): steps, none of them the
+    /// `.batch` step that every `sbatch` job has. A dump of jobs only (`sacct -X`) shows no
+    /// steps at all, and says nothing this way.
+    fn is_allocation(self) -> bool {
+        self.any && !self.batch
+    }
+}
+
+/// Whether a job's `SubmitLine` is `salloc` or `srun` (by any path): a session.
+fn submitted_interactively(submit_line: &str) -> bool {
+    let command = submit_line
+        .split_whitespace()
+        .next()
+        .map(|c| c.rsplit('/').next().unwrap_or(c));
+    matches!(command, Some("salloc" | "srun"))
+}
+
 /// Reads sacct text (see the module docs) as jobs of processors anywhere.
 pub fn read_sacct(
     text: &str,
@@ -714,6 +748,8 @@ pub fn read_sacct_on(
         account: i32,
         partition: i32,
         interactive: bool,
+        /// Steps seen: any, and a `.batch` one (see [`is_allocation`]).
+        steps: StepsSeen,
         state: Cow<'t, str>,
         nnodes: u32,
         mem: Option<(u64, bool)>,
@@ -811,8 +847,9 @@ pub fn read_sacct_on(
             let parent = &id[..dot];
             // Steps nearly always follow their job: one matching the job just read needs
             // no look-up later.
-            if rows.last().is_none_or(|r| r.id_text != parent) {
-                unmatched_steps.push((line, id.to_string()));
+            match rows.last_mut() {
+                Some(r) if r.id_text == parent => r.steps.see(&id[dot + 1..]),
+                _ => unmatched_steps.push((line, id.to_string())),
             }
             continue;
         }
@@ -863,7 +900,8 @@ pub fn read_sacct_on(
                 .get(..7)
                 .is_some_and(|p| p.eq_ignore_ascii_case(b"jupyter"))
             || contains_ignore_ascii_case(get(k::QOS), "interactive")
-            || contains_ignore_ascii_case(partition, "interactive");
+            || contains_ignore_ascii_case(partition, "interactive")
+            || submitted_interactively(get(k::SubmitLine));
         // The state's first word (`CANCELLED by 1001`): the trimmed field starts with it.
         let (state_from, state_to) = cols.range(rec, k::State);
         let state_word = record[state_from..state_to]
@@ -883,6 +921,7 @@ pub fn read_sacct_on(
             account: accounts.number(get(k::Account)),
             partition: partitions.number(partition),
             interactive,
+            steps: StepsSeen::default(),
             state: keep((state_from, state_from + state_word.len())),
             // Beyond 32 bits, no cluster could hold it (the job is dropped as `no_node_fits`).
             nnodes: typed
@@ -906,19 +945,33 @@ pub fn read_sacct_on(
     }
     // Steps fold into their job; a step without one is an orphan.
     if !unmatched_steps.is_empty() {
-        let job_ids: FxHashSet<&str> = rows.iter().map(|r| r.id_text.as_ref()).collect();
+        // A job number may repeat (requeued jobs in `sacct -D` dumps, read with
+        // --lenient): a step belongs to the last job of its number before it in the file.
+        let mut job_rows: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        for (at, r) in rows.iter().enumerate() {
+            job_rows.entry(r.id_text.to_string()).or_default().push(at);
+        }
         for (line, id) in unmatched_steps {
-            let parent = id.split('.').next().unwrap_or("");
-            if !job_ids.contains(parent) {
-                input_jobs += 1;
-                dropped.push(DroppedJob {
-                    line,
-                    trace_id: None,
-                    reason: DropReason::OrphanStep,
-                    detail: format!("step {id} of a job not in the file"),
-                });
+            let (parent, step) = id.split_once('.').unwrap_or((&id, ""));
+            match job_rows.get(parent) {
+                Some(ats) => {
+                    let before = ats.partition_point(|&at| rows[at].line < line);
+                    rows[ats[before.saturating_sub(1)]].steps.see(step);
+                }
+                None => {
+                    input_jobs += 1;
+                    dropped.push(DroppedJob {
+                        line,
+                        trace_id: None,
+                        reason: DropReason::OrphanStep,
+                        detail: format!("step {id} of a job not in the file"),
+                    });
+                }
             }
         }
+    }
+    for r in &mut rows {
+        r.interactive |= r.steps.is_allocation();
     }
 
     // Job numbers are unique: a repeat is an error naming both lines, or under
