@@ -4,6 +4,8 @@
 //! event never fires; and random lifecycle decisions on random workloads, on processors and
 //! on nodes, keep every invariant of `check`.
 
+mod common;
+
 use clustersim::check::{check_nodes, check_schedule};
 use clustersim::cluster::nodes::{NodeRequest, Nodes, Placement};
 use clustersim::cluster::spec::ClusterSpec;
@@ -11,7 +13,6 @@ use clustersim::engine::time::{SimDuration, SimTime};
 use clustersim::lifecycle::{JobState, Outcome, Rate, RunResult, SegmentEnd, Transition};
 use clustersim::policy::{Decision, Policy, SchedView};
 use clustersim::simulation::{simulate, simulate_with, RateModel, SimOptions};
-use clustersim::workload::classes::NodeWorkload;
 use clustersim::workload::{Job, JobIdx, JobKind, Workload};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -524,16 +525,7 @@ fn node_workload(jobs: &[Spec]) -> Workload {
     for (j, r) in w.jobs.iter_mut().zip(&requests) {
         j.procs = r.nodes * r.cores_per_node;
     }
-    w.nodes = Some(Box::new(NodeWorkload {
-        partition_of: vec![0; requests.len()],
-        class_of: vec![0; requests.len()],
-        requests,
-        partitions: vec!["all".into()],
-        classes: vec!["test".into()],
-        users: Vec::new(),
-        cluster: Nodes::new(&spec),
-        placement: Placement::FirstFit,
-    }));
+    common::nodes::put_on_nodes(&mut w, &spec, requests, Placement::FirstFit);
     w
 }
 

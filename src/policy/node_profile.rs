@@ -185,6 +185,13 @@ pub struct NodeAvailability {
 }
 
 impl NodeAvailability {
+    /// Takes or gives back what `job` uses on `nodes` during `[start, end)`.
+    fn change(&mut self, job: JobIdx, start: SimTime, end: SimTime, nodes: &[u32], how: Change) {
+        let r = &self.requests[job.get()];
+        let window_ms = (start.as_ms(), end.as_ms());
+        change_nodes(&mut self.profiles, &self.cluster, r, window_ms, nodes, how);
+    }
+
     /// Every node of `workload`'s cluster free from time zero on.
     pub fn new(workload: &NodeWorkload) -> Self {
         let cluster = workload.cluster.clone();
@@ -333,55 +340,19 @@ impl Availability for NodeAvailability {
     }
 
     fn hold(&mut self, job: JobIdx, start: SimTime, end: SimTime, nodes: &Vec<u32>) {
-        let r = &self.requests[job.get()];
-        let window_ms = (start.as_ms(), end.as_ms());
-        change_nodes(
-            &mut self.profiles,
-            &self.cluster,
-            r,
-            window_ms,
-            nodes,
-            Change::Take,
-        );
+        self.change(job, start, end, nodes, Change::Take);
     }
 
     fn release(&mut self, job: JobIdx, start: SimTime, end: SimTime, nodes: &Vec<u32>) {
-        let r = &self.requests[job.get()];
-        let window_ms = (start.as_ms(), end.as_ms());
-        change_nodes(
-            &mut self.profiles,
-            &self.cluster,
-            r,
-            window_ms,
-            nodes,
-            Change::GiveBack,
-        );
+        self.change(job, start, end, nodes, Change::GiveBack);
     }
 
     fn hold_running(&mut self, job: JobIdx, view: &SchedView, start: SimTime, end: SimTime) {
-        let r = &self.requests[job.get()];
-        let window_ms = (start.as_ms(), end.as_ms());
-        change_nodes(
-            &mut self.profiles,
-            &self.cluster,
-            r,
-            window_ms,
-            view.allocation(job),
-            Change::Take,
-        );
+        self.change(job, start, end, view.allocation(job), Change::Take);
     }
 
     fn release_running(&mut self, job: JobIdx, view: &SchedView, start: SimTime, end: SimTime) {
-        let r = &self.requests[job.get()];
-        let window_ms = (start.as_ms(), end.as_ms());
-        change_nodes(
-            &mut self.profiles,
-            &self.cluster,
-            r,
-            window_ms,
-            view.allocation(job),
-            Change::GiveBack,
-        );
+        self.change(job, start, end, view.allocation(job), Change::GiveBack);
     }
 
     fn max_free(&self, _from: SimTime, _until: SimTime) -> u64 {

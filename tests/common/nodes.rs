@@ -48,6 +48,18 @@ pub fn workload(spec: &ClusterSpec, jobs: &[Spec], placement: Placement) -> Work
             ..NodeRequest::default()
         });
     }
+    put_on_nodes(&mut w, spec, requests, placement);
+    w
+}
+
+/// Makes `w` a node-level workload on `spec`: one request per job, one partition and one
+/// class, every user behaving by default.
+pub fn put_on_nodes(
+    w: &mut Workload,
+    spec: &ClusterSpec,
+    requests: Vec<NodeRequest>,
+    placement: Placement,
+) {
     w.nodes = Some(Box::new(NodeWorkload {
         partition_of: vec![0; requests.len()],
         class_of: vec![0; requests.len()],
@@ -58,5 +70,4 @@ pub fn workload(spec: &ClusterSpec, jobs: &[Spec], placement: Placement) -> Work
         cluster: Nodes::new(spec),
         placement,
     }));
-    w
 }
