@@ -168,6 +168,16 @@ fn a_scenario_turns_patience_on_and_the_outputs_count_abandoned_requests() {
             .unwrap();
     assert_eq!(again["metrics"]["session_start"]["target_s"], 30.0);
     assert_eq!(summary["metrics"]["session_start"]["target_s"], 60.0);
+    // `compare` shows the sessions' rows, here where there were sessions.
+    let o = clustersim_in_repo(&[
+        "compare",
+        out.to_str().unwrap(),
+        dir.join("again").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = text(&o);
+    assert!(table.contains("sessions started on target (%)"), "{table}");
+    assert!(table.contains("sessions abandoned"), "{table}");
 }
 
 #[test]

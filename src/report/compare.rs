@@ -144,6 +144,24 @@ const METRICS: &[Metric] = &[
         decimals: 0,
         scale: 1.0,
     },
+    Metric {
+        label: "sessions started on target (%)",
+        pointer: "/metrics/session_start/on_target_share",
+        decimals: 1,
+        scale: 100.0,
+    },
+    Metric {
+        label: "session time to start p95 (s)",
+        pointer: "/metrics/session_start/time_to_start_p95_s",
+        decimals: 0,
+        scale: 1.0,
+    },
+    Metric {
+        label: "sessions abandoned",
+        pointer: "/metrics/session_start/abandoned",
+        decimals: 0,
+        scale: 1.0,
+    },
 ];
 
 /// Reads `summary.json` from each directory.
@@ -214,7 +232,17 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header = vec!["metric".to_string()];
     header.extend(runs.iter().map(|r| r.name.clone()));
     let mut rows = Vec::new();
+    // Session rows only where some run had sessions: a share of none says nothing.
+    let any_sessions = runs.iter().any(|r| {
+        r.summary
+            .pointer("/metrics/session_start/requests")
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n > 0)
+    });
     for m in METRICS {
+        if m.pointer.starts_with("/metrics/session_start/") && !any_sessions {
+            continue;
+        }
         let mut row = vec![m.label.to_string()];
         let base = runs.first().and_then(|r| number(r, m));
         for (i, run) in runs.iter().enumerate() {
