@@ -178,6 +178,33 @@ fn a_scenario_turns_patience_on_and_the_outputs_count_abandoned_requests() {
     let table = text(&o);
     assert!(table.contains("sessions started on target (%)"), "{table}");
     assert!(table.contains("sessions abandoned"), "{table}");
+    // The report has a sessions section: all sessions, then each class.
+    let report = dir.join("report");
+    let o = clustersim_in_repo(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let page = std::fs::read_to_string(report.join("report.html")).unwrap();
+    let section = &page[page
+        .find("<section id=\"sessions\">")
+        .expect("a sessions section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(
+        section.contains("<td>all sessions</td><td>300</td>"),
+        "{section}"
+    );
+    assert!(
+        section.contains("<td>notebook</td><td>300</td>"),
+        "{section}"
+    );
+    assert!(
+        section.contains(&format!("<td>{abandoned}</td>")),
+        "{section}"
+    );
 }
 
 #[test]

@@ -299,6 +299,11 @@ pub fn run_report(
         out.push_str("</section>\n");
     }
 
+    let sessions = &s.metrics.session_start;
+    if sessions.requests > 0 {
+        session_section(&mut out, s);
+    }
+
     out.push_str("<section id=\"plots\"><h2>Plots</h2>\n");
     figures(&mut out, plots);
     out.push_str("</section>\n");
@@ -336,6 +341,54 @@ pub fn run_report(
     }
     page_end(&mut out);
     out
+}
+
+/// The sessions (interactive jobs): how fast they started against the target, in all and
+/// per generator class.
+fn session_section(out: &mut String, s: &Summary) {
+    let m = &s.metrics;
+    out.push_str("<section id=\"sessions\"><h2>Sessions</h2>\n");
+    let _ = writeln!(
+        out,
+        "<p>Time to start: first start − request. On target: started within {} s, as a share of \
+         every session requested (one given up on counts as missed).</p>",
+        m.session_start.target_s
+    );
+    let row = |name: &str, x: &crate::metrics::SessionStartMetrics| {
+        vec![
+            name.to_string(),
+            x.requests.to_string(),
+            x.started.to_string(),
+            x.abandoned.to_string(),
+            x.timeouts.to_string(),
+            format!("{:.0}", x.time_to_start_p50_s),
+            format!("{:.0}", x.time_to_start_p95_s),
+            format!("{:.0}", x.time_to_start_p99_s),
+            format!("{:.1} %", x.on_target_share * 100.0),
+        ]
+    };
+    let mut rows = vec![row("all sessions", &m.session_start)];
+    rows.extend(
+        m.session_start_by_class
+            .iter()
+            .map(|(class, x)| row(class, x)),
+    );
+    table(
+        out,
+        &[
+            "sessions".into(),
+            "requested".into(),
+            "started".into(),
+            "abandoned".into(),
+            "timeouts".into(),
+            "to start p50 (s)".into(),
+            "p95 (s)".into(),
+            "p99 (s)".into(),
+            "on target".into(),
+        ],
+        &rows,
+    );
+    out.push_str("</section>\n");
 }
 
 /// `compare.html`: the comparison table (each metric's change relative to the first run)
