@@ -119,20 +119,27 @@ fn a_scenario_turns_patience_on_and_the_outputs_count_abandoned_requests() {
     let dir = scratch("patience-scenario");
     let scenario = dir.join("sessions.toml");
     std::fs::write(&scenario, SESSIONS).unwrap();
+    // Runs the scenario into `out` (CSV tables, no plots unless `plots`) with `more` flags;
+    // returns its summary.
+    let run_into = |out: &std::path::Path, plots: bool, more: &[&str]| {
+        let mut args = vec![
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(["--format", "csv", "--force"]);
+        if !plots {
+            args.push("--no-plots");
+        }
+        args.extend(more);
+        let o = clustersim_in_repo(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&summary).unwrap()
+    };
     let out = dir.join("out");
-    let o = clustersim_in_repo(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--format",
-        "csv",
-        "--no-plots",
-        "--force",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary = run_into(&out, false, &[]);
     let abandoned = summary["metrics"]["lifecycle"]["outcomes"]["abandoned"]
         .as_u64()
         .unwrap();
@@ -145,34 +152,19 @@ fn a_scenario_turns_patience_on_and_the_outputs_count_abandoned_requests() {
     assert_eq!(s["requests"].as_u64(), Some(300));
     assert_eq!(summary["metrics"]["session_start_by_class"]["notebook"], *s);
     // Same scenario, same bytes; the target only changes the metrics.
-    let again = dir.join("again");
-    let o = clustersim_in_repo(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        again.to_str().unwrap(),
-        "--format",
-        "csv",
-        "--no-plots",
-        "--force",
-        "--session-start-target",
-        "30",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    let again_dir = dir.join("again");
+    let again = run_into(&again_dir, false, &["--session-start-target", "30"]);
     assert_eq!(
         jobs,
-        std::fs::read_to_string(again.join("jobs.csv")).unwrap()
+        std::fs::read_to_string(again_dir.join("jobs.csv")).unwrap()
     );
-    let again: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(again.join("summary.json")).unwrap())
-            .unwrap();
     assert_eq!(again["metrics"]["session_start"]["target_s"], 30.0);
     assert_eq!(summary["metrics"]["session_start"]["target_s"], 60.0);
     // `compare` shows the sessions' rows, here where there were sessions.
     let o = clustersim_in_repo(&[
         "compare",
         out.to_str().unwrap(),
-        dir.join("again").to_str().unwrap(),
+        again_dir.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let table = text(&o);
@@ -180,14 +172,7 @@ fn a_scenario_turns_patience_on_and_the_outputs_count_abandoned_requests() {
     assert!(table.contains("sessions abandoned"), "{table}");
     // The report has a sessions section: all sessions, then each class.
     let report = dir.join("report");
-    let o = clustersim_in_repo(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        report.to_str().unwrap(),
-        "--force",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    run_into(&report, true, &[]);
     let page = std::fs::read_to_string(report.join("report.html")).unwrap();
     let section = &page[page
         .find("<section id=\"sessions\">")
