@@ -2,7 +2,7 @@
 //! suspends, resumes, requeues and cancels jobs on a small hand-computed case (every segment
 //! asserted); time limits stop jobs; a rate below 1 stretches a segment; a withdrawn stop
 //! event never fires; and random lifecycle decisions on random workloads, on processors and
-//! on nodes, keep every invariant of `check`.
+//! on nodes (with impatient users), keep every invariant of `check`.
 
 mod common;
 
@@ -13,6 +13,7 @@ use clustersim::engine::time::{SimDuration, SimTime};
 use clustersim::lifecycle::{JobState, Outcome, Rate, RunResult, SegmentEnd, Transition};
 use clustersim::policy::{Decision, Policy, SchedView};
 use clustersim::simulation::{simulate, simulate_with, RateModel, SimOptions};
+use clustersim::workload::classes::UserBehaviour;
 use clustersim::workload::{Job, JobIdx, JobKind, Workload};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -533,13 +534,16 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// The lifecycle's VOPR: random suspends, resumes, requeues and cancels, at random
-    /// rates, on random workloads of processors and of nodes, keep every invariant, and the
+    /// rates, on random workloads of processors and of nodes (with impatient users), keep every invariant, and the
     /// same seed gives the same run.
     #[test]
     fn random_lifecycle_decisions_keep_every_invariant(seed in 0u64..1_000_000, n in 1usize..25) {
         for on_nodes in [false, true] {
             let jobs = sorted(random_jobs(seed, n, 8));
-            let w = if on_nodes { node_workload(&jobs) } else { workload(&jobs, 8) };
+            let mut w = if on_nodes { node_workload(&jobs) } else { workload(&jobs, 8) };
+            if on_nodes {
+                impatient_users(&mut w, seed);
+            }
             let run = || {
                 let mut policy = Ticking(Chaos::new(seed, n), SimTime::ZERO);
                 let options = SimOptions { rates: Some(&Varied), ..SimOptions::default() };
@@ -548,8 +552,11 @@ proptest! {
             let r = run().map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
             check_schedule(&w, &r).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
             check_nodes(&w, &r).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
-            // Every job ended, with one outcome.
+            // Every job ended, with one outcome; only jobs that never started were given up on.
             prop_assert_eq!(r.log.len(), n);
+            for l in &r.log {
+                prop_assert!(l.outcome != Outcome::Abandoned || l.segments == 0);
+            }
             prop_assert_eq!(run().unwrap(), r);
         }
     }
@@ -593,4 +600,40 @@ fn the_random_policy_reaches_every_transition() {
         "suspended {suspended}, requeues {requeues}, cancelled {cancelled}, timeouts {timeouts}, \
          resumed {resumed}"
     );
+}
+
+/// Gives a third of `w`'s jobs users who wait forever and the others a patience of 0 to
+/// 119 s (a node-level workload).
+fn impatient_users(w: &mut Workload, seed: u64) {
+    let n = w.jobs.len() as u64;
+    w.nodes.as_mut().unwrap().users = (0..n)
+        .map(|i| UserBehaviour {
+            patience_s: if (seed + i) % 3 == 0 {
+                u64::MAX
+            } else {
+                (seed * 31 + i * 17) % 120
+            },
+            ..UserBehaviour::default()
+        })
+        .collect();
+}
+
+/// With impatient users, the random policy's runs on nodes do see jobs given up on.
+#[test]
+fn the_random_policy_sees_users_give_up() {
+    let mut abandoned = 0;
+    for seed in 0..20 {
+        let jobs = sorted(random_jobs(seed, 20, 8));
+        let mut w = node_workload(&jobs);
+        impatient_users(&mut w, seed);
+        let mut policy = Ticking(Chaos::new(seed, 20), SimTime::ZERO);
+        let r = simulate(&w, &mut policy, &mut |_| {}).unwrap();
+        check_schedule(&w, &r).unwrap();
+        abandoned += r
+            .log
+            .iter()
+            .filter(|l| l.outcome == Outcome::Abandoned)
+            .count();
+    }
+    assert!(abandoned > 0);
 }
