@@ -19,6 +19,7 @@
 //! Allocation and release update one node's entries: O(log nodes).
 
 use super::spec::ClusterSpec;
+pub use super::spec::Placement;
 
 /// A node type, resolved from its spec.
 #[derive(Clone, Debug, PartialEq)]
@@ -168,23 +169,6 @@ impl NodeRequest {
             }
         }
     }
-}
-
-/// How to choose among nodes that fit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Placement {
-    /// The lowest-numbered nodes that fit.
-    FirstFit,
-    /// The nodes left with the least of their type's scarce resource (packing), ties to
-    /// the lower number; jobs that use no GPUs go to nodes without GPUs first.
-    #[default]
-    BestFit,
-    /// The nodes with the most free, ties to the lower number (nodes without GPUs first for
-    /// jobs that use none).
-    Spread,
-    /// The fewest leaf switches, then best-fit within them.
-    Topology,
 }
 
 /// The nodes a request got, in the order placed.

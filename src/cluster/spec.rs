@@ -116,6 +116,27 @@ pub struct PartitionSpec {
     /// Higher goes first when a job could use several partitions.
     #[serde(default)]
     pub priority: i32,
+    /// How this partition's jobs are placed (default: the policy's `placement`), e.g.
+    /// `spread` for an interactive pool, so that sessions do not pile onto a few nodes.
+    #[serde(default)]
+    pub placement: Option<Placement>,
+}
+
+/// How to choose among nodes that fit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// The lowest-numbered nodes that fit.
+    FirstFit,
+    /// The nodes left with the least of their type's scarce resource (packing), ties to
+    /// the lower number; jobs that use no GPUs go to nodes without GPUs first.
+    #[default]
+    BestFit,
+    /// The nodes with the most free, ties to the lower number (nodes without GPUs first for
+    /// jobs that use none).
+    Spread,
+    /// The fewest leaf switches, then best-fit within them.
+    Topology,
 }
 
 /// `[cluster.fabric]`: a two-level fat-tree.

@@ -181,7 +181,6 @@ impl Machine for ProcessorMachine {
 /// the policy is told of), so that the jobs a pass starts are placed together; the engine
 /// checks every placement against its own state.
 pub struct NodeMachine {
-    placement: Placement,
     nodes: Nodes,
     /// The nodes of the jobs started in the current pass: the engine applies them after
     /// the pass, so the view does not show them yet.
@@ -213,7 +212,6 @@ impl NodeMachine {
             })
             .collect();
         NodeMachine {
-            placement: workload.placement,
             nodes: workload.cluster.clone(),
             started_in_pass: Vec::new(),
             shape,
@@ -225,11 +223,20 @@ impl NodeMachine {
         }
     }
 
-    fn request<'v>(view: &SchedView<'v>, job: JobIdx) -> &'v NodeRequest {
+    fn workload<'v>(view: &SchedView<'v>) -> &'v NodeWorkload {
         let (nw, _) = view
             .nodes
             .expect("a node machine is only built for node-level workloads");
-        &nw.requests[job.get()]
+        nw
+    }
+
+    fn request<'v>(view: &SchedView<'v>, job: JobIdx) -> &'v NodeRequest {
+        &Self::workload(view).requests[job.get()]
+    }
+
+    /// The placement rule of `job`'s partition.
+    fn placement(view: &SchedView, job: JobIdx) -> Placement {
+        Self::workload(view).placement_of(job.get())
     }
 
     fn take(&mut self, job: JobIdx, request: &NodeRequest, set: &NodeSet) {
@@ -287,7 +294,7 @@ impl Machine for NodeMachine {
         if self.nodes.candidates_bound(request) < u64::from(request.nodes) {
             return None;
         }
-        let set = self.nodes.place(request, self.placement, &[])?;
+        let set = self.nodes.place(request, Self::placement(view, job), &[])?;
         self.take(job, request, &set);
         Some(set)
     }
@@ -314,7 +321,11 @@ impl Machine for NodeMachine {
             (end, Self::request(view, job), nodes)
         });
         self.nodes
-            .earliest_placement(Self::request(view, head), self.placement, releases)
+            .earliest_placement(
+                Self::request(view, head),
+                Self::placement(view, head),
+                releases,
+            )
             .map(|(at, mut set)| {
                 set.sort_unstable();
                 (at.max(view.now), set)
@@ -381,7 +392,7 @@ impl NodeMachine {
         let ends_in_time = bit == 2;
         let request = Self::request(view, job);
         let avoid: &[u32] = if ends_in_time { &[] } else { reserved };
-        match self.nodes.place(request, self.placement, avoid) {
+        match self.nodes.place(request, Self::placement(view, job), avoid) {
             Some(set) => {
                 self.take(job, request, &set);
                 Some(set)

@@ -175,7 +175,8 @@ const PASSES_PER_TRIM: u64 = 256;
 
 /// The nodes of a node-level workload, each with its free resources over time.
 pub struct NodeAvailability {
-    placement: Placement,
+    /// Per job: its partition's placement rule.
+    placement: Vec<Placement>,
     cluster: Nodes,
     /// Per job (aligned with the workload's jobs): its request.
     requests: Vec<NodeRequest>,
@@ -201,7 +202,9 @@ impl NodeAvailability {
             })
             .collect();
         NodeAvailability {
-            placement: workload.placement,
+            placement: (0..workload.requests.len())
+                .map(|i| workload.placement_of(i))
+                .collect(),
             cluster,
             requests: workload.requests.clone(),
             profiles,
@@ -214,6 +217,7 @@ impl NodeAvailability {
     fn earliest_before(
         &self,
         r: &NodeRequest,
+        placement: Placement,
         from: u64,
         est: u64,
         before: u64,
@@ -266,7 +270,7 @@ impl NodeAvailability {
                 .map(|n| (n, self.profiles[n as usize].least(t, t + est)))
                 .filter(|(n, f)| r.fits_free(self.cluster.type_of(*n), f))
                 .collect();
-            if let Some(set) = self.cluster.choose_among(r, self.placement, &cands) {
+            if let Some(set) = self.cluster.choose_among(r, placement, &cands) {
                 return Some((t, set));
             }
         }
@@ -297,7 +301,8 @@ impl Availability for NodeAvailability {
         duration: SimDuration,
     ) -> Option<(SimTime, Vec<u32>)> {
         let r = &self.requests[job.get()];
-        self.earliest_before(r, from.as_ms(), duration.as_ms(), u64::MAX)
+        let placement = self.placement[job.get()];
+        self.earliest_before(r, placement, from.as_ms(), duration.as_ms(), u64::MAX)
             .map(|(at, nodes)| (SimTime::from_ms(at), nodes))
     }
 
@@ -324,6 +329,7 @@ impl Availability for NodeAvailability {
         );
         let found = self.earliest_before(
             r,
+            self.placement[job.get()],
             from.as_ms(),
             duration.as_ms(),
             before.min(start_before).as_ms(),

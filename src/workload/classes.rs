@@ -215,8 +215,11 @@ pub struct NodeWorkload {
     pub users: Vec<UserBehaviour>,
     /// The cluster, all free.
     pub cluster: Nodes,
-    /// How jobs are placed on nodes.
+    /// How jobs are placed on nodes (the policy's rule).
     pub placement: Placement,
+    /// Per partition (aligned with `partitions`), its own placement rule where the scenario
+    /// gives one; empty: every partition uses `placement`.
+    pub partition_placement: Vec<Option<Placement>>,
 }
 
 /// How a job's user behaves: what interactive sessions model beyond their request.
@@ -240,6 +243,15 @@ impl Default for UserBehaviour {
 }
 
 impl NodeWorkload {
+    /// How job `i` is placed: its partition's rule, else the policy's.
+    pub fn placement_of(&self, i: usize) -> Placement {
+        self.partition_placement
+            .get(self.partition_of[i] as usize)
+            .copied()
+            .flatten()
+            .unwrap_or(self.placement)
+    }
+
     /// How the user of job `i` behaves.
     pub fn user(&self, i: usize) -> UserBehaviour {
         self.users.get(i).copied().unwrap_or_default()
@@ -254,6 +266,7 @@ struct Partition {
     kinds: JobKinds,
     priority: i32,
     max_walltime_s: Option<u64>,
+    placement: Option<Placement>,
 }
 
 fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
@@ -271,6 +284,7 @@ fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
             kinds: JobKinds::Both,
             priority: 0,
             max_walltime_s: None,
+            placement: None,
         }];
     }
     spec.partitions
@@ -285,6 +299,7 @@ fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
             kinds: p.kinds,
             priority: p.priority,
             max_walltime_s: p.max_walltime_s,
+            placement: p.placement,
         })
         .collect()
 }
@@ -739,6 +754,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         users: Vec::new(),
         cluster: nodes_all,
         placement: g.placement,
+        partition_placement: parts.iter().map(|p| p.placement).collect(),
     };
     let cycles: Vec<Option<Cycle>> = g
         .classes
@@ -845,6 +861,7 @@ pub fn attach_requests(
         users: Vec::new(),
         cluster: nodes_all.clone(),
         placement,
+        partition_placement: parts.iter().map(|p| p.placement).collect(),
     };
     let mut kept = Vec::with_capacity(w.jobs.len());
     for (job, (mut request, wanted)) in std::mem::take(&mut w.jobs).into_iter().zip(requests) {

@@ -164,6 +164,7 @@ pub fn merge(
                 users: Vec::new(),
                 cluster: nw.cluster.clone(),
                 placement: nw.placement,
+                partition_placement: nw.partition_placement.clone(),
             });
             if m.partitions != nw.partitions {
                 // Both usually run on the scenario's cluster: what differs is whether the

@@ -383,6 +383,7 @@ pub fn read_dlrm<R: BufRead>(
         users: Vec::new(),
         cluster: nodes,
         placement,
+        partition_placement: Vec::new(),
     };
     for (job, request, class) in jobs {
         w.jobs.push(job);

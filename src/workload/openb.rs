@@ -237,6 +237,7 @@ pub fn read_pod_list(
         users: Vec::new(),
         cluster: nodes.clone(),
         placement,
+        partition_placement: Vec::new(),
     };
     let mut jobs: Vec<(Job, NodeRequest, u16)> = Vec::new();
     for (k, (line, f)) in rows.iter().enumerate() {

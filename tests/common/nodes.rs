@@ -69,5 +69,6 @@ pub fn put_on_nodes(
         users: Vec::new(),
         cluster: Nodes::new(spec),
         placement,
+        partition_placement: Vec::new(),
     }));
 }
