@@ -190,6 +190,10 @@ fn a_scenario_turns_patience_on_and_the_outputs_count_abandoned_requests() {
         section.contains(&format!("<td>{abandoned}</td>")),
         "{section}"
     );
+    // And the time-to-start plot, with the target marked.
+    let svg = std::fs::read_to_string(report.join("plots/session_start.svg")).unwrap();
+    assert!(svg.contains("target (1 min)"), "the target's legend");
+    assert!(page.contains("Session time to start"));
 }
 
 #[test]

@@ -193,6 +193,20 @@ pub fn draw_run_plots(
         svg,
     )?;
 
+    if let Some(plot) = session_start_cdf(workload, outcome) {
+        let svg = plots::render(&plot, Some(&png("session_start")))?;
+        save(
+            "session_start",
+            format!(
+                "Share of session requests started within a given time, per session class; \
+                 the dashed line is the target ({} s). Requests given up on never start, so a \
+                 line can end below 1.",
+                outcome.summary.metrics.session_start.target_s
+            ),
+            svg,
+        )?;
+    }
+
     let tau = SimDuration::from_secs(outcome.summary.options.bsld_tau_s);
     let svg = plots::render(
         &slowdown_heat_map(workload, outcome, tau),
@@ -249,14 +263,67 @@ fn wait_cdf(workload: &Workload, outcome: &RunOutcome) -> CdfPlot {
         v.sort_unstable_by(f64::total_cmp);
         series.push(CdfSeries {
             label: format!("{name} ({} jobs)", v.len()),
+            total: v.len(),
             sorted: v,
         });
     }
     CdfPlot {
         title: "Wait time distribution".to_string(),
         x_desc: "wait (log scale)".to_string(),
+        y_desc: "fraction of jobs".to_string(),
         series,
+        marker: None,
     }
+}
+
+/// Time-to-start CDFs of the sessions, per generator class of interactive jobs (else one
+/// line for all), over every request, with the target marked; `None` without sessions.
+fn session_start_cdf(workload: &Workload, outcome: &RunOutcome) -> Option<CdfPlot> {
+    let metrics = &outcome.summary.metrics;
+    if metrics.session_start.requests == 0 {
+        return None;
+    }
+    let nodes = workload.nodes.as_deref();
+    // Per class: (times to start of those that started, requests).
+    let mut by_class: std::collections::BTreeMap<String, (Vec<f64>, usize)> =
+        std::collections::BTreeMap::new();
+    for (i, j) in workload.jobs.iter().enumerate() {
+        if j.kind != JobKind::Interactive {
+            continue;
+        }
+        let class = nodes.map_or_else(
+            || "sessions".to_string(),
+            |nw| nw.classes[nw.class_of[i] as usize].clone(),
+        );
+        let entry = by_class.entry(class).or_default();
+        entry.1 += 1;
+        if outcome.result.started(i) {
+            let wait = outcome.result.start[i].saturating_since(j.submit);
+            entry.0.push(wait.as_secs_f64());
+        }
+    }
+    let series = by_class
+        .into_iter()
+        .map(|(class, (mut v, requests))| {
+            v.sort_unstable_by(f64::total_cmp);
+            CdfSeries {
+                label: format!("{class} ({requests} requests)"),
+                sorted: v,
+                total: requests,
+            }
+        })
+        .collect();
+    let target_s = metrics.session_start.target_s;
+    Some(CdfPlot {
+        title: "Session time to start".to_string(),
+        x_desc: "time to start (log scale)".to_string(),
+        y_desc: "fraction of requests".to_string(),
+        series,
+        marker: Some((
+            target_s,
+            format!("target ({})", plots::human_seconds(target_s)),
+        )),
+    })
 }
 
 /// Upper ends of the runtime bins, s (the last bin is open).

@@ -311,6 +311,9 @@ pub struct CdfSeries {
     pub label: String,
     /// The values, sorted ascending.
     pub sorted: Vec<f64>,
+    /// What the fractions are of: at least `sorted.len()`; more when some members have no
+    /// value (sessions given up on before they started), so the line ends below 1.
+    pub total: usize,
 }
 
 /// Empirical CDFs of waits (one line per class), on a logarithmic time axis.
@@ -321,6 +324,10 @@ pub struct CdfPlot {
     pub x_desc: String,
     /// The distributions.
     pub series: Vec<CdfSeries>,
+    /// Y axis description.
+    pub y_desc: String,
+    /// A value to mark with a dashed vertical line (a target), s, and its legend text.
+    pub marker: Option<(f64, String)>,
 }
 
 /// At most this many points per CDF line: enough for a smooth curve at plot resolution.
@@ -358,7 +365,7 @@ impl Plot for CdfPlot {
         chart
             .configure_mesh()
             .x_desc(self.x_desc.as_str())
-            .y_desc("fraction of jobs")
+            .y_desc(self.y_desc.as_str())
             .label_style(label_font())
             .axis_desc_style(axis_font())
             .y_labels(6)
@@ -368,21 +375,30 @@ impl Plot for CdfPlot {
         for (k, s) in series.iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
             let n = s.sorted.len();
+            let total = s.total.max(n) as f64;
             let step = n.div_ceil(CDF_POINTS).max(1);
             let mut points: Vec<(f64, f64)> = Vec::with_capacity(n / step + 2);
             // Fraction of jobs at or below the axis' lower end, then one point per rank.
             let below = s.sorted.partition_point(|&v| v <= CDF_MIN_S);
-            points.push((CDF_MIN_S, below as f64 / n as f64));
+            points.push((CDF_MIN_S, below as f64 / total));
             let mut i = below;
             while i < n {
-                points.push((s.sorted[i], (i + 1) as f64 / n as f64));
+                points.push((s.sorted[i], (i + 1) as f64 / total));
                 i += step;
             }
-            points.push((s.sorted[n - 1].max(CDF_MIN_S), 1.0));
+            points.push((s.sorted[n - 1].max(CDF_MIN_S), n as f64 / total));
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))?
                 .label(s.label.as_str())
                 .legend(line_key(color.stroke_width(2)));
+        }
+        if let Some((at, label)) = &self.marker {
+            let at = at.max(CDF_MIN_S);
+            let style = BLACK.mix(0.6).stroke_width(1);
+            chart
+                .draw_series(DashedLineSeries::new([(at, 0.0), (at, 1.02)], 6, 4, style))?
+                .label(label.as_str())
+                .legend(line_key(style));
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
