@@ -5,7 +5,7 @@
 //! processors (jobs of processors anywhere); the per-node one lives in `node_profile.rs`.
 
 use super::profile::Profile;
-use super::{Decision, SchedView};
+use super::{Allocation, SchedView};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::workload::JobIdx;
 
@@ -14,7 +14,7 @@ pub trait Availability {
     /// What a search needs of a waiting job's request, kept with its reservation.
     type Request: Copy;
     /// Where a reservation puts a job (nothing for a pool, the nodes for node-level jobs).
-    type Placement: Clone + Default;
+    type Placement: Clone + Default + Allocation;
     /// Whether a job's own reservation, treated as free, frees everything an earlier start
     /// of that job could use. True for a pool (any processors do), so an earlier start can
     /// only become possible through a rise that starts before the reservation; false for
@@ -73,8 +73,6 @@ pub trait Availability {
     fn max_free(&self, from: SimTime, until: SimTime) -> u64;
     /// Forgets what lies wholly before `now`.
     fn forget_before(&mut self, now: SimTime);
-    /// The decision that starts `job` now on `placement`.
-    fn start(job: JobIdx, placement: Self::Placement) -> Decision;
 }
 
 /// A pool of processors, any of which can run any job: a count of free processors over time.
@@ -154,9 +152,5 @@ impl Availability for ProcessorAvailability {
 
     fn forget_before(&mut self, now: SimTime) {
         self.profile.forget_before(now);
-    }
-
-    fn start(job: JobIdx, _placement: ()) -> Decision {
-        Decision::Start(job)
     }
 }

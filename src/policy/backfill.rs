@@ -35,7 +35,7 @@
 use super::machine::{Machine, RunningJob};
 use super::priority::{ArrivalOrder, Priority, QueueKey};
 use super::wait_queue::WaitQueue;
-use super::{Decision, Policy, PolicyKind, SchedView};
+use super::{Allocation, Decision, Policy, PolicyKind, SchedView};
 use crate::cluster::nodes::SharePart;
 use crate::engine::time::SimTime;
 use crate::lifecycle::{Outcome, Transition};
@@ -125,7 +125,7 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
         self.queue.remove(self.key(job, view));
         self.machine.left_queue(job);
         self.run(job, view.now + j.estimate(), j.procs());
-        decisions.push(M::start(job, placement));
+        decisions.push(placement.start(job));
     }
 
     /// Counts `job` as running until `end`.
@@ -184,26 +184,26 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
                 None => break,
             }
         }
-        let Some(head_key) = self.queue.first() else {
-            self.last = None;
-            return;
-        };
+        self.last = self.queue.first().map(|head_key| LastPass {
+            head: head_key.job,
+            reservation: match self.backfilling {
+                Backfilling::Off => None,
+                Backfilling::Easy => self.backfill(head_key, view, decisions),
+            },
+        });
+    }
+
+    /// EASY behind the blocked head: its reservation, then every waiting job after it that
+    /// may start now without delaying it. Returns the reservation and what is left of what
+    /// it withholds (`None` if the head never fits).
+    fn backfill(
+        &mut self,
+        head_key: QueueKey,
+        view: &SchedView,
+        decisions: &mut Vec<Decision>,
+    ) -> Option<(SimTime, M::Reserved)> {
         let head = head_key.job;
-        if self.backfilling == Backfilling::Off {
-            self.last = Some(LastPass {
-                head,
-                reservation: None,
-            });
-            return;
-        }
-        let reservation = self.machine.reserve(head, &self.running, view);
-        let Some((shadow, mut reserved)) = reservation else {
-            self.last = Some(LastPass {
-                head,
-                reservation: None,
-            });
-            return;
-        };
+        let (shadow, mut reserved) = self.machine.reserve(head, &self.running, view)?;
         if self.announced_head != Some(head) {
             self.announced_head = Some(head);
             decisions.push(Decision::Reserve {
@@ -232,10 +232,7 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
             }
             from = next;
         }
-        self.last = Some(LastPass {
-            head,
-            reservation: Some((shadow, reserved)),
-        });
+        Some((shadow, reserved))
     }
 
     /// A pass after arrivals only, with the head unchanged: it is still blocked with the

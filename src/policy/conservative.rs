@@ -57,7 +57,7 @@
 
 use super::availability::Availability;
 use super::priority::{ArrivalOrder, Priority, QueueKey};
-use super::{Decision, JobInfo, Policy, SchedView};
+use super::{Allocation, Decision, JobInfo, Policy, SchedView};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::{Outcome, Transition};
 use crate::workload::JobIdx;
@@ -384,7 +384,7 @@ impl<A: Availability, P: Priority> Policy for Conservative<A, P> {
             let job = self.queue.slot_key[slot].job;
             let placement = std::mem::take(&mut self.queue.slot_placement[slot]);
             self.queue.remove(slot);
-            decisions.push(A::start(job, placement));
+            decisions.push(placement.start(job));
         }
         starting.clear();
         self.starting = starting;

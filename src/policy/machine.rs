@@ -9,7 +9,7 @@
 //! bound on the waiting queue's summaries, [`Machine::backfill_exhausted`] ends a scan once
 //! nothing more can fit. Neither pruning changes a schedule.
 
-use super::{Decision, SchedView};
+use super::{Allocation, SchedView};
 use crate::cluster::nodes::{NodeRequest, NodeSet, Nodes, Placement, SharePart};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::JobState;
@@ -24,7 +24,7 @@ pub type RunningJob = (SimTime, JobIdx, u32);
 /// The machine as the queue policies see it. See the module docs.
 pub trait Machine {
     /// Where a job starts: nothing for processors anywhere, a node set for nodes.
-    type Placement;
+    type Placement: Allocation;
     /// What the head's reservation withholds from jobs that would still run at its time:
     /// for processors, the *extra* processors (those free at the reservation beyond the
     /// head's need), which such jobs consume; for nodes, the reserved node set, which they
@@ -83,9 +83,6 @@ pub trait Machine {
     fn backfill_exhausted(&self, _head: JobIdx) -> bool {
         false
     }
-
-    /// The decision that starts `job` at `placement`.
-    fn start(job: JobIdx, placement: Self::Placement) -> Decision;
 }
 
 /// Jobs of processors anywhere: a job fits if its processors are free.
@@ -169,10 +166,6 @@ impl Machine for ProcessorMachine {
             *extra -= procs;
         }
         Some(())
-    }
-
-    fn start(job: JobIdx, _placement: ()) -> Decision {
-        Decision::Start(job)
     }
 }
 
@@ -372,10 +365,6 @@ impl Machine for NodeMachine {
         let head_shape = self.shape[head.get()] as usize;
         let head_alone = usize::from(self.waiting_per_shape[head_shape] == 1);
         self.exhausted >= self.shapes_waiting - head_alone
-    }
-
-    fn start(job: JobIdx, nodes: NodeSet) -> Decision {
-        Decision::StartOn { job, nodes }
     }
 }
 

@@ -216,6 +216,26 @@ pub enum Decision {
     Cancel(JobIdx),
 }
 
+/// Where a policy starts a job: nothing for jobs of processors anywhere, the nodes for
+/// node-level jobs. Each turns into its start decision, so the algorithms (written once for
+/// both) never tell the two apart.
+pub trait Allocation {
+    /// The decision that starts `job` here.
+    fn start(self, job: JobIdx) -> Decision;
+}
+
+impl Allocation for () {
+    fn start(self, job: JobIdx) -> Decision {
+        Decision::Start(job)
+    }
+}
+
+impl Allocation for Vec<u32> {
+    fn start(self, job: JobIdx) -> Decision {
+        Decision::StartOn { job, nodes: self }
+    }
+}
+
 /// A scheduling policy. See the module docs for the calling protocol.
 pub trait Policy {
     /// The policy's canonical label, as written in outputs (`easy`, `conservative`, …).

@@ -6,7 +6,7 @@
 //! hundreds of nodes; EASY (`node_backfill.rs`) is the one built for 10,000.
 
 use super::availability::Availability;
-use super::{Decision, SchedView};
+use super::SchedView;
 use crate::cluster::nodes::{NodeFree, NodeRequest, Nodes, Placement};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::workload::classes::NodeWorkload;
@@ -372,9 +372,5 @@ impl Availability for NodeAvailability {
                 p.trim(now.as_ms());
             }
         }
-    }
-
-    fn start(job: JobIdx, nodes: Vec<u32>) -> Decision {
-        Decision::StartOn { job, nodes }
     }
 }
