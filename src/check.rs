@@ -2,6 +2,7 @@
 //! they look only at the workload and the finished schedule, never at policy internals.
 //! The tests run them on every replay; debug builds of `clustersim run` run them too.
 
+use crate::cluster::nodes::NodeState;
 use crate::cluster::nodes::SharePart;
 use crate::engine::time::SimTime;
 use crate::lifecycle::{JobLog, Outcome, RunResult, Segment, SegmentEnd};
@@ -91,6 +92,10 @@ fn check_life(
     let (mut remaining, mut limit_left) = (work, limit);
     let (mut ran, mut suspended, mut requeues, mut lost) = (0u64, 0u64, 0u32, 0u64);
     let mut previous: Option<&Segment> = None;
+    // A segment ended by a node failure is the job's end if it failed, else a requeue.
+    let final_failure = (log.outcome == Outcome::Failed)
+        .then(|| segments.last().copied())
+        .flatten();
     for &k in segments {
         let s = &result.segments[k as usize];
         if s.end < s.start || s.released < s.end {
@@ -125,7 +130,7 @@ fn check_life(
                         ));
                     }
                 }
-                SegmentEnd::Requeued if s.start >= p.released => {}
+                SegmentEnd::Requeued | SegmentEnd::Failed if s.start >= p.released => {}
                 other => {
                     return fail(format!(
                         "runs again after a segment that ended {}",
@@ -171,7 +176,9 @@ fn check_life(
             }
         }
         limit_left -= len.min(limit_left);
-        if s.ended == SegmentEnd::Requeued {
+        let requeued = s.ended == SegmentEnd::Requeued
+            || (s.ended == SegmentEnd::Failed && final_failure != Some(k));
+        if requeued {
             // No checkpoints yet: everything done is lost, and the limit starts again.
             lost += work - remaining;
             remaining = work;
@@ -187,8 +194,11 @@ fn check_life(
         (Outcome::Completed, Some(SegmentEnd::Completed)) => remaining == 0,
         (Outcome::Timeout, Some(SegmentEnd::Timeout)) => true,
         (Outcome::Failed, Some(SegmentEnd::Failed)) => true,
-        (Outcome::Cancelled, None | Some(SegmentEnd::Cancelled | SegmentEnd::Requeued)) => true,
-        (Outcome::Abandoned, None | Some(SegmentEnd::Requeued)) => true,
+        (
+            Outcome::Cancelled,
+            None | Some(SegmentEnd::Cancelled | SegmentEnd::Requeued | SegmentEnd::Failed),
+        ) => true,
+        (Outcome::Abandoned, None | Some(SegmentEnd::Requeued | SegmentEnd::Failed)) => true,
         _ => false,
     };
     if !expected {
@@ -235,7 +245,8 @@ fn check_life(
 /// Checks what the policy promises:
 /// - `fcfs`: jobs start in queue order (start times never decrease along the queue);
 /// - `easy` and `conservative`: no job starts later than the first reservation it was
-///   given (for EASY, the reservation it got as the queue's head).
+///   given (for EASY, the reservation it got as the queue's head), unless it starts after
+///   a node failed (a failure voids the plans made before it).
 pub fn check_policy(
     policy: PolicyKind,
     workload: &Workload,
@@ -257,9 +268,16 @@ pub fn check_policy(
             }
         }
         PolicyKind::Easy | PolicyKind::Conservative => {
+            // A node failure voids the promises made before it: the reservations on the
+            // node are planned again, and the jobs it requeued wait again.
+            let first_failure = result
+                .node_changes
+                .iter()
+                .find(|c| c.state == NodeState::Down)
+                .map_or(SimTime::MAX, |c| c.at);
             for (i, j) in jobs.iter().enumerate() {
                 if let Some(at) = result.first_reservation[i] {
-                    if result.start[i] > at {
+                    if result.start[i] > at && result.start[i] < first_failure {
                         return Err(Violation(format!(
                             "{policy}: job {} started at {} after its reservation at {at}",
                             j.trace_id, result.start[i]
@@ -268,7 +286,9 @@ pub fn check_policy(
                 }
             }
             if policy == PolicyKind::Conservative {
-                if let Some(i) = (0..jobs.len()).find(|&i| result.first_reservation[i].is_none()) {
+                if let Some(i) = (0..jobs.len()).find(|&i| {
+                    result.first_reservation[i].is_none() && result.start[i] < first_failure
+                }) {
                     return Err(Violation(format!(
                         "conservative: job {} never got a reservation",
                         jobs[i].trace_id
@@ -328,6 +348,7 @@ pub fn check_nodes(workload: &Workload, result: &RunResult) -> Result<(), Violat
             }
         }
     }
+    check_down_nodes(workload, result)?;
     changes.sort_unstable_by_key(|&(n, t, d, i, part)| (n, t, d, i, part));
     let mut k = 0;
     while k < changes.len() {
@@ -365,6 +386,58 @@ pub fn check_nodes(workload: &Workload, result: &RunResult) -> Result<(), Violat
                 )));
             }
             k += 1;
+        }
+    }
+    Ok(())
+}
+
+/// No job holds anything on a node while it is down: every segment (and a suspended job's
+/// memory) on a node ends by the instant it fails and starts no earlier than its repair.
+fn check_down_nodes(workload: &Workload, result: &RunResult) -> Result<(), Violation> {
+    if result.node_changes.is_empty() {
+        return Ok(());
+    }
+    let node_count = workload.nodes.as_ref().map_or(0, |nw| nw.cluster.len());
+    // Per node, its outages [down, up) in time order (the last may never end).
+    let mut outages: Vec<Vec<(SimTime, SimTime)>> = vec![Vec::new(); node_count];
+    for c in &result.node_changes {
+        let Some(list) = outages.get_mut(c.node as usize) else {
+            return Err(Violation(format!(
+                "node {} changed state but does not exist",
+                c.node
+            )));
+        };
+        match c.state {
+            NodeState::Down => list.push((c.at, SimTime::MAX)),
+            NodeState::Up => match list.last_mut() {
+                Some(last) if last.1 == SimTime::MAX => last.1 = c.at,
+                _ => {
+                    return Err(Violation(format!(
+                        "node {} came up at {} without having gone down",
+                        c.node, c.at
+                    )))
+                }
+            },
+        }
+    }
+    for s in &result.segments {
+        for &n in result.nodes_of(s) {
+            let Some(list) = outages.get(n as usize) else {
+                continue;
+            };
+            // The first outage ending after the segment starts must begin at or after the
+            // segment lets go of everything.
+            let k = list.partition_point(|o| o.1 <= s.start);
+            if let Some(&(down, up)) = list.get(k) {
+                if down < s.released {
+                    return Err(Violation(format!(
+                        "job {} held node {n} from {} to {} while it was down from {down} to {up}",
+                        workload.jobs[s.job.get()].trace_id,
+                        s.start,
+                        s.released
+                    )));
+                }
+            }
         }
     }
     Ok(())

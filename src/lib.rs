@@ -49,6 +49,7 @@ pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod engine;
+pub mod failures;
 pub mod lifecycle;
 pub mod metrics;
 pub mod outdir;

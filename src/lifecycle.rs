@@ -27,6 +27,7 @@
 //! suspended), and a requeued job starts again with its whole limit (Slurm restarts it as
 //! a new run).
 
+use crate::cluster::nodes::NodeState;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::workload::JobIdx;
 use serde::Serialize;
@@ -308,6 +309,19 @@ pub struct RunResult {
     pub passes: u64,
     /// Largest number of jobs waiting at once.
     pub max_waiting: usize,
+    /// Every node state change, in time order (empty unless the run has node failures).
+    pub node_changes: Vec<NodeChange>,
+}
+
+/// A node going down or coming back up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeChange {
+    /// When.
+    pub at: SimTime,
+    /// The node.
+    pub node: u32,
+    /// Its state from then on.
+    pub state: NodeState,
 }
 
 impl RunResult {
@@ -354,6 +368,7 @@ impl RunResult {
             events: 0,
             passes: 0,
             max_waiting: 0,
+            node_changes: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! caller builds one directly (usually [`RunRequest::default`]: the scenario as its file
 //! says).
 
+use crate::failures::Failures;
 use crate::policy::PolicyKind;
 use crate::report::TableFormat;
 use crate::run::RunOptions;
@@ -173,6 +174,54 @@ pub fn plan_run(
     loaded: Option<&LoadedScenario>,
     cache: Option<&TraceCache>,
 ) -> Result<RunPlan> {
+    let mut plan = plan_workload(request, loaded, cache)?;
+    if let Some(l) = loaded {
+        plan.options.failures = failures_of(l, &plan.workload, plan.options.seed)?.map(Arc::new);
+    }
+    Ok(plan)
+}
+
+/// The scenario's failure model on the workload's cluster: its log read, or its draws
+/// seeded by the run's seed.
+fn failures_of(
+    loaded: &LoadedScenario,
+    workload: &Workload,
+    seed: u64,
+) -> Result<Option<Failures>> {
+    let Some(spec) = &loaded.scenario.failures else {
+        return Ok(None);
+    };
+    let Some(nw) = workload.nodes.as_deref() else {
+        return Err(loaded
+            .error_at(
+                "failures",
+                "node failures need jobs that ask for nodes (job classes, a Slurm dump, or \
+                 sources turned into node requests on the [cluster])",
+            )
+            .into());
+    };
+    let nodes = &nw.cluster;
+    if let Some(log) = &spec.log {
+        let path = loaded.resolve(log);
+        // The log's own errors name its file, line and column.
+        let outages = crate::failures::read_log(&path, nodes.len()).map_err(anyhow::Error::msg)?;
+        return Ok(Some(Failures::from_log(&outages, nodes.len())));
+    }
+    let type_names: Vec<&str> = (0..nodes.len() as u32)
+        .map(|n| nodes.type_of(n).name.as_str())
+        .collect();
+    Ok(Some(Failures::from_draws(
+        &type_names,
+        &spec.node_types,
+        seed,
+    )))
+}
+
+fn plan_workload(
+    request: &RunRequest,
+    loaded: Option<&LoadedScenario>,
+    cache: Option<&TraceCache>,
+) -> Result<RunPlan> {
     let file = loaded.map(|l| &l.scenario);
     let seed = request
         .seed
@@ -193,6 +242,7 @@ pub fn plan_run(
         lenient: request.input.lenient || file.is_some_and(|f| f.workload.lenient),
         scenario: loaded.map(|l| l.path.display().to_string()),
         scenario_name: loaded.map(LoadedScenario::name),
+        failures: None,
     };
     let output = file.map(|f| f.output.clone()).unwrap_or_default();
     let out = request.out.clone().or(output.dir.clone());

@@ -2,9 +2,10 @@
 //! reading the workload through its reader; writing results is [`crate::output`]'s job.
 
 use crate::engine::time::SimDuration;
+use crate::failures::Failures;
 use crate::metrics::{self, ScheduleMetrics};
 use crate::policy::PolicyKind;
-use crate::simulation::{self, Progress, RunResult, SimError};
+use crate::simulation::{self, Progress, RunResult, SimError, SimOptions};
 use crate::workload::Workload;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -30,6 +31,10 @@ pub struct RunOptions {
     /// That scenario's `name` (default: its file's name), as reports show it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenario_name: Option<String>,
+    /// When nodes fail and are repaired (`None`: never). In `summary.json`, the metrics
+    /// say what the failures did; the scenario says how they were drawn.
+    #[serde(skip)]
+    pub failures: Option<std::sync::Arc<Failures>>,
 }
 
 impl Default for RunOptions {
@@ -42,6 +47,7 @@ impl Default for RunOptions {
             lenient: false,
             scenario: None,
             scenario_name: None,
+            failures: None,
         }
     }
 }
@@ -150,7 +156,11 @@ pub fn run(
 ) -> Result<RunOutcome, SimError> {
     let mut p = policy.build_for(workload).map_err(SimError::Unsupported)?;
     let started = Instant::now();
-    let result = simulation::simulate(workload, p.as_mut(), progress)?;
+    let sim_options = SimOptions {
+        failures: options.failures.as_deref(),
+        ..SimOptions::default()
+    };
+    let result = simulation::simulate_with(workload, p.as_mut(), sim_options, progress)?;
     let wall = started.elapsed().as_secs_f64();
     let metrics = metrics::compute(
         workload,

@@ -21,15 +21,17 @@
 //! identity ([`EventQueue::cancel`]); a resumed job gets a new one. The stop that pops is
 //! therefore always the running segment's (checked: its due time is recorded and compared).
 
-use crate::cluster::nodes::{Nodes, SharePart};
+use crate::cluster::nodes::{NodeState, Nodes, SharePart};
 use crate::cluster::ProcessorPool;
 use crate::engine::queue::{EventKind, EventQueue};
 use crate::engine::time::{SimDuration, SimTime, CLOCK_LIMIT};
+use crate::failures::{FailureTimeline, Failures};
+use crate::lifecycle::NodeChange;
 use crate::lifecycle::{
     Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition,
 };
 use crate::policy::{Decision, Policy, Predictor, SchedView};
-use crate::workload::classes::NodeWorkload;
+use crate::workload::classes::{FailureAction, NodeWorkload};
 use crate::workload::{Job, JobIdx, Workload};
 
 pub use crate::lifecycle::RunResult;
@@ -39,6 +41,11 @@ pub use crate::lifecycle::RunResult;
 pub enum Event {
     /// A running job's segment reaches its stop: its work is done or its limit reached.
     JobStop(JobIdx),
+    /// A node fails: the jobs on it are requeued or end `failed`, and it is out of service
+    /// until its `NodeUp`.
+    NodeDown(u32),
+    /// A failed node is repaired and back in service.
+    NodeUp(u32),
     /// A job is submitted.
     JobArrival(JobIdx),
     /// A waiting job's user gives up: their patience ran out before it started. Withdrawn
@@ -52,11 +59,15 @@ impl EventKind for Event {
     fn rank(&self) -> u8 {
         match self {
             Event::JobStop(_) => 0,
-            Event::JobArrival(_) => 1,
+            // After stops, so that a job whose work is done at the instant its node fails
+            // completes; before arrivals and the pass, so that the pass at t sees the
+            // nodes as they are at t.
+            Event::NodeDown(_) | Event::NodeUp(_) => 1,
+            Event::JobArrival(_) => 2,
             // After arrivals, so that a patience of 0 still finds its job waiting; before
             // the pass, so that a job whose patience ends at t cannot start at t.
-            Event::PatienceEnds(_) => 2,
-            Event::PolicyWakeup => 3,
+            Event::PatienceEnds(_) => 3,
+            Event::PolicyWakeup => 4,
         }
     }
 }
@@ -127,13 +138,15 @@ pub trait RateModel {
 }
 
 /// Models and options of the engine beyond the workload and the policy. The default is
-/// today's replay: every segment at rate 1, no predictor.
+/// today's replay: every segment at rate 1, no predictor, no node failures.
 #[derive(Clone, Copy, Default)]
 pub struct SimOptions<'a> {
     /// The segments' rates (`None`: rate 1 everywhere).
     pub rates: Option<&'a dyn RateModel>,
     /// What policies may know of true runtimes.
     pub predictor: Predictor,
+    /// When nodes fail and are repaired (`None`: never; node-level workloads only).
+    pub failures: Option<&'a Failures>,
 }
 
 /// Events between two calls of the progress observer.
@@ -180,6 +193,14 @@ struct Engine<'w> {
     suspended: usize,
     done: usize,
     options: SimOptions<'w>,
+    /// The failure model being followed, if the run has one.
+    failures: Option<FailureTimeline<'w>>,
+    /// With failures: per node, the jobs holding something on it (running or suspended),
+    /// so that a failure finds them without a scan.
+    on_node: Vec<Vec<JobIdx>>,
+    /// Node events in the queue (they alone never let a waiting job start while every
+    /// node is up: see the stall check).
+    node_events_queued: usize,
 }
 
 /// An invalid decision, before the policy's label and the time are added.
@@ -317,6 +338,15 @@ impl<'w> Engine<'w> {
             let from = seg.first_node as usize;
             let set = &self.result.segment_nodes[from..from + seg.node_count as usize];
             nodes.give(&nw.requests[i], set, part);
+            if part != SharePart::Compute && !self.on_node.is_empty() {
+                // It holds nothing on its nodes any more.
+                for &n in set {
+                    let list = &mut self.on_node[n as usize];
+                    if let Some(at) = list.iter().position(|&j| j == job) {
+                        list.swap_remove(at);
+                    }
+                }
+            }
         }
     }
 
@@ -446,6 +476,14 @@ impl<'w> Engine<'w> {
     /// queue.
     fn let_go(&mut self, job: JobIdx, now: SimTime, how: SegmentEnd) -> Result<(), Refusal> {
         let cancel = how == SegmentEnd::Cancelled;
+        debug_assert!(
+            how != SegmentEnd::Failed
+                || matches!(
+                    self.records[job.get()].live.state,
+                    JobState::Running | JobState::Suspended
+                ),
+            "only jobs on a node fail with it"
+        );
         match self.records.get(job.get()).map(|r| r.live.state) {
             Some(JobState::Running) => self.end_segment(job, now, how),
             Some(JobState::Suspended) => {
@@ -510,6 +548,72 @@ impl<'w> Engine<'w> {
         true
     }
 
+    /// `node` fails at `now`: every job on it, running or suspended, in job order, is
+    /// requeued or ends `failed` (its class says which); then the node is out of service.
+    /// Returns the transitions to tell the policy.
+    fn node_down(&mut self, node: u32, now: SimTime) -> Vec<(JobIdx, Transition)> {
+        let mut hit = std::mem::take(&mut self.on_node[node as usize]);
+        hit.sort_unstable();
+        let mut told = Vec::with_capacity(hit.len());
+        for &job in &hit {
+            let i = job.get();
+            let action = self.node_jobs.map_or(FailureAction::Fail, |nw| {
+                nw.on_node_failure(i, self.jobs[i].kind)
+            });
+            if self.records[i].live.state == JobState::Suspended {
+                // Its memory is all it still holds.
+                self.free(job, SharePart::Memory);
+                self.leave_suspension(job, now, SegmentEnd::Failed);
+            } else {
+                self.end_segment(job, now, SegmentEnd::Failed);
+            }
+            match action {
+                FailureAction::Requeue => {
+                    self.lose_work(job);
+                    self.records[i].log.requeues += 1;
+                    self.records[i].live.state = JobState::Pending;
+                    self.waiting += 1;
+                    told.push((job, Transition::Requeued));
+                }
+                FailureAction::Fail => {
+                    self.finish(job, now, Outcome::Failed);
+                    told.push((job, Transition::Ended(Outcome::Failed)));
+                }
+            }
+        }
+        if let Some(nodes) = self.nodes.as_mut() {
+            nodes.set_down(node);
+        }
+        self.result.node_changes.push(NodeChange {
+            at: now,
+            node,
+            state: NodeState::Down,
+        });
+        if let Some(timeline) = self.failures.as_mut() {
+            let up = timeline.up_again(node, now);
+            self.queue.push(up, Event::NodeUp(node));
+        } else {
+            self.node_events_queued -= 1;
+        }
+        told
+    }
+
+    /// `node` is back in service at `now`; its next failure is queued.
+    fn node_up(&mut self, node: u32, now: SimTime) {
+        if let Some(nodes) = self.nodes.as_mut() {
+            nodes.set_up(node);
+        }
+        self.result.node_changes.push(NodeChange {
+            at: now,
+            node,
+            state: NodeState::Up,
+        });
+        match self.failures.as_mut().and_then(|t| t.next_down(node, now)) {
+            Some(at) => self.queue.push(at, Event::NodeDown(node)),
+            None => self.node_events_queued -= 1,
+        }
+    }
+
     fn start(
         &mut self,
         job: JobIdx,
@@ -526,6 +630,11 @@ impl<'w> Engine<'w> {
                     .check_placement(request, &set)
                     .map_err(|e| format!("job {}: {e}", j.trace_id))?;
                 nodes.allocate(request, &set);
+                if !self.on_node.is_empty() {
+                    for &n in &set {
+                        self.on_node[n as usize].push(job);
+                    }
+                }
                 set
             }
             (None, None, None) => Vec::new(),
@@ -605,13 +714,35 @@ pub fn simulate_with(
             events: 0,
             passes: 0,
             max_waiting: 0,
+            node_changes: Vec::new(),
         },
         queue: EventQueue::with_capacity(1024),
         waiting: 0,
         suspended: 0,
         done: 0,
         options,
+        failures: None,
+        on_node: Vec::new(),
+        node_events_queued: 0,
     };
+    if let Some(failures) = options.failures {
+        let Some(nodes) = engine.nodes.as_ref() else {
+            return Err(SimError::Unsupported(
+                "node failures need jobs that ask for nodes (a scenario with a [cluster])"
+                    .to_string(),
+            ));
+        };
+        let node_count = nodes.len();
+        let mut timeline = failures.timeline();
+        engine.on_node = vec![Vec::new(); node_count];
+        for node in 0..node_count.min(timeline.nodes()) as u32 {
+            if let Some(at) = timeline.next_down(node, SimTime::ZERO) {
+                engine.queue.push(at, Event::NodeDown(node));
+                engine.node_events_queued += 1;
+            }
+        }
+        engine.failures = Some(timeline);
+    }
     let mut decisions: Vec<Decision> = Vec::new();
     let mut wakeup: Option<SimTime> = None;
     let invalid = |policy: &dyn Policy, time, detail: String| SimError::InvalidDecision {
@@ -626,6 +757,9 @@ pub fn simulate_with(
             .push(first.submit, Event::JobArrival(JobIdx(0)));
     }
     while let Some(now) = engine.queue.peek_time() {
+        if engine.done == n {
+            break; // only node events are left: nothing more can happen to a job
+        }
         loop {
             while let Some((_, event)) = engine.queue.pop_due(now) {
                 engine.result.events += 1;
@@ -659,6 +793,16 @@ pub fn simulate_with(
                         }
                     }
                     Event::PolicyWakeup => wakeup = None,
+                    Event::NodeDown(node) => {
+                        for (job, transition) in engine.node_down(node, now) {
+                            policy.on_transition(job, transition, &engine.view(now));
+                        }
+                        policy.on_node_change(node, NodeState::Down, &engine.view(now));
+                    }
+                    Event::NodeUp(node) => {
+                        engine.node_up(node, now);
+                        policy.on_node_change(node, NodeState::Up, &engine.view(now));
+                    }
                 }
             }
             engine.result.max_waiting = engine.result.max_waiting.max(engine.waiting);
@@ -687,6 +831,16 @@ pub fn simulate_with(
             if engine.queue.peek_time() != Some(now) {
                 break;
             }
+        }
+        // With every node up and only node events left, nothing but a failure can happen
+        // next, and a failure never lets a waiting job start: the policy has stalled.
+        let only_node_events = engine.queue.len() == engine.node_events_queued;
+        let all_up = engine
+            .nodes
+            .as_ref()
+            .is_none_or(|nodes| nodes.down_count() == 0);
+        if only_node_events && all_up && engine.node_events_queued > 0 && engine.done < n {
+            break;
         }
     }
     if engine.waiting + engine.suspended > 0 {

@@ -260,6 +260,11 @@ pub struct Nodes {
     node_type: Vec<u16>,
     leaf: Vec<u32>,
     free: Vec<NodeFree>,
+    /// Per node: whether it is down (failed, in repair). A down node is out of the index and
+    /// never fits; its free resources are kept as they were.
+    down: Vec<bool>,
+    /// Nodes down.
+    down_count: usize,
     /// Per type: how many nodes have each key value.
     histogram: Vec<Vec<u32>>,
     /// Per type: the nodes of each key value, in node order.
@@ -314,6 +319,8 @@ impl Nodes {
             node_type: Vec::new(),
             leaf: Vec::new(),
             free: Vec::new(),
+            down: Vec::new(),
+            down_count: 0,
             types,
         };
         for (ti, t) in nodes.types.iter().enumerate() {
@@ -323,6 +330,7 @@ impl Nodes {
                 nodes.node_type.push(ti as u16);
                 nodes.leaf.push(id / nodes_per_leaf);
                 nodes.free.push(t.capacity());
+                nodes.down.push(false);
                 nodes.by_key[ti].insert(t.key_of(&t.capacity()), id);
             }
         }
@@ -365,6 +373,55 @@ impl Nodes {
     /// The type index of `node`.
     pub fn type_index(&self, node: u32) -> usize {
         self.node_type[node as usize] as usize
+    }
+
+    /// Whether `node` is up (not failed).
+    pub fn is_up(&self, node: u32) -> bool {
+        !self.down[node as usize]
+    }
+
+    /// Nodes down now.
+    pub fn down_count(&self) -> usize {
+        self.down_count
+    }
+
+    /// Takes `node` out of service (it failed): it leaves the index and nothing fits on it
+    /// until [`Nodes::set_up`]. Whatever jobs hold on it is the caller's to give back.
+    pub fn set_down(&mut self, node: u32) {
+        if self.down[node as usize] {
+            return;
+        }
+        self.index_out(node);
+        self.down[node as usize] = true;
+        self.down_count += 1;
+    }
+
+    /// Puts `node` back in service with the free resources it has.
+    pub fn set_up(&mut self, node: u32) {
+        if !self.down[node as usize] {
+            return;
+        }
+        self.down[node as usize] = false;
+        self.down_count -= 1;
+        self.index_in(node);
+    }
+
+    fn index_out(&mut self, node: u32) {
+        if self.indexed {
+            let ti = self.node_type[node as usize] as usize;
+            let key = self.types[ti].key_of(&self.free[node as usize]);
+            self.histogram[ti][key as usize] -= 1;
+            self.by_key[ti].remove(key, node);
+        }
+    }
+
+    fn index_in(&mut self, node: u32) {
+        if self.indexed {
+            let ti = self.node_type[node as usize] as usize;
+            let key = self.types[ti].key_of(&self.free[node as usize]);
+            self.histogram[ti][key as usize] += 1;
+            self.by_key[ti].insert(key, node);
+        }
     }
 
     /// The leaf switch of `node`.
@@ -426,7 +483,10 @@ impl Nodes {
         let usable = |n: u32| avoid.binary_search(&n).is_err();
         let fits = |n: u32| {
             let ti = self.node_type[n as usize] as usize;
-            Self::allowed(r, ti) && r.fits(&self.types[ti], &free_of(n)) && usable(n)
+            Self::allowed(r, ti)
+                && !self.down[n as usize]
+                && r.fits(&self.types[ti], &free_of(n))
+                && usable(n)
         };
         let need_of = |t: &NodeType| t.key_of_request(r);
         // A job that uses no GPUs goes to nodes without GPUs first: a GPU node's scarce
@@ -578,7 +638,7 @@ impl Nodes {
         let want = u64::from(r.nodes);
         let fits_free = |n: u32, f: &NodeFree| {
             let ti = self.node_type[n as usize] as usize;
-            Self::allowed(r, ti) && r.fits(&self.types[ti], f)
+            Self::allowed(r, ti) && !self.down[n as usize] && r.fits(&self.types[ti], f)
         };
         // Nodes that fit now, counted exactly up to `want` (the index's range holds every
         // node with enough of its type's scarce resource; the others cannot fit).
@@ -652,6 +712,9 @@ impl Nodes {
                     self.types[ti].name
                 ));
             }
+            if self.down[n as usize] {
+                return Err(format!("node {n} is down"));
+            }
             if !r.fits(&self.types[ti], &self.free[n as usize]) {
                 return Err(format!(
                     "node {n} lacks the request: free {:?}",
@@ -668,7 +731,7 @@ impl Nodes {
         let old_key = t.key_of(&self.free[node as usize]);
         let new_key = t.key_of(&new);
         self.free[node as usize] = new;
-        if old_key != new_key && self.indexed {
+        if old_key != new_key && self.indexed && !self.down[node as usize] {
             self.histogram[ti][old_key as usize] -= 1;
             self.histogram[ti][new_key as usize] += 1;
             self.by_key[ti].remove(old_key, node);
@@ -748,6 +811,25 @@ impl Nodes {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a node is in service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeState {
+    /// In service.
+    Up,
+    /// Failed: out of service until repaired.
+    Down,
+}
+
+impl NodeState {
+    /// The name in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Up => "up",
+            NodeState::Down => "down",
+        }
     }
 }
 

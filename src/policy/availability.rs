@@ -6,6 +6,7 @@
 
 use super::profile::Profile;
 use super::{Allocation, SchedView};
+use crate::cluster::nodes::NodeState;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::workload::JobIdx;
 
@@ -73,6 +74,13 @@ pub trait Availability {
     fn max_free(&self, from: SimTime, until: SimTime) -> u64;
     /// Forgets what lies wholly before `now`.
     fn forget_before(&mut self, now: SimTime);
+    /// `node` went down (nothing may be planned on it from now on: whatever was is given
+    /// back first) or came back up (free from now on). A pool has no nodes.
+    fn node_changed(&mut self, _node: u32, _state: NodeState) {}
+    /// Whether a reservation at `placement` uses `node`.
+    fn uses_node(_placement: &Self::Placement, _node: u32) -> bool {
+        false
+    }
 }
 
 /// A pool of processors, any of which can run any job: a count of free processors over time.

@@ -36,8 +36,8 @@ use super::machine::{Machine, RunningJob};
 use super::priority::{ArrivalOrder, Priority, QueueKey};
 use super::wait_queue::WaitQueue;
 use super::{Allocation, Decision, Policy, PolicyKind, SchedView};
-use crate::cluster::nodes::SharePart;
-use crate::engine::time::SimTime;
+use crate::cluster::nodes::{NodeState, SharePart};
+use crate::engine::time::{SimTime, CLOCK_LIMIT};
 use crate::lifecycle::{Outcome, Transition};
 use crate::workload::JobIdx;
 use std::collections::BTreeSet;
@@ -195,7 +195,8 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
 
     /// EASY behind the blocked head: its reservation, then every waiting job after it that
     /// may start now without delaying it. Returns the reservation and what is left of what
-    /// it withholds (`None` if the head never fits).
+    /// it withholds (the end of the clock and nothing, if the head fits on no nodes in
+    /// service).
     fn backfill(
         &mut self,
         head_key: QueueKey,
@@ -203,14 +204,23 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
         decisions: &mut Vec<Decision>,
     ) -> Option<(SimTime, M::Reserved)> {
         let head = head_key.job;
-        let (shadow, mut reserved) = self.machine.reserve(head, &self.running, view)?;
-        if self.announced_head != Some(head) {
-            self.announced_head = Some(head);
-            decisions.push(Decision::Reserve {
-                job: head,
-                at: shadow,
-            });
-        }
+        let (shadow, mut reserved) = match self.machine.reserve(head, &self.running, view) {
+            Some(reservation) => {
+                if self.announced_head != Some(head) {
+                    self.announced_head = Some(head);
+                    decisions.push(Decision::Reserve {
+                        job: head,
+                        at: reservation.0,
+                    });
+                }
+                reservation
+            }
+            // The head fits on no nodes in service, even once every running job is gone
+            // (nodes are down): it waits without a reservation, as Slurm's backfill skips
+            // a job whose nodes are unavailable, and every job behind it may start if it
+            // fits now. Only a node coming back can change that, and it makes a full pass.
+            None => (CLOCK_LIMIT, self.machine.no_reservation()),
+        };
         let window = shadow.saturating_since(view.now);
         let mut from = self.queue.cursor_at(head_key.next());
         // The cheapest test first: might any waiting job fit at all?
@@ -314,6 +324,12 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
                 self.job_ended = true;
             }
         }
+    }
+
+    fn on_node_change(&mut self, node: u32, state: NodeState, _view: &SchedView) {
+        self.machine.node_changed(node, state);
+        // The head's reservation may have been on it, or may now be earlier.
+        self.job_ended = true;
     }
 
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {

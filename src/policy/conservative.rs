@@ -58,7 +58,8 @@
 use super::availability::Availability;
 use super::priority::{ArrivalOrder, Priority, QueueKey};
 use super::{Allocation, Decision, JobInfo, Policy, SchedView};
-use crate::engine::time::{SimDuration, SimTime};
+use crate::cluster::nodes::NodeState;
+use crate::engine::time::{SimDuration, SimTime, CLOCK_LIMIT};
 use crate::lifecycle::{Outcome, Transition};
 use crate::workload::JobIdx;
 
@@ -70,6 +71,9 @@ pub struct Conservative<A: Availability, P: Priority = ArrivalOrder> {
     queue: ReservationTree<A::Request, A::Placement>,
     /// Arrivals (and requeued jobs) since the last pass.
     arrivals: Vec<QueueKey>,
+    /// Waiting jobs that fit on no nodes in service (some are down), without a
+    /// reservation: planned again as arrivals when a node comes back.
+    unplaced: Vec<QueueKey>,
     /// Whether a job ended since the last pass.
     job_ended: bool,
     /// Rises logged since the start of the previous compression (see the module docs):
@@ -149,6 +153,7 @@ impl<A: Availability, P: Priority> Conservative<A, P> {
             priority,
             queue: ReservationTree::new(),
             arrivals: Vec::new(),
+            unplaced: Vec::new(),
             job_ended: false,
             rises: Vec::new(),
             rises_before_pass: 0,
@@ -181,6 +186,10 @@ impl<A: Availability, P: Priority> Conservative<A, P> {
     fn leave_queue(&mut self, job: JobIdx, view: &SchedView) -> bool {
         if let Some(at) = self.arrivals.iter().position(|key| key.job == job) {
             self.arrivals.remove(at);
+            return true;
+        }
+        if let Some(at) = self.unplaced.iter().position(|key| key.job == job) {
+            self.unplaced.remove(at);
             return true;
         }
         let Some(slot) = (0..self.queue.next_slot()).find(|&slot| {
@@ -366,7 +375,10 @@ impl<A: Availability, P: Priority> Policy for Conservative<A, P> {
             let request = self.availability.request(job, view);
             let duration = planned(view.job(job));
             let Some((at, placement)) = self.availability.earliest(request, now, duration) else {
-                continue; // it never fits: it waits without a reservation
+                // It fits on no nodes in service: it waits without a reservation until a
+                // node comes back.
+                self.unplaced.push(key);
+                continue;
             };
             self.availability
                 .hold(request, at, at + duration, &placement);
@@ -388,6 +400,35 @@ impl<A: Availability, P: Priority> Policy for Conservative<A, P> {
         }
         starting.clear();
         self.starting = starting;
+    }
+
+    /// A node that fails takes the reservations on it along: those jobs are planned again,
+    /// as arrivals under their keys, after the others are compressed (so they may start
+    /// later than they were promised). A node that comes back is a rise from now on, and
+    /// the jobs that fitted nowhere are planned again.
+    fn on_node_change(&mut self, node: u32, state: NodeState, view: &SchedView) {
+        match state {
+            NodeState::Down => {
+                let on_node: Vec<QueueKey> = (0..self.queue.next_slot())
+                    .filter(|&slot| {
+                        self.queue.summary(self.queue.leaf(slot)) != Group::EMPTY
+                            && A::uses_node(&self.queue.slot_placement[slot], node)
+                    })
+                    .map(|slot| self.queue.slot_key[slot])
+                    .collect();
+                for key in on_node {
+                    self.leave_queue(key.job, view);
+                    self.arrivals.push(key);
+                }
+                self.availability.node_changed(node, state);
+            }
+            NodeState::Up => {
+                self.availability.node_changed(node, state);
+                self.log_rise(view.now, CLOCK_LIMIT, view.now);
+                self.job_ended = true;
+                self.arrivals.append(&mut self.unplaced);
+            }
+        }
     }
 
     fn next_wakeup(&self) -> Option<SimTime> {

@@ -10,7 +10,7 @@
 //! nothing more can fit. Neither pruning changes a schedule.
 
 use super::{Allocation, SchedView};
-use crate::cluster::nodes::{NodeRequest, NodeSet, Nodes, Placement, SharePart};
+use crate::cluster::nodes::{NodeRequest, NodeSet, NodeState, Nodes, Placement, SharePart};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::JobState;
 use crate::workload::classes::NodeWorkload;
@@ -39,6 +39,12 @@ pub trait Machine {
     fn give_back(&mut self, job: JobIdx, part: SharePart, view: &SchedView);
     /// `job`, suspended, takes its cores, GPUs and slices back (it resumed).
     fn take_back(&mut self, job: JobIdx, view: &SchedView);
+
+    /// `node` went down or came back up (between passes; its jobs were given back first).
+    fn node_changed(&mut self, _node: u32, _state: NodeState) {}
+    /// What a reservation withholds when there is none: the head cannot be placed on the
+    /// machine in service, so nothing behind it is held back.
+    fn no_reservation(&self) -> Self::Reserved;
 
     /// A pass starts at `view.now`.
     fn begin_pass(&mut self, view: &SchedView);
@@ -106,6 +112,9 @@ impl Machine for ProcessorMachine {
 
     fn give_back(&mut self, _job: JobIdx, _part: SharePart, _view: &SchedView) {}
     fn take_back(&mut self, _job: JobIdx, _view: &SchedView) {}
+    fn no_reservation(&self) -> u32 {
+        u32::MAX
+    }
 
     fn begin_pass(&mut self, view: &SchedView) {
         self.free = view.cluster.free();
@@ -269,6 +278,17 @@ impl Machine for NodeMachine {
             view.allocation(job),
             SharePart::Compute,
         );
+    }
+
+    fn node_changed(&mut self, node: u32, state: NodeState) {
+        match state {
+            NodeState::Down => self.nodes.set_down(node),
+            NodeState::Up => self.nodes.set_up(node),
+        }
+    }
+
+    fn no_reservation(&self) -> NodeSet {
+        NodeSet::new()
     }
 
     fn begin_pass(&mut self, _view: &SchedView) {

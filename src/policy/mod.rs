@@ -12,6 +12,9 @@
 //! of each resulting transition (`Started`, `Suspended`, `Resumed`, `Requeued`,
 //! `Ended(cancelled)`) right after applying it. Segments that the pass made stop at the same
 //! instant (zero-length jobs) start a new round at that instant: stops, then another pass.
+//! A node that fails is told after the jobs it hit (`Requeued` or `Ended(failed)`), through
+//! [`Policy::on_node_change`], after the instant's stops and before its arrivals; a node
+//! back in service likewise.
 //!
 //! The built-in policies order their queue by `(submit time, trace job number)`, which is
 //! the workload's index order ([`JobIdx`]).
@@ -30,7 +33,7 @@ use conservative::Conservative;
 use node_profile::NodeAvailability;
 use priority::ArrivalOrder;
 
-use crate::cluster::nodes::Nodes;
+use crate::cluster::nodes::{NodeState, Nodes};
 use crate::cluster::ProcessorPool;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::{JobRecord, JobState, Segment, Transition};
@@ -246,6 +249,11 @@ pub trait Policy {
     /// applied in order; jobs started here must fit in the view's free resources, taken
     /// together with the decisions before them.
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>);
+    /// `node` went down (failed) or came back up. When it fails, the jobs on it have been
+    /// told of first (`Requeued` or `Ended(failed)`); a down node is out of the view's
+    /// nodes' service (`Nodes::is_up`), and starting a job on it is an invalid decision.
+    /// Policies that keep their own copy of the nodes or plans on them update them here.
+    fn on_node_change(&mut self, _node: u32, _state: NodeState, _view: &SchedView) {}
     /// A time at which the policy wants a pass even if no job ends or arrives.
     fn next_wakeup(&self) -> Option<SimTime> {
         None

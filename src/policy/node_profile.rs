@@ -7,7 +7,7 @@
 
 use super::availability::Availability;
 use super::SchedView;
-use crate::cluster::nodes::{NodeFree, NodeRequest, Nodes, Placement};
+use crate::cluster::nodes::{NodeFree, NodeRequest, NodeState, Nodes, Placement};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::workload::classes::NodeWorkload;
 use crate::workload::JobIdx;
@@ -181,6 +181,8 @@ pub struct NodeAvailability {
     /// Per job (aligned with the workload's jobs): its request.
     requests: Vec<NodeRequest>,
     profiles: Vec<NodeProfile>,
+    /// Per node: whether it is down (failed). A down node is no candidate for any start.
+    down: Vec<bool>,
     /// Calls to `forget_before`, to trim every [`PASSES_PER_TRIM`].
     passes: u64,
 }
@@ -205,6 +207,7 @@ impl NodeAvailability {
             placement: (0..workload.requests.len())
                 .map(|i| workload.placement_of(i))
                 .collect(),
+            down: vec![false; cluster.len()],
             cluster,
             requests: workload.requests.clone(),
             profiles,
@@ -228,7 +231,7 @@ impl NodeAvailability {
         let mut intervals = Vec::new();
         for n in 0..self.cluster.len() as u32 {
             let ti = self.cluster.type_index(n);
-            if !Nodes::allowed(r, ti) {
+            if !Nodes::allowed(r, ti) || self.down[n as usize] {
                 continue;
             }
             let t = self.cluster.type_of(n);
@@ -265,7 +268,9 @@ impl NodeAvailability {
             let cands: Vec<(u32, NodeFree)> = (0..self.cluster.len() as u32)
                 .filter(|&n| {
                     let ti = self.cluster.type_index(n);
-                    Nodes::allowed(r, ti) && r.could_ever_fit(self.cluster.type_of(n))
+                    Nodes::allowed(r, ti)
+                        && !self.down[n as usize]
+                        && r.could_ever_fit(self.cluster.type_of(n))
                 })
                 .map(|n| (n, self.profiles[n as usize].least(t, t + est)))
                 .filter(|(n, f)| r.fits_free(self.cluster.type_of(*n), f))
@@ -363,6 +368,14 @@ impl Availability for NodeAvailability {
 
     fn max_free(&self, _from: SimTime, _until: SimTime) -> u64 {
         u64::MAX
+    }
+
+    fn node_changed(&mut self, node: u32, state: NodeState) {
+        self.down[node as usize] = state == NodeState::Down;
+    }
+
+    fn uses_node(placement: &Vec<u32>, node: u32) -> bool {
+        placement.contains(&node)
     }
 
     fn forget_before(&mut self, now: SimTime) {

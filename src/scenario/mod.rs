@@ -14,6 +14,7 @@ pub mod locate;
 
 use crate::cluster::nodes::Placement;
 use crate::cluster::spec::{ClusterSpec, ValidationError};
+use crate::failures::FailureSpec;
 use crate::policy::PolicyKind;
 use crate::report::TableFormat;
 use crate::workload::classes::{check_classes, JobClassSpec};
@@ -39,6 +40,9 @@ pub struct Scenario {
     /// The scheduling policy.
     #[serde(default)]
     pub policy: PolicySpec,
+    /// Node failures and repairs (default: nodes never fail).
+    #[serde(default)]
+    pub failures: Option<FailureSpec>,
     /// What to write.
     #[serde(default)]
     pub output: OutputSpec,
@@ -409,6 +413,9 @@ impl Scenario {
         if let Some(cluster) = &self.cluster {
             cluster.validate()?;
         }
+        if let Some(failures) = &self.failures {
+            validate_failures(failures, self.cluster.as_ref())?;
+        }
         let w = &self.workload;
         if !w.sources.is_empty() {
             if w.trace.is_some() || w.generator.is_some() {
@@ -565,4 +572,51 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// `[failures]`: a log or draws, on node types of the cluster.
+fn validate_failures(
+    failures: &FailureSpec,
+    cluster: Option<&ClusterSpec>,
+) -> Result<(), ValidationError> {
+    let Some(cluster) = cluster else {
+        return Err(ValidationError::new(
+            "failures",
+            "node failures need a [cluster] whose nodes fail",
+        ));
+    };
+    match (&failures.log, failures.node_types.is_empty()) {
+        (Some(_), false) => {
+            return Err(ValidationError::new(
+                "failures.log",
+                "give a failure log or [failures.node_types.NAME] draws, not both",
+            ))
+        }
+        (None, true) => {
+            return Err(ValidationError::new(
+                "failures",
+                "say how nodes fail: `log = \"FILE\"` (node,down_s,up_s) or \
+                 [failures.node_types.NAME] with time_between and repair",
+            ))
+        }
+        _ => {}
+    }
+    for (name, t) in &failures.node_types {
+        if !cluster.node_types.contains_key(name) {
+            let known: Vec<&str> = cluster.node_types.keys().map(String::as_str).collect();
+            return Err(ValidationError::new(
+                format!("failures.node_types.{name}"),
+                format!(
+                    "no node type {name:?} in the cluster ({})",
+                    known.join(", ")
+                ),
+            ));
+        }
+        for (key, dist) in [("time_between", &t.time_between), ("repair", &t.repair)] {
+            dist.check().map_err(|(field, message)| {
+                ValidationError::new(format!("failures.node_types.{name}.{key}.{field}"), message)
+            })?;
+        }
+    }
+    Ok(())
 }

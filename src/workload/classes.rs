@@ -116,6 +116,32 @@ pub struct JobClassSpec {
     /// first). Default: flat.
     #[serde(default)]
     pub weekly_cycle: Option<Vec<f64>>,
+    /// What happens to a job of this class when a node it runs on fails: `requeue` (it
+    /// waits again, losing the work since its last checkpoint) or `fail` (it ends as
+    /// `failed`). Default: batch jobs are requeued (Slurm's `JobRequeue=1`), sessions fail.
+    #[serde(default)]
+    pub on_node_failure: Option<FailureAction>,
+}
+
+/// What happens to a job when a node it runs on (or is suspended on) fails.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureAction {
+    /// It goes back to the queue, losing the work since its last checkpoint.
+    Requeue,
+    /// It ends with outcome `failed`.
+    Fail,
+}
+
+impl FailureAction {
+    /// The default for a job of `kind`: batch jobs are requeued, as Slurm does with
+    /// `JobRequeue=1`; an interactive session cannot be rerun without its user, so it fails.
+    pub fn default_for(kind: JobKind) -> FailureAction {
+        match kind {
+            JobKind::Batch => FailureAction::Requeue,
+            JobKind::Interactive => FailureAction::Fail,
+        }
+    }
 }
 
 /// A class's arrival-rate cycle over a week, hour by hour, with mean 1: arrivals are a
@@ -220,6 +246,10 @@ pub struct NodeWorkload {
     /// Per partition (aligned with `partitions`), its own placement rule where the scenario
     /// gives one; empty: every partition uses `placement`.
     pub partition_placement: Vec<Option<Placement>>,
+    /// Per class (aligned with `classes`), what its jobs do when a node fails under them,
+    /// where the class says (`None`: [`FailureAction::default_for`] its kind); empty: the
+    /// default for every class.
+    pub class_on_failure: Vec<Option<FailureAction>>,
 }
 
 /// How a job's user behaves: what interactive sessions model beyond their request.
@@ -250,6 +280,15 @@ impl NodeWorkload {
             .copied()
             .flatten()
             .unwrap_or(self.placement)
+    }
+
+    /// What job `i` (of `kind`) does when a node fails under it.
+    pub fn on_node_failure(&self, i: usize, kind: JobKind) -> FailureAction {
+        self.class_on_failure
+            .get(self.class_of[i] as usize)
+            .copied()
+            .flatten()
+            .unwrap_or_else(|| FailureAction::default_for(kind))
     }
 
     /// How the user of job `i` behaves.
@@ -755,6 +794,11 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         cluster: nodes_all,
         placement: g.placement,
         partition_placement: parts.iter().map(|p| p.placement).collect(),
+        class_on_failure: if g.classes.iter().any(|c| c.on_node_failure.is_some()) {
+            g.classes.iter().map(|c| c.on_node_failure).collect()
+        } else {
+            Vec::new()
+        },
     };
     let cycles: Vec<Option<Cycle>> = g
         .classes
@@ -862,6 +906,7 @@ pub fn attach_requests(
         cluster: nodes_all.clone(),
         placement,
         partition_placement: parts.iter().map(|p| p.placement).collect(),
+        class_on_failure: Vec::new(),
     };
     let mut kept = Vec::with_capacity(w.jobs.len());
     for (job, (mut request, wanted)) in std::mem::take(&mut w.jobs).into_iter().zip(requests) {

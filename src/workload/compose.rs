@@ -165,6 +165,7 @@ pub fn merge(
                 cluster: nw.cluster.clone(),
                 placement: nw.placement,
                 partition_placement: nw.partition_placement.clone(),
+                class_on_failure: Vec::new(),
             });
             if m.partitions != nw.partitions {
                 // Both usually run on the scenario's cluster: what differs is whether the
@@ -181,6 +182,9 @@ pub fn merge(
             }
             m.classes
                 .extend(nw.classes.iter().map(|c| format!("{}/{c}", s.name)));
+            m.class_on_failure.extend(
+                (0..nw.classes.len()).map(|c| nw.class_on_failure.get(c).copied().flatten()),
+            );
         }
         for (i, mut job) in s.workload.jobs.into_iter().enumerate() {
             job.trace_id += stride;
@@ -211,6 +215,9 @@ pub fn merge(
     if let Some(m) = merged_nodes.as_mut() {
         if m.users.iter().all(|u| *u == UserBehaviour::default()) {
             m.users.clear();
+        }
+        if m.class_on_failure.iter().all(Option::is_none) {
+            m.class_on_failure.clear();
         }
     }
     out.nodes = merged_nodes.map(Box::new);

@@ -1,20 +1,27 @@
-//! The distributions a job class draws from: runtimes (lognormal, gamma, Weibull or a
-//! histogram), sizes (a list with weights, or the log-uniform model with a serial share and
-//! a preference for powers of two seen in real traces), and users' walltime estimates (the
-//! runtime times an overestimation factor, rounded up to the values users type).
+//! The distributions a job class draws from: runtimes (exponential, lognormal, gamma, Weibull
+//! or a histogram; node failures and repairs draw from the same), sizes (a list with
+//! weights, or the log-uniform model with a serial share and a preference for powers of two
+//! seen in real traces), and users' walltime estimates (the runtime times an overestimation
+//! factor, rounded up to the values users type).
 //!
 //! Every sampler takes the random stream it is given: the generator owns the named streams
 //! (`sizes`, `runtimes`, `estimates`), so adding a distribution never shifts another's
 //! numbers.
 
 use rand::Rng;
-use rand_distr::{Distribution, Gamma, LogNormal, Weibull};
+use rand_distr::{Distribution, Exp, Gamma, LogNormal, Weibull};
 use serde::Deserialize;
 
 /// A runtime distribution (`runtime = { dist = "...", ... }` in a class).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
 pub enum RuntimeDist {
+    /// Exponential with the given mean (memoryless: times between failures at a constant
+    /// rate).
+    Exponential {
+        /// Mean, s.
+        mean_s: f64,
+    },
     /// exp(N(ln median, σ²)).
     Lognormal {
         /// Median, s.
@@ -57,6 +64,7 @@ impl RuntimeDist {
             }
         };
         match self {
+            RuntimeDist::Exponential { mean_s } => positive(*mean_s, "mean_s"),
             RuntimeDist::Lognormal { median_s, sigma } => {
                 positive(*median_s, "median_s")?;
                 if !(*sigma >= 0.0 && sigma.is_finite()) {
@@ -107,6 +115,9 @@ impl RuntimeDist {
     /// Draws a runtime, s (at least 1).
     pub fn sample<R: Rng>(&self, rng: &mut R) -> u64 {
         let x = match self {
+            RuntimeDist::Exponential { mean_s } => Exp::new(1.0 / mean_s)
+                .map(|d| d.sample(rng))
+                .unwrap_or(*mean_s),
             RuntimeDist::Lognormal { median_s, sigma } => LogNormal::new(median_s.ln(), *sigma)
                 .map(|d| d.sample(rng))
                 .unwrap_or(*median_s),

@@ -384,6 +384,7 @@ pub fn read_dlrm<R: BufRead>(
         cluster: nodes,
         placement,
         partition_placement: Vec::new(),
+        class_on_failure: Vec::new(),
     };
     for (job, request, class) in jobs {
         w.jobs.push(job);

@@ -238,6 +238,7 @@ pub fn read_pod_list(
         cluster: nodes.clone(),
         placement,
         partition_placement: Vec::new(),
+        class_on_failure: Vec::new(),
     };
     let mut jobs: Vec<(Job, NodeRequest, u16)> = Vec::new();
     for (k, (line, f)) in rows.iter().enumerate() {

@@ -70,5 +70,6 @@ pub fn put_on_nodes(
         cluster: Nodes::new(spec),
         placement,
         partition_placement: Vec::new(),
+        class_on_failure: Vec::new(),
     }));
 }
