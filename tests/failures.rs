@@ -158,3 +158,258 @@ fn failures_after_the_last_job_change_nothing() {
         assert!(with.node_changes.is_empty(), "{policy}");
     }
 }
+
+const CLUSTER: &str = "
+[node_types.cpu]
+count = 4
+cores = 32
+memory_gb = 128
+[node_types.gpu]
+count = 4
+cores = 48
+memory_gb = 512
+gpus = 8
+[fabric]
+nodes_per_leaf = 4
+leaves_per_spine = 2
+";
+
+const CLASSES: &str = r#"
+[[c]]
+name = "train"
+share = 0.5
+nodes = [1, 2, 3]
+gpus_per_node = [1, 2, 8]
+cores_per_node = 8
+memory_gb_per_node = 64
+runtime_median_s = 3000
+[[c]]
+name = "notebook"
+share = 0.3
+kind = "interactive"
+gpus_per_node = [1]
+cores_per_node = 2
+memory_gb_per_node = 8
+runtime_median_s = 1200
+[[c]]
+name = "cpu"
+share = 0.2
+nodes = [1, 2, 4]
+cores_per_node = 16
+memory_gb_per_node = 32
+runtime_median_s = 600
+on_node_failure = "fail"
+"#;
+
+fn random_workload(seed: u64, placement: Placement) -> Workload {
+    use clustersim::workload::classes::{generate, ClassGenerator, JobClassSpec};
+    #[derive(serde::Deserialize)]
+    struct C {
+        c: Vec<JobClassSpec>,
+    }
+    let classes = toml::from_str::<C>(CLASSES).unwrap().c;
+    generate(&ClassGenerator {
+        jobs: 400,
+        load: 0.9,
+        classes: &classes,
+        cluster: &cluster(CLUSTER),
+        placement,
+        seed,
+    })
+}
+
+fn random_failures(w: &Workload, seed: u64) -> Failures {
+    use clustersim::failures::NodeTypeFailures;
+    use clustersim::workload::distributions::RuntimeDist;
+    let nodes = &w.nodes.as_ref().unwrap().cluster;
+    let names: Vec<&str> = (0..nodes.len() as u32)
+        .map(|n| nodes.type_of(n).name.as_str())
+        .collect();
+    let mut types = indexmap::IndexMap::new();
+    for name in ["cpu", "gpu"] {
+        types.insert(
+            name.to_string(),
+            NodeTypeFailures {
+                time_between: RuntimeDist::Weibull {
+                    shape: 0.8,
+                    scale_s: 40_000.0,
+                },
+                repair: RuntimeDist::Lognormal {
+                    median_s: 1800.0,
+                    sigma: 1.0,
+                },
+            },
+        );
+    }
+    Failures::from_draws(&names, &types, seed)
+}
+
+/// Random GPU workloads under random failures, every policy and placement: every invariant
+/// holds (no job on a down node, requeues and lost work accounted, capacities), runs repeat
+/// exactly, and the failures hit jobs both ways.
+#[test]
+fn random_failures_keep_every_invariant() {
+    let (mut requeued, mut failed, mut downs) = (0, 0, 0);
+    for seed in 1..=3 {
+        for placement in [Placement::FirstFit, Placement::BestFit, Placement::Topology] {
+            let w = random_workload(seed, placement);
+            let f = random_failures(&w, seed);
+            for policy in PolicyKind::ALL {
+                let r = run_with(&w, policy, &f);
+                assert_eq!(
+                    r,
+                    run_with(&w, policy, &f),
+                    "seed {seed} {placement:?} {policy}"
+                );
+                requeued += r.log.iter().map(|l| l.requeues).sum::<u32>();
+                failed += r
+                    .log
+                    .iter()
+                    .filter(|l| l.outcome == Outcome::Failed)
+                    .count();
+                downs += r
+                    .node_changes
+                    .iter()
+                    .filter(|c| c.state == NodeState::Down)
+                    .count();
+            }
+        }
+    }
+    assert!(
+        downs > 20 && requeued > 10 && failed > 10,
+        "{downs} {requeued} {failed}"
+    );
+}
+
+/// A scenario with a failure log, small enough to check by hand: two 8-GPU nodes, one job
+/// per node from 0 (100 s and 300 s), a third waiting; node 0 down from 40 to 250.
+const LOGGED: &str = r#"
+[cluster.node_types.gpu]
+count = 2
+cores = 16
+memory_gb = 64
+gpus = 8
+
+[workload.generator]
+jobs = 3
+load = 0.5
+
+[[workload.generator.classes]]
+name = "train"
+share = 1
+gpus_per_node = [8]
+cores_per_node = 4
+runtime_median_s = 100
+runtime_sigma = 0
+
+[failures]
+log = "outages.csv"
+
+[policy]
+name = "fcfs"
+"#;
+
+#[test]
+fn a_scenario_failure_log_is_followed_and_reported() {
+    use common::{clustersim_in_repo, scratch, text};
+    let dir = scratch("failures-log");
+    let scenario = dir.join("logged.toml");
+    std::fs::write(&scenario, LOGGED).unwrap();
+    // The generator submits the jobs at 74 s, 174 s and 250 s (100 s each): job 1 starts on
+    // node 0 and is hit at 100.
+    std::fs::write(dir.join("outages.csv"), "node,down_s,up_s\n0,100,250\n").unwrap();
+    let out = dir.join("out");
+    let o = clustersim_in_repo(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let f = &summary["metrics"]["failures"];
+    assert_eq!(f["node_failures"], 1, "{f}");
+    // Node 0 was down from 100 s to 250 s: 150 node-seconds, 8 GPUs.
+    assert!((f["node_hours_down"].as_f64().unwrap() - 150.0 / 3600.0).abs() < 1e-9);
+    assert!((f["gpu_hours_down"].as_f64().unwrap() - 8.0 * 150.0 / 3600.0).abs() < 1e-9);
+    assert_eq!(f["jobs_hit"], 1, "{f}");
+    assert_eq!(f["requeued"], 1, "{f}");
+    let segments = std::fs::read_to_string(out.join("segments.csv")).unwrap();
+    assert!(segments.contains(",failed"), "{segments}");
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("Node failures"));
+
+    // A log that names a node the cluster does not have: its file, line and column.
+    std::fs::write(
+        dir.join("outages.csv"),
+        "node,down_s,up_s\n0,10,250\n7,1,2\n",
+    )
+    .unwrap();
+    let o = clustersim_in_repo(&["run", scenario.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("outages.csv:3: node: no node 7"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn bad_failure_sections_are_errors_naming_their_key() {
+    use common::{clustersim_in_repo, scratch, text};
+    let dir = scratch("failures-bad");
+    for (name, bad, key) in [
+        (
+            "unknown-type",
+            LOGGED.replace(
+                "log = \"outages.csv\"",
+                "[failures.node_types.h100]\ntime_between = { dist = \"exponential\", mean_s = 10 }\nrepair = { dist = \"exponential\", mean_s = 10 }",
+            ),
+            "failures.node_types.h100",
+        ),
+        (
+            "negative-mean",
+            LOGGED.replace(
+                "log = \"outages.csv\"",
+                "[failures.node_types.gpu]\ntime_between = { dist = \"exponential\", mean_s = -1 }\nrepair = { dist = \"exponential\", mean_s = 10 }",
+            ),
+            "failures.node_types.gpu.time_between.mean_s",
+        ),
+        (
+            "empty",
+            LOGGED.replace("log = \"outages.csv\"", ""),
+            "failures",
+        ),
+    ] {
+        let scenario = dir.join(format!("{name}.toml"));
+        std::fs::write(&scenario, bad).unwrap();
+        let o = clustersim_in_repo(&["validate", scenario.to_str().unwrap()]);
+        assert!(!o.status.success(), "{name}");
+        let t = text(&o);
+        assert!(t.contains(key) && t.contains(&format!("{name}.toml:")), "{name}: {t}");
+    }
+}
+
+#[test]
+fn the_failure_example_runs_and_reports_what_failures_cost() {
+    use common::{clustersim_in_repo, scratch, text};
+    let dir = scratch("failures-example");
+    let out = dir.join("out");
+    let o = clustersim_in_repo(&[
+        "run",
+        "scenarios/gpu-failures.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let f = &summary["metrics"]["failures"];
+    assert!(f["node_failures"].as_u64().unwrap() > 0, "{f}");
+    assert!(f["jobs_hit"].as_u64().unwrap() > 0, "{f}");
+    assert!(f["availability"].as_f64().unwrap() < 1.0, "{f}");
+    assert!(f["work_lost_s"].as_f64().unwrap() > 0.0, "{f}");
+}

@@ -18,8 +18,9 @@
 
 pub mod resources;
 
+use crate::cluster::nodes::NodeState;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::lifecycle::Outcome;
+use crate::lifecycle::{Outcome, SegmentEnd};
 use crate::simulation::RunResult;
 use crate::workload::{JobKind, Workload};
 use serde::Serialize;
@@ -95,6 +96,35 @@ pub struct SessionStartMetrics {
     pub on_target_share: f64,
 }
 
+/// What node failures cost (all zero without failures). Outages count within the run
+/// (first submission to last end); an outage still under way at the end counts up to it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FailureMetrics {
+    /// Nodes that went down.
+    pub node_failures: u64,
+    /// Node-hours the nodes were down.
+    pub node_hours_down: f64,
+    /// GPU-hours of the nodes down (whole GPUs).
+    pub gpu_hours_down: f64,
+    /// MIG-slice-hours of the nodes down.
+    pub mig_slice_hours_down: f64,
+    /// Share of node-time the nodes were up (1 without failures).
+    pub availability: f64,
+    /// Jobs a failure hit (running or suspended on a node that went down), once each.
+    pub jobs_hit: u64,
+    /// Times a failure requeued a job.
+    pub requeued: u64,
+    /// Jobs that ended `failed`.
+    pub jobs_failed: u64,
+    /// Work lost to failures, s at rate 1: everything a job had done since it last started
+    /// afresh (no checkpoints).
+    pub work_lost_s: f64,
+    /// Node-hours that jobs spent on work a failure threw away.
+    pub node_hours_lost: f64,
+    /// GPU-hours (whole GPUs) that jobs spent on work a failure threw away.
+    pub gpu_hours_lost: f64,
+}
+
 /// What the metrics are computed with.
 #[derive(Clone, Copy, Debug)]
 pub struct MetricOptions {
@@ -129,6 +159,9 @@ pub struct ScheduleMetrics {
     /// Node-level workloads: each resource's utilization, per partition, GPU fragmentation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<resources::ResourceMetrics>,
+    /// Runs with node failures: what they cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures: Option<FailureMetrics>,
 }
 
 /// Computes the schedule's metrics.
@@ -151,7 +184,18 @@ pub fn compute(
                 * u128::from(s.end.saturating_since(s.start).as_ms())
         })
         .sum();
-    let capacity = u128::from(workload.machine_procs) * u128::from(makespan.as_ms());
+    // The capacity that was up: processors × makespan, less the cores of nodes while down.
+    let down_ms = down_ms_by_node(workload, result, first_submit, last_end);
+    let cores_down: u128 = match workload.nodes.as_deref() {
+        Some(nw) => down_ms
+            .iter()
+            .enumerate()
+            .map(|(n, &ms)| u128::from(nw.cluster.type_of(n as u32).cores) * u128::from(ms))
+            .sum(),
+        None => 0,
+    };
+    let capacity = (u128::from(workload.machine_procs) * u128::from(makespan.as_ms()))
+        .saturating_sub(cores_down);
     let utilization = if capacity == 0 {
         0.0
     } else {
@@ -209,8 +253,127 @@ pub fn compute(
             result,
             options.session_start_target,
         ),
-        resources: resources::compute(workload, result, makespan.as_ms()),
+        resources: resources::compute(workload, result, makespan.as_ms(), &down_ms),
+        failures: failure_metrics(workload, result, &down_ms, makespan.as_ms()),
     }
+}
+
+/// Per node, how long it was down within `[from, to)`, ms (empty without failures).
+pub fn down_ms_by_node(
+    workload: &Workload,
+    result: &RunResult,
+    from: SimTime,
+    to: SimTime,
+) -> Vec<u64> {
+    let Some(nw) = workload.nodes.as_deref() else {
+        return Vec::new();
+    };
+    if result.node_changes.is_empty() {
+        return Vec::new();
+    }
+    let mut down_since: Vec<Option<SimTime>> = vec![None; nw.cluster.len()];
+    let mut down_ms = vec![0u64; nw.cluster.len()];
+    let clipped = |a: SimTime, b: SimTime| b.min(to).saturating_since(a.max(from)).as_ms();
+    for c in &result.node_changes {
+        let n = c.node as usize;
+        match c.state {
+            NodeState::Down => down_since[n] = Some(c.at),
+            NodeState::Up => {
+                if let Some(since) = down_since[n].take() {
+                    down_ms[n] += clipped(since, c.at);
+                }
+            }
+        }
+    }
+    for (n, since) in down_since.iter().enumerate() {
+        if let Some(since) = since {
+            down_ms[n] += clipped(*since, to);
+        }
+    }
+    down_ms
+}
+
+/// See [`FailureMetrics`]; `None` without failures.
+fn failure_metrics(
+    workload: &Workload,
+    result: &RunResult,
+    down_ms: &[u64],
+    makespan_ms: u64,
+) -> Option<FailureMetrics> {
+    let nw = workload.nodes.as_deref()?;
+    if result.node_changes.is_empty() {
+        return None;
+    }
+    let hours = |ms: u128| ms as f64 / 3_600_000.0;
+    let mut m = FailureMetrics {
+        node_failures: result
+            .node_changes
+            .iter()
+            .filter(|c| c.state == NodeState::Down)
+            .count() as u64,
+        jobs_failed: result
+            .log
+            .iter()
+            .filter(|l| l.outcome == Outcome::Failed)
+            .count() as u64,
+        ..FailureMetrics::default()
+    };
+    let (mut gpu_down, mut mig_down, mut all_down) = (0u128, 0u128, 0u128);
+    for (n, &ms) in down_ms.iter().enumerate() {
+        let t = nw.cluster.type_of(n as u32);
+        all_down += u128::from(ms);
+        gpu_down += u128::from(t.gpus) * u128::from(ms);
+        mig_down += u128::from(t.mig_slices) * u128::from(ms);
+    }
+    m.node_hours_down = hours(all_down);
+    m.gpu_hours_down = hours(gpu_down);
+    m.mig_slice_hours_down = hours(mig_down);
+    let node_time = nw.cluster.len() as u128 * u128::from(makespan_ms);
+    m.availability = if node_time == 0 {
+        1.0
+    } else {
+        1.0 - all_down as f64 / node_time as f64
+    };
+    // Each job's segments in order: what it did since it last started afresh (its first
+    // start or a requeue) is lost when a failure ends a segment.
+    let mut since_restart: Vec<(u64, u128, u128)> = vec![(0, 0, 0); workload.jobs.len()];
+    let mut hit = vec![false; workload.jobs.len()];
+    let (mut work_lost, mut node_lost, mut gpu_lost) = (0u64, 0u128, 0u128);
+    for s in &result.segments {
+        let i = s.job.get();
+        let len = s.end.saturating_since(s.start).as_ms();
+        let nodes = result.nodes_of(s);
+        let gpus: u64 = nodes
+            .iter()
+            .map(|&n| u64::from(nw.requests[i].taken(nw.cluster.type_of(n)).gpus))
+            .sum();
+        let acc = &mut since_restart[i];
+        acc.0 += s.rate.work_in(len);
+        acc.1 += nodes.len() as u128 * u128::from(len);
+        acc.2 += u128::from(gpus) * u128::from(len);
+        match s.ended {
+            SegmentEnd::Failed => {
+                hit[i] = true;
+                work_lost += acc.0.min(workload.jobs[i].work.as_ms());
+                node_lost += acc.1;
+                gpu_lost += acc.2;
+                *acc = (0, 0, 0);
+            }
+            SegmentEnd::Requeued => *acc = (0, 0, 0),
+            _ => {}
+        }
+    }
+    m.jobs_hit = hit.iter().filter(|&&h| h).count() as u64;
+    m.requeued = result
+        .segments
+        .iter()
+        .filter(|s| s.ended == SegmentEnd::Failed)
+        .count() as u64
+        - m.jobs_failed;
+    m.work_lost_s = work_lost as f64 / 1000.0;
+    m.node_hours_lost = hours(node_lost);
+    m.gpu_hours_lost = hours(gpu_lost);
+    Some(m)
 }
 
 /// Session start metrics of the interactive jobs `i` for which `in_group(i)` holds.

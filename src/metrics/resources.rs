@@ -3,7 +3,8 @@
 //!
 //! Definitions (makespan as in the module above):
 //! - utilization of a resource = Σ over jobs of (amount taken × run) / (capacity ×
-//!   makespan); an exclusive job takes its nodes whole;
+//!   makespan − what nodes down held of it × their time down); an exclusive job takes its
+//!   nodes whole;
 //! - a partition's utilization counts its jobs against the capacity of its node types;
 //! - GPU fragmentation = the share of the cluster's GPU-time (GPUs × makespan) during which
 //!   GPUs sat idle while some waiting job asked, in all, for no more whole GPUs than were
@@ -109,13 +110,43 @@ pub fn totals_on(workload: &Workload, i: usize, nodes: &[u32]) -> [u64; 4] {
 }
 
 /// The node-level metrics, for a node-level workload.
+/// `down_ms` gives each node's time down within the makespan (empty without failures):
+/// utilization is over the capacity that was up.
 pub fn compute(
     workload: &Workload,
     result: &RunResult,
     makespan_ms: u64,
+    down_ms: &[u64],
 ) -> Option<ResourceMetrics> {
     let nw = workload.nodes.as_ref()?;
     let types = nw.cluster.types();
+    // Per node type: each resource's amount × time down.
+    let mut down_by_type = vec![[0u128; 4]; types.len()];
+    for (n, &ms) in down_ms.iter().enumerate() {
+        let ti = nw.cluster.type_index(n as u32);
+        let cap = types[ti].capacity();
+        let amounts = [
+            u64::from(cap.cores),
+            cap.memory_mb,
+            u64::from(cap.gpus),
+            u64::from(cap.mig_slices),
+        ];
+        for r in 0..4 {
+            down_by_type[ti][r] += u128::from(amounts[r]) * u128::from(ms);
+        }
+    }
+    let down_of = |mask: u64| -> [u128; 4] {
+        let mut d = [0u128; 4];
+        for (ti, down) in down_by_type.iter().enumerate() {
+            if ti < 64 && mask & (1 << ti) == 0 {
+                continue;
+            }
+            for r in 0..4 {
+                d[r] += down[r];
+            }
+        }
+        d
+    };
     let capacity_of = |mask: u64| -> [u64; 4] {
         let mut c = [0u64; 4];
         for (ti, t) in types.iter().enumerate() {
@@ -134,8 +165,8 @@ pub fn compute(
     let totals: Vec<[u64; 4]> = (0..workload.jobs.len())
         .map(|i| job_totals(workload, result, i))
         .collect();
-    let share = |area: u128, cap: u64| {
-        let denom = u128::from(cap) * u128::from(makespan_ms);
+    let share = |area: u128, cap: u64, down: u128| {
+        let denom = (u128::from(cap) * u128::from(makespan_ms)).saturating_sub(down);
         if denom == 0 {
             0.0
         } else {
@@ -201,6 +232,7 @@ pub fn compute(
     let partitions = (0..np)
         .map(|p| {
             let cap = capacity_of(part_mask[p]);
+            let down = down_of(part_mask[p]);
             PartitionMetrics {
                 name: nw.partitions[p].clone(),
                 jobs: part_jobs[p],
@@ -209,16 +241,17 @@ pub fn compute(
                 } else {
                     part_wait_ms[p] as f64 / 1000.0 / part_jobs[p] as f64
                 },
-                cores_utilization: share(part_area[p][0], cap[0]),
-                gpus_utilization: share(part_area[p][2], cap[2]),
-                mig_slices_utilization: share(part_area[p][3], cap[3]),
+                cores_utilization: share(part_area[p][0], cap[0], down[0]),
+                gpus_utilization: share(part_area[p][2], cap[2], down[2]),
+                mig_slices_utilization: share(part_area[p][3], cap[3], down[3]),
             }
         })
         .collect();
     // Resource r: 0 cores, 1 memory, 2 GPUs, 3 MIG slices.
+    let down = down_of(u64::MAX);
     let use_of = |r: usize| ResourceUse {
         capacity: capacity[r],
-        utilization: share(area[r], capacity[r]),
+        utilization: share(area[r], capacity[r], down[r]),
     };
     Some(ResourceMetrics {
         nodes: nw.cluster.len() as u64,

@@ -162,6 +162,24 @@ const METRICS: &[Metric] = &[
         decimals: 0,
         scale: 1.0,
     },
+    Metric {
+        label: "node failures",
+        pointer: "/metrics/failures/node_failures",
+        decimals: 0,
+        scale: 1.0,
+    },
+    Metric {
+        label: "node availability (%)",
+        pointer: "/metrics/failures/availability",
+        decimals: 2,
+        scale: 100.0,
+    },
+    Metric {
+        label: "work lost to failures (h)",
+        pointer: "/metrics/failures/work_lost_s",
+        decimals: 1,
+        scale: 1.0 / 3600.0,
+    },
 ];
 
 /// Reads `summary.json` from each directory.
@@ -239,8 +257,15 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
             .and_then(Value::as_u64)
             .is_some_and(|n| n > 0)
     });
+    // Failure rows only where some run had failures.
+    let any_failures = runs
+        .iter()
+        .any(|r| r.summary.pointer("/metrics/failures").is_some());
     for m in METRICS {
         if m.pointer.starts_with("/metrics/session_start/") && !any_sessions {
+            continue;
+        }
+        if m.pointer.starts_with("/metrics/failures/") && !any_failures {
             continue;
         }
         let mut row = vec![m.label.to_string()];

@@ -303,6 +303,9 @@ pub fn run_report(
     if sessions.requests > 0 {
         session_section(&mut out, s);
     }
+    if let Some(f) = &s.metrics.failures {
+        failure_section(&mut out, f);
+    }
 
     out.push_str("<section id=\"plots\"><h2>Plots</h2>\n");
     figures(&mut out, plots);
@@ -388,6 +391,44 @@ fn session_section(out: &mut String, s: &Summary) {
         ],
         &rows,
     );
+    out.push_str("</section>\n");
+}
+
+/// What node failures cost.
+fn failure_section(out: &mut String, f: &crate::metrics::FailureMetrics) {
+    out.push_str("<section id=\"failures\"><h2>Node failures</h2>\n");
+    out.push_str(
+        "<p>Outages within the run; a job hit by a failure is requeued or ends failed, by its \
+         class, and loses what it did since it last started afresh.</p>\n",
+    );
+    let rows = vec![
+        vec!["node failures".into(), f.node_failures.to_string()],
+        vec![
+            "node availability".into(),
+            format!("{:.2} %", f.availability * 100.0),
+        ],
+        vec![
+            "node-hours down".into(),
+            format!("{:.1}", f.node_hours_down),
+        ],
+        vec!["GPU-hours down".into(), format!("{:.1}", f.gpu_hours_down)],
+        vec!["jobs hit".into(), f.jobs_hit.to_string()],
+        vec!["requeued by a failure".into(), f.requeued.to_string()],
+        vec!["jobs failed".into(), f.jobs_failed.to_string()],
+        vec![
+            "work lost (h at rate 1)".into(),
+            format!("{:.1}", f.work_lost_s / 3600.0),
+        ],
+        vec![
+            "node-hours of lost work".into(),
+            format!("{:.1}", f.node_hours_lost),
+        ],
+        vec![
+            "GPU-hours of lost work".into(),
+            format!("{:.1}", f.gpu_hours_lost),
+        ],
+    ];
+    table(out, &["what".into(), "value".into()], &rows);
     out.push_str("</section>\n");
 }
 

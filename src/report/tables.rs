@@ -139,6 +139,25 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
     ] {
         row.push((name.into(), Float(v)));
     }
+    // Node failures (zeros, and availability 1, without them: every run has the columns).
+    let f = s
+        .metrics
+        .failures
+        .clone()
+        .unwrap_or(crate::metrics::FailureMetrics {
+            availability: 1.0,
+            ..Default::default()
+        });
+    row.push(("node_failures".into(), int(f.node_failures)));
+    row.push(("failure_jobs_hit".into(), int(f.jobs_hit)));
+    for (name, v) in [
+        ("node_availability", f.availability),
+        ("node_hours_down", f.node_hours_down),
+        ("failure_work_lost_s", f.work_lost_s),
+        ("failure_gpu_hours_lost", f.gpu_hours_lost),
+    ] {
+        row.push((name.into(), Float(v)));
+    }
     row
 }
 
