@@ -3,9 +3,12 @@
 //!
 //! At each instant `t` the loop runs rounds until nothing more is due at `t`:
 //! 1. pop every event due at `t` in key order: segment stops (rank 0) end a job's segment
-//!    (completed or timeout), free its resources and are told to the policy; arrivals
-//!    (rank 1) are told to the policy, in queue order; policy wake-ups (rank 2) only make
-//!    sure a pass happens;
+//!    (completed or timeout), free its resources and are told to the policy; node failures
+//!    and repairs (rank 1) end the segments on a failed node (requeued or failed, by
+//!    class) and take it out of service, or put it back, and are told to the policy;
+//!    arrivals (rank 2) are told to the policy, in queue order; users giving up (rank 3)
+//!    end waiting jobs as `abandoned`; policy wake-ups (rank 4) only make sure a pass
+//!    happens;
 //! 2. one scheduling pass: the policy returns decisions, applied in the order given. Each
 //!    is checked (a start: the job is pending and fits; a suspend: it runs; a resume: it is
 //!    suspended and its cores and GPUs are free again on its nodes; …) and applied, and the
