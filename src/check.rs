@@ -7,6 +7,7 @@ use crate::cluster::nodes::SharePart;
 use crate::engine::time::SimTime;
 use crate::lifecycle::{JobLog, Outcome, RunResult, Segment, SegmentEnd};
 use crate::policy::PolicyKind;
+use crate::workload::classes::Checkpointing;
 use crate::workload::{Job, Workload};
 
 /// A broken invariant, described for a person.
@@ -45,7 +46,8 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
         list.push(k as u32);
     }
     for (i, j) in jobs.iter().enumerate() {
-        check_life(j, &result.log[i], result, &by_job[i], i)?;
+        let checkpoints = workload.nodes.as_ref().and_then(|nw| nw.checkpointing(i));
+        check_life(j, &result.log[i], result, &by_job[i], i, checkpoints)?;
     }
     let mut changes: Vec<(SimTime, i64)> = Vec::with_capacity(2 * result.segments.len());
     for s in &result.segments {
@@ -77,6 +79,7 @@ fn check_life(
     result: &RunResult,
     segments: &[u32],
     i: usize,
+    checkpoints: Option<Checkpointing>,
 ) -> Result<(), Violation> {
     let id = j.trace_id;
     let fail = |what: String| Err(Violation(format!("job {id}: {what}")));
@@ -91,6 +94,8 @@ fn check_life(
     let limit = j.estimate.as_ms();
     let (mut remaining, mut limit_left) = (work, limit);
     let (mut ran, mut suspended, mut requeues, mut lost) = (0u64, 0u64, 0u32, 0u64);
+    // The work saved by the job's last checkpoint.
+    let mut saved = 0u64;
     let mut previous: Option<&Segment> = None;
     // A segment ended by a node failure is the job's end if it failed, else a requeue.
     let final_failure = (log.outcome == Outcome::Failed)
@@ -141,47 +146,65 @@ fn check_life(
         }
         let len = (s.end - s.start).as_ms();
         ran += len;
+        // The time the work left needs at this rate (checkpoints included), and the work
+        // left (and the checkpoint saved) after `len` of it.
+        let need = match checkpoints {
+            None => s.rate.time_for(remaining),
+            Some(c) => c.time_to_finish(work - remaining, work, s.rate),
+        };
+        let before = remaining;
+        let after = |len: u64| match checkpoints {
+            None => (before - s.rate.work_in(len).min(before), None),
+            Some(c) => {
+                let p = c.progress(work - before, work, s.rate, len);
+                (work - p.done_ms, p.saved_ms)
+            }
+        };
         match s.ended {
             SegmentEnd::Completed => {
-                let need = s.rate.time_for(remaining);
                 if len != need || need > limit_left {
                     return fail(format!(
-                        "a segment completed after {len} ms; its {remaining} ms of work left                          needed {need} ms at rate {} (limit left {limit_left} ms)",
+                        "a segment completed after {len} ms; its {remaining} ms of work left \
+                         needed {need} ms at rate {} (limit left {limit_left} ms)",
                         s.rate.as_f64()
                     ));
                 }
                 remaining = 0;
             }
             SegmentEnd::Timeout => {
-                if len != limit_left || s.rate.time_for(remaining) <= limit_left {
+                if len != limit_left || need <= limit_left {
                     return fail(format!(
-                        "a segment timed out after {len} ms with {limit_left} ms of limit and                          {remaining} ms of work left"
+                        "a segment timed out after {len} ms with {limit_left} ms of limit and \
+                         {remaining} ms of work left"
                     ));
                 }
-                remaining -= s.rate.work_in(len).min(remaining);
             }
-            SegmentEnd::Suspended | SegmentEnd::Cancelled | SegmentEnd::Failed => {
-                if len > limit_left || s.rate.time_for(remaining) < len {
+            SegmentEnd::Suspended
+            | SegmentEnd::Cancelled
+            | SegmentEnd::Failed
+            | SegmentEnd::Requeued => {
+                if len > limit_left || need < len {
                     return fail(format!(
-                        "a segment ran {len} ms, past its stop (limit left {limit_left} ms,                          work left {remaining} ms)"
+                        "a segment ran {len} ms, past its stop (limit left {limit_left} ms, \
+                         work left {remaining} ms)"
                     ));
                 }
-                remaining -= s.rate.work_in(len).min(remaining);
             }
-            SegmentEnd::Requeued => {
-                if len > limit_left || s.rate.time_for(remaining) < len {
-                    return fail(format!("a segment ran {len} ms, past its stop"));
-                }
-                remaining -= s.rate.work_in(len).min(remaining);
+        }
+        if s.ended != SegmentEnd::Completed {
+            let (left, saved_now) = after(len);
+            remaining = left;
+            if let Some(at) = saved_now {
+                saved = at;
             }
         }
         limit_left -= len.min(limit_left);
         let requeued = s.ended == SegmentEnd::Requeued
             || (s.ended == SegmentEnd::Failed && final_failure != Some(k));
         if requeued {
-            // No checkpoints yet: everything done is lost, and the limit starts again.
-            lost += work - remaining;
-            remaining = work;
+            // What was done since the last checkpoint is lost, and the limit starts again.
+            lost += (work - remaining).saturating_sub(saved);
+            remaining = work - saved.min(work);
             limit_left = limit;
             requeues += 1;
         }

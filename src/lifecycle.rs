@@ -29,6 +29,7 @@
 
 use crate::cluster::nodes::NodeState;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::workload::classes::Checkpointing;
 use crate::workload::JobIdx;
 use serde::Serialize;
 
@@ -110,11 +111,104 @@ pub struct Rate(u32);
 
 impl Budget {
     /// How a segment at `rate` with this budget stops: after how long, and whether its
-    /// work is then done (else its limit is reached; both at once is a completion).
-    pub(crate) fn stop(&self, rate: Rate) -> (u64, bool) {
-        let work_time_ms = rate.time_for(self.remaining_work_ms);
+    /// work is then done (else its limit is reached; both at once is a completion). A job
+    /// that checkpoints (`work_ms` in all) also spends the checkpoints' time.
+    pub(crate) fn stop(
+        &self,
+        rate: Rate,
+        checkpoints: Option<(Checkpointing, u64)>,
+    ) -> (u64, bool) {
+        let work_time_ms = match checkpoints {
+            None => rate.time_for(self.remaining_work_ms),
+            Some((c, work_ms)) => c.time_to_finish(work_ms - self.remaining_work_ms, work_ms, rate),
+        };
         let completes = work_time_ms <= self.limit_left_ms;
         (work_time_ms.min(self.limit_left_ms), completes)
+    }
+}
+
+/// Where a job's progress stands after some time of a segment (see
+/// [`Checkpointing::progress`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Work done, ms at rate 1, from the job's start.
+    pub done_ms: u64,
+    /// The last checkpoint saved, as work done (ms), if the stretch saved any.
+    pub saved_ms: Option<u64>,
+}
+
+/// The checkpoint model's arithmetic (the type is the workload's: a job class says it).
+impl Checkpointing {
+    /// Checkpoints between `done_ms` (excluded) and `work_ms` (excluded): the multiples of
+    /// the interval there, and the first of them.
+    fn ahead(self, done_ms: u64, work_ms: u64) -> (u64, u64) {
+        let i = self.interval_ms.max(1);
+        let first = (done_ms / i + 1) * i;
+        if first >= work_ms {
+            return (0, first);
+        }
+        ((work_ms - 1) / i - done_ms / i, first)
+    }
+
+    /// Wall time from progress `done_ms` to the job's end (`work_ms` of work) at `rate`,
+    /// checkpoints included.
+    pub fn time_to_finish(self, done_ms: u64, work_ms: u64, rate: Rate) -> u64 {
+        let (n, first) = self.ahead(done_ms, work_ms);
+        if n == 0 {
+            return rate.time_for(work_ms - done_ms);
+        }
+        let i = self.interval_ms.max(1);
+        let last = first + (n - 1) * i;
+        let cycle = rate.time_for(i).saturating_add(self.cost_ms);
+        rate.time_for(first - done_ms)
+            .saturating_add(self.cost_ms)
+            .saturating_add((n - 1).saturating_mul(cycle))
+            .saturating_add(rate.time_for(work_ms - last))
+    }
+
+    /// Progress after `elapsed_ms` of a segment at `rate` that started at progress
+    /// `done_ms`: the work done (rounded down) and the last checkpoint it saved.
+    pub fn progress(self, done_ms: u64, work_ms: u64, rate: Rate, elapsed_ms: u64) -> Progress {
+        let (n, first) = self.ahead(done_ms, work_ms);
+        let compute = |from: u64, to: u64, ms: u64| Progress {
+            done_ms: (from + rate.work_in(ms)).min(to),
+            saved_ms: None,
+        };
+        if n == 0 {
+            return compute(done_ms, work_ms, elapsed_ms);
+        }
+        let to_first = rate.time_for(first - done_ms);
+        if elapsed_ms < to_first {
+            return compute(done_ms, first, elapsed_ms);
+        }
+        if elapsed_ms < to_first + self.cost_ms {
+            // Cut short while saving: the checkpoint was not written.
+            return Progress {
+                done_ms: first,
+                saved_ms: None,
+            };
+        }
+        let i = self.interval_ms.max(1);
+        let after = elapsed_ms - to_first - self.cost_ms;
+        let stretch = rate.time_for(i);
+        let cycle = stretch.saturating_add(self.cost_ms).max(1);
+        let cycles = (after / cycle).min(n - 1);
+        let saved = first + cycles * i;
+        let into = after - cycles * cycle;
+        let progress = if cycles == n - 1 {
+            compute(saved, work_ms, into)
+        } else if into < stretch {
+            compute(saved, saved + i, into)
+        } else {
+            Progress {
+                done_ms: saved + i,
+                saved_ms: None,
+            }
+        };
+        Progress {
+            saved_ms: Some(saved),
+            ..progress
+        }
     }
 }
 
@@ -209,7 +303,7 @@ pub(crate) struct Budget {
     pub(crate) remaining_work_ms: u64,
     /// Running time left before the time limit, ms.
     pub(crate) limit_left_ms: u64,
-    /// Work saved by the last checkpoint (none yet: checkpoints come with their model).
+    /// Work saved by the last checkpoint, ms (0 for a job without checkpoints).
     pub(crate) checkpointed_ms: u64,
 }
 
@@ -414,5 +508,54 @@ mod tests {
         assert_eq!(Rate::from_millionths(0), Rate::from_millionths(1));
         // Faster than 1: 1000 ms of work in 500 ms.
         assert_eq!(Rate::from_millionths(2_000_000).time_for(1_000), 500);
+    }
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::*;
+
+    const C: Checkpointing = Checkpointing {
+        interval_ms: 30,
+        cost_ms: 5,
+    };
+
+    #[test]
+    fn checkpoints_add_their_cost_between_intervals_and_none_at_the_end() {
+        // 100 ms of work, checkpoints at 30, 60, 90: 100 + 3 × 5.
+        assert_eq!(C.time_to_finish(0, 100, Rate::ONE), 115);
+        // From a checkpoint at 30: those at 60 and 90 are left.
+        assert_eq!(C.time_to_finish(30, 100, Rate::ONE), 80);
+        // 90 of work: the checkpoints at 30 and 60 only (none at the end).
+        assert_eq!(C.time_to_finish(0, 90, Rate::ONE), 100);
+        // Half speed doubles the compute, not the checkpoints: 200 + 15.
+        let half = Rate::from_millionths(500_000);
+        assert_eq!(C.time_to_finish(0, 100, half), 215);
+        // Mid-interval (a resumed job): to 30 is 5 ms of work.
+        assert_eq!(C.time_to_finish(25, 100, Rate::ONE), 5 + 5 + 35 + 35 + 10);
+    }
+
+    #[test]
+    fn progress_counts_what_was_done_and_saved() {
+        let at = |elapsed| C.progress(0, 100, Rate::ONE, elapsed);
+        let p = |done_ms, saved_ms| Progress { done_ms, saved_ms };
+        assert_eq!(at(20), p(20, None));
+        // Saving the first checkpoint (30..35): not saved yet.
+        assert_eq!(at(32), p(30, None));
+        assert_eq!(at(35), p(30, Some(30)));
+        assert_eq!(at(50), p(45, Some(30)));
+        // Saving the second (65..70).
+        assert_eq!(at(66), p(60, Some(30)));
+        assert_eq!(at(105), p(90, Some(90)));
+        assert_eq!(at(115), p(100, Some(90)));
+        // Time to finish and progress agree: the whole time does all the work.
+        for done in [0, 17, 30, 59, 61, 99] {
+            let t = C.time_to_finish(done, 100, Rate::ONE);
+            assert_eq!(
+                C.progress(done, 100, Rate::ONE, t).done_ms,
+                100,
+                "from {done}"
+            );
+        }
     }
 }

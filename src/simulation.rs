@@ -34,7 +34,7 @@ use crate::lifecycle::{
     Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition,
 };
 use crate::policy::{Decision, Policy, Predictor, SchedView};
-use crate::workload::classes::{FailureAction, NodeWorkload};
+use crate::workload::classes::{Checkpointing, FailureAction, NodeWorkload};
 use crate::workload::{Job, JobIdx, Workload};
 
 pub use crate::lifecycle::RunResult;
@@ -223,6 +223,13 @@ impl<'w> Engine<'w> {
         )
     }
 
+    /// `job`'s checkpoints and its work, if it takes any.
+    fn checkpoints(&self, job: JobIdx) -> Option<(Checkpointing, u64)> {
+        let i = job.get();
+        let c = self.node_jobs?.checkpointing(i)?;
+        Some((c, self.jobs[i].work.as_ms()))
+    }
+
     fn name(&self, job: JobIdx) -> u64 {
         self.jobs[job.get()].trace_id
     }
@@ -261,8 +268,9 @@ impl<'w> Engine<'w> {
             node_count: nodes.len() as u32,
             ended: SegmentEnd::Completed,
         });
+        let checkpoints = self.checkpoints(job);
         let record = &mut self.records[i];
-        let (length_ms, _) = record.budget.stop(rate);
+        let (length_ms, _) = record.budget.stop(rate, checkpoints);
         let stop_at = now + SimDuration::from_ms(length_ms);
         let limit_left_ms = record.budget.limit_left_ms;
         let log = &mut record.log;
@@ -291,11 +299,19 @@ impl<'w> Engine<'w> {
             self.result.segments[segment].rate,
         );
         let elapsed_ms = now.saturating_since(start).as_ms();
+        let checkpoints = self.checkpoints(job);
         let b = &mut self.records[i].budget;
-        let worked = if matches!(how, SegmentEnd::Completed) {
-            b.remaining_work_ms
-        } else {
-            rate.work_in(elapsed_ms).min(b.remaining_work_ms)
+        let worked = match (how, checkpoints) {
+            (SegmentEnd::Completed, _) => b.remaining_work_ms,
+            (_, None) => rate.work_in(elapsed_ms).min(b.remaining_work_ms),
+            (_, Some((c, work_ms))) => {
+                let done_ms = work_ms - b.remaining_work_ms;
+                let progress = c.progress(done_ms, work_ms, rate, elapsed_ms);
+                if let Some(saved_ms) = progress.saved_ms {
+                    b.checkpointed_ms = saved_ms;
+                }
+                progress.done_ms - done_ms
+            }
         };
         b.remaining_work_ms -= worked;
         b.limit_left_ms = b.limit_left_ms.saturating_sub(elapsed_ms);
@@ -395,7 +411,8 @@ impl<'w> Engine<'w> {
         let i = job.get();
         debug_assert_eq!(self.records[i].live.state, JobState::Running);
         let seg = &self.result.segments[self.records[i].live.segment as usize];
-        let (length_ms, completes) = self.records[i].budget.stop(seg.rate);
+        let checkpoints = self.checkpoints(job);
+        let (length_ms, completes) = self.records[i].budget.stop(seg.rate, checkpoints);
         debug_assert_eq!(
             seg.start + SimDuration::from_ms(length_ms),
             now,

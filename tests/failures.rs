@@ -183,6 +183,8 @@ gpus_per_node = [1, 2, 8]
 cores_per_node = 8
 memory_gb_per_node = 64
 runtime_median_s = 3000
+checkpoint_interval_s = 600
+checkpoint_cost_s = 30
 [[c]]
 name = "notebook"
 share = 0.3
@@ -412,4 +414,44 @@ fn the_failure_example_runs_and_reports_what_failures_cost() {
     assert!(f["jobs_hit"].as_u64().unwrap() > 0, "{f}");
     assert!(f["availability"].as_f64().unwrap() < 1.0, "{f}");
     assert!(f["work_lost_s"].as_f64().unwrap() > 0.0, "{f}");
+}
+
+/// One job of 100 s (limit 200 s) that checkpoints every 30 s of work at a cost of 5 s, on
+/// node 0 from 0; node 0 fails at 50. It saved its checkpoint at 30 s of work (time 35), and
+/// had done 45 s: 15 s are lost. It is requeued and starts again on node 1 at 50 from 30 s
+/// of work: 30 s to 60, a checkpoint, 30 s to 90, a checkpoint, 10 s: 80 s, to 130.
+/// Without checkpoints it would lose all 50 s and end at 150.
+#[test]
+fn a_requeued_job_resumes_from_its_last_checkpoint() {
+    use clustersim::workload::classes::Checkpointing;
+    let spec = cluster(TWO_GPU_NODES);
+    let mut w = workload(&spec, &[(0, 100, 200, 1, 8)], Placement::FirstFit);
+    let f = failures(&w, "0,50,1000\n");
+    for policy in PolicyKind::ALL {
+        let r = run_with(&w, policy, &f);
+        assert_eq!(secs(r.end[0]), 150, "{policy}: no checkpoints");
+        assert_eq!(r.log[0].work_lost.as_ms(), 50_000);
+    }
+    w.nodes.as_mut().unwrap().class_checkpoints = vec![Some(Checkpointing {
+        interval_ms: 30_000,
+        cost_ms: 5_000,
+    })];
+    for policy in PolicyKind::ALL {
+        let r = run_with(&w, policy, &f);
+        let segments: Vec<(u64, u64, SegmentEnd)> = r
+            .segments
+            .iter()
+            .map(|s| (secs(s.start), secs(s.end), s.ended))
+            .collect();
+        assert_eq!(
+            segments,
+            [
+                (0, 50, SegmentEnd::Failed),
+                (50, 130, SegmentEnd::Completed)
+            ],
+            "{policy}"
+        );
+        assert_eq!(r.log[0].work_lost.as_ms(), 15_000, "{policy}");
+        assert_eq!(r.log[0].outcome, Outcome::Completed);
+    }
 }

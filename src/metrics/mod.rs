@@ -66,6 +66,10 @@ pub struct LifecycleMetrics {
     pub suspended_s: f64,
     /// Work lost to requeues and failures, s (at rate 1).
     pub work_lost_s: f64,
+    /// Useful work over resource time: Σ over completed jobs of work × processors, over Σ
+    /// over all segments of length × processors (1 when every job completes at rate 1
+    /// without checkpoints; lower with lost work, checkpoints, slow segments, timeouts).
+    pub goodput: f64,
 }
 
 /// How fast interactive jobs (sessions) started, against a target.
@@ -116,8 +120,8 @@ pub struct FailureMetrics {
     pub requeued: u64,
     /// Jobs that ended `failed`.
     pub jobs_failed: u64,
-    /// Work lost to failures, s at rate 1: everything a job had done since it last started
-    /// afresh (no checkpoints).
+    /// Work lost to failures, s at rate 1: what a job had done since its last checkpoint
+    /// (or its last fresh start).
     pub work_lost_s: f64,
     /// Node-hours that jobs spent on work a failure threw away.
     pub node_hours_lost: f64,
@@ -243,6 +247,7 @@ pub fn compute(
             requeues: result.log.iter().map(|l| u64::from(l.requeues)).sum(),
             suspended_s: seconds(result.log.iter().map(|l| l.suspended.as_ms()).sum()),
             work_lost_s: seconds(result.log.iter().map(|l| l.work_lost.as_ms()).sum()),
+            goodput: goodput(workload, result, area),
         },
         all: class(&|_| true),
         interactive: class(&|k| k == JobKind::Interactive),
@@ -255,6 +260,22 @@ pub fn compute(
         ),
         resources: resources::compute(workload, result, makespan.as_ms(), &down_ms),
         failures: failure_metrics(workload, result, &down_ms, makespan.as_ms()),
+    }
+}
+
+/// See [`LifecycleMetrics::goodput`]; `area` is Σ over segments of length × processors.
+fn goodput(workload: &Workload, result: &RunResult, area: u128) -> f64 {
+    let useful: u128 = workload
+        .jobs
+        .iter()
+        .zip(&result.log)
+        .filter(|(_, l)| l.outcome == Outcome::Completed)
+        .map(|(j, _)| u128::from(j.procs) * u128::from(j.work.as_ms()))
+        .sum();
+    if area == 0 {
+        1.0
+    } else {
+        useful as f64 / area as f64
     }
 }
 
@@ -334,32 +355,44 @@ fn failure_metrics(
     } else {
         1.0 - all_down as f64 / node_time as f64
     };
-    // Each job's segments in order: what it did since it last started afresh (its first
-    // start or a requeue) is lost when a failure ends a segment.
-    let mut since_restart: Vec<(u64, u128, u128)> = vec![(0, 0, 0); workload.jobs.len()];
+    // Each job's segments in order, replaying its progress and checkpoints: what it did
+    // since its last checkpoint (or fresh start) is lost when a failure ends a segment; the
+    // node- and GPU-time of that work is its time at the failed segment's rate.
+    let mut progress: Vec<(u64, u64)> = vec![(0, 0); workload.jobs.len()]; // (done, saved)
     let mut hit = vec![false; workload.jobs.len()];
     let (mut work_lost, mut node_lost, mut gpu_lost) = (0u64, 0u128, 0u128);
     for s in &result.segments {
         let i = s.job.get();
+        let work_ms = workload.jobs[i].work.as_ms();
         let len = s.end.saturating_since(s.start).as_ms();
-        let nodes = result.nodes_of(s);
-        let gpus: u64 = nodes
-            .iter()
-            .map(|&n| u64::from(nw.requests[i].taken(nw.cluster.type_of(n)).gpus))
-            .sum();
-        let acc = &mut since_restart[i];
-        acc.0 += s.rate.work_in(len);
-        acc.1 += nodes.len() as u128 * u128::from(len);
-        acc.2 += u128::from(gpus) * u128::from(len);
+        let (done, saved) = &mut progress[i];
+        match (s.ended, nw.checkpointing(i)) {
+            (SegmentEnd::Completed, _) => *done = work_ms,
+            (_, None) => *done = (*done + s.rate.work_in(len)).min(work_ms),
+            (_, Some(c)) => {
+                let p = c.progress(*done, work_ms, s.rate, len);
+                *done = p.done_ms;
+                if let Some(at) = p.saved_ms {
+                    *saved = at;
+                }
+            }
+        }
         match s.ended {
             SegmentEnd::Failed => {
                 hit[i] = true;
-                work_lost += acc.0.min(workload.jobs[i].work.as_ms());
-                node_lost += acc.1;
-                gpu_lost += acc.2;
-                *acc = (0, 0, 0);
+                let lost = done.saturating_sub(*saved);
+                work_lost += lost;
+                let lost_time = u128::from(s.rate.time_for(lost).min(len));
+                let nodes = result.nodes_of(s);
+                let gpus: u64 = nodes
+                    .iter()
+                    .map(|&n| u64::from(nw.requests[i].taken(nw.cluster.type_of(n)).gpus))
+                    .sum();
+                node_lost += nodes.len() as u128 * lost_time;
+                gpu_lost += u128::from(gpus) * lost_time;
+                *done = *saved;
             }
-            SegmentEnd::Requeued => *acc = (0, 0, 0),
+            SegmentEnd::Requeued => *done = *saved,
             _ => {}
         }
     }

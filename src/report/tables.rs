@@ -125,6 +125,7 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
     row.push(("requeues".into(), int(life.requeues)));
     row.push(("suspended_s".into(), Float(life.suspended_s)));
     row.push(("work_lost_s".into(), Float(life.work_lost_s)));
+    row.push(("goodput".into(), Float(life.goodput)));
     // Sessions: how fast they started, against the target.
     let ss = &s.metrics.session_start;
     row.push(("session_requests".into(), int(ss.requests)));

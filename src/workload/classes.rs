@@ -121,6 +121,38 @@ pub struct JobClassSpec {
     /// `failed`). Default: batch jobs are requeued (Slurm's `JobRequeue=1`), sessions fail.
     #[serde(default)]
     pub on_node_failure: Option<FailureAction>,
+    /// Work between two checkpoints, s (default: none): a job requeued after a failure
+    /// resumes from its last checkpoint instead of from scratch.
+    #[serde(default)]
+    pub checkpoint_interval_s: Option<f64>,
+    /// Wall time one checkpoint takes, s (default 0), during which the job makes no
+    /// progress.
+    #[serde(default)]
+    pub checkpoint_cost_s: f64,
+}
+
+impl JobClassSpec {
+    /// The class's checkpoints, from its keys (validated: an interval of at least 1 ms).
+    pub fn checkpointing(&self) -> Option<Checkpointing> {
+        let interval_s = self.checkpoint_interval_s?;
+        Some(Checkpointing {
+            interval_ms: ((interval_s * 1000.0).round() as u64).max(1),
+            cost_ms: (self.checkpoint_cost_s * 1000.0).round() as u64,
+        })
+    }
+}
+
+/// A job's checkpoints: each time its progress reaches a multiple of `interval_ms` of work
+/// (before its end), it stops for `cost_ms` of wall time, at any rate, to save its state.
+/// A requeued job resumes from the last checkpoint saved; one cut short while saving has
+/// not saved it. Times of compute stretches round up to the millisecond each, as a
+/// segment's length does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpointing {
+    /// Work between two checkpoints, ms at rate 1 (at least 1).
+    pub interval_ms: u64,
+    /// Wall time one checkpoint takes, ms.
+    pub cost_ms: u64,
 }
 
 /// What happens to a job when a node it runs on (or is suspended on) fails.
@@ -250,6 +282,8 @@ pub struct NodeWorkload {
     /// where the class says (`None`: [`FailureAction::default_for`] its kind); empty: the
     /// default for every class.
     pub class_on_failure: Vec<Option<FailureAction>>,
+    /// Per class (aligned with `classes`), its checkpoints, if it takes any; empty: none.
+    pub class_checkpoints: Vec<Option<Checkpointing>>,
 }
 
 /// How a job's user behaves: what interactive sessions model beyond their request.
@@ -289,6 +323,14 @@ impl NodeWorkload {
             .copied()
             .flatten()
             .unwrap_or_else(|| FailureAction::default_for(kind))
+    }
+
+    /// Job `i`'s checkpoints, if its class takes any.
+    pub fn checkpointing(&self, i: usize) -> Option<Checkpointing> {
+        self.class_checkpoints
+            .get(*self.class_of.get(i)? as usize)
+            .copied()
+            .flatten()
     }
 
     /// How the user of job `i` behaves.
@@ -529,6 +571,30 @@ pub fn check_classes(
         if let Some(p) = &c.patience {
             p.check()
                 .map_err(|(f, m)| (key(&format!("patience.{f}")), m))?;
+        }
+        if let Some(interval_s) = c.checkpoint_interval_s {
+            if !(interval_s >= 0.001 && interval_s.is_finite()) {
+                return Err((
+                    key("checkpoint_interval_s"),
+                    format!(
+                        "expected at least 0.001 s of work between checkpoints, got {interval_s}"
+                    ),
+                ));
+            }
+        }
+        if !(c.checkpoint_cost_s >= 0.0 && c.checkpoint_cost_s.is_finite()) {
+            return Err((
+                key("checkpoint_cost_s"),
+                format!("expected 0 s or more, got {}", c.checkpoint_cost_s),
+            ));
+        }
+        if c.checkpoint_cost_s > 0.0 && c.checkpoint_interval_s.is_none() {
+            return Err((
+                key("checkpoint_cost_s"),
+                "a checkpoint cost without checkpoint_interval_s: say how often the class \
+                 checkpoints"
+                    .to_string(),
+            ));
         }
         if c.max_runtime_s == Some(0) {
             return Err((key("max_runtime_s"), "expected at least 1 second".into()));
@@ -799,6 +865,11 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         } else {
             Vec::new()
         },
+        class_checkpoints: if g.classes.iter().any(|c| c.checkpoint_interval_s.is_some()) {
+            g.classes.iter().map(JobClassSpec::checkpointing).collect()
+        } else {
+            Vec::new()
+        },
     };
     let cycles: Vec<Option<Cycle>> = g
         .classes
@@ -907,6 +978,7 @@ pub fn attach_requests(
         placement,
         partition_placement: parts.iter().map(|p| p.placement).collect(),
         class_on_failure: Vec::new(),
+        class_checkpoints: Vec::new(),
     };
     let mut kept = Vec::with_capacity(w.jobs.len());
     for (job, (mut request, wanted)) in std::mem::take(&mut w.jobs).into_iter().zip(requests) {

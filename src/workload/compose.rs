@@ -166,6 +166,7 @@ pub fn merge(
                 placement: nw.placement,
                 partition_placement: nw.partition_placement.clone(),
                 class_on_failure: Vec::new(),
+                class_checkpoints: Vec::new(),
             });
             if m.partitions != nw.partitions {
                 // Both usually run on the scenario's cluster: what differs is whether the
@@ -184,6 +185,9 @@ pub fn merge(
                 .extend(nw.classes.iter().map(|c| format!("{}/{c}", s.name)));
             m.class_on_failure.extend(
                 (0..nw.classes.len()).map(|c| nw.class_on_failure.get(c).copied().flatten()),
+            );
+            m.class_checkpoints.extend(
+                (0..nw.classes.len()).map(|c| nw.class_checkpoints.get(c).copied().flatten()),
             );
         }
         for (i, mut job) in s.workload.jobs.into_iter().enumerate() {
@@ -218,6 +222,9 @@ pub fn merge(
         }
         if m.class_on_failure.iter().all(Option::is_none) {
             m.class_on_failure.clear();
+        }
+        if m.class_checkpoints.iter().all(Option::is_none) {
+            m.class_checkpoints.clear();
         }
     }
     out.nodes = merged_nodes.map(Box::new);

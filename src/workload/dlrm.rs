@@ -385,6 +385,7 @@ pub fn read_dlrm<R: BufRead>(
         placement,
         partition_placement: Vec::new(),
         class_on_failure: Vec::new(),
+        class_checkpoints: Vec::new(),
     };
     for (job, request, class) in jobs {
         w.jobs.push(job);

@@ -239,6 +239,7 @@ pub fn read_pod_list(
         placement,
         partition_placement: Vec::new(),
         class_on_failure: Vec::new(),
+        class_checkpoints: Vec::new(),
     };
     let mut jobs: Vec<(Job, NodeRequest, u16)> = Vec::new();
     for (k, (line, f)) in rows.iter().enumerate() {

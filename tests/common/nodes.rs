@@ -71,5 +71,6 @@ pub fn put_on_nodes(
         placement,
         partition_placement: Vec::new(),
         class_on_failure: Vec::new(),
+        class_checkpoints: Vec::new(),
     }));
 }
