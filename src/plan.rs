@@ -193,6 +193,9 @@ pub fn plan_run(
         lenient: request.input.lenient || file.is_some_and(|f| f.workload.lenient),
         scenario: loaded.map(|l| l.path.display().to_string()),
         scenario_name: loaded.map(LoadedScenario::name),
+        culler: file
+            .and_then(|f| f.policy.culler.as_ref())
+            .and_then(|c| c.culler()),
     };
     let output = file.map(|f| f.output.clone()).unwrap_or_default();
     let out = request.out.clone().or(output.dir.clone());

@@ -30,6 +30,9 @@ pub struct RunOptions {
     /// That scenario's `name` (default: its file's name), as reports show it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenario_name: Option<String>,
+    /// The idle culler, when the scenario turns it on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culler: Option<crate::simulation::Culler>,
 }
 
 impl Default for RunOptions {
@@ -42,6 +45,7 @@ impl Default for RunOptions {
             lenient: false,
             scenario: None,
             scenario_name: None,
+            culler: None,
         }
     }
 }
@@ -150,7 +154,11 @@ pub fn run(
 ) -> Result<RunOutcome, SimError> {
     let mut p = policy.build_for(workload).map_err(SimError::Unsupported)?;
     let started = Instant::now();
-    let result = simulation::simulate(workload, p.as_mut(), progress)?;
+    let sim = simulation::SimOptions {
+        culler: options.culler,
+        ..simulation::SimOptions::default()
+    };
+    let result = simulation::simulate_with(workload, p.as_mut(), sim, progress)?;
     let wall = started.elapsed().as_secs_f64();
     let metrics = metrics::compute(
         workload,

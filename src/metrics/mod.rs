@@ -129,6 +129,9 @@ pub struct ScheduleMetrics {
     /// Node-level workloads: each resource's utilization, per partition, GPU fragmentation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<resources::ResourceMetrics>,
+    /// The idle culler's sessions ended and resource-hours reclaimed, when it was on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culler: Option<resources::CullerMetrics>,
 }
 
 /// Computes the schedule's metrics.
@@ -210,6 +213,7 @@ pub fn compute(
             options.session_start_target,
         ),
         resources: resources::compute(workload, result, makespan.as_ms()),
+        culler: resources::culler(workload, result),
     }
 }
 

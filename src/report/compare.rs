@@ -162,6 +162,18 @@ const METRICS: &[Metric] = &[
         decimals: 0,
         scale: 1.0,
     },
+    Metric {
+        label: "sessions culled",
+        pointer: "/metrics/culler/sessions_culled",
+        decimals: 0,
+        scale: 1.0,
+    },
+    Metric {
+        label: "culled core-hours reclaimed",
+        pointer: "/metrics/culler/reclaimed_core_hours",
+        decimals: 1,
+        scale: 1.0,
+    },
 ];
 
 /// Reads `summary.json` from each directory.
@@ -239,8 +251,15 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
             .and_then(Value::as_u64)
             .is_some_and(|n| n > 0)
     });
+    // Culler rows only where some run had the culler on.
+    let any_culler = runs
+        .iter()
+        .any(|r| r.summary.pointer("/metrics/culler").is_some());
     for m in METRICS {
         if m.pointer.starts_with("/metrics/session_start/") && !any_sessions {
+            continue;
+        }
+        if m.pointer.starts_with("/metrics/culler/") && !any_culler {
             continue;
         }
         let mut row = vec![m.label.to_string()];
