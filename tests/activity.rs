@@ -478,8 +478,12 @@ fn bad_activity_and_culler_keys_are_errors_naming_file_line_and_key() {
     // Busy without idle.
     let t = SCENARIO.replace("idle = { dist", "# idle = { dist");
     let e = validate("busy-only", &t);
-    assert!(e.contains("workload.generator.classes[1].idle"), "{e}");
-    assert!(e.contains("bad.toml:"), "{e}");
+    assert!(e.contains("workload.generator.classes[1].busy"), "{e}");
+    assert!(e.contains("without idle"), "{e}");
+    assert!(
+        e.contains(&format!("bad.toml:{}:", line_of(&t, "busy = "))),
+        "{e}"
+    );
     // A bad distribution.
     let t = SCENARIO.replace("median_s = 1800", "median_s = -1");
     let e = validate("idle-median", &t);
@@ -519,4 +523,45 @@ fn bad_activity_and_culler_keys_are_errors_naming_file_line_and_key() {
         let line = t.lines().count();
         assert!(e.contains(&format!("bad.toml:{line}:")), "{name}: {e}");
     }
+}
+
+#[test]
+fn the_report_compare_and_sweeps_show_what_the_culler_did() {
+    let dir = scratch("activity-report");
+    let scenario = dir.join("s.toml");
+    std::fs::write(&scenario, format!("{SCENARIO}\n[policy.culler]\n")).unwrap();
+    let plain = dir.join("plain.toml");
+    std::fs::write(&plain, SCENARIO).unwrap();
+    let (out, plain_out) = (dir.join("out"), dir.join("plain-out"));
+    for (s, o, plots) in [(&scenario, &out, true), (&plain, &plain_out, false)] {
+        let mut args = vec!["run", s.to_str().unwrap(), "--out", o.to_str().unwrap()];
+        args.extend(["--format", "csv", "--force"]);
+        if !plots {
+            args.push("--no-plots");
+        }
+        let r = clustersim_in_repo(&args);
+        assert!(r.status.success(), "{}", text(&r));
+    }
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let section = &page[page.find("<section id=\"sessions\">").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains("Held while idle (waste)"), "{section}");
+    assert!(
+        section.contains("The idle culler ended 40 sessions"),
+        "{section}"
+    );
+    let o = clustersim_in_repo(&[
+        "compare",
+        plain_out.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = text(&o);
+    assert!(table.contains("sessions culled"), "{table}");
+    assert!(table.contains("culled core-hours reclaimed"), "{table}");
+    // Sweeps and check name the culler's metrics as summary.json does.
+    use clustersim::sweep::record::is_metric_name;
+    assert!(is_metric_name("culler.sessions_culled"));
+    assert!(is_metric_name("culler.reclaimed_gpu_hours"));
+    assert!(!is_metric_name("culler.sessions"));
 }

@@ -506,16 +506,17 @@ pub fn check_classes(
         }
         match (&c.busy, &c.idle) {
             (None, None) => {}
+            // Named at the key written, so that the error points at its line.
             (Some(_), None) => {
                 return Err((
-                    key("idle"),
-                    "an activity profile needs both busy and idle period lengths".into(),
+                    key("busy"),
+                    "busy periods without idle ones: an activity profile needs both".into(),
                 ))
             }
             (None, Some(_)) => {
                 return Err((
-                    key("busy"),
-                    "an activity profile needs both busy and idle period lengths".into(),
+                    key("idle"),
+                    "idle periods without busy ones: an activity profile needs both".into(),
                 ))
             }
             (Some(busy), Some(idle)) => {
