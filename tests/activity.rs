@@ -565,3 +565,78 @@ fn the_report_compare_and_sweeps_show_what_the_culler_did() {
     assert!(is_metric_name("culler.reclaimed_gpu_hours"));
     assert!(!is_metric_name("culler.sessions"));
 }
+
+#[test]
+fn profiles_follow_their_sessions_through_composition_and_filters() {
+    // A batch trace plus generated sessions with a profile, the merged workload cut to a
+    // window: every session still has the periods drawn for it (they cover its runtime),
+    // and the trace's jobs have none.
+    let dir = scratch("activity-compose");
+    let path = dir.join("s.toml");
+    let trace =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/demo-3000-128.swf");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[cluster.node_types.cpu]
+count = 16
+cores = 8
+memory_gb = 64
+
+[cluster.node_types.gpu]
+count = 4
+cores = 16
+memory_gb = 256
+gpus = 4
+
+[workload.filter]
+to_s = 200000
+
+[[workload.sources]]
+name = "trace"
+trace = "{}"
+
+[[workload.sources]]
+name = "sessions"
+[workload.sources.generator]
+jobs = 300
+load = 0.3
+[[workload.sources.generator.classes]]
+name = "notebook"
+share = 1.0
+kind = "interactive"
+gpus_per_node = [1]
+cores_per_node = 4
+runtime_median_s = 3600
+{PROFILE}
+[policy.culler]
+"#,
+            trace.display()
+        ),
+    )
+    .unwrap();
+    let loaded = clustersim::scenario::load(&path).unwrap();
+    let plan = clustersim::plan::plan_run(&Default::default(), Some(&loaded), None).unwrap();
+    let w = &plan.workload;
+    let nw = w.nodes.as_ref().unwrap();
+    assert!(w.jobs.len() < 3_300, "the window dropped some jobs");
+    let mut sessions = 0;
+    for (i, j) in w.jobs.iter().enumerate() {
+        let periods = nw.activity.periods(i);
+        if nw.classes[nw.class_of[i] as usize] == "sessions/notebook" {
+            sessions += 1;
+            assert!(
+                *periods.last().unwrap() >= j.work.as_ms(),
+                "job {}",
+                j.trace_id
+            );
+            assert!(periods.windows(2).all(|p| p[0] < p[1]));
+        } else {
+            assert!(periods.is_empty(), "job {}", j.trace_id);
+        }
+    }
+    assert!(sessions > 0);
+    let r = run(w, PolicyKind::Easy, plan.options.culler);
+    assert!(!r.culls.unwrap().is_empty());
+}
