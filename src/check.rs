@@ -49,6 +49,32 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
         let checkpoints = workload.nodes.as_ref().and_then(|nw| nw.checkpointing(i));
         check_life(j, &result.log[i], result, &by_job[i], i, checkpoints)?;
     }
+    // The idle culler ends running sessions, once each: cancelled at the cull, in a segment
+    // that ended then.
+    let mut culled = vec![false; n];
+    for c in result.culls.iter().flatten() {
+        let i = c.job.get();
+        let fail = |what: &str| {
+            Err(Violation(format!(
+                "job {}: culled at {}, but {what}",
+                jobs.get(i).map_or(u64::from(c.job.0), |j| j.trace_id),
+                c.at
+            )))
+        };
+        if i >= n || std::mem::replace(&mut culled[i], true) {
+            return fail("it is missing or culled twice");
+        }
+        let last = result.log[i]
+            .last_segment
+            .map(|s| &result.segments[s as usize]);
+        if jobs[i].kind != crate::workload::JobKind::Interactive
+            || result.log[i].outcome != Outcome::Cancelled
+            || result.end[i] != c.at
+            || !last.is_some_and(|s| s.ended == SegmentEnd::Cancelled && s.end == c.at)
+        {
+            return fail("it is not an interactive session cancelled then while running");
+        }
+    }
     let mut changes: Vec<(SimTime, i64)> = Vec::with_capacity(2 * result.segments.len());
     for s in &result.segments {
         if s.end > s.start {

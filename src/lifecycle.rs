@@ -381,6 +381,54 @@ pub struct JobLog {
     pub last_segment: Option<u32>,
 }
 
+/// Why the idle culler ended a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CullReason {
+    /// Its current idle period had lasted the culler's timeout.
+    Idle,
+    /// It had run (since its first start) for the culler's `max_age`.
+    MaxAge,
+}
+
+impl CullReason {
+    /// The reason's name in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CullReason::Idle => "idle",
+            CullReason::MaxAge => "max_age",
+        }
+    }
+}
+
+/// Where a culled session's user was, by its activity profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserPresence {
+    /// Busy: only `max_age` ends a busy session.
+    Active,
+    /// Idle, but a busy period would have begun before the session's natural end.
+    Away,
+    /// Idle for the rest of the session's natural run.
+    Gone,
+}
+
+/// One session the idle culler ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cull {
+    /// The session.
+    pub job: JobIdx,
+    /// When.
+    pub at: SimTime,
+    /// Why.
+    pub reason: CullReason,
+    /// Where its user was.
+    pub user: UserPresence,
+    /// The running time it still had before it would have stopped by itself (its work done
+    /// or its limit reached): what the culler freed, ms.
+    pub reclaimed_ms: u64,
+}
+
 /// What happened to every job, and counters about the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunResult {
@@ -403,6 +451,9 @@ pub struct RunResult {
     pub passes: u64,
     /// Largest number of jobs waiting at once.
     pub max_waiting: usize,
+    /// The sessions the idle culler ended, in the order it ended them; `None` when the
+    /// culler was off.
+    pub culls: Option<Vec<Cull>>,
     /// Every node state change, in time order (empty unless the run has node failures).
     pub node_changes: Vec<NodeChange>,
 }
@@ -463,6 +514,7 @@ impl RunResult {
             passes: 0,
             max_waiting: 0,
             node_changes: Vec::new(),
+            culls: None,
         }
     }
 
@@ -488,6 +540,17 @@ impl RunResult {
     /// Whether job `i` ever started.
     pub fn started(&self, i: usize) -> bool {
         self.log[i].segments > 0
+    }
+
+    /// Per job, why the idle culler ended it, if it did.
+    pub fn cull_reasons(&self) -> Vec<Option<CullReason>> {
+        let mut why = vec![None; self.log.len()];
+        for c in self.culls.iter().flatten() {
+            if let Some(slot) = why.get_mut(c.job.get()) {
+                *slot = Some(c.reason);
+            }
+        }
+        why
     }
 }
 

@@ -16,7 +16,8 @@ use std::path::Path;
 /// The header of `jobs.csv`.
 pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
 user,group,queue,partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,\
-mig_slices,tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s";
+mig_slices,tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s,\
+culled";
 
 /// The header of `segments.csv`.
 pub const SEGMENTS_CSV_HEADER: &str = "job_id,segment,start_s,end_s,released_s,rate,ended,nodes";
@@ -30,6 +31,7 @@ pub fn write_jobs_csv<W: Write>(
     let mut out = BufWriter::with_capacity(1 << 16, out);
     writeln!(out, "{JOBS_CSV_HEADER}")?;
     let r = &outcome.result;
+    let culled = r.cull_reasons();
     let mut line = String::with_capacity(160);
     let mut int = itoa::Buffer::new();
     for (i, j) in workload.jobs.iter().enumerate() {
@@ -96,6 +98,10 @@ pub fn write_jobs_csv<W: Write>(
         line.push_str(int.format(log.requeues));
         line.push(',');
         push_seconds(&mut line, log.work_lost.as_ms());
+        line.push(',');
+        if let Some(why) = culled[i] {
+            line.push_str(why.as_str());
+        }
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }

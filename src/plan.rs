@@ -243,6 +243,9 @@ fn plan_workload(
         scenario: loaded.map(|l| l.path.display().to_string()),
         scenario_name: loaded.map(LoadedScenario::name),
         failures: None,
+        culler: file
+            .and_then(|f| f.policy.culler.as_ref())
+            .and_then(|c| c.culler()),
     };
     let output = file.map(|f| f.output.clone()).unwrap_or_default();
     let out = request.out.clone().or(output.dir.clone());

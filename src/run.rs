@@ -35,6 +35,9 @@ pub struct RunOptions {
     /// say what the failures did; the scenario says how they were drawn.
     #[serde(skip)]
     pub failures: Option<std::sync::Arc<Failures>>,
+    /// The idle culler, when the scenario turns it on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culler: Option<crate::simulation::Culler>,
 }
 
 impl Default for RunOptions {
@@ -48,6 +51,7 @@ impl Default for RunOptions {
             scenario: None,
             scenario_name: None,
             failures: None,
+            culler: None,
         }
     }
 }
@@ -158,6 +162,7 @@ pub fn run(
     let started = Instant::now();
     let sim_options = SimOptions {
         failures: options.failures.as_deref(),
+        culler: options.culler,
         ..SimOptions::default()
     };
     let result = simulation::simulate_with(workload, p.as_mut(), sim_options, progress)?;

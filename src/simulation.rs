@@ -6,9 +6,9 @@
 //!    (completed or timeout), free its resources and are told to the policy; node failures
 //!    and repairs (rank 1) end the segments on a failed node (requeued or failed, by
 //!    class) and take it out of service, or put it back, and are told to the policy;
-//!    arrivals (rank 2) are told to the policy, in queue order; users giving up (rank 3)
-//!    end waiting jobs as `abandoned`; policy wake-ups (rank 4) only make sure a pass
-//!    happens;
+//!    arrivals (rank 2) are told to the policy, in queue order; users giving up on waiting
+//!    jobs (rank 3) end them as `abandoned`; the idle culler's runs (rank 4) end idle
+//!    sessions as `cancelled`; policy wake-ups (rank 5) only make sure a pass happens;
 //! 2. one scheduling pass: the policy returns decisions, applied in the order given. Each
 //!    is checked (a start: the job is pending and fits; a suspend: it runs; a resume: it is
 //!    suspended and its cores and GPUs are free again on its nodes; …) and applied, and the
@@ -17,7 +17,18 @@
 //!
 //! Zero-length segments started by the pass stop at `t`, which makes another round at `t`.
 //! Arrivals are fed lazily: only the next job's arrival is queued, so the queue holds the
-//! running jobs' stops plus one arrival and at most one wake-up.
+//! running jobs' stops plus one arrival, the waiting jobs' patience ends, at most one
+//! culler run and at most one wake-up. A round whose only events were culler runs that
+//! ended nothing has no pass: nothing changed, so turning the culler on changes no schedule
+//! until it culls.
+//!
+//! **The idle culler** ([`Culler`], JupyterHub's semantics), when on, runs every
+//! `cull_every_s` from time 0: every *running* interactive session whose current idle
+//! period (by its activity timeline, [`crate::workload::activity`]) has lasted at least
+//! `timeout_s`, or whose age since its first start is at least `max_age_s` (when not 0),
+//! is cancelled as a `Decision::Cancel` would be, and recorded ([`Cull`]). After a run it
+//! is queued again only if something else is queued (a stop, an arrival, a patience end, a
+//! wake-up): with no job running and nothing to come, it would only keep the run alive.
 //!
 //! **Withdrawn events.** A running job has exactly one pending stop event,
 //! `Event::JobStop(job)`. Suspending, requeueing or cancelling it withdraws that event by
@@ -33,9 +44,13 @@ use crate::lifecycle::NodeChange;
 use crate::lifecycle::{
     Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition,
 };
+use crate::lifecycle::{Cull, CullReason, UserPresence};
 use crate::policy::{Decision, Policy, Predictor, SchedView};
+use crate::workload::activity::Timeline;
 use crate::workload::classes::{Checkpointing, FailureAction, NodeWorkload};
-use crate::workload::{Job, JobIdx, Workload};
+use crate::workload::{Job, JobIdx, JobKind, Workload};
+use serde::Serialize;
+use std::collections::BTreeSet;
 
 pub use crate::lifecycle::RunResult;
 
@@ -54,6 +69,8 @@ pub enum Event {
     /// A waiting job's user gives up: their patience ran out before it started. Withdrawn
     /// when the job starts or is cancelled.
     PatienceEnds(JobIdx),
+    /// The idle culler looks at the running sessions.
+    CullerRuns,
     /// The policy asked to be run at this time.
     PolicyWakeup,
 }
@@ -70,7 +87,10 @@ impl EventKind for Event {
             // After arrivals, so that a patience of 0 still finds its job waiting; before
             // the pass, so that a job whose patience ends at t cannot start at t.
             Event::PatienceEnds(_) => 3,
-            Event::PolicyWakeup => 4,
+            // After stops, so that a session ending by itself at t is not culled at t; before
+            // the pass, so that what it frees can be used at t.
+            Event::CullerRuns => 4,
+            Event::PolicyWakeup => 5,
         }
     }
 }
@@ -141,7 +161,7 @@ pub trait RateModel {
 }
 
 /// Models and options of the engine beyond the workload and the policy. The default is
-/// today's replay: every segment at rate 1, no predictor, no node failures.
+/// today's replay: every segment at rate 1, no predictor, no node failures, no culler.
 #[derive(Clone, Copy, Default)]
 pub struct SimOptions<'a> {
     /// The segments' rates (`None`: rate 1 everywhere).
@@ -150,6 +170,31 @@ pub struct SimOptions<'a> {
     pub predictor: Predictor,
     /// When nodes fail and are repaired (`None`: never; node-level workloads only).
     pub failures: Option<&'a Failures>,
+    /// The idle culler (`None`: off).
+    pub culler: Option<Culler>,
+}
+
+/// The idle culler's settings, as JupyterHub's idle culler takes them (the defaults are
+/// those Zero to JupyterHub configures: `cull.timeout` 3600 s, `cull.every` 600 s,
+/// `cull.maxAge` 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Culler {
+    /// A session idle this long (its current idle period) is ended, s (at least 1).
+    pub timeout_s: u64,
+    /// Time between the culler's runs, s (at least 1); the first is at time 0.
+    pub cull_every_s: u64,
+    /// A session this old (since its first start) is ended, busy or not, s; 0: no limit.
+    pub max_age_s: u64,
+}
+
+impl Default for Culler {
+    fn default() -> Self {
+        Culler {
+            timeout_s: 3_600,
+            cull_every_s: 600,
+            max_age_s: 0,
+        }
+    }
 }
 
 /// Events between two calls of the progress observer.
@@ -204,6 +249,11 @@ struct Engine<'w> {
     /// Node events in the queue (they alone never let a waiting job start while every
     /// node is up: see the stall check).
     node_events_queued: usize,
+    /// Running interactive sessions, kept only when the culler is on (it looks at these);
+    /// ordered, so it looks at them in workload order.
+    running_sessions: BTreeSet<u32>,
+    /// The sessions the culler ended.
+    culls: Vec<Cull>,
 }
 
 /// An invalid decision, before the policy's label and the time are added.
@@ -286,6 +336,9 @@ impl<'w> Engine<'w> {
             segment: index,
         };
         self.queue.push(stop_at, Event::JobStop(job));
+        if self.options.culler.is_some() && self.jobs[i].kind == JobKind::Interactive {
+            self.running_sessions.insert(job.0);
+        }
     }
 
     /// Ends `job`'s running segment at `now` with `how`: credits the work done, withdraws
@@ -318,6 +371,9 @@ impl<'w> Engine<'w> {
         if !matches!(how, SegmentEnd::Completed | SegmentEnd::Timeout) {
             let withdrawn = self.queue.cancel(&Event::JobStop(job));
             debug_assert!(withdrawn.is_some(), "a running job has one stop event");
+        }
+        if self.options.culler.is_some() {
+            self.running_sessions.remove(&job.0);
         }
         let log = &mut self.records[i].log;
         log.work_done = log.work_done + SimDuration::from_ms(worked);
@@ -483,9 +539,64 @@ impl<'w> Engine<'w> {
                 Ok(Some((job, Transition::Requeued)))
             }
             Decision::Cancel(job) => {
-                self.let_go(job, now, SegmentEnd::Cancelled)?;
-                self.finish(job, now, Outcome::Cancelled);
+                self.cancel(job, now)?;
                 Ok(Some((job, Transition::Ended(Outcome::Cancelled))))
+            }
+        }
+    }
+
+    /// Cancels `job` at `now`, pending, running or suspended: a policy's decision or the
+    /// culler's.
+    fn cancel(&mut self, job: JobIdx, now: SimTime) -> Result<(), Refusal> {
+        self.let_go(job, now, SegmentEnd::Cancelled)?;
+        self.finish(job, now, Outcome::Cancelled);
+        Ok(())
+    }
+
+    /// The culler's run at `now`: ends every running session idle for `timeout_s` (or
+    /// older than `max_age_s`), in workload order, and appends them to `culled`.
+    fn cull(&mut self, culler: Culler, now: SimTime, culled: &mut Vec<JobIdx>) {
+        let timeout_ms = culler.timeout_s.saturating_mul(1000);
+        let max_age_ms = culler.max_age_s.saturating_mul(1000);
+        let sessions: Vec<u32> = self.running_sessions.iter().copied().collect();
+        for j in sessions {
+            let (job, i) = (JobIdx(j), j as usize);
+            let first_start = self.result.start[i];
+            let age_ms = now.saturating_since(first_start).as_ms();
+            let timeline = match self.node_jobs {
+                Some(nw) => Timeline::of(nw, i, &self.jobs[i]),
+                None => Timeline::Busy,
+            };
+            let state = timeline.state_at(age_ms);
+            let reason = if state.idle && age_ms - state.since_ms >= timeout_ms {
+                CullReason::Idle
+            } else if max_age_ms > 0 && age_ms >= max_age_ms {
+                CullReason::MaxAge
+            } else {
+                continue;
+            };
+            // Where it would have stopped by itself: its pending stop.
+            let checkpoints = self.checkpoints(job);
+            let record = &self.records[i];
+            let seg = &self.result.segments[record.live.segment as usize];
+            let natural_end =
+                seg.start + SimDuration::from_ms(record.budget.stop(seg.rate, checkpoints).0);
+            let user = match state.back_ms {
+                _ if !state.idle => UserPresence::Active,
+                Some(back_ms) if first_start + SimDuration::from_ms(back_ms) < natural_end => {
+                    UserPresence::Away
+                }
+                _ => UserPresence::Gone,
+            };
+            if self.cancel(job, now).is_ok() {
+                self.culls.push(Cull {
+                    job,
+                    at: now,
+                    reason,
+                    user,
+                    reclaimed_ms: natural_end.saturating_since(now).as_ms(),
+                });
+                culled.push(job);
             }
         }
     }
@@ -735,6 +846,7 @@ pub fn simulate_with(
             passes: 0,
             max_waiting: 0,
             node_changes: Vec::new(),
+            culls: None,
         },
         queue: EventQueue::with_capacity(1024),
         waiting: 0,
@@ -744,6 +856,8 @@ pub fn simulate_with(
         failures: None,
         on_node: Vec::new(),
         node_events_queued: 0,
+        running_sessions: BTreeSet::new(),
+        culls: Vec::new(),
     };
     if let Some(failures) = options.failures {
         let Some(nodes) = engine.nodes.as_ref() else {
@@ -776,11 +890,20 @@ pub fn simulate_with(
             .queue
             .push(first.submit, Event::JobArrival(JobIdx(0)));
     }
+    let culler = options.culler.filter(|_| n > 0);
+    let mut culler_queued = culler.is_some();
+    if culler_queued {
+        engine.queue.push(SimTime::ZERO, Event::CullerRuns);
+    }
+    let mut culled: Vec<JobIdx> = Vec::new();
     while let Some(now) = engine.queue.peek_time() {
         if engine.done == n {
             break; // only node events are left: nothing more can happen to a job
         }
+        let mut culler_ran = false;
         loop {
+            // Whether anything at this round may change what the policy decides.
+            let mut changed = false;
             while let Some((_, event)) = engine.queue.pop_due(now) {
                 engine.result.events += 1;
                 if engine.result.events % PROGRESS_EVERY_EVENTS == 0 {
@@ -812,6 +935,20 @@ pub fn simulate_with(
                             policy.on_transition(job, ended, &engine.view(now));
                         }
                     }
+                    Event::CullerRuns => {
+                        culler_ran = true;
+                        culler_queued = false;
+                        culled.clear();
+                        if let Some(c) = culler {
+                            engine.cull(c, now, &mut culled);
+                        }
+                        for &job in &culled {
+                            let ended = Transition::Ended(Outcome::Cancelled);
+                            policy.on_transition(job, ended, &engine.view(now));
+                        }
+                        changed |= !culled.is_empty();
+                        continue;
+                    }
                     Event::PolicyWakeup => wakeup = None,
                     Event::NodeDown(node) => {
                         for (job, transition) in engine.node_down(node, now) {
@@ -824,8 +961,15 @@ pub fn simulate_with(
                         policy.on_node_change(node, NodeState::Up, &engine.view(now));
                     }
                 }
+                changed = true;
             }
             engine.result.max_waiting = engine.result.max_waiting.max(engine.waiting);
+            if !changed {
+                if engine.queue.peek_time() != Some(now) {
+                    break;
+                }
+                continue;
+            }
 
             decisions.clear();
             engine.result.passes += 1;
@@ -852,9 +996,23 @@ pub fn simulate_with(
                 break;
             }
         }
-        // With every node up and only node events left, nothing but a failure can happen
-        // next, and a failure never lets a waiting job start: the policy has stalled.
-        let only_node_events = engine.queue.len() == engine.node_events_queued;
+        // The culler's next run, while anything else is to come.
+        if let (Some(c), true) = (culler, culler_ran) {
+            let next_ms = now
+                .as_ms()
+                .saturating_add(c.cull_every_s.saturating_mul(1000));
+            if !engine.queue.is_empty() && next_ms <= CLOCK_LIMIT.as_ms() {
+                engine
+                    .queue
+                    .push(SimTime::from_ms(next_ms), Event::CullerRuns);
+                culler_queued = true;
+            }
+        }
+        // With every node up and only node events (and the culler's next run) left, nothing
+        // but a failure can happen next, and a failure never lets a waiting job start: the
+        // policy has stalled.
+        let only_node_events =
+            engine.queue.len() == engine.node_events_queued + usize::from(culler_queued);
         let all_up = engine
             .nodes
             .as_ref()
@@ -875,5 +1033,6 @@ pub fn simulate_with(
         .all(|r| matches!(r.live.state, JobState::Done(_))));
     let mut result = engine.result;
     result.log = engine.records.iter().map(|r| r.log).collect();
+    result.culls = culler.map(|_| engine.culls);
     Ok(result)
 }

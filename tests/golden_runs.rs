@@ -47,8 +47,8 @@ const RUNS: &[(&str, &[&str], bool)] = &[
     ),
 ];
 
-/// Columns the lifecycle appended to `jobs.csv`.
-const NEW_COLUMNS: usize = 5;
+/// Columns appended to `jobs.csv` since: the lifecycle's five, then `culled`.
+const NEW_COLUMNS: usize = 6;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {

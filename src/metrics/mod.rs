@@ -166,6 +166,9 @@ pub struct ScheduleMetrics {
     /// Runs with node failures: what they cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failures: Option<FailureMetrics>,
+    /// The idle culler's sessions ended and resource-hours reclaimed, when it was on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culler: Option<resources::CullerMetrics>,
 }
 
 /// Computes the schedule's metrics.
@@ -260,6 +263,7 @@ pub fn compute(
         ),
         resources: resources::compute(workload, result, makespan.as_ms(), &down_ms),
         failures: failure_metrics(workload, result, &down_ms, makespan.as_ms()),
+        culler: resources::culler(workload, result),
     }
 }
 

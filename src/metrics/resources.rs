@@ -11,12 +11,19 @@
 //!   idle: GPUs free in total but not where a waiting job could use them (or held back for
 //!   a reservation);
 //! - sessions' held resource-hours = Σ over interactive jobs of amount taken × run, and
-//!   their idle part Σ amount × run × the session's idle share.
+//!   their idle part (the waste) Σ amount × the time its segments held while its user was
+//!   idle, by its activity timeline ([`crate::workload::activity`]: drawn busy and idle
+//!   periods, or `idle_fraction` as one idle tail — for a session run once to completion,
+//!   amount × run × the idle share);
+//! - what the idle culler reclaimed = Σ over the sessions it ended of amount × the running
+//!   time each had left before it would have stopped by itself.
 
 use crate::cluster::nodes::NodeFree;
 use crate::engine::time::SimTime;
+use crate::lifecycle::{CullReason, UserPresence};
 use crate::simulation::RunResult;
-use crate::workload::Workload;
+use crate::workload::activity::Timeline;
+use crate::workload::{JobKind, Workload};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -86,6 +93,56 @@ pub struct SessionMetrics {
     pub held_mig_slice_hours: f64,
     /// MIG-slice-hours held while idle.
     pub idle_mig_slice_hours: f64,
+}
+
+/// What the idle culler did: the sessions it ended, why, where their users were, and the
+/// resource-hours it gave back (what they would still have held).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CullerMetrics {
+    /// Sessions ended by the culler (outcome `cancelled`).
+    pub sessions_culled: u64,
+    /// Of which, idle for the timeout.
+    pub culled_idle: u64,
+    /// Of which, at `max_age` (and not idle for the timeout).
+    pub culled_max_age: u64,
+    /// Culled while their user was away: a busy period would have begun before the
+    /// session's natural end.
+    pub culled_user_away: u64,
+    /// Culled while their user was gone: idle to the session's natural end.
+    pub culled_user_gone: u64,
+    /// Culled while busy (by `max_age` only).
+    pub culled_user_active: u64,
+    /// Core-hours reclaimed.
+    pub reclaimed_core_hours: f64,
+    /// GPU-hours reclaimed (whole GPUs).
+    pub reclaimed_gpu_hours: f64,
+    /// MIG-slice-hours reclaimed.
+    pub reclaimed_mig_slice_hours: f64,
+}
+
+/// The culler's metrics; `None` when it was off.
+pub fn culler(workload: &Workload, result: &RunResult) -> Option<CullerMetrics> {
+    let culls = result.culls.as_ref()?;
+    let mut m = CullerMetrics::default();
+    // In the order of the culls: f64 sums taken in one fixed order.
+    for c in culls {
+        m.sessions_culled += 1;
+        match c.reason {
+            CullReason::Idle => m.culled_idle += 1,
+            CullReason::MaxAge => m.culled_max_age += 1,
+        }
+        match c.user {
+            UserPresence::Away => m.culled_user_away += 1,
+            UserPresence::Gone => m.culled_user_gone += 1,
+            UserPresence::Active => m.culled_user_active += 1,
+        }
+        let hours = c.reclaimed_ms as f64 / 3_600_000.0;
+        let [cores, _, gpus, slices] = job_totals(workload, result, c.job.get());
+        m.reclaimed_core_hours += cores as f64 * hours;
+        m.reclaimed_gpu_hours += gpus as f64 * hours;
+        m.reclaimed_mig_slice_hours += slices as f64 * hours;
+    }
+    Some(m)
 }
 
 /// What job `i` took in its last segment, summed over its nodes.
@@ -198,14 +255,29 @@ pub fn compute(
         part_wait_ms[p] += u128::from(result.start[i].saturating_since(j.submit).as_ms());
         part_mask[p] |= nw.requests[i].allowed_types;
     }
+    // The time each session's segments held while its user was idle (its timeline is
+    // measured from its first start).
+    let mut idle_ms = vec![0u64; workload.jobs.len()];
+    for s in &result.segments {
+        let i = s.job.get();
+        let j = &workload.jobs[i];
+        if j.kind != JobKind::Interactive {
+            continue;
+        }
+        let first = result.start[i];
+        idle_ms[i] += Timeline::of(nw, i, j).idle_ms_in(
+            s.start.saturating_since(first).as_ms(),
+            s.end.saturating_since(first).as_ms(),
+        );
+    }
     // Sessions, in job order: f64 sums taken in one fixed order.
     let mut sessions = SessionMetrics::default();
     for (i, j) in workload.jobs.iter().enumerate() {
-        if j.kind != crate::workload::JobKind::Interactive {
+        if j.kind != JobKind::Interactive {
             continue;
         }
         let hours = result.run_time(i).as_ms() as f64 / 3_600_000.0;
-        let idle = f64::from(nw.user(i).idle_fraction);
+        let idle_hours = idle_ms[i] as f64 / 3_600_000.0;
         let [cores, _, gpus, slices] = totals[i];
         sessions.jobs += 1;
         for (amount, held, idle_sum) in [
@@ -226,7 +298,7 @@ pub fn compute(
             ),
         ] {
             *held += amount as f64 * hours;
-            *idle_sum += amount as f64 * hours * idle;
+            *idle_sum += amount as f64 * idle_hours;
         }
     }
     let partitions = (0..np)

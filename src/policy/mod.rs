@@ -7,8 +7,9 @@
 //!
 //! The protocol: the engine tells the policy of every job transition through
 //! [`Policy::on_transition`] — at each instant, first the segments that stopped
-//! (`Ended(completed | timeout)`), then the arrivals in queue order (`Pending`); then it
-//! calls [`Policy::schedule`] once and applies the decisions in order, telling the policy
+//! (`Ended(completed | timeout)`), then the arrivals in queue order (`Pending`), then the
+//! jobs given up on (`Ended(abandoned)`) and the sessions the idle culler ended
+//! (`Ended(cancelled)`); then it calls [`Policy::schedule`] once and applies the decisions in order, telling the policy
 //! of each resulting transition (`Started`, `Suspended`, `Resumed`, `Requeued`,
 //! `Ended(cancelled)`) right after applying it. Segments that the pass made stop at the same
 //! instant (zero-length jobs) start a new round at that instant: stops, then another pass.

@@ -163,6 +163,18 @@ const METRICS: &[Metric] = &[
         scale: 1.0,
     },
     Metric {
+        label: "sessions culled",
+        pointer: "/metrics/culler/sessions_culled",
+        decimals: 0,
+        scale: 1.0,
+    },
+    Metric {
+        label: "culled core-hours reclaimed",
+        pointer: "/metrics/culler/reclaimed_core_hours",
+        decimals: 1,
+        scale: 1.0,
+    },
+    Metric {
         label: "node failures",
         pointer: "/metrics/failures/node_failures",
         decimals: 0,
@@ -261,11 +273,18 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
     let any_failures = runs
         .iter()
         .any(|r| r.summary.pointer("/metrics/failures").is_some());
+    // Culler rows only where some run had the culler on.
+    let any_culler = runs
+        .iter()
+        .any(|r| r.summary.pointer("/metrics/culler").is_some());
     for m in METRICS {
         if m.pointer.starts_with("/metrics/session_start/") && !any_sessions {
             continue;
         }
         if m.pointer.starts_with("/metrics/failures/") && !any_failures {
+            continue;
+        }
+        if m.pointer.starts_with("/metrics/culler/") && !any_culler {
             continue;
         }
         let mut row = vec![m.label.to_string()];

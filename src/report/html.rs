@@ -391,6 +391,39 @@ fn session_section(out: &mut String, s: &Summary) {
         ],
         &rows,
     );
+    // Idle waste, and what the culler did when it was on.
+    if let Some(r) = &m.resources {
+        let x = &r.sessions;
+        let _ = writeln!(
+            out,
+            "<p>Held while idle (waste): {:.1} of {:.1} core-hours, {:.1} of {:.1} GPU-hours, \
+             {:.1} of {:.1} MIG-slice-hours.</p>",
+            x.idle_core_hours,
+            x.held_core_hours,
+            x.idle_gpu_hours,
+            x.held_gpu_hours,
+            x.idle_mig_slice_hours,
+            x.held_mig_slice_hours
+        );
+    }
+    if let Some(c) = &m.culler {
+        let _ = writeln!(
+            out,
+            "<p>The idle culler ended {} sessions ({} idle for its timeout, {} at their maximum \
+             age): {} while their user was away (busy again before the session's natural end), \
+             {} while they were gone, {} while busy. Reclaimed: {:.1} core-hours, {:.1} \
+             GPU-hours, {:.1} MIG-slice-hours.</p>",
+            c.sessions_culled,
+            c.culled_idle,
+            c.culled_max_age,
+            c.culled_user_away,
+            c.culled_user_gone,
+            c.culled_user_active,
+            c.reclaimed_core_hours,
+            c.reclaimed_gpu_hours,
+            c.reclaimed_mig_slice_hours
+        );
+    }
     out.push_str("</section>\n");
 }
 

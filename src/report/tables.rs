@@ -159,6 +159,38 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
     ] {
         row.push((name.into(), Float(v)));
     }
+    // Idle waste (node-level sessions) and what the culler did (zeros when it was off).
+    let sessions = r.map(|r| &r.sessions);
+    for (name, v) in [
+        (
+            "session_idle_core_hours",
+            sessions.map_or(0.0, |s| s.idle_core_hours),
+        ),
+        (
+            "session_idle_gpu_hours",
+            sessions.map_or(0.0, |s| s.idle_gpu_hours),
+        ),
+        (
+            "session_idle_mig_slice_hours",
+            sessions.map_or(0.0, |s| s.idle_mig_slice_hours),
+        ),
+    ] {
+        row.push((name.into(), Float(v)));
+    }
+    let c = s.metrics.culler.clone().unwrap_or_default();
+    row.push(("sessions_culled".into(), int(c.sessions_culled)));
+    row.push(("culled_user_away".into(), int(c.culled_user_away)));
+    row.push(("culled_user_gone".into(), int(c.culled_user_gone)));
+    for (name, v) in [
+        ("culled_reclaimed_core_hours", c.reclaimed_core_hours),
+        ("culled_reclaimed_gpu_hours", c.reclaimed_gpu_hours),
+        (
+            "culled_reclaimed_mig_slice_hours",
+            c.reclaimed_mig_slice_hours,
+        ),
+    ] {
+        row.push((name.into(), Float(v)));
+    }
     row
 }
 
@@ -321,6 +353,13 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
     columns.push(f64_col("work_lost_s", &|i| {
         r.log[i].work_lost.as_secs_f64()
     }));
+    columns.push(Column::new(
+        "culled".into(),
+        r.cull_reasons()
+            .iter()
+            .map(|c| c.map_or("", |c| c.as_str()))
+            .collect::<Vec<&str>>(),
+    ));
     DataFrame::new(n, columns)
 }
 

@@ -221,6 +221,49 @@ pub struct PolicySpec {
     /// How node-level jobs are placed: `first-fit`, `best-fit`, `spread`, `topology`.
     #[serde(default)]
     pub placement: Placement,
+    /// `[policy.culler]`: the idle culler, on when the table is written (and `enabled` is
+    /// not false). Site policy, like the scheduler: `check` judges it rather than hashing
+    /// it.
+    #[serde(default)]
+    pub culler: Option<CullerSpec>,
+}
+
+/// `[policy.culler]`: JupyterHub's idle culler (see [`crate::simulation::Culler`]).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CullerSpec {
+    /// Whether it runs (default true: writing the table turns it on; false turns it off,
+    /// e.g. in one run of a sweep).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// A session idle this long is ended, s (default 3600).
+    #[serde(default = "default_cull_timeout")]
+    pub timeout_s: u64,
+    /// Time between the culler's runs, s (default 600).
+    #[serde(default = "default_cull_every")]
+    pub cull_every_s: u64,
+    /// A session this old is ended, busy or not, s (default 0: no limit).
+    #[serde(default)]
+    pub max_age_s: u64,
+}
+
+fn default_cull_timeout() -> u64 {
+    crate::simulation::Culler::default().timeout_s
+}
+
+fn default_cull_every() -> u64 {
+    crate::simulation::Culler::default().cull_every_s
+}
+
+impl CullerSpec {
+    /// The engine's culler, if on.
+    pub fn culler(&self) -> Option<crate::simulation::Culler> {
+        self.enabled.then_some(crate::simulation::Culler {
+            timeout_s: self.timeout_s,
+            cull_every_s: self.cull_every_s,
+            max_age_s: self.max_age_s,
+        })
+    }
 }
 
 fn default_policy() -> PolicyKind {
@@ -242,6 +285,7 @@ impl Default for PolicySpec {
             bsld_tau_s: default_tau(),
             session_start_target_s: default_session_start_target(),
             placement: Placement::default(),
+            culler: None,
         }
     }
 }
@@ -409,6 +453,22 @@ impl Scenario {
                 "policy.bsld_tau_s",
                 "expected at least 1 s (the unbounded slowdown is reported as slowdown_mean)",
             ));
+        }
+        if let Some(c) = &self.policy.culler {
+            // Seconds past the clock's limit could never be reached.
+            let max_s = crate::engine::time::CLOCK_LIMIT.as_ms() / 1000;
+            for (key, value, least) in [
+                ("timeout_s", c.timeout_s, 1),
+                ("cull_every_s", c.cull_every_s, 1),
+                ("max_age_s", c.max_age_s, 0),
+            ] {
+                if value < least || value > max_s {
+                    return Err(ValidationError::new(
+                        format!("policy.culler.{key}"),
+                        format!("expected {least} to {max_s} s, got {value}"),
+                    ));
+                }
+            }
         }
         if let Some(cluster) = &self.cluster {
             cluster.validate()?;

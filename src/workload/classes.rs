@@ -14,6 +14,7 @@
 //! demanded resource (cores, GPUs or MIG slices: Σ amount × runtime / (capacity × span))
 //! equal `load`, each class's arrivals modulated by its daily and weekly cycles.
 
+use super::activity::{Activity, MAX_PERIODS_PER_SESSION};
 use super::distributions::{EstimateSpec, IdleFraction, RuntimeDist, SizeDist};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
@@ -103,6 +104,15 @@ pub struct JobClassSpec {
     /// metrics report the held and idle resource-hours of sessions.
     #[serde(default)]
     pub idle_fraction: Option<IdleFraction>,
+    /// Sessions' activity: the lengths of their busy periods, s (a distribution, as
+    /// `runtime`). With `idle`, a session alternates busy and idle periods from its first
+    /// start (see [`super::activity`]); the idle ones are reported as waste and are what
+    /// the idle culler measures. Interactive classes only; not with `idle_fraction`.
+    #[serde(default)]
+    pub busy: Option<RuntimeDist>,
+    /// The lengths of sessions' idle periods, s (with `busy`).
+    #[serde(default)]
+    pub idle: Option<RuntimeDist>,
     /// How long users wait for a job of this class to start before giving up (a
     /// distribution, s, as `runtime`): a job not started strictly before its submit time
     /// plus its patience leaves the queue, outcome `abandoned`. Default: forever.
@@ -271,6 +281,9 @@ pub struct NodeWorkload {
     /// Per job, how its user behaves ([`UserBehaviour`]; empty when no class says, which
     /// means the default for all: never idle, never giving up).
     pub users: Vec<UserBehaviour>,
+    /// Per job, its session's busy and idle periods, for jobs of classes with an
+    /// activity profile (empty when no class has one).
+    pub activity: Activity,
     /// The cluster, all free.
     pub cluster: Nodes,
     /// How jobs are placed on nodes (the policy's rule).
@@ -596,6 +609,43 @@ pub fn check_classes(
                     .to_string(),
             ));
         }
+        match (&c.busy, &c.idle) {
+            (None, None) => {}
+            // Named at the key written, so that the error points at its line.
+            (Some(_), None) => {
+                return Err((
+                    key("busy"),
+                    "busy periods without idle ones: an activity profile needs both".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err((
+                    key("idle"),
+                    "idle periods without busy ones: an activity profile needs both".into(),
+                ))
+            }
+            (Some(busy), Some(idle)) => {
+                if c.kind != ClassKind::Interactive {
+                    return Err((
+                        key("busy"),
+                        "busy and idle periods describe interactive sessions: this class is \
+                         batch (kind = \"interactive\")"
+                            .into(),
+                    ));
+                }
+                if c.idle_fraction.is_some() {
+                    return Err((
+                        key("idle_fraction"),
+                        "give idle_fraction (one idle tail) or busy and idle periods, not both"
+                            .into(),
+                    ));
+                }
+                busy.check()
+                    .map_err(|(f, m)| (key(&format!("busy.{f}")), m))?;
+                idle.check()
+                    .map_err(|(f, m)| (key(&format!("idle.{f}")), m))?;
+            }
+        }
         if c.max_runtime_s == Some(0) {
             return Err((key("max_runtime_s"), "expected at least 1 second".into()));
         }
@@ -651,6 +701,10 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     let mut arrival_rng = streams.stream("arrivals");
     let mut idle_rng = streams.stream("idle");
     let mut patience_rng = streams.stream("patience");
+    // Its own stream, drawn only for classes with a profile: every other stream, and so
+    // every schedule, is the same with or without profiles.
+    let mut activity_rng = streams.stream("activity");
+    let any_activity = g.classes.iter().any(|c| c.busy.is_some());
     let any_user_behaviour = g
         .classes
         .iter()
@@ -682,6 +736,8 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         run_s: u64,
         estimate_s: u64,
         user: UserBehaviour,
+        /// The session's period ends, ms since its first start (empty: no profile).
+        periods: Vec<u64>,
     }
     let nodes_all = Nodes::new(g.cluster);
     // Per class, the node types its MIG profile allows (all without one).
@@ -798,6 +854,17 @@ pub fn generate(g: &ClassGenerator) -> Workload {
                 .as_ref()
                 .map_or(u64::MAX, |p| p.sample(&mut patience_rng)),
         };
+        let mut periods = Vec::new();
+        if let (Some(busy), Some(idle)) = (&c.busy, &c.idle) {
+            // Busy, idle, busy, … until they cover the runtime (see `activity`).
+            let run_ms = run_s.saturating_mul(1000);
+            let mut at_ms = 0u64;
+            while at_ms < run_ms && periods.len() < MAX_PERIODS_PER_SESSION {
+                let dist = if periods.len() % 2 == 0 { busy } else { idle };
+                at_ms = at_ms.saturating_add(dist.sample(&mut activity_rng).saturating_mul(1000));
+                periods.push(at_ms);
+            }
+        }
         drawn.push(Drawn {
             class: ci as u16,
             kind,
@@ -806,6 +873,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             run_s,
             estimate_s,
             user,
+            periods,
         });
     }
     let capacity = [
@@ -857,6 +925,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         class_of: Vec::with_capacity(g.jobs),
         classes: g.classes.iter().map(|c| c.name.clone()).collect(),
         users: Vec::new(),
+        activity: Activity::default(),
         cluster: nodes_all,
         placement: g.placement,
         partition_placement: parts.iter().map(|p| p.placement).collect(),
@@ -944,6 +1013,9 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         if any_user_behaviour {
             nw.users.push(d.user);
         }
+        if any_activity {
+            nw.activity.push(&d.periods);
+        }
     }
     w.meta.never_placed_classes = dropped_per_class
         .into_iter()
@@ -974,6 +1046,7 @@ pub fn attach_requests(
         class_of: Vec::with_capacity(w.jobs.len()),
         classes: vec!["batch".to_string(), "interactive".to_string()],
         users: Vec::new(),
+        activity: Activity::default(),
         cluster: nodes_all.clone(),
         placement,
         partition_placement: parts.iter().map(|p| p.placement).collect(),

@@ -16,6 +16,7 @@
 //! - orders the jobs by (submit, source, position in the source), so ties between sources
 //!   are broken by the order the sources are written in.
 
+use super::activity::Activity;
 use super::classes::{attach_requests, NodeWorkload, UserBehaviour};
 use super::{DroppedJob, Job, JobKind, Workload};
 use crate::cluster::nodes::{NodeRequest, Placement};
@@ -142,6 +143,8 @@ pub fn merge(
     }
     let mut entries: Vec<(u64, usize, usize, Entry)> = Vec::new();
     let mut merged_nodes: Option<NodeWorkload> = None;
+    // Each source's activity profiles, by source, read back by (source, position) below.
+    let mut activities: Vec<Activity> = Vec::new();
     for (k, s) in sources.into_iter().enumerate() {
         let stride = k as u64 * ID_STRIDE;
         let offset = SimDuration::from_secs(s.offset_s);
@@ -153,7 +156,13 @@ pub fn merge(
                 ..d
             }));
         let class_base = merged_nodes.as_ref().map_or(0, |m| m.classes.len()) as u16;
-        let nodes = s.workload.nodes.map(|b| *b);
+        let mut nodes = s.workload.nodes.map(|b| *b);
+        activities.push(
+            nodes
+                .as_mut()
+                .map(|nw| std::mem::take(&mut nw.activity))
+                .unwrap_or_default(),
+        );
         if let Some(nw) = &nodes {
             let m = merged_nodes.get_or_insert_with(|| NodeWorkload {
                 requests: Vec::new(),
@@ -162,6 +171,7 @@ pub fn merge(
                 class_of: Vec::new(),
                 classes: Vec::new(),
                 users: Vec::new(),
+                activity: Default::default(),
                 cluster: nw.cluster.clone(),
                 placement: nw.placement,
                 partition_placement: nw.partition_placement.clone(),
@@ -205,8 +215,14 @@ pub fn merge(
         }
     }
     entries.sort_by_key(|&(t, k, i, _)| (t, k, i));
-    for (_, _, _, e) in entries {
+    let any_activity = activities.iter().any(|a| !a.is_empty());
+    for (_, k, i, e) in entries {
         out.jobs.push(e.job);
+        if let (Some(m), true) = (merged_nodes.as_mut(), any_activity) {
+            if e.node.is_some() {
+                m.activity.push(activities[k].periods(i));
+            }
+        }
         if let (Some(m), Some((request, partition, class, user))) = (merged_nodes.as_mut(), e.node)
         {
             m.requests.push(request);

@@ -381,6 +381,7 @@ pub fn read_dlrm<R: BufRead>(
         class_of: Vec::with_capacity(jobs.len()),
         classes,
         users: Vec::new(),
+        activity: Default::default(),
         cluster: nodes,
         placement,
         partition_placement: Vec::new(),

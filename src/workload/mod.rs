@@ -4,6 +4,7 @@
 //! immutable during the simulation. Every input job ends up either in [`Workload::jobs`] or
 //! in [`Workload::dropped`], with its reason: nothing is silently lost.
 
+pub mod activity;
 pub mod classes;
 pub mod compose;
 pub mod distributions;

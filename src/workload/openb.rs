@@ -235,6 +235,7 @@ pub fn read_pod_list(
         class_of: Vec::new(),
         classes: vec!["batch".to_string(), "latency-sensitive".to_string()],
         users: Vec::new(),
+        activity: Default::default(),
         cluster: nodes.clone(),
         placement,
         partition_placement: Vec::new(),

@@ -131,6 +131,7 @@ pub fn apply_filter(w: &mut Workload, filter: &Filter) -> Result<(), String> {
             let mut it = keep.iter();
             nw.users.retain(|_| *it.next().unwrap_or(&true));
         }
+        nw.activity.retain(&keep);
     }
     Ok(())
 }

@@ -67,6 +67,7 @@ pub fn put_on_nodes(
         partitions: vec!["all".into()],
         classes: vec!["test".into()],
         users: Vec::new(),
+        activity: Default::default(),
         cluster: Nodes::new(spec),
         placement,
         partition_placement: Vec::new(),
