@@ -455,3 +455,44 @@ fn a_requeued_job_resumes_from_its_last_checkpoint() {
         assert_eq!(r.log[0].outcome, Outcome::Completed);
     }
 }
+
+/// The README's checkpoint figures: goodput against the checkpoint interval rises, peaks
+/// near Young's optimum (2,615 s) and falls.
+#[test]
+fn the_checkpoint_sweep_peaks_near_the_closed_form_optimum() {
+    use common::{clustersim_in_repo, scratch, text};
+    let out = scratch("checkpoint-sweep").join("out");
+    let o = clustersim_in_repo(&[
+        "sweep",
+        "scenarios/checkpoint-sweep.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let points = std::fs::read_to_string(out.join("points.csv")).unwrap();
+    let mut lines = points.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (interval, goodput) = (
+        col("workload.generator.classes[0].checkpoint_interval_s"),
+        col("lifecycle.goodput.mean"),
+    );
+    let rows: Vec<(u64, f64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[interval].parse().unwrap(), f[goodput].parse().unwrap())
+        })
+        .collect();
+    let best = rows
+        .iter()
+        .copied()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert!((1800..=3600).contains(&best.0), "{rows:?}");
+    assert!(best.1 > 0.75 && best.1 < 0.85, "{rows:?}");
+    assert!(
+        rows[0].1 < best.1 - 0.1 && rows[rows.len() - 1].1 < best.1 - 0.2,
+        "{rows:?}"
+    );
+}

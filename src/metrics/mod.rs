@@ -104,7 +104,7 @@ pub struct SessionStartMetrics {
 /// (first submission to last end); an outage still under way at the end counts up to it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FailureMetrics {
-    /// Nodes that went down.
+    /// Nodes that went down within the run.
     pub node_failures: u64,
     /// Node-hours the nodes were down.
     pub node_hours_down: f64,
@@ -262,7 +262,7 @@ pub fn compute(
             options.session_start_target,
         ),
         resources: resources::compute(workload, result, makespan.as_ms(), &down_ms),
-        failures: failure_metrics(workload, result, &down_ms, makespan.as_ms()),
+        failures: failure_metrics(workload, result, &down_ms, (first_submit, last_end)),
         culler: resources::culler(workload, result),
     }
 }
@@ -323,8 +323,9 @@ fn failure_metrics(
     workload: &Workload,
     result: &RunResult,
     down_ms: &[u64],
-    makespan_ms: u64,
+    (from, to): (SimTime, SimTime),
 ) -> Option<FailureMetrics> {
+    let makespan_ms = to.saturating_since(from).as_ms();
     let nw = workload.nodes.as_deref()?;
     if result.node_changes.is_empty() {
         return None;
@@ -334,7 +335,7 @@ fn failure_metrics(
         node_failures: result
             .node_changes
             .iter()
-            .filter(|c| c.state == NodeState::Down)
+            .filter(|c| c.state == NodeState::Down && c.at >= from && c.at < to)
             .count() as u64,
         jobs_failed: result
             .log
