@@ -327,12 +327,32 @@ fn a_scenario_failure_log_is_followed_and_reported() {
         "--out",
         out.to_str().unwrap(),
         "--force",
+        "--format",
+        "both",
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let f = &summary["metrics"]["failures"];
     assert_eq!(f["node_failures"], 1, "{f}");
+    // Availability over time: node 0 down from 100 s to 250 s.
+    let series = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let mut rows = series.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let (time, down) = (
+        header.iter().position(|h| *h == "time_s").unwrap(),
+        header.iter().position(|h| *h == "nodes_down").unwrap(),
+    );
+    for row in rows {
+        let f: Vec<&str> = row.split(',').collect();
+        let t: f64 = f[time].parse().unwrap();
+        let expected = if (100.0..250.0).contains(&t) {
+            "1"
+        } else {
+            "0"
+        };
+        assert_eq!(f[down], expected, "at {t} s: {row}");
+    }
     // Node 0 was down from 100 s to 250 s: 150 node-seconds, 8 GPUs.
     assert!((f["node_hours_down"].as_f64().unwrap() - 150.0 / 3600.0).abs() < 1e-9);
     assert!((f["gpu_hours_down"].as_f64().unwrap() - 8.0 * 150.0 / 3600.0).abs() < 1e-9);

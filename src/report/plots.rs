@@ -228,7 +228,7 @@ impl Plot for UtilizationPlot<'_> {
             0.0,
             COLORS[0].mix(0.25),
         ))?;
-        let several = b.has_gpus || b.has_mig;
+        let several = b.has_gpus || b.has_mig || b.has_outages;
         let cores = chart.draw_series(LineSeries::new(points, COLORS[0].stroke_width(2)))?;
         if !several {
             return Ok(());
@@ -252,6 +252,18 @@ impl Plot for UtilizationPlot<'_> {
                 .draw_series(LineSeries::new(line, color.stroke_width(2)))?
                 .label(label)
                 .legend(line_key(color.stroke_width(2)));
+        }
+        if b.has_outages {
+            // Availability over time: what share of the nodes was in service.
+            let in_service: Vec<(f64, f64)> = xs
+                .iter()
+                .zip(&b.nodes_in_service)
+                .map(|(&x, &u)| (x, u * 100.0))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(in_service, COLORS[3].stroke_width(2)))?
+                .label("nodes in service")
+                .legend(line_key(COLORS[3].stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     }

@@ -446,6 +446,7 @@ pub fn timeseries_frame(series: &TimeSeries) -> PolarsResult<DataFrame> {
         ints("busy_memory_mb", &series.busy_memory_mb),
         ints("busy_gpus", &series.busy_gpus),
         ints("busy_mig_slices", &series.busy_mig_slices),
+        ints("nodes_down", &series.nodes_down),
     ];
     DataFrame::new(n, columns)
 }

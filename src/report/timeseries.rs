@@ -6,8 +6,9 @@
 //! not recorded by the engine: the engine stays free of reporting concerns, and the series
 //! is exact because between two changes nothing changes.
 
+use crate::cluster::nodes::NodeState;
 use crate::engine::time::SimTime;
-use crate::lifecycle::SegmentEnd;
+use crate::lifecycle::{Outcome, SegmentEnd};
 use crate::simulation::RunResult;
 use crate::workload::{JobKind, Workload};
 
@@ -39,6 +40,10 @@ pub struct TimeSeries {
     pub machine_gpus: u64,
     /// MIG slices of the cluster (0 without).
     pub machine_mig_slices: u64,
+    /// Nodes down (failed, in repair; 0 without node failures).
+    pub nodes_down: Vec<u64>,
+    /// Nodes of the cluster (0 for processors anywhere).
+    pub machine_nodes: u64,
 }
 
 /// One change: the instant and what it adds to each counter.
@@ -50,6 +55,7 @@ struct Delta {
     running: i64,
     queued: i64,
     queued_interactive: i64,
+    nodes_down: i64,
 }
 
 /// The counters after a change.
@@ -59,6 +65,7 @@ struct State {
     running: i64,
     queued: i64,
     queued_interactive: i64,
+    nodes_down: i64,
 }
 
 /// The most fixed-step samples a series holds: a wider span widens the step to the
@@ -126,6 +133,7 @@ impl TimeSeries {
             running: 0,
             queued: sign,
             queued_interactive: sign * i64::from(workload.jobs[i].kind == JobKind::Interactive),
+            nodes_down: 0,
         };
         // A job is queued from its submission to its first start, and again from each
         // requeue to its next start; a job that leaves the queue without starting (again)
@@ -134,7 +142,7 @@ impl TimeSeries {
         for (i, job) in workload.jobs.iter().enumerate() {
             deltas.push(queue_change(job.submit, i, 1));
         }
-        for s in &result.segments {
+        for (k, s) in result.segments.iter().enumerate() {
             let i = s.job.get();
             if std::mem::replace(&mut queued[i], false) {
                 deltas.push(queue_change(s.start, i, -1));
@@ -150,6 +158,7 @@ impl TimeSeries {
                 running: 1,
                 queued: 0,
                 queued_interactive: 0,
+                nodes_down: 0,
             });
             deltas.push(Delta {
                 time_ms: s.end.as_ms(),
@@ -161,6 +170,7 @@ impl TimeSeries {
                 running: -1,
                 queued: 0,
                 queued_interactive: 0,
+                nodes_down: 0,
             });
             if s.released > s.end {
                 deltas.push(Delta {
@@ -169,9 +179,15 @@ impl TimeSeries {
                     running: 0,
                     queued: 0,
                     queued_interactive: 0,
+                    nodes_down: 0,
                 });
             }
-            if s.ended == SegmentEnd::Requeued {
+            // A segment a node failure ended was requeued unless it was the job's end.
+            let log = &result.log[i];
+            let final_failure = log.outcome == Outcome::Failed
+                && log.last_segment.is_some_and(|last| last as usize == k);
+            if s.ended == SegmentEnd::Requeued || (s.ended == SegmentEnd::Failed && !final_failure)
+            {
                 queued[i] = true;
                 deltas.push(queue_change(s.released, i, 1));
             }
@@ -180,6 +196,16 @@ impl TimeSeries {
             if still {
                 deltas.push(queue_change(result.end[i], i, -1));
             }
+        }
+        for c in &result.node_changes {
+            deltas.push(Delta {
+                time_ms: c.at.as_ms(),
+                busy: [0; 4],
+                running: 0,
+                queued: 0,
+                queued_interactive: 0,
+                nodes_down: if c.state == NodeState::Down { 1 } else { -1 },
+            });
         }
         // The sum of the deltas at one instant does not depend on their order, so an
         // unstable sort cannot change the output.
@@ -198,6 +224,10 @@ impl TimeSeries {
             machine_procs: u64::from(workload.machine_procs),
             machine_gpus: gpus,
             machine_mig_slices: mig,
+            machine_nodes: workload
+                .nodes
+                .as_ref()
+                .map_or(0, |nw| nw.cluster.len() as u64),
             ..TimeSeries::default()
         };
         let mut state = State::default();
@@ -222,6 +252,7 @@ impl TimeSeries {
                 state.running += d.running;
                 state.queued += d.queued;
                 state.queued_interactive += d.queued_interactive;
+                state.nodes_down += d.nodes_down;
                 k += 1;
             }
             let on_step = next_step == Some(t);
@@ -245,6 +276,7 @@ impl TimeSeries {
         self.running_jobs.push(c(state.running));
         self.queued_jobs.push(c(state.queued));
         self.queued_interactive.push(c(state.queued_interactive));
+        self.nodes_down.push(c(state.nodes_down));
         self.step_sample.push(step);
     }
 
@@ -253,6 +285,7 @@ impl TimeSeries {
         let mut out = Binned {
             has_gpus: self.machine_gpus > 0,
             has_mig: self.machine_mig_slices > 0,
+            has_outages: self.nodes_down.iter().any(|&d| d > 0),
             ..Binned::default()
         };
         if self.len() < 2 || bins == 0 {
@@ -261,7 +294,7 @@ impl TimeSeries {
         let t0 = self.time_ms[0];
         let t1 = *self.time_ms.last().unwrap_or(&t0);
         let width = ((t1 - t0) as f64 / bins as f64).max(1.0);
-        let mut acc = vec![[0.0f64; 6]; bins];
+        let mut acc = vec![[0.0f64; 7]; bins];
         let mut peak_queued = vec![0u64; bins];
         for i in 0..self.len() - 1 {
             // Row i holds from its instant to the next row's.
@@ -276,6 +309,7 @@ impl TimeSeries {
                 self.queued_interactive[i] as f64,
                 self.gpu_utilization(i),
                 self.mig_utilization(i),
+                1.0 - self.nodes_down[i] as f64 / self.machine_nodes.max(1) as f64,
             ];
             let first = ((a / width) as usize).min(bins - 1);
             let last = ((b / width) as usize).min(bins - 1);
@@ -299,6 +333,7 @@ impl TimeSeries {
             out.queued_interactive.push(sums[3] / width);
             out.gpu_utilization.push(sums[4] / width);
             out.mig_utilization.push(sums[5] / width);
+            out.nodes_in_service.push(sums[6] / width);
             out.queued_peak.push(peak_queued[bin]);
         }
         out
@@ -328,6 +363,10 @@ pub struct Binned {
     pub has_gpus: bool,
     /// Whether the cluster has MIG slices.
     pub has_mig: bool,
+    /// Mean share of the nodes in service (1 without node failures).
+    pub nodes_in_service: Vec<f64>,
+    /// Whether any node was ever down.
+    pub has_outages: bool,
 }
 
 #[cfg(test)]
