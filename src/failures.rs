@@ -32,9 +32,14 @@ pub struct FailureSpec {
     /// not listed never fail).
     #[serde(default)]
     pub node_types: indexmap::IndexMap<String, NodeTypeFailures>,
+    /// `[failures.leaf_switches]`: failures of whole leaf switches (`[cluster.fabric]`'s
+    /// leaves), each taking every node under it down until its repair; on top of the
+    /// nodes' own failures. Each leaf draws from its own stream `failures/leaf/L`.
+    #[serde(default)]
+    pub leaf_switches: Option<NodeTypeFailures>,
 }
 
-/// How the nodes of one type fail and are repaired.
+/// How the nodes of one type (or the leaf switches) fail and are repaired.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NodeTypeFailures {
@@ -60,6 +65,15 @@ pub struct Outage {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failures {
     source: Source,
+    /// Leaf switch failures: their draws, the seed, and each leaf's nodes (ascending).
+    leaves: Option<LeafFailures>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct LeafFailures {
+    draws: NodeTypeFailures,
+    seed: u64,
+    nodes_of: Vec<Vec<u32>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -92,7 +106,37 @@ impl Failures {
                 types: types.values().cloned().collect(),
                 seed,
             },
+            leaves: None,
         }
+    }
+
+    /// Adds failures of whole leaf switches: `leaf_of[n]` is node `n`'s leaf; leaf `L` draws
+    /// from the stream `failures/leaf/L` seeded by `seed`.
+    pub fn with_leaf_failures(
+        mut self,
+        leaf_of: &[u32],
+        draws: &NodeTypeFailures,
+        seed: u64,
+    ) -> Failures {
+        let leaves = leaf_of.iter().copied().max().map_or(0, |l| l as usize + 1);
+        let mut nodes_of = vec![Vec::new(); leaves];
+        for (n, &l) in leaf_of.iter().enumerate() {
+            nodes_of[l as usize].push(n as u32);
+        }
+        self.leaves = Some(LeafFailures {
+            draws: draws.clone(),
+            seed,
+            nodes_of,
+        });
+        self
+    }
+
+    /// The nodes under leaf switch `leaf` (empty without leaf failures).
+    pub fn nodes_of_leaf(&self, leaf: u32) -> &[u32] {
+        self.leaves
+            .as_ref()
+            .and_then(|l| l.nodes_of.get(leaf as usize))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The outages of a log, on a cluster of `nodes` nodes. Outages of one node must not
@@ -109,6 +153,7 @@ impl Failures {
         }
         Failures {
             source: Source::Log(per_node),
+            leaves: None,
         }
     }
 
@@ -129,10 +174,17 @@ impl Failures {
             Source::Log(per_node) => vec![0; per_node.len()],
             Source::Draws { .. } => Vec::new(),
         };
+        let leaf_streams = self.leaves.as_ref().map_or(Vec::new(), |l| {
+            let streams = RandomStreams::new(l.seed);
+            (0..l.nodes_of.len())
+                .map(|leaf| streams.stream(&format!("failures/leaf/{leaf}")))
+                .collect()
+        });
         FailureTimeline {
             failures: self,
             streams,
             next_outage,
+            leaf_streams,
         }
     }
 }
@@ -144,6 +196,8 @@ pub struct FailureTimeline<'a> {
     streams: Vec<Option<StreamRng>>,
     /// Per node of a log: the index of its next outage.
     next_outage: Vec<u32>,
+    /// Per leaf switch, with leaf failures: its stream.
+    leaf_streams: Vec<StreamRng>,
 }
 
 fn after(t: SimTime, s: u64) -> Option<SimTime> {
@@ -177,6 +231,29 @@ impl FailureTimeline<'_> {
                 Some(down.max(since))
             }
         }
+    }
+
+    /// Leaf switches that may fail (0 without leaf failures).
+    pub fn leaves(&self) -> usize {
+        self.leaf_streams.len()
+    }
+
+    /// When leaf switch `leaf`, up since `since`, next fails.
+    pub fn next_leaf_down(&mut self, leaf: u32, since: SimTime) -> Option<SimTime> {
+        let draws = &self.failures.leaves.as_ref()?.draws;
+        let rng = self.leaf_streams.get_mut(leaf as usize)?;
+        after(since, draws.time_between.sample(rng))
+    }
+
+    /// When leaf switch `leaf`, down since `down`, is up again.
+    pub fn leaf_up_again(&mut self, leaf: u32, down: SimTime) -> SimTime {
+        let (Some(l), Some(rng)) = (
+            self.failures.leaves.as_ref(),
+            self.leaf_streams.get_mut(leaf as usize),
+        ) else {
+            return down;
+        };
+        after(down, l.draws.repair.sample(rng)).unwrap_or(CLOCK_LIMIT)
     }
 
     /// When `node`, down since `down`, is up again (the clock's limit if never).

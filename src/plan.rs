@@ -201,20 +201,24 @@ fn failures_of(
             .into());
     };
     let nodes = &nw.cluster;
-    if let Some(log) = &spec.log {
+    let failures = if let Some(log) = &spec.log {
         let path = loaded.resolve(log);
         // The log's own errors name its file, line and column.
         let outages = crate::failures::read_log(&path, nodes.len()).map_err(anyhow::Error::msg)?;
-        return Ok(Some(Failures::from_log(&outages, nodes.len())));
-    }
-    let type_names: Vec<&str> = (0..nodes.len() as u32)
-        .map(|n| nodes.type_of(n).name.as_str())
-        .collect();
-    Ok(Some(Failures::from_draws(
-        &type_names,
-        &spec.node_types,
-        seed,
-    )))
+        Failures::from_log(&outages, nodes.len())
+    } else {
+        let type_names: Vec<&str> = (0..nodes.len() as u32)
+            .map(|n| nodes.type_of(n).name.as_str())
+            .collect();
+        Failures::from_draws(&type_names, &spec.node_types, seed)
+    };
+    Ok(Some(match &spec.leaf_switches {
+        Some(draws) => {
+            let leaf_of: Vec<u32> = (0..nodes.len() as u32).map(|n| nodes.leaf_of(n)).collect();
+            failures.with_leaf_failures(&leaf_of, draws, seed)
+        }
+        None => failures,
+    }))
 }
 
 fn plan_workload(

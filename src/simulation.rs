@@ -64,6 +64,11 @@ pub enum Event {
     NodeDown(u32),
     /// A failed node is repaired and back in service.
     NodeUp(u32),
+    /// A leaf switch fails: every node under it is down until its `LeafUp` (and, for a
+    /// node failed on its own too, its own repair).
+    LeafDown(u32),
+    /// A failed leaf switch is repaired.
+    LeafUp(u32),
     /// A job is submitted.
     JobArrival(JobIdx),
     /// A waiting job's user gives up: their patience ran out before it started. Withdrawn
@@ -82,7 +87,7 @@ impl EventKind for Event {
             // After stops, so that a job whose work is done at the instant its node fails
             // completes; before arrivals and the pass, so that the pass at t sees the
             // nodes as they are at t.
-            Event::NodeDown(_) | Event::NodeUp(_) => 1,
+            Event::NodeDown(_) | Event::NodeUp(_) | Event::LeafDown(_) | Event::LeafUp(_) => 1,
             Event::JobArrival(_) => 2,
             // After arrivals, so that a patience of 0 still finds its job waiting; before
             // the pass, so that a job whose patience ends at t cannot start at t.
@@ -246,14 +251,23 @@ struct Engine<'w> {
     /// With failures: per node, the jobs holding something on it (running or suspended),
     /// so that a failure finds them without a scan.
     on_node: Vec<Vec<JobIdx>>,
-    /// Node events in the queue (they alone never let a waiting job start while every
-    /// node is up: see the stall check).
+    /// Node and leaf events in the queue (they alone never let a waiting job start while
+    /// every node is up: see the stall check).
     node_events_queued: usize,
+    /// With failures: per node, how many causes keep it down now (its own failure, its leaf
+    /// switch's); it is down while any does.
+    down_causes: Vec<u8>,
     /// Running interactive sessions, kept only when the culler is on (it looks at these);
     /// ordered, so it looks at them in workload order.
     running_sessions: BTreeSet<u32>,
     /// The sessions the culler ended.
     culls: Vec<Cull>,
+}
+
+/// What a node event tells the policy, in order.
+enum Told {
+    Job(JobIdx, Transition),
+    Node(u32, NodeState),
 }
 
 /// An invalid decision, before the policy's label and the time are added.
@@ -679,10 +693,10 @@ impl<'w> Engine<'w> {
         true
     }
 
-    /// `node` fails at `now`: every job on it, running or suspended, in job order, is
-    /// requeued or ends `failed` (its class says which); then the node is out of service.
-    /// Returns the transitions to tell the policy.
-    fn node_down(&mut self, node: u32, now: SimTime) -> Vec<(JobIdx, Transition)> {
+    /// `node` fails at `now` (a failure of its own or of its leaf switch): every job on
+    /// it, running or suspended, in job order, is requeued or ends `failed` (its class says
+    /// which); then the node is out of service. Returns the transitions to tell the policy.
+    fn take_down(&mut self, node: u32, now: SimTime) -> Vec<(JobIdx, Transition)> {
         let mut hit = std::mem::take(&mut self.on_node[node as usize]);
         hit.sort_unstable();
         let mut told = Vec::with_capacity(hit.len());
@@ -720,17 +734,11 @@ impl<'w> Engine<'w> {
             node,
             state: NodeState::Down,
         });
-        if let Some(timeline) = self.failures.as_mut() {
-            let up = timeline.up_again(node, now);
-            self.queue.push(up, Event::NodeUp(node));
-        } else {
-            self.node_events_queued -= 1;
-        }
         told
     }
 
-    /// `node` is back in service at `now`; its next failure is queued.
-    fn node_up(&mut self, node: u32, now: SimTime) {
+    /// `node` is back in service at `now`.
+    fn bring_up(&mut self, node: u32, now: SimTime) {
         if let Some(nodes) = self.nodes.as_mut() {
             nodes.set_up(node);
         }
@@ -739,8 +747,69 @@ impl<'w> Engine<'w> {
             node,
             state: NodeState::Up,
         });
-        match self.failures.as_mut().and_then(|t| t.next_down(node, now)) {
-            Some(at) => self.queue.push(at, Event::NodeDown(node)),
+    }
+
+    /// A cause of `node` being down begins (`+1`) or ends (`-1`): its own failure or its
+    /// leaf switch's. Returns the node's new state if it changed.
+    fn count_down_cause(&mut self, node: u32, delta: i8) -> Option<NodeState> {
+        let causes = &mut self.down_causes[node as usize];
+        let before = *causes;
+        *causes = causes.saturating_add_signed(delta);
+        match (before, *causes) {
+            (0, 1) => Some(NodeState::Down),
+            (1, 0) => Some(NodeState::Up),
+            _ => None,
+        }
+    }
+
+    /// A node or leaf switch fails or is repaired at `now`: the nodes it takes down or
+    /// brings back (a node is down while its own failure or its leaf's lasts), in node
+    /// order, and the cause's next event queued. Returns what to tell the policy, in order:
+    /// for each node taken down, its jobs' transitions, then the node's change.
+    fn node_event(&mut self, event: Event, now: SimTime) -> Vec<Told> {
+        let Some(failures) = self.options.failures else {
+            return Vec::new();
+        };
+        let (nodes, delta): (&[u32], i8) = match &event {
+            Event::NodeDown(n) => (std::slice::from_ref(n), 1),
+            Event::NodeUp(n) => (std::slice::from_ref(n), -1),
+            Event::LeafDown(l) => (failures.nodes_of_leaf(*l), 1),
+            Event::LeafUp(l) => (failures.nodes_of_leaf(*l), -1),
+            _ => return Vec::new(),
+        };
+        let mut told = Vec::new();
+        for &node in nodes {
+            match self.count_down_cause(node, delta) {
+                Some(NodeState::Down) => {
+                    let jobs = self.take_down(node, now);
+                    told.extend(jobs.into_iter().map(|(job, t)| Told::Job(job, t)));
+                    told.push(Told::Node(node, NodeState::Down));
+                }
+                Some(NodeState::Up) => {
+                    self.bring_up(node, now);
+                    told.push(Told::Node(node, NodeState::Up));
+                }
+                None => {}
+            }
+        }
+        let Some(timeline) = self.failures.as_mut() else {
+            return told;
+        };
+        let (at, next) = match event {
+            Event::NodeDown(n) => (Some(timeline.up_again(n, now)), Event::NodeUp(n)),
+            Event::NodeUp(n) => (timeline.next_down(n, now), Event::NodeDown(n)),
+            Event::LeafDown(l) => (Some(timeline.leaf_up_again(l, now)), Event::LeafUp(l)),
+            Event::LeafUp(l) => (timeline.next_leaf_down(l, now), Event::LeafDown(l)),
+            _ => return told,
+        };
+        self.queue_node_event(at, next);
+        told
+    }
+
+    /// Queues `event` at `at` if there is one (a node event); forgets it otherwise.
+    fn queue_node_event(&mut self, at: Option<SimTime>, event: Event) {
+        match at {
+            Some(at) => self.queue.push(at, event),
             None => self.node_events_queued -= 1,
         }
     }
@@ -856,6 +925,7 @@ pub fn simulate_with(
         failures: None,
         on_node: Vec::new(),
         node_events_queued: 0,
+        down_causes: Vec::new(),
         running_sessions: BTreeSet::new(),
         culls: Vec::new(),
     };
@@ -869,9 +939,16 @@ pub fn simulate_with(
         let node_count = nodes.len();
         let mut timeline = failures.timeline();
         engine.on_node = vec![Vec::new(); node_count];
+        engine.down_causes = vec![0; node_count];
         for node in 0..node_count.min(timeline.nodes()) as u32 {
             if let Some(at) = timeline.next_down(node, SimTime::ZERO) {
                 engine.queue.push(at, Event::NodeDown(node));
+                engine.node_events_queued += 1;
+            }
+        }
+        for leaf in 0..timeline.leaves() as u32 {
+            if let Some(at) = timeline.next_leaf_down(leaf, SimTime::ZERO) {
+                engine.queue.push(at, Event::LeafDown(leaf));
                 engine.node_events_queued += 1;
             }
         }
@@ -950,15 +1027,21 @@ pub fn simulate_with(
                         continue;
                     }
                     Event::PolicyWakeup => wakeup = None,
-                    Event::NodeDown(node) => {
-                        for (job, transition) in engine.node_down(node, now) {
-                            policy.on_transition(job, transition, &engine.view(now));
+                    Event::NodeDown(_)
+                    | Event::NodeUp(_)
+                    | Event::LeafDown(_)
+                    | Event::LeafUp(_) => {
+                        for told in engine.node_event(event, now) {
+                            let view = engine.view(now);
+                            match told {
+                                Told::Job(job, transition) => {
+                                    policy.on_transition(job, transition, &view)
+                                }
+                                Told::Node(node, state) => {
+                                    policy.on_node_change(node, state, &view)
+                                }
+                            }
                         }
-                        policy.on_node_change(node, NodeState::Down, &engine.view(now));
-                    }
-                    Event::NodeUp(node) => {
-                        engine.node_up(node, now);
-                        policy.on_node_change(node, NodeState::Up, &engine.view(now));
                     }
                 }
                 changed = true;

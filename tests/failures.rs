@@ -243,7 +243,15 @@ fn random_failures(w: &Workload, seed: u64) -> Failures {
             },
         );
     }
-    Failures::from_draws(&names, &types, seed)
+    let leaf_of: Vec<u32> = (0..nodes.len() as u32).map(|n| nodes.leaf_of(n)).collect();
+    let leaf = NodeTypeFailures {
+        time_between: RuntimeDist::Exponential { mean_s: 150_000.0 },
+        repair: RuntimeDist::Lognormal {
+            median_s: 1200.0,
+            sigma: 0.5,
+        },
+    };
+    Failures::from_draws(&names, &types, seed).with_leaf_failures(&leaf_of, &leaf, seed)
 }
 
 /// Random GPU workloads under random failures, every policy and placement: every invariant
@@ -404,6 +412,14 @@ fn bad_failure_sections_are_errors_naming_their_key() {
             LOGGED.replace("log = \"outages.csv\"", ""),
             "failures",
         ),
+        (
+            "leaves-without-fabric",
+            LOGGED.replace(
+                "log = \"outages.csv\"",
+                "[failures.leaf_switches]\ntime_between = { dist = \"exponential\", mean_s = 10 }\nrepair = { dist = \"exponential\", mean_s = 10 }",
+            ),
+            "failures.leaf_switches",
+        ),
     ] {
         let scenario = dir.join(format!("{name}.toml"));
         std::fs::write(&scenario, bad).unwrap();
@@ -515,4 +531,50 @@ fn the_checkpoint_sweep_peaks_near_the_closed_form_optimum() {
         rows[0].1 < best.1 - 0.1 && rows[rows.len() - 1].1 < best.1 - 0.2,
         "{rows:?}"
     );
+}
+
+/// Leaf switch failures take every node under them down; a node is down while its own
+/// failure or its leaf's lasts. Four nodes on two leaves; each leaf fails 50 s after it is
+/// up and is repaired in 100 s (sigma 0: exact), so both are down over 50–150, 200–300,
+/// 350–450; node 0 also fails on its own from 120 to 200. Job 2, submitted at 400, starts
+/// when the leaves are back at 450.
+#[test]
+fn a_leaf_switch_failure_takes_its_nodes_down_with_their_own_failures() {
+    use clustersim::failures::NodeTypeFailures;
+    use clustersim::workload::distributions::RuntimeDist;
+    let spec = cluster(
+        "[node_types.gpu]\ncount = 4\ncores = 16\nmemory_gb = 64\ngpus = 8\n\
+         [fabric]\nnodes_per_leaf = 2\nleaves_per_spine = 2\n",
+    );
+    let w = workload(
+        &spec,
+        &[(0, 10, 10, 1, 8), (400, 10, 10, 1, 8)],
+        Placement::FirstFit,
+    );
+    let exactly = |median_s| RuntimeDist::Lognormal {
+        median_s,
+        sigma: 0.0,
+    };
+    let leaf = NodeTypeFailures {
+        time_between: exactly(50.0),
+        repair: exactly(100.0),
+    };
+    let f = failures(&w, "0,120,200\n").with_leaf_failures(&[0, 0, 1, 1], &leaf, 1);
+    use NodeState::{Down, Up};
+    let mut expected: Vec<(u64, u32, NodeState)> = (0..4).map(|n| (50, n, Down)).collect();
+    expected.extend([(150, 1, Up), (150, 2, Up), (150, 3, Up), (200, 0, Up)]);
+    expected.extend((0..4).map(|n| (200, n, Down)));
+    expected.extend((0..4).map(|n| (300, n, Up)));
+    expected.extend((0..4).map(|n| (350, n, Down)));
+    expected.extend((0..4).map(|n| (450, n, Up)));
+    for policy in PolicyKind::ALL {
+        let r = run_with(&w, policy, &f);
+        let changes: Vec<(u64, u32, NodeState)> = r
+            .node_changes
+            .iter()
+            .map(|c| (secs(c.at), c.node, c.state))
+            .collect();
+        assert_eq!(changes, expected, "{policy}");
+        assert_eq!(secs(r.start[1]), 450, "{policy}");
+    }
 }

@@ -652,14 +652,31 @@ fn validate_failures(
                 "give a failure log or [failures.node_types.NAME] draws, not both",
             ))
         }
-        (None, true) => {
+        (None, true) if failures.leaf_switches.is_none() => {
             return Err(ValidationError::new(
                 "failures",
-                "say how nodes fail: `log = \"FILE\"` (node,down_s,up_s) or \
-                 [failures.node_types.NAME] with time_between and repair",
+                "say how nodes fail: `log = \"FILE\"` (node,down_s,up_s), \
+                 [failures.node_types.NAME] or [failures.leaf_switches], with time_between \
+                 and repair",
             ))
         }
         _ => {}
+    }
+    if let Some(leaf) = &failures.leaf_switches {
+        if cluster.fabric.is_none() {
+            return Err(ValidationError::new(
+                "failures.leaf_switches",
+                "leaf switch failures need a [cluster.fabric] saying which nodes share a leaf",
+            ));
+        }
+        for (key, dist) in [
+            ("time_between", &leaf.time_between),
+            ("repair", &leaf.repair),
+        ] {
+            dist.check().map_err(|(field, message)| {
+                ValidationError::new(format!("failures.leaf_switches.{key}.{field}"), message)
+            })?;
+        }
     }
     for (name, t) in &failures.node_types {
         if !cluster.node_types.contains_key(name) {
