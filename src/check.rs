@@ -174,10 +174,12 @@ fn check_life(
         ran += len;
         // The time the work left needs at this rate (checkpoints included), and the work
         // left (and the checkpoint saved) after `len` of it.
-        let need = match checkpoints {
+        // A fresh start's start-up latency comes first: no work, but time and limit.
+        let startup = u64::from(s.startup_ms);
+        let need = startup.saturating_add(match checkpoints {
             None => s.rate.time_for(remaining),
             Some(c) => c.time_to_finish(work - remaining, work, s.rate),
-        };
+        });
         let before = remaining;
         let after = |len: u64| match checkpoints {
             None => (before - s.rate.work_in(len).min(before), None),
@@ -218,7 +220,7 @@ fn check_life(
             }
         }
         if s.ended != SegmentEnd::Completed {
-            let (left, saved_now) = after(len);
+            let (left, saved_now) = after(len.saturating_sub(startup));
             remaining = left;
             if let Some(at) = saved_now {
                 saved = at;

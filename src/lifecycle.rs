@@ -117,11 +117,13 @@ impl Budget {
         &self,
         rate: Rate,
         checkpoints: Option<(Checkpointing, u64)>,
+        startup_ms: u32,
     ) -> (u64, bool) {
         let work_time_ms = match checkpoints {
             None => rate.time_for(self.remaining_work_ms),
             Some((c, work_ms)) => c.time_to_finish(work_ms - self.remaining_work_ms, work_ms, rate),
-        };
+        }
+        .saturating_add(u64::from(startup_ms));
         let completes = work_time_ms <= self.limit_left_ms;
         (work_time_ms.min(self.limit_left_ms), completes)
     }
@@ -339,6 +341,9 @@ pub struct Segment {
     pub first_node: u32,
     /// How many nodes.
     pub node_count: u32,
+    /// Its start-up latency, ms: the time at its start spent before any work (a fresh
+    /// start of a job with a start-up latency; 0 otherwise).
+    pub startup_ms: u32,
     /// How it ended.
     pub ended: SegmentEnd,
 }
@@ -486,6 +491,7 @@ impl RunResult {
                 rate: Rate::ONE,
                 first_node: 0,
                 node_count: 0,
+                startup_ms: 0,
                 ended: SegmentEnd::Completed,
             })
             .collect();

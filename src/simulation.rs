@@ -312,9 +312,14 @@ impl<'w> Engine<'w> {
         Ok(())
     }
 
-    /// Starts a segment of `job` on `nodes` (already allocated) at `now`.
-    fn begin_segment(&mut self, job: JobIdx, nodes: &[u32], now: SimTime) {
+    /// Starts a segment of `job` on `nodes` (already allocated) at `now`; a `fresh` start
+    /// (not a resumption) first spends the job's start-up latency.
+    fn begin_segment(&mut self, job: JobIdx, nodes: &[u32], now: SimTime, fresh: bool) {
         let i = job.get();
+        let startup_ms = match (fresh, self.node_jobs) {
+            (true, Some(nw)) => u32::try_from(nw.user(i).startup_ms).unwrap_or(u32::MAX),
+            _ => 0,
+        };
         let rate = match self.options.rates {
             Some(model) => model.rate(job, nodes),
             None => Rate::ONE,
@@ -330,11 +335,12 @@ impl<'w> Engine<'w> {
             rate,
             first_node,
             node_count: nodes.len() as u32,
+            startup_ms,
             ended: SegmentEnd::Completed,
         });
         let checkpoints = self.checkpoints(job);
         let record = &mut self.records[i];
-        let (length_ms, _) = record.budget.stop(rate, checkpoints);
+        let (length_ms, _) = record.budget.stop(rate, checkpoints, startup_ms);
         let stop_at = now + SimDuration::from_ms(length_ms);
         let limit_left_ms = record.budget.limit_left_ms;
         let log = &mut record.log;
@@ -361,19 +367,22 @@ impl<'w> Engine<'w> {
     fn end_segment(&mut self, job: JobIdx, now: SimTime, how: SegmentEnd) {
         let i = job.get();
         let segment = self.records[i].live.segment as usize;
-        let (start, rate) = (
+        let (start, rate, startup_ms) = (
             self.result.segments[segment].start,
             self.result.segments[segment].rate,
+            self.result.segments[segment].startup_ms,
         );
         let elapsed_ms = now.saturating_since(start).as_ms();
+        // The start-up latency uses the limit but does no work.
+        let working_ms = elapsed_ms.saturating_sub(u64::from(startup_ms));
         let checkpoints = self.checkpoints(job);
         let b = &mut self.records[i].budget;
         let worked = match (how, checkpoints) {
             (SegmentEnd::Completed, _) => b.remaining_work_ms,
-            (_, None) => rate.work_in(elapsed_ms).min(b.remaining_work_ms),
+            (_, None) => rate.work_in(working_ms).min(b.remaining_work_ms),
             (_, Some((c, work_ms))) => {
                 let done_ms = work_ms - b.remaining_work_ms;
-                let progress = c.progress(done_ms, work_ms, rate, elapsed_ms);
+                let progress = c.progress(done_ms, work_ms, rate, working_ms);
                 if let Some(saved_ms) = progress.saved_ms {
                     b.checkpointed_ms = saved_ms;
                 }
@@ -482,7 +491,10 @@ impl<'w> Engine<'w> {
         debug_assert_eq!(self.records[i].live.state, JobState::Running);
         let seg = &self.result.segments[self.records[i].live.segment as usize];
         let checkpoints = self.checkpoints(job);
-        let (length_ms, completes) = self.records[i].budget.stop(seg.rate, checkpoints);
+        let (length_ms, completes) =
+            self.records[i]
+                .budget
+                .stop(seg.rate, checkpoints, seg.startup_ms);
         debug_assert_eq!(
             seg.start + SimDuration::from_ms(length_ms),
             now,
@@ -540,7 +552,7 @@ impl<'w> Engine<'w> {
                 }
                 self.pool.allocate(procs).map_err(|e| e.to_string())?;
                 self.leave_suspension(job, now, SegmentEnd::Suspended);
-                self.begin_segment(job, &set, now);
+                self.begin_segment(job, &set, now, false);
                 Ok(Some((job, Transition::Resumed)))
             }
             Decision::Requeue(job) => {
@@ -593,8 +605,8 @@ impl<'w> Engine<'w> {
             let checkpoints = self.checkpoints(job);
             let record = &self.records[i];
             let seg = &self.result.segments[record.live.segment as usize];
-            let natural_end =
-                seg.start + SimDuration::from_ms(record.budget.stop(seg.rate, checkpoints).0);
+            let natural_end = seg.start
+                + SimDuration::from_ms(record.budget.stop(seg.rate, checkpoints, seg.startup_ms).0);
             let user = match state.back_ms {
                 _ if !state.idle => UserPresence::Active,
                 Some(back_ms) if first_start + SimDuration::from_ms(back_ms) < natural_end => {
@@ -853,7 +865,7 @@ impl<'w> Engine<'w> {
         if self.records[i].log.segments == 0 {
             self.withdraw_patience(job);
         }
-        self.begin_segment(job, &set, now);
+        self.begin_segment(job, &set, now, true);
         Ok(Some((job, Transition::Started)))
     }
 }

@@ -193,6 +193,8 @@ gpus_per_node = [1]
 cores_per_node = 2
 memory_gb_per_node = 8
 runtime_median_s = 1200
+startup = { dist = "lognormal", median_s = 20, sigma = 0.5 }
+on_node_failure = "requeue"
 [[c]]
 name = "cpu"
 share = 0.2

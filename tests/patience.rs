@@ -257,3 +257,51 @@ fn session_start_metrics_count_waits_against_the_target_and_those_given_up_on() 
     };
     assert_eq!(compute(&w, &r, &strict).session_start.on_target_share, 0.0);
 }
+
+/// Start-up latency: every fresh start spends it first, holding the nodes and using the
+/// limit, before any work. Job 1 (a session, 100 s of work, limit 200 s, start-up 10 s)
+/// runs 0–110 on node 0 and is usable at 10 s. Job 2 (batch, 100 s, limit 105 s, start-up
+/// 10 s) times out at 105 s on node 1 with 95 s done.
+#[test]
+fn a_start_up_latency_comes_before_the_work_and_uses_the_limit() {
+    use clustersim::engine::time::SimDuration;
+    use clustersim::metrics::{compute, MetricOptions};
+    use clustersim::workload::JobKind;
+    let spec = cluster(TWO_GPU_NODES);
+    let mut w = workload(
+        &spec,
+        &[(0, 100, 200, 1, 8), (0, 100, 105, 1, 8)],
+        Placement::FirstFit,
+    );
+    w.jobs[0].kind = JobKind::Interactive;
+    w.nodes.as_mut().unwrap().users = vec![
+        UserBehaviour {
+            startup_ms: 10_000,
+            ..UserBehaviour::default()
+        };
+        2
+    ];
+    for policy in PolicyKind::ALL {
+        let r = run(&w, policy);
+        let ends: Vec<(u64, Outcome)> = (0..2)
+            .map(|i| (r.end[i].as_ms() / 1000, r.log[i].outcome))
+            .collect();
+        assert_eq!(
+            ends,
+            [(110, Outcome::Completed), (105, Outcome::Timeout)],
+            "{policy}"
+        );
+        assert_eq!(r.log[1].work_done.as_ms(), 95_000, "{policy}");
+        assert!(r.segments.iter().all(|s| s.startup_ms == 10_000));
+        let m = compute(
+            &w,
+            &r,
+            &MetricOptions {
+                bsld_tau: SimDuration::from_secs(10),
+                session_start_target: SimDuration::from_secs(10),
+            },
+        );
+        assert_eq!(m.session_start.time_to_start_max_s, 10.0, "{policy}");
+        assert_eq!(m.session_start.on_target_share, 1.0, "{policy}");
+    }
+}

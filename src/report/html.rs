@@ -353,7 +353,7 @@ fn session_section(out: &mut String, s: &Summary) {
     out.push_str("<section id=\"sessions\"><h2>Sessions</h2>\n");
     let _ = writeln!(
         out,
-        "<p>Time to start: first start − request. On target: started within {} s, as a share of \
+        "<p>Time to start: first start − request + start-up latency. On target: started within {} s, as a share of \
          every session requested (one given up on counts as missed).</p>",
         m.session_start.target_s
     );

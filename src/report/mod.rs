@@ -297,8 +297,7 @@ fn session_start_cdf(workload: &Workload, outcome: &RunOutcome) -> Option<CdfPlo
         );
         let entry = by_class.entry(class).or_default();
         entry.1 += 1;
-        if outcome.result.started(i) {
-            let wait = outcome.result.start[i].saturating_since(j.submit);
+        if let Some(wait) = crate::metrics::time_to_start(workload, &outcome.result, i) {
             entry.0.push(wait.as_secs_f64());
         }
     }

@@ -118,6 +118,12 @@ pub struct JobClassSpec {
     /// plus its patience leaves the queue, outcome `abandoned`. Default: forever.
     #[serde(default)]
     pub patience: Option<RuntimeDist>,
+    /// Start-up latency (provisioning, loading the environment), s: a distribution, as
+    /// `runtime`, drawn per job. Every fresh start of the job (its first, and after a
+    /// requeue) spends it before any work, holding its resources and using its time limit,
+    /// at any rate. Default: none.
+    #[serde(default)]
+    pub startup: Option<RuntimeDist>,
     /// Relative arrival rate in each hour of the day (24 weights, hour 0 first), e.g.
     /// peaking in working hours for interactive sessions. Default: flat.
     #[serde(default)]
@@ -308,6 +314,8 @@ pub struct UserBehaviour {
     /// forever). A job not started strictly before `submit + patience_s` leaves the queue
     /// with outcome `abandoned`.
     pub patience_s: u64,
+    /// The start-up latency of each fresh start of the job, ms (0: none).
+    pub startup_ms: u64,
 }
 
 impl Default for UserBehaviour {
@@ -315,6 +323,7 @@ impl Default for UserBehaviour {
         UserBehaviour {
             idle_fraction: 0.0,
             patience_s: u64::MAX,
+            startup_ms: 0,
         }
     }
 }
@@ -585,6 +594,10 @@ pub fn check_classes(
             p.check()
                 .map_err(|(f, m)| (key(&format!("patience.{f}")), m))?;
         }
+        if let Some(d) = &c.startup {
+            d.check()
+                .map_err(|(f, m)| (key(&format!("startup.{f}")), m))?;
+        }
         if let Some(interval_s) = c.checkpoint_interval_s {
             if !(interval_s >= 0.001 && interval_s.is_finite()) {
                 return Err((
@@ -701,6 +714,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     let mut arrival_rng = streams.stream("arrivals");
     let mut idle_rng = streams.stream("idle");
     let mut patience_rng = streams.stream("patience");
+    let mut startup_rng = streams.stream("startup");
     // Its own stream, drawn only for classes with a profile: every other stream, and so
     // every schedule, is the same with or without profiles.
     let mut activity_rng = streams.stream("activity");
@@ -708,7 +722,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     let any_user_behaviour = g
         .classes
         .iter()
-        .any(|c| c.idle_fraction.is_some() || c.patience.is_some());
+        .any(|c| c.idle_fraction.is_some() || c.patience.is_some() || c.startup.is_some());
     let parts = partitions(g.cluster);
     let share_total: f64 = g.classes.iter().map(|c| c.share).sum();
     let runtimes: Vec<RuntimeDist> = g
@@ -853,6 +867,10 @@ pub fn generate(g: &ClassGenerator) -> Workload {
                 .patience
                 .as_ref()
                 .map_or(u64::MAX, |p| p.sample(&mut patience_rng)),
+            startup_ms: c
+                .startup
+                .as_ref()
+                .map_or(0, |d| d.sample(&mut startup_rng).saturating_mul(1000)),
         };
         let mut periods = Vec::new();
         if let (Some(busy), Some(idle)) = (&c.busy, &c.idle) {
