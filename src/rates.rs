@@ -26,25 +26,27 @@
 //! millionths).
 
 use crate::cluster::nodes::{NodeRequest, Nodes};
-use crate::lifecycle::Rate;
-use crate::lifecycle::RunResult;
+use crate::lifecycle::{Rate, RunResult};
 use crate::simulation::RateModel;
 use crate::workload::classes::{ClassShares, NodeWorkload};
 use crate::workload::{JobIdx, Workload};
 use serde::{Deserialize, Serialize};
 
-/// The communication share of a job on several nodes whose class does not give one. MPI
-/// codes and data-parallel training both spend tens of percent of their time
-/// communicating at scale; the job classes of a scenario cannot tell the two apart, so one
-/// middle value serves both. A class that knows better says `communication_share`.
+/// The communication share of a job on several nodes whose class does not give one: this
+/// project's assumption. MPI codes and data-parallel training at scale both commonly spend
+/// tens of percent of their time communicating; the job classes of a scenario cannot tell
+/// the two apart, so one middle value serves both. A class that knows better says
+/// `communication_share`.
 pub const DEFAULT_COMMUNICATION_SHARE: f64 = 0.3;
 
-/// The largest fabric coefficient `c`: beyond it a job crossing leaves would crawl (and
-/// its times approach the clock's limit) rather than model a fabric.
+/// The largest fabric coefficient `c`: beyond it the fabric would stall every job that
+/// crosses a leaf rather than model a network; a larger value is more likely a typing
+/// error. (Times stay bounded anyway: a segment never runs past the job's time limit.)
 pub const MAX_FABRIC_SLOWDOWN: f64 = 100.0;
 
 /// The range of `gpu_speed` a node type may have when GPU speed counts: a hundred times
-/// slower or faster than the reference keeps every time far from the clock's limit.
+/// slower or faster than the reference; beyond that a value is more likely a typing error
+/// than a GPU.
 pub const GPU_SPEED_RANGE: (f64, f64) = (0.01, 100.0);
 
 /// `[rates]`: which parts of the rate model are on. Without the table, or with both off,
