@@ -56,6 +56,7 @@ pub mod outdir;
 pub mod output;
 pub mod plan;
 pub mod policy;
+pub mod rates;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -5,7 +5,7 @@
 //! give the same bytes. Wall-clock time and memory go to `timing.json` alone.
 
 use crate::engine::time::push_seconds;
-use crate::lifecycle::{Outcome, Rate};
+use crate::lifecycle::{Outcome, Rate, RunResult};
 use crate::run::{RunOutcome, Summary, Timing};
 use crate::workload::{JobKind, Workload};
 use std::fmt::Write as _;
@@ -17,7 +17,7 @@ use std::path::Path;
 pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
 user,group,queue,partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,\
 mig_slices,tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s,\
-culled";
+culled,leaves,rate";
 
 /// The header of `segments.csv`.
 pub const SEGMENTS_CSV_HEADER: &str = "job_id,segment,start_s,end_s,released_s,rate,ended,nodes";
@@ -102,6 +102,14 @@ pub fn write_jobs_csv<W: Write>(
         if let Some(why) = culled[i] {
             line.push_str(why.as_str());
         }
+        line.push(',');
+        if let Some(leaves) = job_leaves(workload, r, i) {
+            line.push_str(int.format(leaves));
+        }
+        line.push(',');
+        if let Some(rate) = job_rate(r, i) {
+            push_rate(&mut line, rate);
+        }
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }
@@ -167,6 +175,19 @@ fn push_rate(line: &mut String, rate: Rate) {
         line.push('.');
         line.push_str(digits.trim_end_matches('0'));
     }
+}
+
+/// The leaf switches job `i`'s last segment spanned (`None` for a job of processors
+/// anywhere or one that never ran).
+pub fn job_leaves(workload: &Workload, r: &RunResult, i: usize) -> Option<u32> {
+    let nw = workload.nodes.as_deref()?;
+    r.started(i)
+        .then(|| crate::rates::leaves_spanned(&nw.cluster, r.last_nodes(i)))
+}
+
+/// The rate of job `i`'s last segment (`None` if it never ran).
+pub fn job_rate(r: &RunResult, i: usize) -> Option<Rate> {
+    r.log[i].last_segment.map(|s| r.segments[s as usize].rate)
 }
 
 /// A job's tasks: nodes × tasks per node for node-level jobs, its processors otherwise.

@@ -177,8 +177,20 @@ pub fn plan_run(
     let mut plan = plan_workload(request, loaded, cache)?;
     if let Some(l) = loaded {
         plan.options.failures = failures_of(l, &plan.workload, plan.options.seed)?.map(Arc::new);
+        if plan.options.rates.is_some() && plan.workload.nodes.is_none() {
+            return Err(loaded_error_rates(l).into());
+        }
     }
     Ok(plan)
+}
+
+/// `[rates]` on a workload of processors anywhere: rates depend on nodes.
+fn loaded_error_rates(loaded: &LoadedScenario) -> scenario::ScenarioError {
+    loaded.error_at(
+        "rates",
+        "the rate model needs jobs that ask for nodes (job classes, a Slurm dump, or sources \
+         turned into node requests on the [cluster])",
+    )
 }
 
 /// The scenario's failure model on the workload's cluster: its log read, or its draws
@@ -250,6 +262,14 @@ fn plan_workload(
         culler: file
             .and_then(|f| f.policy.culler.as_ref())
             .and_then(|c| c.culler()),
+        rates: file.and_then(|f| {
+            let oversubscription = f
+                .cluster
+                .as_ref()
+                .and_then(|c| c.fabric.as_ref())
+                .map(|fabric| fabric.oversubscription);
+            f.rates.as_ref()?.settings(oversubscription)
+        }),
     };
     let output = file.map(|f| f.output.clone()).unwrap_or_default();
     let out = request.out.clone().or(output.dir.clone());

@@ -5,6 +5,7 @@ use crate::engine::time::SimDuration;
 use crate::failures::Failures;
 use crate::metrics::{self, ScheduleMetrics};
 use crate::policy::PolicyKind;
+use crate::rates::Rates;
 use crate::simulation::{self, Progress, RunResult, SimError, SimOptions};
 use crate::workload::Workload;
 use serde::Serialize;
@@ -38,6 +39,9 @@ pub struct RunOptions {
     /// The idle culler, when the scenario turns it on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub culler: Option<crate::simulation::Culler>,
+    /// The rate model (GPU speed, fabric slowdown), when the scenario turns it on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rates: Option<crate::rates::RateSettings>,
 }
 
 impl Default for RunOptions {
@@ -52,6 +56,7 @@ impl Default for RunOptions {
             scenario_name: None,
             failures: None,
             culler: None,
+            rates: None,
         }
     }
 }
@@ -160,14 +165,26 @@ pub fn run(
 ) -> Result<RunOutcome, SimError> {
     let mut p = policy.build_for(workload).map_err(SimError::Unsupported)?;
     let started = Instant::now();
+    let rates = match (options.rates, workload.nodes.as_deref()) {
+        (Some(settings), Some(nw)) => Some(Rates::new(settings, nw)),
+        (Some(_), None) => {
+            return Err(SimError::Unsupported(
+                "the rate model ([rates]) needs jobs that ask for nodes (a scenario with a \
+                 [cluster])"
+                    .to_string(),
+            ))
+        }
+        (None, _) => None,
+    };
     let sim_options = SimOptions {
+        rates: rates.as_ref().map(|r| r as &dyn simulation::RateModel),
         failures: options.failures.as_deref(),
         culler: options.culler,
         ..SimOptions::default()
     };
     let result = simulation::simulate_with(workload, p.as_mut(), sim_options, progress)?;
     let wall = started.elapsed().as_secs_f64();
-    let metrics = metrics::compute(
+    let mut metrics = metrics::compute(
         workload,
         &result,
         &metrics::MetricOptions {
@@ -175,6 +192,7 @@ pub fn run(
             session_start_target: SimDuration::from_secs(options.session_start_target_s),
         },
     );
+    metrics.rates = rates.map(|r| r.metrics(workload, &result));
     let summary = Summary {
         program: crate::run::PROGRAM,
         workload: workload.meta.source.clone(),

@@ -399,8 +399,13 @@ fn without_the_culler_a_profile_changes_no_schedule_and_with_it_sessions_are_cul
         s["options"]["culler"],
         serde_json::json!({ "timeout_s": 3600, "cull_every_s": 600, "max_age_s": 0 })
     );
-    // jobs.csv says which: the last column, on cancelled sessions.
-    let rows: Vec<&str> = culled.lines().filter(|l| l.ends_with(",idle")).collect();
+    // jobs.csv says which: the `culled` column, on cancelled sessions.
+    let header: Vec<&str> = culled.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "culled").unwrap();
+    let rows: Vec<&str> = culled
+        .lines()
+        .filter(|l| l.split(',').nth(column) == Some("idle"))
+        .collect();
     assert_eq!(rows.len() as u64, n);
     assert!(rows.iter().all(|l| l.contains(",cancelled,")));
     assert_eq!(

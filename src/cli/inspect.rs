@@ -213,6 +213,14 @@ pub(super) fn validate_command(args: &ValidateArgs) -> Result<()> {
         (None, None) => {}
     }
     say!("policy: {}", f.policy.name);
+    if let Some(r) = plan.options.rates {
+        say!(
+            "rates: GPU speed {}, fabric slowdown c = {} (oversubscription {})",
+            if r.gpu_speed { "on" } else { "off" },
+            r.fabric_slowdown,
+            r.oversubscription
+        );
+    }
     if let Some(sweep) = &sweep {
         say!(
             "sweep: {} runs over {}, each run's scenario valid",

@@ -169,6 +169,10 @@ pub struct ScheduleMetrics {
     /// The idle culler's sessions ended and resource-hours reclaimed, when it was on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub culler: Option<resources::CullerMetrics>,
+    /// Runs with the rate model on (`[rates]`): what GPU speed and the fabric did. Set by
+    /// [`crate::run::run`], which holds the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rates: Option<crate::rates::RateMetrics>,
 }
 
 /// Computes the schedule's metrics.
@@ -264,6 +268,7 @@ pub fn compute(
         resources: resources::compute(workload, result, makespan.as_ms(), &down_ms),
         failures: failure_metrics(workload, result, &down_ms, (first_submit, last_end)),
         culler: resources::culler(workload, result),
+        rates: None,
     }
 }
 

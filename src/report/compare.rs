@@ -192,6 +192,30 @@ const METRICS: &[Metric] = &[
         decimals: 1,
         scale: 1.0 / 3600.0,
     },
+    Metric {
+        label: "mean rate",
+        pointer: "/metrics/rates/rate_mean",
+        decimals: 3,
+        scale: 1.0,
+    },
+    Metric {
+        label: "jobs slowed by the fabric",
+        pointer: "/metrics/rates/jobs_slowed_by_fabric",
+        decimals: 0,
+        scale: 1.0,
+    },
+    Metric {
+        label: "time added by the fabric (h)",
+        pointer: "/metrics/rates/fabric_time_added_s",
+        decimals: 1,
+        scale: 1.0 / 3600.0,
+    },
+    Metric {
+        label: "time saved by GPU speed (h)",
+        pointer: "/metrics/rates/gpu_time_saved_s",
+        decimals: 1,
+        scale: 1.0 / 3600.0,
+    },
 ];
 
 /// Reads `summary.json` from each directory.
@@ -273,6 +297,10 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
     let any_failures = runs
         .iter()
         .any(|r| r.summary.pointer("/metrics/failures").is_some());
+    // Rate rows only where some run had the rate model on.
+    let any_rates = runs
+        .iter()
+        .any(|r| r.summary.pointer("/metrics/rates").is_some());
     // Culler rows only where some run had the culler on.
     let any_culler = runs
         .iter()
@@ -285,6 +313,9 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
             continue;
         }
         if m.pointer.starts_with("/metrics/culler/") && !any_culler {
+            continue;
+        }
+        if m.pointer.starts_with("/metrics/rates/") && !any_rates {
             continue;
         }
         let mut row = vec![m.label.to_string()];

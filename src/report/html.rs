@@ -306,6 +306,9 @@ pub fn run_report(
     if let Some(f) = &s.metrics.failures {
         failure_section(&mut out, f);
     }
+    if let Some(r) = &s.metrics.rates {
+        rates_section(&mut out, r);
+    }
 
     out.push_str("<section id=\"plots\"><h2>Plots</h2>\n");
     figures(&mut out, plots);
@@ -459,6 +462,49 @@ fn failure_section(out: &mut String, f: &crate::metrics::FailureMetrics) {
         vec![
             "GPU-hours of lost work".into(),
             format!("{:.1}", f.gpu_hours_lost),
+        ],
+    ];
+    table(out, &["what".into(), "value".into()], &rows);
+    out.push_str("</section>\n");
+}
+
+/// What GPU speed and the fabric did to the jobs' rates.
+fn rates_section(out: &mut String, r: &crate::rates::RateMetrics) {
+    out.push_str("<section id=\"rates\"><h2>Rates</h2>\n");
+    out.push_str(
+        "<p>A segment's rate is its GPU factor (Amdahl over the job's GPU-bound share, at the \
+         slowest GPU among its nodes) times its fabric factor (the share of its node pairs \
+         across leaf switches); see docs/semantics.md.</p>\n",
+    );
+    let rows = vec![
+        vec!["GPU speed counted".into(), r.gpu_speed.to_string()],
+        vec![
+            "fabric coefficient c".into(),
+            format!("{}", r.fabric_slowdown),
+        ],
+        vec![
+            "mean rate (time-weighted)".into(),
+            format!("{:.3}", r.rate_mean),
+        ],
+        vec![
+            "jobs slowed by the fabric".into(),
+            r.jobs_slowed_by_fabric.to_string(),
+        ],
+        vec![
+            "jobs on several leaves".into(),
+            r.jobs_on_several_leaves.to_string(),
+        ],
+        vec![
+            "time added by the fabric (h)".into(),
+            format!("{:.1}", r.fabric_time_added_s / 3600.0),
+        ],
+        vec![
+            "node-hours added by the fabric".into(),
+            format!("{:.1}", r.fabric_node_hours_added),
+        ],
+        vec![
+            "time saved by GPU speed (h)".into(),
+            format!("{:.1}", r.gpu_time_saved_s / 3600.0),
         ],
     ];
     table(out, &["what".into(), "value".into()], &rows);

@@ -159,6 +159,27 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
     ] {
         row.push((name.into(), Float(v)));
     }
+    // The rate model (rate 1 and zeros when it was off: every run has the columns).
+    let rates = s
+        .metrics
+        .rates
+        .clone()
+        .unwrap_or(crate::rates::RateMetrics {
+            rate_mean: 1.0,
+            ..Default::default()
+        });
+    row.push(("rate_mean".into(), Float(rates.rate_mean)));
+    row.push((
+        "fabric_jobs_slowed".into(),
+        int(rates.jobs_slowed_by_fabric),
+    ));
+    for (name, v) in [
+        ("fabric_time_added_s", rates.fabric_time_added_s),
+        ("fabric_node_hours_added", rates.fabric_node_hours_added),
+        ("gpu_time_saved_s", rates.gpu_time_saved_s),
+    ] {
+        row.push((name.into(), Float(v)));
+    }
     // Idle waste (node-level sessions) and what the culler did (zeros when it was off).
     let sessions = r.map(|r| &r.sessions);
     for (name, v) in [
@@ -359,6 +380,18 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
             .iter()
             .map(|c| c.map_or("", |c| c.as_str()))
             .collect::<Vec<&str>>(),
+    ));
+    columns.push(Column::new(
+        "leaves".into(),
+        (0..n)
+            .map(|i| crate::output::job_leaves(workload, r, i).map(i64::from))
+            .collect::<Vec<Option<i64>>>(),
+    ));
+    columns.push(Column::new(
+        "rate".into(),
+        (0..n)
+            .map(|i| crate::output::job_rate(r, i).map(|rate| rate.as_f64()))
+            .collect::<Vec<Option<f64>>>(),
     ));
     DataFrame::new(n, columns)
 }

@@ -43,6 +43,10 @@ pub struct Scenario {
     /// Node failures and repairs (default: nodes never fail).
     #[serde(default)]
     pub failures: Option<FailureSpec>,
+    /// Where segments' rates come from: GPU speed and fabric slowdown (default: every
+    /// segment at rate 1).
+    #[serde(default)]
+    pub rates: Option<crate::rates::RatesSpec>,
     /// What to write.
     #[serde(default)]
     pub output: OutputSpec,
@@ -475,6 +479,10 @@ impl Scenario {
         }
         if let Some(failures) = &self.failures {
             validate_failures(failures, self.cluster.as_ref())?;
+        }
+        if let Some(rates) = &self.rates {
+            crate::rates::check(rates, self.cluster.as_ref())
+                .map_err(|(key, message)| ValidationError::new(key, message))?;
         }
         let w = &self.workload;
         if !w.sources.is_empty() {

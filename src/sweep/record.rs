@@ -116,12 +116,16 @@ pub fn is_metric_name(name: &str) -> bool {
     // Present only in runs with node failures.
     let failures = serde_json::to_value(crate::metrics::FailureMetrics::default())
         .unwrap_or(serde_json::Value::Null);
+    // Present only in runs with the rate model on.
+    let rates = serde_json::to_value(crate::rates::RateMetrics::default())
+        .unwrap_or(serde_json::Value::Null);
     let lifecycle = serde_json::to_value(crate::metrics::LifecycleMetrics::default())
         .unwrap_or(serde_json::Value::Null);
     match name.split_once('.') {
         Some(("all" | "batch" | "interactive", field)) => class.get(field).is_some(),
         Some(("culler", field)) => culler.get(field).is_some(),
         Some(("failures", field)) => failures.get(field).is_some(),
+        Some(("rates", field)) => rates.get(field).is_some(),
         Some(("lifecycle", field)) => lifecycle.get(field).is_some(),
         _ => false,
     }

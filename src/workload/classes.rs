@@ -145,9 +145,27 @@ pub struct JobClassSpec {
     /// progress.
     #[serde(default)]
     pub checkpoint_cost_s: f64,
+    /// The share of the class's work bound by its GPUs, 0 to 1 (default: 1 for jobs that
+    /// ask for GPUs or MIG slices, 0 for the others): how much of it runs faster on a
+    /// faster GPU when `[rates] gpu_speed` is on.
+    #[serde(default)]
+    pub gpu_bound_share: Option<f64>,
+    /// The share of the class's time spent communicating between its nodes, 0 to 1
+    /// (default: 0 on one node, 0.3 on several): how much the fabric slows it when its
+    /// nodes span leaf switches and `[rates] fabric_slowdown` is above 0.
+    #[serde(default)]
+    pub communication_share: Option<f64>,
 }
 
 impl JobClassSpec {
+    /// The class's shares for the rate model, where it gives them.
+    pub fn rate_shares(&self) -> ClassShares {
+        ClassShares {
+            gpu_bound: self.gpu_bound_share,
+            communication: self.communication_share,
+        }
+    }
+
     /// The class's checkpoints, from its keys (validated: an interval of at least 1 ms).
     pub fn checkpointing(&self) -> Option<Checkpointing> {
         let interval_s = self.checkpoint_interval_s?;
@@ -169,6 +187,16 @@ pub struct Checkpointing {
     pub interval_ms: u64,
     /// Wall time one checkpoint takes, ms.
     pub cost_ms: u64,
+}
+
+/// A class's shares for the rate model (`gpu_bound_share`, `communication_share`), where
+/// it gives them; `None`: the default for the job's request (see [`crate::rates`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ClassShares {
+    /// The GPU-bound share of its work.
+    pub gpu_bound: Option<f64>,
+    /// The share of its time spent communicating.
+    pub communication: Option<f64>,
 }
 
 /// What happens to a job when a node it runs on (or is suspended on) fails.
@@ -303,6 +331,9 @@ pub struct NodeWorkload {
     pub class_on_failure: Vec<Option<FailureAction>>,
     /// Per class (aligned with `classes`), its checkpoints, if it takes any; empty: none.
     pub class_checkpoints: Vec<Option<Checkpointing>>,
+    /// Per class (aligned with `classes`), its shares for the rate model; empty: the
+    /// defaults for every class.
+    pub class_rates: Vec<ClassShares>,
 }
 
 /// How a job's user behaves: what interactive sessions model beyond their request.
@@ -353,6 +384,15 @@ impl NodeWorkload {
             .get(*self.class_of.get(i)? as usize)
             .copied()
             .flatten()
+    }
+
+    /// Job `i`'s class's shares for the rate model.
+    pub fn rate_shares(&self, i: usize) -> ClassShares {
+        self.class_of
+            .get(i)
+            .and_then(|&c| self.class_rates.get(c as usize))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// How the user of job `i` behaves.
@@ -613,6 +653,16 @@ pub fn check_classes(
                 key("checkpoint_cost_s"),
                 format!("expected 0 s or more, got {}", c.checkpoint_cost_s),
             ));
+        }
+        for (field, share) in [
+            ("gpu_bound_share", c.gpu_bound_share),
+            ("communication_share", c.communication_share),
+        ] {
+            if let Some(v) = share {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err((key(field), format!("expected a share from 0 to 1, got {v}")));
+                }
+            }
         }
         if c.checkpoint_cost_s > 0.0 && c.checkpoint_interval_s.is_none() {
             return Err((
@@ -957,6 +1007,15 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         } else {
             Vec::new()
         },
+        class_rates: if g
+            .classes
+            .iter()
+            .any(|c| c.rate_shares() != ClassShares::default())
+        {
+            g.classes.iter().map(JobClassSpec::rate_shares).collect()
+        } else {
+            Vec::new()
+        },
     };
     let cycles: Vec<Option<Cycle>> = g
         .classes
@@ -1070,6 +1129,7 @@ pub fn attach_requests(
         partition_placement: parts.iter().map(|p| p.placement).collect(),
         class_on_failure: Vec::new(),
         class_checkpoints: Vec::new(),
+        class_rates: Vec::new(),
     };
     let mut kept = Vec::with_capacity(w.jobs.len());
     for (job, (mut request, wanted)) in std::mem::take(&mut w.jobs).into_iter().zip(requests) {

@@ -17,7 +17,7 @@
 //!   are broken by the order the sources are written in.
 
 use super::activity::Activity;
-use super::classes::{attach_requests, NodeWorkload, UserBehaviour};
+use super::classes::{attach_requests, ClassShares, NodeWorkload, UserBehaviour};
 use super::{DroppedJob, Job, JobKind, Workload};
 use crate::cluster::nodes::{NodeRequest, Placement};
 use crate::cluster::spec::{ClusterSpec, JobKinds};
@@ -177,6 +177,7 @@ pub fn merge(
                 partition_placement: nw.partition_placement.clone(),
                 class_on_failure: Vec::new(),
                 class_checkpoints: Vec::new(),
+                class_rates: Vec::new(),
             });
             if m.partitions != nw.partitions {
                 // Both usually run on the scenario's cluster: what differs is whether the
@@ -198,6 +199,9 @@ pub fn merge(
             );
             m.class_checkpoints.extend(
                 (0..nw.classes.len()).map(|c| nw.class_checkpoints.get(c).copied().flatten()),
+            );
+            m.class_rates.extend(
+                (0..nw.classes.len()).map(|c| nw.class_rates.get(c).copied().unwrap_or_default()),
             );
         }
         for (i, mut job) in s.workload.jobs.into_iter().enumerate() {
@@ -241,6 +245,9 @@ pub fn merge(
         }
         if m.class_checkpoints.iter().all(Option::is_none) {
             m.class_checkpoints.clear();
+        }
+        if m.class_rates.iter().all(|r| *r == ClassShares::default()) {
+            m.class_rates.clear();
         }
     }
     out.nodes = merged_nodes.map(Box::new);
