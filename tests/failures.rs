@@ -293,8 +293,8 @@ fn random_failures_keep_every_invariant() {
     );
 }
 
-/// A scenario with a failure log, small enough to check by hand: two 8-GPU nodes, one job
-/// per node from 0 (100 s and 300 s), a third waiting; node 0 down from 40 to 250.
+/// A scenario with a failure log, small enough to check by hand: two 8-GPU nodes, three
+/// generated whole-node jobs of 100 s; the test writes the log.
 const LOGGED: &str = r#"
 [cluster.node_types.gpu]
 count = 2
