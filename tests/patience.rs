@@ -305,3 +305,27 @@ fn a_start_up_latency_comes_before_the_work_and_uses_the_limit() {
         assert_eq!(m.session_start.on_target_share, 1.0, "{policy}");
     }
 }
+
+/// Idle waste by hour of the day: a session of 8 GPUs running 1,800–9,000 s, idle for the
+/// second half of its run (an idle share of 0.5: 5,400–9,000 s), wastes 4 GPU-hours in
+/// hour 1 and 4 in hour 2, as much as the run's total says; `report.html` draws it.
+#[test]
+fn idle_waste_is_binned_by_hour_of_the_day() {
+    use clustersim::metrics::resources::idle_by_hour_of_day;
+    use clustersim::workload::JobKind;
+    let spec = cluster(TWO_GPU_NODES);
+    let mut w = workload(&spec, &[(1800, 7200, 7200, 1, 8)], Placement::FirstFit);
+    w.jobs[0].kind = JobKind::Interactive;
+    w.nodes.as_mut().unwrap().users = vec![UserBehaviour {
+        idle_fraction: 0.5,
+        ..UserBehaviour::default()
+    }];
+    let r = run(&w, PolicyKind::Easy);
+    let by_hour = idle_by_hour_of_day(&w, &r);
+    let gpu_hours: Vec<f64> = by_hour.iter().map(|h| h[1]).collect();
+    let mut expected = vec![0.0; 24];
+    expected[1] = 4.0;
+    expected[2] = 4.0;
+    assert_eq!(gpu_hours, expected);
+    assert!(by_hour.iter().all(|h| h[2] == 0.0), "no MIG slices");
+}

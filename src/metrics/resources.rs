@@ -396,3 +396,41 @@ fn gpu_fragmentation(workload: &Workload, result: &RunResult, gpus: u64, makespa
     }
     idle_ms as f64 / (u128::from(gpus) * u128::from(makespan_ms)) as f64
 }
+
+/// Idle sessions' waste by hour of the day: per hour (0 to 23, from the workload's origin,
+/// which is the hour 0 of generated daily cycles), the core-, GPU- and MIG-slice-hours that
+/// running sessions held while their users were idle, summed over the run. Each segment is
+/// cut at the hour boundaries and each piece's idle time taken from the session's timeline,
+/// as the totals in [`SessionMetrics`] are. Empty for workloads of processors anywhere.
+pub fn idle_by_hour_of_day(workload: &Workload, result: &RunResult) -> Vec<[f64; 3]> {
+    const HOUR_MS: u64 = 3_600_000;
+    let Some(nw) = workload.nodes.as_ref() else {
+        return Vec::new();
+    };
+    let mut idle_ms = vec![[0u128; 3]; 24];
+    for s in &result.segments {
+        let i = s.job.get();
+        let j = &workload.jobs[i];
+        if j.kind != JobKind::Interactive || s.end <= s.start {
+            continue;
+        }
+        let timeline = Timeline::of(nw, i, j);
+        let first = result.start[i].as_ms();
+        let [cores, _, gpus, slices] = totals_on(workload, i, result.nodes_of(s));
+        let mut at = s.start.as_ms();
+        while at < s.end.as_ms() {
+            let hour_end = (at / HOUR_MS + 1) * HOUR_MS;
+            let to = hour_end.min(s.end.as_ms());
+            let idle = u128::from(timeline.idle_ms_in(at - first, to - first));
+            let hour = ((at / HOUR_MS) % 24) as usize;
+            for (r, amount) in [cores, gpus, slices].into_iter().enumerate() {
+                idle_ms[hour][r] += u128::from(amount) * idle;
+            }
+            at = to;
+        }
+    }
+    idle_ms
+        .iter()
+        .map(|h| h.map(|ms| ms as f64 / HOUR_MS as f64))
+        .collect()
+}

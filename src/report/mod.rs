@@ -15,7 +15,8 @@ use crate::engine::time::SimDuration;
 use crate::run::RunOutcome;
 use crate::workload::{JobKind, Workload};
 use plots::{
-    CdfPlot, CdfSeries, GanttBar, GanttPlot, QueuePlot, SlowdownHeatMap, TimeAxis, UtilizationPlot,
+    CdfPlot, CdfSeries, GanttBar, GanttPlot, IdleByHourPlot, QueuePlot, SlowdownHeatMap, TimeAxis,
+    UtilizationPlot,
 };
 pub use tables::TableFormat;
 use timeseries::TimeSeries;
@@ -207,6 +208,20 @@ pub fn draw_run_plots(
         )?;
     }
 
+    if let Some(plot) = idle_by_hour(workload, outcome) {
+        let svg = plots::render(&plot, Some(&png("idle_by_hour")))?;
+        save(
+            "idle_by_hour",
+            format!(
+                "{}-hours that running sessions held while their users were idle, by hour of \
+                 the day, summed over the run: the waste an idle culler or a smaller pool \
+                 could reclaim, and when.",
+                plot.resource
+            ),
+            svg,
+        )?;
+    }
+
     let tau = SimDuration::from_secs(outcome.summary.options.bsld_tau_s);
     let svg = plots::render(
         &slowdown_heat_map(workload, outcome, tau),
@@ -278,6 +293,20 @@ fn wait_cdf(workload: &Workload, outcome: &RunOutcome) -> CdfPlot {
 
 /// Time-to-start CDFs of the sessions, per generator class of interactive jobs (else one
 /// line for all), over every request, with the target marked; `None` without sessions.
+/// Idle waste by hour of the day, in the scarcest resource the sessions hold (MIG slices,
+/// else GPUs, else cores); `None` when no session sat idle.
+fn idle_by_hour(workload: &Workload, outcome: &RunOutcome) -> Option<IdleByHourPlot> {
+    let hours = crate::metrics::resources::idle_by_hour_of_day(workload, &outcome.result);
+    let total = |r: usize| hours.iter().map(|h| h[r]).sum::<f64>();
+    let (r, resource) = [(2, "MIG-slice"), (1, "GPU"), (0, "core")]
+        .into_iter()
+        .find(|&(r, _)| total(r) > 0.0)?;
+    Some(IdleByHourPlot {
+        hours: hours.iter().map(|h| h[r]).collect(),
+        resource,
+    })
+}
+
 fn session_start_cdf(workload: &Workload, outcome: &RunOutcome) -> Option<CdfPlot> {
     let metrics = &outcome.summary.metrics;
     if metrics.session_start.requests == 0 {

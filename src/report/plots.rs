@@ -269,6 +269,48 @@ impl Plot for UtilizationPlot<'_> {
     }
 }
 
+/// Idle sessions' waste by hour of the day, in the cluster's scarcest resource they hold.
+pub struct IdleByHourPlot {
+    /// Per hour of the day, the idle resource-hours summed over the run.
+    pub hours: Vec<f64>,
+    /// The resource: "core", "GPU" or "MIG-slice".
+    pub resource: &'static str,
+}
+
+impl Plot for IdleByHourPlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let title = format!("Idle sessions' {}-hours by hour of the day", self.resource);
+        if self.hours.iter().all(|&h| h == 0.0) {
+            return no_data(area, &title);
+        }
+        let y_max = self.hours.iter().copied().fold(0.0, f64::max) * 1.1;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&title, caption_style())
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..24f64, 0f64..y_max)?;
+        chart
+            .configure_mesh()
+            .x_desc("hour of the day (from the workload's origin)")
+            .y_desc(format!("idle {}-hours, whole run", self.resource))
+            .label_style(label_font())
+            .axis_desc_style(axis_font())
+            .x_labels(13)
+            .y_labels(8)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .light_line_style(BLACK.mix(0.04))
+            .draw()?;
+        // One bar per hour.
+        chart.draw_series(self.hours.iter().enumerate().map(|(h, &v)| {
+            let x = h as f64;
+            Rectangle::new([(x + 0.1, 0.0), (x + 0.9, v)], COLORS[3].mix(0.8).filled())
+        }))?;
+        Ok(())
+    }
+}
+
 /// Queue length over time.
 pub struct QueuePlot<'a> {
     /// The binned series.
