@@ -329,3 +329,44 @@ fn idle_waste_is_binned_by_hour_of_the_day() {
     assert_eq!(gpu_hours, expected);
     assert!(by_hour.iter().all(|h| h[2] == 0.0), "no MIG slices");
 }
+
+/// A class's time limit: every session asks for 3,600 s and runs 5,000 s (σ 0), so each
+/// is stopped at 3,600 s with outcome `timeout`; without the key the same class completes
+/// (its runtime capped at the default session cap of 2 hours).
+#[test]
+fn sessions_longer_than_their_class_time_limit_end_as_timeout() {
+    use clustersim::workload::classes::{generate, ClassGenerator, JobClassSpec};
+    let classes = |limit: &str| -> Vec<JobClassSpec> {
+        #[derive(serde::Deserialize)]
+        struct C {
+            c: Vec<JobClassSpec>,
+        }
+        let text = format!(
+            "[[c]]\nname = \"shell\"\nshare = 1\nkind = \"interactive\"\ncores_per_node = 2\n\
+             runtime_median_s = 5000\nruntime_sigma = 0\n{limit}"
+        );
+        toml::from_str::<C>(&text).unwrap().c
+    };
+    let spec = cluster(TWO_GPU_NODES);
+    for (limit, outcome, run_ms) in [
+        ("time_limit_s = 3600\n", Outcome::Timeout, 3_600_000),
+        ("", Outcome::Completed, 5_000_000),
+    ] {
+        let classes = classes(limit);
+        let w = generate(&ClassGenerator {
+            jobs: 20,
+            load: 0.3,
+            classes: &classes,
+            cluster: &spec,
+            placement: Placement::FirstFit,
+            seed: 3,
+        });
+        for policy in PolicyKind::ALL {
+            let r = run(&w, policy);
+            for (i, log) in r.log.iter().enumerate() {
+                assert_eq!(log.outcome, outcome, "{policy} job {i} ({limit:?})");
+                assert_eq!(log.ran.as_ms(), run_ms, "{policy} job {i}");
+            }
+        }
+    }
+}

@@ -88,9 +88,15 @@ pub struct JobClassSpec {
     #[serde(default)]
     pub runtime: Option<RuntimeDist>,
     /// Longest runtime, s (default: the partition's limit; for interactive sessions
-    /// without one, 2 hours).
+    /// without one, 2 hours; with `time_limit_s`, none).
     #[serde(default)]
     pub max_runtime_s: Option<u64>,
+    /// The time limit every job of the class asks for (Slurm's `--time`), s, instead of a
+    /// drawn estimate: runtimes are drawn uncapped by it, and a job that would run longer
+    /// is stopped at it with outcome `timeout` (sessions: the site's session limit, e.g.
+    /// 2 hours). At most the partition's limit. Default: none.
+    #[serde(default)]
+    pub time_limit_s: Option<u64>,
     /// Node counts drawn from a serial share, log-uniform sizes and a power-of-two
     /// preference, instead of the `nodes` list.
     #[serde(default)]
@@ -709,6 +715,9 @@ pub fn check_classes(
                     .map_err(|(f, m)| (key(&format!("idle.{f}")), m))?;
             }
         }
+        if c.time_limit_s == Some(0) {
+            return Err((key("time_limit_s"), "expected at least 1 second".into()));
+        }
         if c.max_runtime_s == Some(0) {
             return Err((key("max_runtime_s"), "expected at least 1 second".into()));
         }
@@ -890,6 +899,9 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         let limit_s = partition.and_then(|p| parts[p].max_walltime_s);
         // Sessions are capped by their pool's limit, 2 hours where the pool sets none.
         let cap_s = match (c.max_runtime_s, limit_s, kind) {
+            // A time limit set by the class stops the longer jobs (`timeout`): only
+            // `max_runtime_s` caps what they would run.
+            (m, _, _) if c.time_limit_s.is_some() => m,
             (Some(m), l, _) => Some(l.map_or(m, |l| m.min(l))),
             (None, Some(l), _) => Some(l),
             (None, None, JobKind::Interactive) => Some(DEFAULT_SESSION_CAP_S),
@@ -899,15 +911,24 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         if let Some(l) = cap_s {
             run_s = run_s.min(l);
         }
+        // Drawn even under a class time limit, so that the stream stays aligned.
         let estimate_s = estimates[ci].sample(&mut estimate_rng, run_s, limit_s);
+        let (estimate_s, used_s) = match c.time_limit_s {
+            Some(l) => {
+                // A partition's limit is the most a job in it may ask for.
+                let l = limit_s.map_or(l, |p| l.min(p));
+                (l, run_s.min(l))
+            }
+            None => (estimate_s, run_s),
+        };
         let per_node_gpu = if request.mig_slices_per_node > 0 {
             0.0
         } else {
             f64::from(gpus)
         };
-        demand[0] += f64::from(nodes) * f64::from(c.cores_per_node) * run_s as f64;
-        demand[1] += f64::from(nodes) * per_node_gpu * run_s as f64;
-        demand[2] += f64::from(nodes) * f64::from(c.mig_slices_per_node) * run_s as f64;
+        demand[0] += f64::from(nodes) * f64::from(c.cores_per_node) * used_s as f64;
+        demand[1] += f64::from(nodes) * per_node_gpu * used_s as f64;
+        demand[2] += f64::from(nodes) * f64::from(c.mig_slices_per_node) * used_s as f64;
         let user = UserBehaviour {
             idle_fraction: c
                 .idle_fraction
