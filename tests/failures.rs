@@ -580,3 +580,23 @@ fn a_leaf_switch_failure_takes_its_nodes_down_with_their_own_failures() {
         assert_eq!(secs(r.start[1]), 450, "{policy}");
     }
 }
+
+/// Sweeps and `check` name the metrics of failures, the lifecycle and sessions' start as
+/// `summary.json` does.
+#[test]
+fn failure_lifecycle_and_session_metrics_are_sweep_metric_names() {
+    use clustersim::sweep::record::is_metric_name;
+    for name in [
+        "failures.node_failures",
+        "failures.availability",
+        "failures.work_lost_s",
+        "lifecycle.goodput",
+        "lifecycle.requeues",
+        "session_start.on_target_share",
+        "session_start.time_to_start_p95_s",
+    ] {
+        assert!(is_metric_name(name), "{name}");
+    }
+    assert!(!is_metric_name("failures.nodes"));
+    assert!(!is_metric_name("session_start.nothing"));
+}

@@ -370,3 +370,61 @@ fn sessions_longer_than_their_class_time_limit_end_as_timeout() {
         }
     }
 }
+
+/// The sessions' example scenarios run from a clean checkout and show what their
+/// paragraphs in scenarios/README.md say.
+#[test]
+fn the_session_examples_run_and_show_what_they_claim() {
+    let dir = scratch("session-examples");
+    let out = dir.join("facility");
+    let o = clustersim_in_repo(&[
+        "run",
+        "scenarios/research-facility.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let m = &summary["metrics"];
+    assert!(m["session_start"]["on_target_share"].as_f64().unwrap() > 0.95);
+    assert!(
+        m["session_start"]["timeouts"].as_u64().unwrap() > 0,
+        "the 2-hour limit"
+    );
+    let pool = &m["resources"]["partitions"][1];
+    assert_eq!(pool["name"], "interactive");
+    assert!(pool["cores_utilization"].as_f64().unwrap() < 0.1, "{pool}");
+    assert!(out.join("plots/idle_by_hour.svg").is_file());
+
+    let out = dir.join("mig");
+    let o = clustersim_in_repo(&[
+        "sweep",
+        "scenarios/mig-notebooks.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let points = std::fs::read_to_string(out.join("points.csv")).unwrap();
+    let mut lines = points.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (on, idle, culled) = (
+        col("policy.culler.enabled"),
+        col("resources.sessions.idle_mig_slice_hours.mean"),
+        col("culler.sessions_culled.mean"),
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let row = |enabled: &str| rows.iter().find(|r| r[on] == enabled).unwrap();
+    let idle_of = |r: &Vec<&str>| r[idle].parse::<f64>().unwrap();
+    assert!(
+        idle_of(row("true")) < idle_of(row("false")) / 2.0,
+        "{points}"
+    );
+    assert!(
+        row("true")[culled].parse::<f64>().unwrap() > 100.0,
+        "{points}"
+    );
+}

@@ -121,12 +121,15 @@ pub fn is_metric_name(name: &str) -> bool {
         .unwrap_or(serde_json::Value::Null);
     let lifecycle = serde_json::to_value(crate::metrics::LifecycleMetrics::default())
         .unwrap_or(serde_json::Value::Null);
+    let session_start = serde_json::to_value(crate::metrics::SessionStartMetrics::default())
+        .unwrap_or(serde_json::Value::Null);
     match name.split_once('.') {
         Some(("all" | "batch" | "interactive", field)) => class.get(field).is_some(),
         Some(("culler", field)) => culler.get(field).is_some(),
         Some(("failures", field)) => failures.get(field).is_some(),
         Some(("rates", field)) => rates.get(field).is_some(),
         Some(("lifecycle", field)) => lifecycle.get(field).is_some(),
+        Some(("session_start", field)) => session_start.get(field).is_some(),
         _ => false,
     }
 }
