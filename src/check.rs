@@ -294,7 +294,8 @@ fn check_life(
 }
 
 /// Checks what the policy promises:
-/// - `fcfs`: jobs start in queue order (start times never decrease along the queue);
+/// - `fcfs`: jobs start in queue order (first start times never decrease along the queue,
+///   over the jobs that started);
 /// - `easy` and `conservative`: no job starts later than the first reservation it was
 ///   given (for EASY, the reservation it got as the queue's head), unless it starts after
 ///   a node failed (a failure voids the plans made before it).
@@ -306,16 +307,20 @@ pub fn check_policy(
     let jobs = &workload.jobs;
     match policy {
         PolicyKind::Fcfs => {
-            for i in 1..jobs.len() {
-                if result.start[i] < result.start[i - 1] {
-                    return Err(Violation(format!(
-                        "fcfs started job {} at {} before job {} ahead of it in the queue (at {})",
-                        jobs[i].trace_id,
-                        result.start[i],
-                        jobs[i - 1].trace_id,
-                        result.start[i - 1]
-                    )));
+            // Among the jobs that started: a job that left the queue without starting
+            // (abandoned, cancelled) never held it up.
+            let mut ahead: Option<usize> = None;
+            for i in (0..jobs.len()).filter(|&i| result.started(i)) {
+                if let Some(a) = ahead {
+                    if result.start[i] < result.start[a] {
+                        return Err(Violation(format!(
+                            "fcfs started job {} at {} before job {} ahead of it in the queue \
+                             (at {})",
+                            jobs[i].trace_id, result.start[i], jobs[a].trace_id, result.start[a]
+                        )));
+                    }
                 }
+                ahead = Some(i);
             }
         }
         PolicyKind::Easy | PolicyKind::Conservative => {
