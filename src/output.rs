@@ -311,6 +311,71 @@ fn rows() -> Vec<Row> {
     ]
 }
 
+/// Rows shown only when some run has what they measure (sessions, failures, the culler,
+/// rates): label and how to read it, `None` when the run has none of it.
+type OptionalRow = (&'static str, fn(&Summary) -> Option<String>);
+
+/// The session-start metrics of a run that had sessions.
+fn sessions(s: &Summary) -> Option<&crate::metrics::SessionStartMetrics> {
+    (s.metrics.session_start.requests > 0).then_some(&s.metrics.session_start)
+}
+
+fn optional_rows() -> Vec<OptionalRow> {
+    vec![
+        ("sessions on target (%)", |s| {
+            sessions(s).map(|x| format!("{:.1}", x.on_target_share * 100.0))
+        }),
+        ("session time to start p95 (s)", |s| {
+            sessions(s).map(|x| format!("{:.0}", x.time_to_start_p95_s))
+        }),
+        ("sessions abandoned", |s| {
+            sessions(s).map(|x| x.abandoned.to_string())
+        }),
+        ("sessions culled", |s| {
+            s.metrics
+                .culler
+                .as_ref()
+                .map(|c| c.sessions_culled.to_string())
+        }),
+        ("node failures", |s| {
+            s.metrics
+                .failures
+                .as_ref()
+                .map(|f| f.node_failures.to_string())
+        }),
+        ("node availability (%)", |s| {
+            s.metrics
+                .failures
+                .as_ref()
+                .map(|f| format!("{:.2}", f.availability * 100.0))
+        }),
+        ("work lost to failures (h)", |s| {
+            s.metrics
+                .failures
+                .as_ref()
+                .map(|f| format!("{:.1}", f.work_lost_s / 3600.0))
+        }),
+        ("goodput", |s| {
+            s.metrics
+                .failures
+                .as_ref()
+                .map(|_| format!("{:.3}", s.metrics.lifecycle.goodput))
+        }),
+        ("mean rate", |s| {
+            s.metrics
+                .rates
+                .as_ref()
+                .map(|r| format!("{:.3}", r.rate_mean))
+        }),
+        ("fabric time added (s)", |s| {
+            s.metrics
+                .rates
+                .as_ref()
+                .map(|r| format!("{:.0}", r.fabric_time_added_s))
+        }),
+    ]
+}
+
 /// A table of runs side by side: one column per run, one row per metric.
 pub fn comparison_table(runs: &[(&Summary, &Timing)]) -> String {
     let mut header = vec!["metric".to_string()];
@@ -320,6 +385,18 @@ pub fn comparison_table(runs: &[(&Summary, &Timing)]) -> String {
         let mut row = vec![label.to_string()];
         row.extend(runs.iter().map(|(s, _)| get(s)));
         table.push(row);
+    }
+    for (label, get) in optional_rows() {
+        let cells: Vec<Option<String>> = runs.iter().map(|(s, _)| get(s)).collect();
+        if cells.iter().any(Option::is_some) {
+            let mut row = vec![label.to_string()];
+            row.extend(
+                cells
+                    .into_iter()
+                    .map(|c| c.unwrap_or_else(|| "-".to_string())),
+            );
+            table.push(row);
+        }
     }
     let mut wall = vec!["simulation wall time (s)".to_string()];
     wall.extend(

@@ -600,3 +600,32 @@ fn failure_lifecycle_and_session_metrics_are_sweep_metric_names() {
     assert!(!is_metric_name("failures.nodes"));
     assert!(!is_metric_name("session_start.nothing"));
 }
+
+/// The terminal table of a run with failures and sessions adds their rows; a run without
+/// them does not.
+#[test]
+fn the_run_table_shows_failures_and_sessions_only_when_a_run_has_them() {
+    use common::{clustersim_in_repo, scratch, text};
+    let dir = scratch("failures-table");
+    let o = clustersim_in_repo(&[
+        "run",
+        "scenarios/gpu-failures.toml",
+        "--no-plots",
+        "--out",
+        dir.join("with").to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = text(&o);
+    for row in [
+        "node failures",
+        "node availability (%)",
+        "goodput",
+        "sessions on target (%)",
+    ] {
+        assert!(table.contains(row), "{row}: {table}");
+    }
+    let o = clustersim_in_repo(&["run", "--policy", "easy", "--no-plots"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("node failures"), "{}", text(&o));
+}
