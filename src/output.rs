@@ -361,6 +361,12 @@ fn optional_rows() -> Vec<OptionalRow> {
                 .as_ref()
                 .map(|_| format!("{:.3}", s.metrics.lifecycle.goodput))
         }),
+        ("credits billed beyond allowances", |s| {
+            s.metrics
+                .credits
+                .as_ref()
+                .map(|c| format!("{:.2}", c.total_overage))
+        }),
         ("mean rate", |s| {
             s.metrics
                 .rates

@@ -262,6 +262,16 @@ fn plan_workload(
         culler: file
             .and_then(|f| f.policy.culler.as_ref())
             .and_then(|c| c.culler()),
+        credits: file.and_then(|f| {
+            let types: Vec<&str> = f
+                .cluster
+                .as_ref()?
+                .node_types
+                .keys()
+                .map(String::as_str)
+                .collect();
+            Some(f.credits.as_ref()?.resolve(&types))
+        }),
         rates: file.and_then(|f| {
             let oversubscription = f
                 .cluster

@@ -42,6 +42,9 @@ pub struct RunOptions {
     /// The rate model (GPU speed, fabric slowdown), when the scenario turns it on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rates: Option<crate::rates::RateSettings>,
+    /// The credit accounting, when the scenario asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits: Option<crate::credits::Credits>,
 }
 
 impl Default for RunOptions {
@@ -57,6 +60,7 @@ impl Default for RunOptions {
             failures: None,
             culler: None,
             rates: None,
+            credits: None,
         }
     }
 }
@@ -193,6 +197,10 @@ pub fn run(
         },
     );
     metrics.rates = rates.map(|r| r.metrics(workload, &result));
+    metrics.credits = options
+        .credits
+        .as_ref()
+        .map(|c| crate::credits::chargeback(workload, &result, c));
     let summary = Summary {
         program: crate::run::PROGRAM,
         workload: workload.meta.source.clone(),

@@ -427,4 +427,95 @@ fn the_session_examples_run_and_show_what_they_claim() {
         row("true")[culled].parse::<f64>().unwrap() > 100.0,
         "{points}"
     );
+
+    let out = dir.join("credits");
+    let o = clustersim_in_repo(&[
+        "run",
+        "scenarios/enterprise-credits.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("credits billed beyond allowances"));
+    let table = std::fs::read_to_string(out.join("chargeback.csv")).unwrap();
+    let teams: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(teams, ["nlp", "speech", "vision"], "{table}");
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("<h2>Credits</h2>"));
+}
+
+/// Credits: a session of 8 GPUs running 10 hours from 0, at $2 per GPU-hour ($16 an hour),
+/// against a $100 monthly allowance, costs $160: $60 billed beyond it, the credit running
+/// out at 6.25 h (22,500 s). A batch job beside it is not charged (interactive credits).
+#[test]
+fn a_credit_runs_out_at_a_known_instant_and_the_overage_is_billed() {
+    use clustersim::credits::{chargeback, Credits, Prices};
+    use clustersim::workload::JobKind;
+    let spec = cluster(TWO_GPU_NODES);
+    let mut w = workload(
+        &spec,
+        &[(0, 36_000, 36_000, 1, 8), (0, 36_000, 36_000, 1, 8)],
+        Placement::FirstFit,
+    );
+    w.jobs[0].kind = JobKind::Interactive;
+    w.jobs[0].group = 7;
+    let credits = Credits {
+        monthly_allowance: 100.0,
+        month_s: 30 * 86_400,
+        interactive_only: true,
+        charge_idle: true,
+        prices: vec![Prices {
+            gpu_hour: 2.0,
+            ..Prices::default()
+        }],
+    };
+    for policy in PolicyKind::ALL {
+        let r = run(&w, policy);
+        let m = chargeback(&w, &r, &credits);
+        assert_eq!(m.accounts, 1, "{policy}");
+        let row = &m.chargeback[0];
+        assert_eq!(row.account, "group 7");
+        assert!((row.gpu_hours - 80.0).abs() < 1e-9, "{row:?}");
+        assert!((row.cost - 160.0).abs() < 1e-9, "{row:?}");
+        assert!((row.overage - 60.0).abs() < 1e-9, "{row:?}");
+        assert_eq!(row.exhausted_at_s, Some(22_500.0), "{policy}");
+    }
+}
+
+#[test]
+fn bad_credit_keys_are_errors_naming_their_key() {
+    let dir = scratch("credits-bad");
+    let text_of = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/enterprise-credits.toml"),
+    )
+    .unwrap();
+    for (name, bad, key) in [
+        (
+            "unknown-type",
+            text_of.replace("[credits.prices.h100]", "[credits.prices.a100]"),
+            "credits.prices.a100",
+        ),
+        (
+            "negative",
+            text_of.replace("monthly_allowance = 100.0", "monthly_allowance = -1.0"),
+            "credits.monthly_allowance",
+        ),
+    ] {
+        let scenario = dir.join(format!("{name}.toml"));
+        std::fs::write(&scenario, bad).unwrap();
+        let o = clustersim_in_repo(&["validate", scenario.to_str().unwrap()]);
+        assert!(!o.status.success(), "{name}");
+        let t = text(&o);
+        assert!(
+            t.contains(key) && t.contains(&format!("{name}.toml:")),
+            "{name}: {t}"
+        );
+    }
 }

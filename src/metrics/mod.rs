@@ -173,6 +173,10 @@ pub struct ScheduleMetrics {
     /// [`crate::run::run`], which holds the model.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rates: Option<crate::rates::RateMetrics>,
+    /// Runs with `[credits]`: each account's charges and overage. Set by
+    /// [`crate::run::run`], which holds the prices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits: Option<crate::credits::CreditMetrics>,
 }
 
 /// Computes the schedule's metrics.
@@ -269,6 +273,7 @@ pub fn compute(
         failures: failure_metrics(workload, result, &down_ms, (first_submit, last_end)),
         culler: resources::culler(workload, result),
         rates: None,
+        credits: None,
     }
 }
 

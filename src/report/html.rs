@@ -306,6 +306,9 @@ pub fn run_report(
     if let Some(f) = &s.metrics.failures {
         failure_section(&mut out, f);
     }
+    if let Some(c) = &s.metrics.credits {
+        credit_section(&mut out, c);
+    }
     if let Some(r) = &s.metrics.rates {
         rates_section(&mut out, r);
     }
@@ -427,6 +430,51 @@ fn session_section(out: &mut String, s: &Summary) {
             c.reclaimed_mig_slice_hours
         );
     }
+    out.push_str("</section>\n");
+}
+
+/// Each account's charges, month by month.
+fn credit_section(out: &mut String, c: &crate::credits::CreditMetrics) {
+    out.push_str("<section id=\"credits\"><h2>Credits</h2>\n");
+    let _ = writeln!(
+        out,
+        "<p>{} accounts charged {:.2} in all; {:.2} billed beyond their allowances; {} \
+         account-months ran out of credit (<code>chargeback.*</code> has the table).</p>",
+        c.accounts, c.total_cost, c.total_overage, c.months_exhausted
+    );
+    let rows: Vec<Vec<String>> = c
+        .chargeback
+        .iter()
+        .map(|r| {
+            vec![
+                r.account.clone(),
+                r.month.to_string(),
+                format!("{:.1}", r.core_hours),
+                format!("{:.1}", r.gpu_hours),
+                format!("{:.1}", r.mig_slice_hours),
+                format!("{:.2}", r.cost),
+                format!("{:.2}", r.allowance),
+                format!("{:.2}", r.overage),
+                r.exhausted_at_s
+                    .map_or("-".to_string(), |t| format!("day {:.1}", t / 86_400.0)),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            "account".into(),
+            "month".into(),
+            "core-h".into(),
+            "GPU-h".into(),
+            "MIG-slice-h".into(),
+            "cost".into(),
+            "allowance".into(),
+            "overage".into(),
+            "ran out".into(),
+        ],
+        &rows,
+    );
     out.push_str("</section>\n");
 }
 

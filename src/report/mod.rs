@@ -109,6 +109,15 @@ pub fn write_report(
         &mut summary,
         options.format,
     )?);
+    if let Some(credits) = &outcome.summary.metrics.credits {
+        let mut chargeback = tables::chargeback_frame(&credits.chargeback)?;
+        written.extend(tables::write_frame(
+            dir,
+            "chargeback",
+            &mut chargeback,
+            options.format,
+        )?);
+    }
     let mut ts = tables::timeseries_frame(&series)?;
     written.extend(tables::write_frame(
         dir,

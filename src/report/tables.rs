@@ -447,6 +447,37 @@ pub fn segments_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult
     DataFrame::new(segs.len(), columns)
 }
 
+/// The chargeback table: one row per account and month (see [`crate::credits`]).
+pub fn chargeback_frame(rows: &[crate::credits::AccountMonth]) -> PolarsResult<DataFrame> {
+    let f =
+        |get: fn(&crate::credits::AccountMonth) -> f64| rows.iter().map(get).collect::<Vec<f64>>();
+    let columns = vec![
+        Column::new(
+            "account".into(),
+            rows.iter()
+                .map(|r| r.account.as_str())
+                .collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "month".into(),
+            rows.iter().map(|r| r.month as i64).collect::<Vec<i64>>(),
+        ),
+        Column::new("core_hours".into(), f(|r| r.core_hours)),
+        Column::new("gpu_hours".into(), f(|r| r.gpu_hours)),
+        Column::new("mig_slice_hours".into(), f(|r| r.mig_slice_hours)),
+        Column::new("cost".into(), f(|r| r.cost)),
+        Column::new("allowance".into(), f(|r| r.allowance)),
+        Column::new("overage".into(), f(|r| r.overage)),
+        Column::new(
+            "exhausted_at_s".into(),
+            rows.iter()
+                .map(|r| r.exhausted_at_s)
+                .collect::<Vec<Option<f64>>>(),
+        ),
+    ];
+    DataFrame::new(rows.len(), columns)
+}
+
 /// The time series as a DataFrame.
 pub fn timeseries_frame(series: &TimeSeries) -> PolarsResult<DataFrame> {
     let n = series.len();

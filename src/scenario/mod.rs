@@ -47,6 +47,10 @@ pub struct Scenario {
     /// segment at rate 1).
     #[serde(default)]
     pub rates: Option<crate::rates::RatesSpec>,
+    /// Credits: each account's monthly allowance and the prices it is charged (default:
+    /// no accounting).
+    #[serde(default)]
+    pub credits: Option<crate::credits::CreditsSpec>,
     /// What to write.
     #[serde(default)]
     pub output: OutputSpec,
@@ -483,6 +487,18 @@ impl Scenario {
         if let Some(rates) = &self.rates {
             crate::rates::check(rates, self.cluster.as_ref())
                 .map_err(|(key, message)| ValidationError::new(key, message))?;
+        }
+        if let Some(credits) = &self.credits {
+            let Some(cluster) = &self.cluster else {
+                return Err(ValidationError::new(
+                    "credits",
+                    "credits price the resources of a [cluster]'s node types",
+                ));
+            };
+            let types: Vec<&str> = cluster.node_types.keys().map(String::as_str).collect();
+            credits.check(&types).map_err(|(key, message)| {
+                ValidationError::new(format!("credits.{key}"), message)
+            })?;
         }
         let w = &self.workload;
         if !w.sources.is_empty() {

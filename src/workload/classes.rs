@@ -97,6 +97,10 @@ pub struct JobClassSpec {
     /// 2 hours). At most the partition's limit. Default: none.
     #[serde(default)]
     pub time_limit_s: Option<u64>,
+    /// The account (team) the class's jobs are charged to under `[credits]` (default: the
+    /// job's group).
+    #[serde(default)]
+    pub account: Option<String>,
     /// Node counts drawn from a serial share, log-uniform sizes and a power-of-two
     /// preference, instead of the `nodes` list.
     #[serde(default)]
@@ -337,6 +341,9 @@ pub struct NodeWorkload {
     pub class_on_failure: Vec<Option<FailureAction>>,
     /// Per class (aligned with `classes`), its checkpoints, if it takes any; empty: none.
     pub class_checkpoints: Vec<Option<Checkpointing>>,
+    /// Per class (aligned with `classes`), the account its jobs are charged to, where the
+    /// class names one; empty: none does.
+    pub class_accounts: Vec<Option<String>>,
     /// Per class (aligned with `classes`), its shares for the rate model; empty: the
     /// defaults for every class.
     pub class_rates: Vec<ClassShares>,
@@ -1023,6 +1030,11 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         } else {
             Vec::new()
         },
+        class_accounts: if g.classes.iter().any(|c| c.account.is_some()) {
+            g.classes.iter().map(|c| c.account.clone()).collect()
+        } else {
+            Vec::new()
+        },
         class_checkpoints: if g.classes.iter().any(|c| c.checkpoint_interval_s.is_some()) {
             g.classes.iter().map(JobClassSpec::checkpointing).collect()
         } else {
@@ -1150,6 +1162,7 @@ pub fn attach_requests(
         partition_placement: parts.iter().map(|p| p.placement).collect(),
         class_on_failure: Vec::new(),
         class_checkpoints: Vec::new(),
+        class_accounts: Vec::new(),
         class_rates: Vec::new(),
     };
     let mut kept = Vec::with_capacity(w.jobs.len());

@@ -177,6 +177,7 @@ pub fn merge(
                 partition_placement: nw.partition_placement.clone(),
                 class_on_failure: Vec::new(),
                 class_checkpoints: Vec::new(),
+                class_accounts: Vec::new(),
                 class_rates: Vec::new(),
             });
             if m.partitions != nw.partitions {
@@ -200,6 +201,8 @@ pub fn merge(
             m.class_checkpoints.extend(
                 (0..nw.classes.len()).map(|c| nw.class_checkpoints.get(c).copied().flatten()),
             );
+            m.class_accounts
+                .extend((0..nw.classes.len()).map(|c| nw.class_accounts.get(c).cloned().flatten()));
             m.class_rates.extend(
                 (0..nw.classes.len()).map(|c| nw.class_rates.get(c).copied().unwrap_or_default()),
             );
@@ -245,6 +248,9 @@ pub fn merge(
         }
         if m.class_checkpoints.iter().all(Option::is_none) {
             m.class_checkpoints.clear();
+        }
+        if m.class_accounts.iter().all(Option::is_none) {
+            m.class_accounts.clear();
         }
         if m.class_rates.iter().all(|r| *r == ClassShares::default()) {
             m.class_rates.clear();

@@ -387,6 +387,7 @@ pub fn read_dlrm<R: BufRead>(
         partition_placement: Vec::new(),
         class_on_failure: Vec::new(),
         class_checkpoints: Vec::new(),
+        class_accounts: Vec::new(),
         class_rates: Vec::new(),
     };
     for (job, request, class) in jobs {

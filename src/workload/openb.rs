@@ -241,6 +241,7 @@ pub fn read_pod_list(
         partition_placement: Vec::new(),
         class_on_failure: Vec::new(),
         class_checkpoints: Vec::new(),
+        class_accounts: Vec::new(),
         class_rates: Vec::new(),
     };
     let mut jobs: Vec<(Job, NodeRequest, u16)> = Vec::new();

@@ -73,6 +73,7 @@ pub fn put_on_nodes(
         partition_placement: Vec::new(),
         class_on_failure: Vec::new(),
         class_checkpoints: Vec::new(),
+        class_accounts: Vec::new(),
         class_rates: Vec::new(),
     }));
 }
