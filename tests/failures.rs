@@ -331,18 +331,8 @@ fn a_scenario_failure_log_is_followed_and_reported() {
     // node 0 and is hit at 100.
     std::fs::write(dir.join("outages.csv"), "node,down_s,up_s\n0,100,250\n").unwrap();
     let out = dir.join("out");
-    let o = clustersim_in_repo(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--force",
-        "--format",
-        "both",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let (_, summary) =
+        common::run_scenario(scenario.to_str().unwrap(), &out, &["--format", "both"]);
     let f = &summary["metrics"]["failures"];
     assert_eq!(f["node_failures"], 1, "{f}");
     // Availability over time: node 0 down from 100 s to 250 s.
@@ -434,19 +424,8 @@ fn bad_failure_sections_are_errors_naming_their_key() {
 
 #[test]
 fn the_failure_example_runs_and_reports_what_failures_cost() {
-    use common::{clustersim_in_repo, scratch, text};
-    let dir = scratch("failures-example");
-    let out = dir.join("out");
-    let o = clustersim_in_repo(&[
-        "run",
-        "scenarios/gpu-failures.toml",
-        "--out",
-        out.to_str().unwrap(),
-        "--force",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let out = common::scratch("failures-example").join("out");
+    let (_, summary) = common::run_scenario("scenarios/gpu-failures.toml", &out, &[]);
     let f = &summary["metrics"]["failures"];
     assert!(f["node_failures"].as_u64().unwrap() > 0, "{f}");
     assert!(f["jobs_hit"].as_u64().unwrap() > 0, "{f}");
@@ -606,17 +585,8 @@ fn failure_lifecycle_and_session_metrics_are_sweep_metric_names() {
 #[test]
 fn the_run_table_shows_failures_and_sessions_only_when_a_run_has_them() {
     use common::{clustersim_in_repo, scratch, text};
-    let dir = scratch("failures-table");
-    let o = clustersim_in_repo(&[
-        "run",
-        "scenarios/gpu-failures.toml",
-        "--no-plots",
-        "--out",
-        dir.join("with").to_str().unwrap(),
-        "--force",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let table = text(&o);
+    let out = scratch("failures-table").join("with");
+    let (table, _) = common::run_scenario("scenarios/gpu-failures.toml", &out, &["--no-plots"]);
     for row in [
         "node failures",
         "node availability (%)",

@@ -377,16 +377,7 @@ fn sessions_longer_than_their_class_time_limit_end_as_timeout() {
 fn the_session_examples_run_and_show_what_they_claim() {
     let dir = scratch("session-examples");
     let out = dir.join("facility");
-    let o = clustersim_in_repo(&[
-        "run",
-        "scenarios/research-facility.toml",
-        "--out",
-        out.to_str().unwrap(),
-        "--force",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let (_, summary) = common::run_scenario("scenarios/research-facility.toml", &out, &[]);
     let m = &summary["metrics"];
     assert!(m["session_start"]["on_target_share"].as_f64().unwrap() > 0.95);
     assert!(
@@ -429,17 +420,12 @@ fn the_session_examples_run_and_show_what_they_claim() {
     );
 
     let out = dir.join("credits");
-    let o = clustersim_in_repo(&[
-        "run",
+    let (table, _) = common::run_scenario(
         "scenarios/enterprise-credits.toml",
-        "--out",
-        out.to_str().unwrap(),
-        "--force",
-        "--format",
-        "csv",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("credits billed beyond allowances"));
+        &out,
+        &["--format", "csv"],
+    );
+    assert!(table.contains("credits billed beyond allowances"));
     let table = std::fs::read_to_string(out.join("chargeback.csv")).unwrap();
     let teams: Vec<&str> = table
         .lines()

@@ -30,6 +30,20 @@ pub fn clustersim_in_repo(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Runs `clustersim run SCENARIO --out OUT --force` (and `extra`) from the repository's
+/// root, asserts it succeeded, and returns its standard output and `summary.json`.
+pub fn run_scenario(scenario: &str, out: &Path, extra: &[&str]) -> (String, serde_json::Value) {
+    let mut args = vec!["run", scenario, "--out", arg(out), "--force"];
+    args.extend_from_slice(extra);
+    let o = clustersim_in_repo(&args);
+    assert!(o.status.success(), "{scenario}: {}", text(&o));
+    let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
+    (
+        text(&o),
+        serde_json::from_str(&summary).expect("summary.json parses"),
+    )
+}
+
 /// A fresh, empty folder for a test's files.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
