@@ -459,8 +459,42 @@ pub struct RunResult {
     /// The sessions the idle culler ended, in the order it ended them; `None` when the
     /// culler was off.
     pub culls: Option<Vec<Cull>>,
+    /// The sessions a QOS limit rejected at submission, in order; `None` without limits.
+    pub rejected: Option<Vec<Rejection>>,
     /// Every node state change, in time order (empty unless the run has node failures).
     pub node_changes: Vec<NodeChange>,
+}
+
+/// A session rejected at submission by a per-user QOS limit (Slurm's `DenyOnLimit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// The job (outcome `cancelled`, never started).
+    pub job: JobIdx,
+    /// The limit it would have passed.
+    pub limit: QosLimit,
+}
+
+/// A per-user QOS limit on interactive sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QosLimit {
+    /// Sessions at once (`MaxJobsPerUser`).
+    Sessions,
+    /// Cores held or asked for at once (`MaxTRESPerUser=cpu`).
+    Cores,
+    /// Whole GPUs at once (`MaxTRESPerUser=gres/gpu`).
+    Gpus,
+}
+
+impl QosLimit {
+    /// The name in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QosLimit::Sessions => "sessions",
+            QosLimit::Cores => "cores",
+            QosLimit::Gpus => "gpus",
+        }
+    }
 }
 
 /// A node going down or coming back up.
@@ -521,6 +555,7 @@ impl RunResult {
             max_waiting: 0,
             node_changes: Vec::new(),
             culls: None,
+            rejected: None,
         }
     }
 

@@ -331,6 +331,9 @@ fn optional_rows() -> Vec<OptionalRow> {
         ("sessions abandoned", |s| {
             sessions(s).map(|x| x.abandoned.to_string())
         }),
+        ("sessions rejected (QOS)", |s| {
+            s.metrics.qos.as_ref().map(|q| q.rejected.to_string())
+        }),
         ("sessions culled", |s| {
             s.metrics
                 .culler

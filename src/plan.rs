@@ -262,6 +262,7 @@ fn plan_workload(
         culler: file
             .and_then(|f| f.policy.culler.as_ref())
             .and_then(|c| c.culler()),
+        qos: file.and_then(|f| f.policy.qos),
         credits: file.and_then(|f| {
             let types: Vec<&str> = f
                 .cluster

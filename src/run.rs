@@ -45,6 +45,9 @@ pub struct RunOptions {
     /// The credit accounting, when the scenario asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credits: Option<crate::credits::Credits>,
+    /// Per-user limits on sessions, when the scenario sets them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qos: Option<crate::simulation::Qos>,
 }
 
 impl Default for RunOptions {
@@ -61,6 +64,7 @@ impl Default for RunOptions {
             culler: None,
             rates: None,
             credits: None,
+            qos: None,
         }
     }
 }
@@ -184,6 +188,7 @@ pub fn run(
         rates: rates.as_ref().map(|r| r as &dyn simulation::RateModel),
         failures: options.failures.as_deref(),
         culler: options.culler,
+        qos: options.qos,
         ..SimOptions::default()
     };
     let result = simulation::simulate_with(workload, p.as_mut(), sim_options, progress)?;

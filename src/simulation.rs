@@ -44,13 +44,13 @@ use crate::lifecycle::NodeChange;
 use crate::lifecycle::{
     Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition,
 };
-use crate::lifecycle::{Cull, CullReason, UserPresence};
+use crate::lifecycle::{Cull, CullReason, QosLimit, Rejection, UserPresence};
 use crate::policy::{Decision, Policy, Predictor, SchedView};
 use crate::workload::activity::Timeline;
 use crate::workload::classes::{Checkpointing, FailureAction, NodeWorkload};
 use crate::workload::{Job, JobIdx, JobKind, Workload};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use crate::lifecycle::RunResult;
 
@@ -177,6 +177,26 @@ pub struct SimOptions<'a> {
     pub failures: Option<&'a Failures>,
     /// The idle culler (`None`: off).
     pub culler: Option<Culler>,
+    /// Per-user limits on interactive sessions (`None`: none).
+    pub qos: Option<Qos>,
+}
+
+/// Per-user limits on interactive sessions, as a Slurm QOS with `DenyOnLimit` sets them: a
+/// session whose user's sessions (waiting, running or suspended) would pass a limit with it
+/// is rejected at submission (outcome `cancelled`, never queued) and counted. Jobs of an
+/// unknown user (-1) and batch jobs are not limited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Qos {
+    /// Sessions at once (`MaxJobsPerUser`).
+    #[serde(default)]
+    pub max_sessions_per_user: Option<u32>,
+    /// Cores at once (`MaxTRESPerUser=cpu=N`).
+    #[serde(default)]
+    pub max_cores_per_user: Option<u64>,
+    /// Whole GPUs at once (`MaxTRESPerUser=gres/gpu=N`).
+    #[serde(default)]
+    pub max_gpus_per_user: Option<u64>,
 }
 
 /// The idle culler's settings, as JupyterHub's idle culler takes them (the defaults are
@@ -262,6 +282,12 @@ struct Engine<'w> {
     running_sessions: BTreeSet<u32>,
     /// The sessions the culler ended.
     culls: Vec<Cull>,
+    /// With QOS limits: per user, the sessions not yet ended and their cores and GPUs.
+    user_sessions: BTreeMap<i32, [u64; 3]>,
+    /// With QOS limits: per job, whether it counts in `user_sessions`.
+    counted: Vec<bool>,
+    /// The sessions QOS limits rejected.
+    rejections: Vec<Rejection>,
 }
 
 /// What a node event tells the policy, in order.
@@ -463,6 +489,15 @@ impl<'w> Engine<'w> {
 
     fn finish(&mut self, job: JobIdx, now: SimTime, outcome: Outcome) {
         let i = job.get();
+        if self.counted.get(i).copied().unwrap_or(false) {
+            self.counted[i] = false;
+            let held = self.session_size(i);
+            if let Some(user) = self.user_sessions.get_mut(&self.jobs[i].user) {
+                for (have, less) in user.iter_mut().zip(held) {
+                    *have = have.saturating_sub(less);
+                }
+            }
+        }
         self.records[i].live.state = JobState::Done(outcome);
         self.records[i].log.outcome = outcome;
         self.result.end[i] = now;
@@ -676,6 +711,48 @@ impl<'w> Engine<'w> {
             .as_ms()
             .saturating_add(patience_s.saturating_mul(1000));
         (at_ms < CLOCK_LIMIT.as_ms()).then(|| SimTime::from_ms(at_ms))
+    }
+
+    /// What session `i` counts against its user's limits: one session, its cores, its GPUs.
+    fn session_size(&self, i: usize) -> [u64; 3] {
+        let gpus = self.node_jobs.map_or(0, |nw| {
+            let r = &nw.requests[i];
+            u64::from(r.nodes) * u64::from(r.gpus_per_node)
+        });
+        [1, u64::from(self.jobs[i].procs), gpus]
+    }
+
+    /// Whether `job`, arriving, passes its user's QOS limits; if not, it is rejected: it
+    /// ends `cancelled` at once, never queued.
+    fn admit(&mut self, job: JobIdx, now: SimTime) -> bool {
+        let i = job.get();
+        let Some(qos) = self.options.qos else {
+            return true;
+        };
+        let user = self.jobs[i].user;
+        if self.jobs[i].kind != JobKind::Interactive || user < 0 {
+            return true;
+        }
+        let size = self.session_size(i);
+        let have = self.user_sessions.get(&user).copied().unwrap_or([0; 3]);
+        let limits = [
+            (QosLimit::Sessions, qos.max_sessions_per_user.map(u64::from)),
+            (QosLimit::Cores, qos.max_cores_per_user),
+            (QosLimit::Gpus, qos.max_gpus_per_user),
+        ];
+        for (r, (limit, max)) in limits.into_iter().enumerate() {
+            if max.is_some_and(|max| have[r] + size[r] > max) {
+                self.rejections.push(Rejection { job, limit });
+                self.finish(job, now, Outcome::Cancelled);
+                return false;
+            }
+        }
+        let entry = self.user_sessions.entry(user).or_insert([0; 3]);
+        for r in 0..3 {
+            entry[r] += size[r];
+        }
+        self.counted[i] = true;
+        true
     }
 
     /// `job` arrives: it waits, and its user's patience starts running.
@@ -928,6 +1005,7 @@ pub fn simulate_with(
             max_waiting: 0,
             node_changes: Vec::new(),
             culls: None,
+            rejected: None,
         },
         queue: EventQueue::with_capacity(1024),
         waiting: 0,
@@ -940,6 +1018,13 @@ pub fn simulate_with(
         down_causes: Vec::new(),
         running_sessions: BTreeSet::new(),
         culls: Vec::new(),
+        user_sessions: BTreeMap::new(),
+        counted: if options.qos.is_some() {
+            vec![false; n]
+        } else {
+            Vec::new()
+        },
+        rejections: Vec::new(),
     };
     if let Some(failures) = options.failures {
         let Some(nodes) = engine.nodes.as_ref() else {
@@ -1009,8 +1094,10 @@ pub fn simulate_with(
                         policy.on_transition(job, Transition::Ended(outcome), &engine.view(now));
                     }
                     Event::JobArrival(job) => {
-                        engine.arrive(job);
-                        policy.on_transition(job, Transition::Pending, &engine.view(now));
+                        if engine.admit(job, now) {
+                            engine.arrive(job);
+                            policy.on_transition(job, Transition::Pending, &engine.view(now));
+                        }
                         let next = job.get() + 1;
                         if next < n {
                             engine
@@ -1129,5 +1216,6 @@ pub fn simulate_with(
     let mut result = engine.result;
     result.log = engine.records.iter().map(|r| r.log).collect();
     result.culls = culler.map(|_| engine.culls);
+    result.rejected = options.qos.map(|_| engine.rejections);
     Ok(result)
 }

@@ -493,6 +493,22 @@ fn bad_credit_keys_are_errors_naming_their_key() {
             text_of.replace("monthly_allowance = 100.0", "monthly_allowance = -1.0"),
             "credits.monthly_allowance",
         ),
+        (
+            "qos-empty",
+            text_of.replace(
+                "[policy]\nname = \"easy\"",
+                "[policy]\nname = \"easy\"\n[policy.qos]",
+            ),
+            "policy.qos",
+        ),
+        (
+            "qos-zero",
+            text_of.replace(
+                "[policy]\nname = \"easy\"",
+                "[policy]\nname = \"easy\"\n[policy.qos]\nmax_sessions_per_user = 0",
+            ),
+            "policy.qos.max_sessions_per_user",
+        ),
     ] {
         let scenario = dir.join(format!("{name}.toml"));
         std::fs::write(&scenario, bad).unwrap();
@@ -504,4 +520,111 @@ fn bad_credit_keys_are_errors_naming_their_key() {
             "{name}: {t}"
         );
     }
+}
+
+/// QOS limits per user, checked at submission: user 5's sessions (1 GPU, 100 s each) at
+/// 0, 10 and 20 s with at most two at once: the third is rejected at 20 s (`cancelled`,
+/// never queued); one at 150 s is admitted, the first two having ended. A 3-GPU session
+/// of user 6 passes the 2-GPU limit and is rejected; user 7's 1-GPU session is not; a
+/// batch job and a session of an unknown user are never limited.
+#[test]
+fn qos_limits_reject_sessions_that_would_pass_them_at_submission() {
+    use clustersim::lifecycle::{QosLimit, Rejection};
+    use clustersim::simulation::{simulate_with, Qos, SimOptions};
+    use clustersim::workload::JobIdx;
+    use clustersim::workload::JobKind;
+    let spec = cluster(TWO_GPU_NODES);
+    let jobs = [
+        (0, 100, 100, 1, 1),
+        (10, 100, 100, 1, 1),
+        (20, 100, 100, 1, 1),
+        (150, 100, 100, 1, 1),
+        (30, 100, 100, 1, 3),
+        (40, 100, 100, 1, 1),
+        (50, 100, 100, 1, 4),
+        (60, 100, 100, 1, 4),
+    ];
+    let mut w = workload(&spec, &jobs, Placement::FirstFit);
+    let users = [5, 5, 5, 5, 6, 7, 8, -1];
+    for (j, &user) in w.jobs.iter_mut().zip(&users) {
+        j.user = user;
+        j.kind = JobKind::Interactive;
+    }
+    w.jobs[6].kind = JobKind::Batch;
+    let qos = Qos {
+        max_sessions_per_user: Some(2),
+        max_cores_per_user: None,
+        max_gpus_per_user: Some(2),
+    };
+    for policy in PolicyKind::ALL {
+        let mut p = policy.build_for(&w).unwrap();
+        let options = SimOptions {
+            qos: Some(qos),
+            ..SimOptions::default()
+        };
+        let r = simulate_with(&w, p.as_mut(), options, &mut |_| {}).unwrap();
+        check_schedule(&w, &r).unwrap();
+        check_nodes(&w, &r).unwrap();
+        assert_eq!(
+            r.rejected.as_deref().unwrap(),
+            [
+                Rejection {
+                    job: JobIdx(2),
+                    limit: QosLimit::Sessions
+                },
+                Rejection {
+                    job: JobIdx(4),
+                    limit: QosLimit::Gpus
+                },
+            ],
+            "{policy}"
+        );
+        let outcomes: Vec<Outcome> = r.log.iter().map(|l| l.outcome).collect();
+        use Outcome::{Cancelled, Completed};
+        assert_eq!(
+            outcomes,
+            [
+                Completed, Completed, Cancelled, Completed, Cancelled, Completed, Completed,
+                Completed
+            ],
+            "{policy}"
+        );
+        assert_eq!(r.end[2].as_ms(), 20_000, "{policy}");
+        assert_eq!(r.log[2].segments, 0);
+    }
+}
+
+/// User populations: each class's jobs come from its own users, numbered after the
+/// previous classes'.
+#[test]
+fn generated_jobs_come_from_their_class_users() {
+    use clustersim::workload::classes::{generate, ClassGenerator, JobClassSpec};
+    #[derive(serde::Deserialize)]
+    struct C {
+        c: Vec<JobClassSpec>,
+    }
+    let text = "[[c]]\nname = \"a\"\nshare = 1\nusers = 3\nruntime_median_s = 100\n\
+                [[c]]\nname = \"b\"\nshare = 1\nusers = 2\nruntime_median_s = 100\n\
+                [[c]]\nname = \"c\"\nshare = 1\nruntime_median_s = 100\n";
+    let classes = toml::from_str::<C>(text).unwrap().c;
+    let w = generate(&ClassGenerator {
+        jobs: 300,
+        load: 0.5,
+        classes: &classes,
+        cluster: &cluster(TWO_GPU_NODES),
+        placement: Placement::FirstFit,
+        seed: 1,
+    });
+    let nw = w.nodes.as_ref().unwrap();
+    let mut seen = [
+        std::collections::BTreeSet::new(),
+        Default::default(),
+        Default::default(),
+    ];
+    for (j, &c) in w.jobs.iter().zip(&nw.class_of) {
+        seen[c as usize].insert(j.user);
+    }
+    assert_eq!(seen[0].iter().copied().collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(seen[1].iter().copied().collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(seen[2].iter().copied().collect::<Vec<_>>(), [-1]);
 }

@@ -177,6 +177,23 @@ pub struct ScheduleMetrics {
     /// [`crate::run::run`], which holds the prices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credits: Option<crate::credits::CreditMetrics>,
+    /// Runs with per-user QOS limits: the sessions they rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qos: Option<QosMetrics>,
+}
+
+/// Sessions rejected at submission by per-user QOS limits, by the limit they would have
+/// passed (each also counts as a request that never started in `session_start`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct QosMetrics {
+    /// Sessions rejected.
+    pub rejected: u64,
+    /// By `max_sessions_per_user`.
+    pub by_sessions: u64,
+    /// By `max_cores_per_user`.
+    pub by_cores: u64,
+    /// By `max_gpus_per_user`.
+    pub by_gpus: u64,
 }
 
 /// Computes the schedule's metrics.
@@ -274,6 +291,17 @@ pub fn compute(
         culler: resources::culler(workload, result),
         rates: None,
         credits: None,
+        qos: result.rejected.as_ref().map(|rejected| {
+            let count = |l: crate::lifecycle::QosLimit| {
+                rejected.iter().filter(|r| r.limit == l).count() as u64
+            };
+            QosMetrics {
+                rejected: rejected.len() as u64,
+                by_sessions: count(crate::lifecycle::QosLimit::Sessions),
+                by_cores: count(crate::lifecycle::QosLimit::Cores),
+                by_gpus: count(crate::lifecycle::QosLimit::Gpus),
+            }
+        }),
     }
 }
 

@@ -234,6 +234,10 @@ pub struct PolicySpec {
     /// it.
     #[serde(default)]
     pub culler: Option<CullerSpec>,
+    /// `[policy.qos]`: per-user limits on interactive sessions, rejecting at submission a
+    /// session that would pass one (default: none).
+    #[serde(default)]
+    pub qos: Option<crate::simulation::Qos>,
 }
 
 /// `[policy.culler]`: JupyterHub's idle culler (see [`crate::simulation::Culler`]).
@@ -294,6 +298,7 @@ impl Default for PolicySpec {
             session_start_target_s: default_session_start_target(),
             placement: Placement::default(),
             culler: None,
+            qos: None,
         }
     }
 }
@@ -461,6 +466,29 @@ impl Scenario {
                 "policy.bsld_tau_s",
                 "expected at least 1 s (the unbounded slowdown is reported as slowdown_mean)",
             ));
+        }
+        if let Some(q) = &self.policy.qos {
+            let limits = [
+                (
+                    "max_sessions_per_user",
+                    q.max_sessions_per_user.map(u64::from),
+                ),
+                ("max_cores_per_user", q.max_cores_per_user),
+                ("max_gpus_per_user", q.max_gpus_per_user),
+            ];
+            if limits.iter().all(|(_, v)| v.is_none()) {
+                return Err(ValidationError::new(
+                    "policy.qos",
+                    "give at least one limit: max_sessions_per_user, max_cores_per_user or \
+                     max_gpus_per_user",
+                ));
+            }
+            if let Some((key, _)) = limits.iter().find(|(_, v)| *v == Some(0)) {
+                return Err(ValidationError::new(
+                    format!("policy.qos.{key}"),
+                    "expected at least 1 (a limit of 0 would reject every session)",
+                ));
+            }
         }
         if let Some(c) = &self.policy.culler {
             // Seconds past the clock's limit could never be reached.

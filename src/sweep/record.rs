@@ -123,6 +123,9 @@ pub fn is_metric_name(name: &str) -> bool {
         .unwrap_or(serde_json::Value::Null);
     let session_start = serde_json::to_value(crate::metrics::SessionStartMetrics::default())
         .unwrap_or(serde_json::Value::Null);
+    // Present only in runs with per-user QOS limits.
+    let qos = serde_json::to_value(crate::metrics::QosMetrics::default())
+        .unwrap_or(serde_json::Value::Null);
     // Present only in runs with `[credits]`.
     let credits = serde_json::to_value(crate::credits::CreditMetrics::default())
         .unwrap_or(serde_json::Value::Null);
@@ -133,6 +136,7 @@ pub fn is_metric_name(name: &str) -> bool {
         Some(("rates", field)) => rates.get(field).is_some(),
         Some(("lifecycle", field)) => lifecycle.get(field).is_some(),
         Some(("session_start", field)) => session_start.get(field).is_some(),
+        Some(("qos", field)) => qos.get(field).is_some(),
         Some(("credits", field)) => credits.get(field).is_some_and(|v| !v.is_array()),
         _ => false,
     }

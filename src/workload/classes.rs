@@ -101,6 +101,11 @@ pub struct JobClassSpec {
     /// job's group).
     #[serde(default)]
     pub account: Option<String>,
+    /// The users submitting the class's jobs: each job is drawn uniformly from this many
+    /// (numbered after the users of the classes before it; stream `users`). Default: none
+    /// (user -1, unknown).
+    #[serde(default)]
+    pub users: Option<u32>,
     /// Node counts drawn from a serial share, log-uniform sizes and a power-of-two
     /// preference, instead of the `nodes` list.
     #[serde(default)]
@@ -722,6 +727,9 @@ pub fn check_classes(
                     .map_err(|(f, m)| (key(&format!("idle.{f}")), m))?;
             }
         }
+        if c.users == Some(0) {
+            return Err((key("users"), "expected at least 1 user".into()));
+        }
         if c.time_limit_s == Some(0) {
             return Err((key("time_limit_s"), "expected at least 1 second".into()));
         }
@@ -781,6 +789,17 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     let mut idle_rng = streams.stream("idle");
     let mut patience_rng = streams.stream("patience");
     let mut startup_rng = streams.stream("startup");
+    // Users, drawn only for classes that have a population: other streams are untouched.
+    let mut users_rng = streams.stream("users");
+    let first_user: Vec<u32> = g
+        .classes
+        .iter()
+        .scan(0u32, |next, c| {
+            let first = *next;
+            *next = next.saturating_add(c.users.unwrap_or(0));
+            Some(first)
+        })
+        .collect();
     // Its own stream, drawn only for classes with a profile: every other stream, and so
     // every schedule, is the same with or without profiles.
     let mut activity_rng = streams.stream("activity");
@@ -816,6 +835,8 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         run_s: u64,
         estimate_s: u64,
         user: UserBehaviour,
+        /// The submitting user's number (-1: unknown).
+        user_id: i32,
         /// The session's period ends, ms since its first start (empty: no profile).
         periods: Vec<u64>,
     }
@@ -969,6 +990,12 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             run_s,
             estimate_s,
             user,
+            user_id: match c.users {
+                Some(n) if n > 0 => {
+                    i32::try_from(first_user[ci] + users_rng.gen_range(0..n)).unwrap_or(i32::MAX)
+                }
+                _ => -1,
+            },
             periods,
         });
     }
@@ -1112,7 +1139,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             estimate: SimDuration::from_secs(d.estimate_s),
             procs,
             kind: d.kind,
-            user: -1,
+            user: d.user_id,
             group: -1,
             queue: if d.kind == JobKind::Interactive { 0 } else { 1 },
             partition: i32::from(d.partition.map_or(0, |p| p as u16)),
