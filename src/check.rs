@@ -342,8 +342,12 @@ pub fn check_policy(
                 }
             }
             if policy == PolicyKind::Conservative {
+                // Every job that started had been planned (a session rejected at submission
+                // never entered the queue).
                 if let Some(i) = (0..jobs.len()).find(|&i| {
-                    result.first_reservation[i].is_none() && result.start[i] < first_failure
+                    result.started(i)
+                        && result.first_reservation[i].is_none()
+                        && result.start[i] < first_failure
                 }) {
                     return Err(Violation(format!(
                         "conservative: job {} never got a reservation",

@@ -1,7 +1,7 @@
 //! Every model at once: node and leaf-switch failures, checkpoints, start-up latency, class
-//! time limits, activity profiles and the idle culler, patience, GPU speed and fabric
-//! slowdown, under every policy. Every invariant holds, runs repeat exactly, and a sweep
-//! writes the same bytes at any thread count.
+//! time limits, activity profiles and the idle culler, patience, per-user QOS limits, GPU
+//! speed and fabric slowdown, under every policy. Every invariant holds, runs repeat
+//! exactly, and a sweep writes the same bytes at any thread count.
 
 mod common;
 
@@ -83,6 +83,7 @@ patience = { dist = "lognormal", median_s = 900, sigma = 1.0 }
 busy = { dist = "lognormal", median_s = 600, sigma = 1.0 }
 idle = { dist = "lognormal", median_s = 900, sigma = 1.0 }
 on_node_failure = "requeue"
+users = 4
 
 [failures.node_types.a100]
 time_between = { dist = "weibull", shape = 0.8, scale_s = 300000 }
@@ -106,6 +107,9 @@ placement = "best-fit"
 
 [policy.culler]
 timeout_s = 1800
+
+[policy.qos]
+max_sessions_per_user = 2
 
 [sweep]
 [sweep.grid]
@@ -152,6 +156,7 @@ fn every_policy(plan: &clustersim::plan::RunPlan) {
         let rates = m.rates.as_ref().expect("rates");
         assert!(rates.rate_mean != 1.0, "{policy}: {rates:?}");
         assert!(m.lifecycle.goodput < 1.0, "{policy}");
+        assert!(m.qos.as_ref().is_some_and(|q| q.rejected > 0), "{policy}");
     }
 }
 

@@ -565,6 +565,7 @@ fn qos_limits_reject_sessions_that_would_pass_them_at_submission() {
         let r = simulate_with(&w, p.as_mut(), options, &mut |_| {}).unwrap();
         check_schedule(&w, &r).unwrap();
         check_nodes(&w, &r).unwrap();
+        clustersim::check::check_policy(policy, &w, &r).unwrap();
         assert_eq!(
             r.rejected.as_deref().unwrap(),
             [
