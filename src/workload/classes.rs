@@ -378,6 +378,28 @@ impl Default for UserBehaviour {
 }
 
 impl NodeWorkload {
+    /// No jobs yet, on `cluster` with `placement`: one partition `all`, no classes, every
+    /// per-job and per-class list empty (so every user and class behaves by default).
+    /// Readers and tests fill in what they know with struct update syntax.
+    pub fn empty(cluster: Nodes, placement: Placement) -> NodeWorkload {
+        NodeWorkload {
+            requests: Vec::new(),
+            partition_of: Vec::new(),
+            partitions: vec!["all".to_string()],
+            class_of: Vec::new(),
+            classes: Vec::new(),
+            users: Vec::new(),
+            activity: Activity::default(),
+            cluster,
+            placement,
+            partition_placement: Vec::new(),
+            class_on_failure: Vec::new(),
+            class_checkpoints: Vec::new(),
+            class_accounts: Vec::new(),
+            class_rates: Vec::new(),
+        }
+    }
+
     /// How job `i` is placed: its partition's rule, else the policy's.
     pub fn placement_of(&self, i: usize) -> Placement {
         self.partition_placement
@@ -1182,15 +1204,8 @@ pub fn attach_requests(
         partitions: parts.iter().map(|p| p.name.clone()).collect(),
         class_of: Vec::with_capacity(w.jobs.len()),
         classes: vec!["batch".to_string(), "interactive".to_string()],
-        users: Vec::new(),
-        activity: Activity::default(),
-        cluster: nodes_all.clone(),
-        placement,
         partition_placement: parts.iter().map(|p| p.placement).collect(),
-        class_on_failure: Vec::new(),
-        class_checkpoints: Vec::new(),
-        class_accounts: Vec::new(),
-        class_rates: Vec::new(),
+        ..NodeWorkload::empty(nodes_all.clone(), placement)
     };
     let mut kept = Vec::with_capacity(w.jobs.len());
     for (job, (mut request, wanted)) in std::mem::take(&mut w.jobs).into_iter().zip(requests) {

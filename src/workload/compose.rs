@@ -165,20 +165,9 @@ pub fn merge(
         );
         if let Some(nw) = &nodes {
             let m = merged_nodes.get_or_insert_with(|| NodeWorkload {
-                requests: Vec::new(),
-                partition_of: Vec::new(),
                 partitions: nw.partitions.clone(),
-                class_of: Vec::new(),
-                classes: Vec::new(),
-                users: Vec::new(),
-                activity: Default::default(),
-                cluster: nw.cluster.clone(),
-                placement: nw.placement,
                 partition_placement: nw.partition_placement.clone(),
-                class_on_failure: Vec::new(),
-                class_checkpoints: Vec::new(),
-                class_accounts: Vec::new(),
-                class_rates: Vec::new(),
+                ..NodeWorkload::empty(nw.cluster.clone(), nw.placement)
             });
             if m.partitions != nw.partitions {
                 // Both usually run on the scenario's cluster: what differs is whether the

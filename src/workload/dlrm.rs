@@ -377,18 +377,9 @@ pub fn read_dlrm<R: BufRead>(
     let mut nw = NodeWorkload {
         requests: Vec::with_capacity(jobs.len()),
         partition_of: Vec::with_capacity(jobs.len()),
-        partitions: vec!["all".to_string()],
         class_of: Vec::with_capacity(jobs.len()),
         classes,
-        users: Vec::new(),
-        activity: Default::default(),
-        cluster: nodes,
-        placement,
-        partition_placement: Vec::new(),
-        class_on_failure: Vec::new(),
-        class_checkpoints: Vec::new(),
-        class_accounts: Vec::new(),
-        class_rates: Vec::new(),
+        ..NodeWorkload::empty(nodes, placement)
     };
     for (job, request, class) in jobs {
         w.jobs.push(job);

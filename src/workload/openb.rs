@@ -229,20 +229,8 @@ pub fn read_pod_list(
         ..Workload::default()
     };
     let mut nw = NodeWorkload {
-        requests: Vec::new(),
-        partition_of: Vec::new(),
-        partitions: vec!["all".to_string()],
-        class_of: Vec::new(),
         classes: vec!["batch".to_string(), "latency-sensitive".to_string()],
-        users: Vec::new(),
-        activity: Default::default(),
-        cluster: nodes.clone(),
-        placement,
-        partition_placement: Vec::new(),
-        class_on_failure: Vec::new(),
-        class_checkpoints: Vec::new(),
-        class_accounts: Vec::new(),
-        class_rates: Vec::new(),
+        ..NodeWorkload::empty(nodes.clone(), placement)
     };
     let mut jobs: Vec<(Job, NodeRequest, u16)> = Vec::new();
     for (k, (line, f)) in rows.iter().enumerate() {

@@ -64,16 +64,7 @@ pub fn put_on_nodes(
         partition_of: vec![0; requests.len()],
         class_of: vec![0; requests.len()],
         requests,
-        partitions: vec!["all".into()],
         classes: vec!["test".into()],
-        users: Vec::new(),
-        activity: Default::default(),
-        cluster: Nodes::new(spec),
-        placement,
-        partition_placement: Vec::new(),
-        class_on_failure: Vec::new(),
-        class_checkpoints: Vec::new(),
-        class_accounts: Vec::new(),
-        class_rates: Vec::new(),
+        ..NodeWorkload::empty(Nodes::new(spec), placement)
     }));
 }
