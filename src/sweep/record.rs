@@ -108,38 +108,29 @@ pub fn is_metric_name(name: &str) -> bool {
     if TOP.contains(&name) || name.starts_with("resources.") {
         return true;
     }
-    let class = serde_json::to_value(crate::metrics::ClassMetrics::default())
-        .unwrap_or(serde_json::Value::Null);
-    // Present only in runs with the idle culler on; the others have none of them.
-    let culler = serde_json::to_value(crate::metrics::resources::CullerMetrics::default())
-        .unwrap_or(serde_json::Value::Null);
-    // Present only in runs with node failures.
-    let failures = serde_json::to_value(crate::metrics::FailureMetrics::default())
-        .unwrap_or(serde_json::Value::Null);
-    // Present only in runs with the rate model on.
-    let rates = serde_json::to_value(crate::rates::RateMetrics::default())
-        .unwrap_or(serde_json::Value::Null);
-    let lifecycle = serde_json::to_value(crate::metrics::LifecycleMetrics::default())
-        .unwrap_or(serde_json::Value::Null);
-    let session_start = serde_json::to_value(crate::metrics::SessionStartMetrics::default())
-        .unwrap_or(serde_json::Value::Null);
-    // Present only in runs with per-user QOS limits.
-    let qos = serde_json::to_value(crate::metrics::QosMetrics::default())
-        .unwrap_or(serde_json::Value::Null);
-    // Present only in runs with `[credits]`.
-    let credits = serde_json::to_value(crate::credits::CreditMetrics::default())
-        .unwrap_or(serde_json::Value::Null);
-    match name.split_once('.') {
-        Some(("all" | "batch" | "interactive", field)) => class.get(field).is_some(),
-        Some(("culler", field)) => culler.get(field).is_some(),
-        Some(("failures", field)) => failures.get(field).is_some(),
-        Some(("rates", field)) => rates.get(field).is_some(),
-        Some(("lifecycle", field)) => lifecycle.get(field).is_some(),
-        Some(("session_start", field)) => session_start.get(field).is_some(),
-        Some(("qos", field)) => qos.get(field).is_some(),
-        Some(("credits", field)) => credits.get(field).is_some_and(|v| !v.is_array()),
-        _ => false,
-    }
+    let Some((block, field)) = name.split_once('.') else {
+        return false;
+    };
+    // The block's fields, read from its default; the culler, failure, rate, QOS and
+    // credit blocks are only in runs that turn them on (the others have empty cells).
+    let fields = match block {
+        "all" | "batch" | "interactive" => fields_of::<crate::metrics::ClassMetrics>(),
+        "lifecycle" => fields_of::<crate::metrics::LifecycleMetrics>(),
+        "session_start" => fields_of::<crate::metrics::SessionStartMetrics>(),
+        "culler" => fields_of::<crate::metrics::resources::CullerMetrics>(),
+        "failures" => fields_of::<crate::metrics::FailureMetrics>(),
+        "rates" => fields_of::<crate::rates::RateMetrics>(),
+        "qos" => fields_of::<crate::metrics::QosMetrics>(),
+        "credits" => fields_of::<crate::credits::CreditMetrics>(),
+        _ => return false,
+    };
+    // A list (the chargeback rows) is no single number.
+    fields.get(field).is_some_and(|v| !v.is_array())
+}
+
+/// A metrics block's fields, as `summary.json` writes them.
+fn fields_of<T: Default + serde::Serialize>() -> serde_json::Value {
+    serde_json::to_value(T::default()).unwrap_or(serde_json::Value::Null)
 }
 
 /// A TOML value as JSON, for a run's parameters: numbers, strings and booleans as
