@@ -9,6 +9,7 @@ use crate::lifecycle::{JobLog, Outcome, RunResult, Segment, SegmentEnd};
 use crate::policy::PolicyKind;
 use crate::workload::classes::Checkpointing;
 use crate::workload::{Job, Workload};
+use std::collections::BTreeMap;
 
 /// A broken invariant, described for a person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -295,32 +296,44 @@ fn check_life(
 
 /// Checks what the policy promises:
 /// - `fcfs`: jobs start in queue order (first start times never decrease along the queue,
-///   over the jobs that started);
+///   over the jobs that started; with preemption, within each partition tier);
 /// - `easy` and `conservative`: no job starts later than the first reservation it was
 ///   given (for EASY, the reservation it got as the queue's head), unless it starts after
-///   a node failed (a failure voids the plans made before it).
+///   a node failed (a failure voids the plans made before it); with preemption, for the
+///   jobs of the highest tier only.
 pub fn check_policy(
     policy: PolicyKind,
     workload: &Workload,
     result: &RunResult,
 ) -> Result<(), Violation> {
     let jobs = &workload.jobs;
+    // Preemption's tiers (all 0 without preemption).
+    let tier = |i: usize| {
+        workload
+            .nodes
+            .as_deref()
+            .and_then(|nw| nw.preemption_of(i))
+            .map_or(0, |p| p.tier)
+    };
+    let top_tier = (0..jobs.len()).map(tier).max().unwrap_or(0);
     match policy {
         PolicyKind::Fcfs => {
             // Among the jobs that started: a job that left the queue without starting
             // (abandoned, cancelled) never held it up.
-            let mut ahead: Option<usize> = None;
+            // With preemption the queue is ordered by tier first: the order holds within
+            // each tier (a job of a higher tier may start before any of a lower one).
+            let mut ahead: BTreeMap<i32, usize> = BTreeMap::new();
             for i in (0..jobs.len()).filter(|&i| result.started(i)) {
-                if let Some(a) = ahead {
-                    if result.start[i] < result.start[a] {
-                        return Err(Violation(format!(
-                            "fcfs started job {} at {} before job {} ahead of it in the queue \
-                             (at {})",
-                            jobs[i].trace_id, result.start[i], jobs[a].trace_id, result.start[a]
-                        )));
-                    }
+                let slot = ahead.entry(tier(i)).or_insert(i);
+                let a = *slot;
+                if result.start[i] < result.start[a] {
+                    return Err(Violation(format!(
+                        "fcfs started job {} at {} before job {} ahead of it in the queue \
+                         (at {})",
+                        jobs[i].trace_id, result.start[i], jobs[a].trace_id, result.start[a]
+                    )));
                 }
-                ahead = Some(i);
+                *slot = i;
             }
         }
         PolicyKind::Easy | PolicyKind::Conservative => {
@@ -332,6 +345,10 @@ pub fn check_policy(
                 .find(|c| c.state == NodeState::Down)
                 .map_or(SimTime::MAX, |c| c.at);
             for (i, j) in jobs.iter().enumerate() {
+                if tier(i) < top_tier {
+                    // A job of a higher tier may take what a lower one's plan counted on.
+                    continue;
+                }
                 if let Some(at) = result.first_reservation[i] {
                     if result.start[i] > at && result.start[i] < first_failure {
                         return Err(Violation(format!(

@@ -28,6 +28,7 @@
 //! a new run).
 
 use crate::cluster::nodes::NodeState;
+use crate::cluster::spec::PreemptMode;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::workload::classes::Checkpointing;
 use crate::workload::JobIdx;
@@ -463,6 +464,22 @@ pub struct RunResult {
     pub rejected: Option<Vec<Rejection>>,
     /// Every node state change, in time order (empty unless the run has node failures).
     pub node_changes: Vec<NodeChange>,
+    /// Every preemption, in the order applied (empty unless a partition's jobs may be
+    /// preempted).
+    pub preemptions: Vec<Preemption>,
+}
+
+/// A running job made to let go of its nodes for a job of a higher tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Preemption {
+    /// When the victim let go (after its grace time, for cancel and requeue).
+    pub at: SimTime,
+    /// The victim.
+    pub victim: JobIdx,
+    /// The job it made room for.
+    pub by: JobIdx,
+    /// Suspended, requeued or cancelled.
+    pub mode: PreemptMode,
 }
 
 /// A session rejected at submission by a per-user QOS limit (Slurm's `DenyOnLimit`).
@@ -554,6 +571,7 @@ impl RunResult {
             passes: 0,
             max_waiting: 0,
             node_changes: Vec::new(),
+            preemptions: Vec::new(),
             culls: None,
             rejected: None,
         }

@@ -36,15 +36,16 @@
 //! therefore always the running segment's (checked: its due time is recorded and compared).
 
 use crate::cluster::nodes::{NodeState, Nodes, SharePart};
+use crate::cluster::spec::PreemptMode;
 use crate::cluster::ProcessorPool;
 use crate::engine::queue::{EventKind, EventQueue};
 use crate::engine::time::{SimDuration, SimTime, CLOCK_LIMIT};
 use crate::failures::{FailureTimeline, Failures};
-use crate::lifecycle::NodeChange;
 use crate::lifecycle::{
     Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition,
 };
 use crate::lifecycle::{Cull, CullReason, QosLimit, Rejection, UserPresence};
+use crate::lifecycle::{NodeChange, Preemption};
 use crate::policy::{Decision, Policy, Predictor, SchedView};
 use crate::workload::activity::Timeline;
 use crate::workload::classes::{Checkpointing, FailureAction, NodeWorkload};
@@ -603,6 +604,26 @@ impl<'w> Engine<'w> {
                 self.cancel(job, now)?;
                 Ok(Some((job, Transition::Ended(Outcome::Cancelled))))
             }
+            Decision::Preempt { job, by, mode } => {
+                self.expect_state(by, JobState::Pending, "preempt for")?;
+                let stop = match mode {
+                    PreemptMode::Suspend => Decision::Suspend(job),
+                    PreemptMode::Requeue => Decision::Requeue(job),
+                    PreemptMode::Cancel => Decision::Cancel(job),
+                    PreemptMode::Off => {
+                        return Err(format!("job {} preempted with mode off", self.name(job)))
+                    }
+                };
+                self.expect_state(job, JobState::Running, "preempt")?;
+                let told = self.apply(stop, now)?;
+                self.result.preemptions.push(Preemption {
+                    at: now,
+                    victim: job,
+                    by,
+                    mode,
+                });
+                Ok(told)
+            }
         }
     }
 
@@ -1004,6 +1025,7 @@ pub fn simulate_with(
             passes: 0,
             max_waiting: 0,
             node_changes: Vec::new(),
+            preemptions: Vec::new(),
             culls: None,
             rejected: None,
         },

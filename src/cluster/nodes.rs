@@ -92,6 +92,18 @@ pub struct NodeFree {
     pub mig_slices: u32,
 }
 
+impl NodeFree {
+    /// What is free once `back` is given back, never above the node's capacity `cap`.
+    pub fn given_back(self, back: NodeFree, cap: NodeFree) -> NodeFree {
+        NodeFree {
+            cores: (self.cores + back.cores).min(cap.cores),
+            memory_mb: (self.memory_mb + back.memory_mb).min(cap.memory_mb),
+            gpus: (self.gpus + back.gpus).min(cap.gpus),
+            mig_slices: (self.mig_slices + back.mig_slices).min(cap.mig_slices),
+        }
+    }
+}
+
 /// A request for `nodes` nodes, each giving the per-node amounts.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NodeRequest {
@@ -624,8 +636,9 @@ impl Nodes {
     }
 
     /// The earliest instant at which `r` can be placed, and where, if the jobs in
-    /// `releases` give their nodes back at their instants (in order; ties released
-    /// together before trying). Nothing is changed: the releases are applied to an overlay
+    /// `releases` give back the part of their share they name on their nodes at their
+    /// instants (in order; ties released together before trying). Preemption uses it too,
+    /// with the victims' ranks as instants. Nothing is changed: the releases are applied to an overlay
     /// of the nodes they touch, and a node's transition from not fitting to fitting is
     /// counted as it happens, so the placement is tried only once enough nodes fit.
     /// `None` if the request cannot be placed even after every release.
@@ -633,7 +646,7 @@ impl Nodes {
         &self,
         r: &NodeRequest,
         placement: Placement,
-        releases: impl Iterator<Item = (T, &'a NodeRequest, &'a [u32])>,
+        releases: impl Iterator<Item = (T, &'a NodeRequest, SharePart, &'a [u32])>,
     ) -> Option<(T, NodeSet)> {
         let want = u64::from(r.nodes);
         let fits_free = |n: u32, f: &NodeFree| {
@@ -659,18 +672,13 @@ impl Nodes {
         }
         let mut overlay = Overlay::new();
         let mut releases = releases.peekable();
-        while let Some((at, job, set)) = releases.next() {
+        while let Some((at, job, part, set)) = releases.next() {
             for &n in set {
                 let before = *overlay.get(&n).unwrap_or(&self.free[n as usize]);
                 let t = self.type_of(n);
-                let take = job.taken(t);
+                let take = part.of(job.taken(t));
                 let cap = t.capacity();
-                let after = NodeFree {
-                    cores: (before.cores + take.cores).min(cap.cores),
-                    memory_mb: (before.memory_mb + take.memory_mb).min(cap.memory_mb),
-                    gpus: (before.gpus + take.gpus).min(cap.gpus),
-                    mig_slices: (before.mig_slices + take.mig_slices).min(cap.mig_slices),
-                };
+                let after = before.given_back(take, cap);
                 if !fits_free(n, &before) && fits_free(n, &after) {
                     fitting += 1;
                 }
@@ -782,15 +790,7 @@ impl Nodes {
             let cap = t.capacity();
             let take = part.of(r.taken(t));
             let f = self.free[n as usize];
-            self.set_free(
-                n,
-                NodeFree {
-                    cores: (f.cores + take.cores).min(cap.cores),
-                    memory_mb: (f.memory_mb + take.memory_mb).min(cap.memory_mb),
-                    gpus: (f.gpus + take.gpus).min(cap.gpus),
-                    mig_slices: (f.mig_slices + take.mig_slices).min(cap.mig_slices),
-                },
-            );
+            self.set_free(n, f.given_back(take, cap));
         }
     }
 

@@ -3,7 +3,7 @@
 //! starts; [`ClusterSpec::build`] numbers the nodes.
 
 use indexmap::IndexMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// `[cluster]`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -101,6 +101,35 @@ pub enum JobKinds {
     Both,
 }
 
+/// How a partition's running jobs let go of their nodes for a job of a higher-priority
+/// partition (Slurm's `PreemptMode`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum PreemptMode {
+    /// Never preempted.
+    #[default]
+    Off,
+    /// Cancelled: the job ends as `cancelled`.
+    Cancel,
+    /// Requeued: it waits again, losing the work since its last checkpoint.
+    Requeue,
+    /// Suspended: its cores, GPUs and slices are freed, its memory stays held; it resumes
+    /// on the same nodes once they are free again.
+    Suspend,
+}
+
+impl PreemptMode {
+    /// The name in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PreemptMode::Off => "off",
+            PreemptMode::Cancel => "cancel",
+            PreemptMode::Requeue => "requeue",
+            PreemptMode::Suspend => "suspend",
+        }
+    }
+}
+
 /// `[cluster.partitions.NAME]`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -113,9 +142,21 @@ pub struct PartitionSpec {
     /// Which kinds of job it takes.
     #[serde(default)]
     pub kinds: JobKinds,
-    /// Higher goes first when a job could use several partitions.
+    /// Higher goes first when a job could use several partitions. It is also the
+    /// partition's tier for preemption (Slurm's `PriorityTier` under
+    /// `PreemptType=preempt/partition_prio`): a job here may preempt running jobs of
+    /// partitions of a lower priority whose `preempt_mode` is not `off`.
     #[serde(default)]
     pub priority: i32,
+    /// What happens to this partition's running jobs when a job of a higher-priority
+    /// partition needs their nodes (Slurm's partition `PreemptMode`; default `off`: they
+    /// are never preempted).
+    #[serde(default)]
+    pub preempt_mode: PreemptMode,
+    /// Time a cancelled or requeued victim from this partition keeps running after it is
+    /// told to let go, s (Slurm's `GraceTime`; default 0). Suspension is immediate.
+    #[serde(default)]
+    pub grace_time_s: u64,
     /// How this partition's jobs are placed (default: the policy's `placement`), e.g.
     /// `spread` for an interactive pool, so that sessions do not pile onto a few nodes.
     #[serde(default)]

@@ -33,6 +33,7 @@
 //! [`Machine::backfill_exhausted`] says nothing more fits.
 
 use super::machine::{Machine, RunningJob};
+use super::preemption::Preemption;
 use super::priority::{ArrivalOrder, Priority, QueueKey};
 use super::wait_queue::WaitQueue;
 use super::{Allocation, Decision, Policy, PolicyKind, SchedView};
@@ -75,6 +76,8 @@ pub struct QueuePolicy<M: Machine, P: Priority = ArrivalOrder> {
     last: Option<LastPass<M::Reserved>>,
     /// The head for which a reservation was last announced.
     announced_head: Option<JobIdx>,
+    /// Preemption's state, when some partition's jobs may be preempted.
+    preemption: Option<Preemption>,
 }
 
 impl<M: Machine> QueuePolicy<M> {
@@ -97,7 +100,17 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
             job_ended: false,
             last: None,
             announced_head: None,
+            preemption: None,
         }
+    }
+
+    /// The policy with preemption by partition tier (`preemption.rs`): the head of the
+    /// queue may make lower-tier jobs let go of their nodes. Use it with [`TierOrder`].
+    ///
+    /// [`TierOrder`]: super::priority::TierOrder
+    pub fn with_preemption(mut self) -> Self {
+        self.preemption = Some(Preemption::default());
+        self
     }
 
     fn key(&self, job: JobIdx, view: &SchedView) -> QueueKey {
@@ -177,13 +190,80 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
         }
     }
 
+    /// Preemption's first step at a pass: victims whose grace ended let go. Taken in the
+    /// machine copy now.
+    fn end_grace(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
+        let Some(p) = self.preemption.as_mut() else {
+            return;
+        };
+        for (victim, part) in p.end_grace(view, decisions) {
+            self.stop_running(victim, view);
+            self.machine.give_back(victim, part, view);
+        }
+    }
+
+    /// Preemption's second step: suspended victims that fit back resume, unless a job of
+    /// a higher tier waits. Taken in the machine copy now.
+    fn resume_suspended(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
+        let Some(p) = self.preemption.as_mut() else {
+            return;
+        };
+        let machine = &mut self.machine;
+        let head_tier = self
+            .queue
+            .first()
+            .and_then(|k| super::preemption::tier_of(view, k.job));
+        let resumed = p.resume(view, head_tier, decisions, |job| {
+            let fits = machine.fits_back(job, view);
+            if fits {
+                machine.take_back(job, view);
+            }
+            fits
+        });
+        for (job, end) in resumed {
+            self.run(job, end, view.job(job).procs());
+        }
+    }
+
+    /// `job` cannot start now: preempts for it if it may; true if it started.
+    fn preempt(&mut self, job: JobIdx, view: &SchedView, decisions: &mut Vec<Decision>) -> bool {
+        let Some(p) = self.preemption.as_mut() else {
+            return false;
+        };
+        let machine = &self.machine;
+        let Some(done) = p.preempt_for(job, &self.running, view, decisions, |candidates| {
+            machine.victims_for(job, candidates, view)
+        }) else {
+            return false;
+        };
+        for (victim, part) in done.let_go {
+            self.stop_running(victim, view);
+            self.machine.give_back(victim, part, view);
+        }
+        if !done.start_now {
+            return false;
+        }
+        match self.machine.place_now(job, view) {
+            Some(placement) => {
+                self.start(job, placement, view, decisions);
+                true
+            }
+            None => {
+                debug_assert!(false, "the victims' release leaves room for the job");
+                false
+            }
+        }
+    }
+
     fn full_pass(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
         while let Some(head) = self.queue.first() {
             match self.machine.place_now(head.job, view) {
                 Some(placement) => self.start(head.job, placement, view, decisions),
+                None if self.preempt(head.job, view, decisions) => {}
                 None => break,
             }
         }
+        self.resume_suspended(view, decisions);
         self.last = self.queue.first().map(|head_key| LastPass {
             head: head_key.job,
             reservation: match self.backfilling {
@@ -291,6 +371,28 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
     }
 
     fn on_transition(&mut self, job: JobIdx, transition: Transition, view: &SchedView) {
+        if let Some(p) = self.preemption.as_mut() {
+            if p.accounted(job) {
+                // Its preemption or resumption was taken in the pass that decided it.
+                debug_assert!(
+                    transition != Transition::Resumed
+                        || self.running.contains(&(
+                            view.estimated_end(job),
+                            job,
+                            view.job(job).procs()
+                        )),
+                    "a resumed job is filed under the end the engine gives it"
+                );
+                if transition == Transition::Requeued {
+                    self.enqueue(job, view);
+                }
+                self.job_ended = true;
+                return;
+            }
+            if matches!(transition, Transition::Requeued | Transition::Ended(_)) {
+                p.forget(job);
+            }
+        }
         match transition {
             Transition::Pending => self.enqueue(job, view),
             Transition::Started => {}
@@ -326,6 +428,10 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
         }
     }
 
+    fn next_wakeup(&self) -> Option<SimTime> {
+        self.preemption.as_ref().and_then(Preemption::next_wakeup)
+    }
+
     fn on_node_change(&mut self, node: u32, state: NodeState, _view: &SchedView) {
         self.machine.node_changed(node, state);
         // The head's reservation may have been on it, or may now be earlier.
@@ -334,10 +440,16 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
 
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
         self.machine.begin_pass(view);
+        self.end_grace(view, decisions);
+        self.resume_suspended(view, decisions);
         self.queue.compact_if_sparse();
         let head = self.queue.first().map(|k| k.job);
         match self.last.take() {
-            Some(last) if !self.job_ended && Some(last.head) == head => {
+            // With preemption every pass is a full one: a blocked head may preempt jobs
+            // started since.
+            Some(last)
+                if !self.job_ended && self.preemption.is_none() && Some(last.head) == head =>
+            {
                 self.arrivals_pass(last, view, decisions)
             }
             _ => self.full_pass(view, decisions),

@@ -83,6 +83,23 @@ pub trait Machine {
         reserved: &mut Self::Reserved,
         view: &SchedView,
     ) -> Option<Self::Placement>;
+    /// Preemption: the victims whose release lets `job` be placed now, as indices into
+    /// `candidates` (running jobs in the order they are to be preempted, each with the part
+    /// of its share it would give back), in that order; `None` if even all of them would
+    /// not do. Nothing is taken. Machines without partitions have no preemption.
+    fn victims_for(
+        &self,
+        _job: JobIdx,
+        _candidates: &[(JobIdx, SharePart)],
+        _view: &SchedView,
+    ) -> Option<Vec<usize>> {
+        None
+    }
+    /// Whether suspended `job` could take its cores, GPUs and slices back now, on its nodes.
+    fn fits_back(&self, _job: JobIdx, _view: &SchedView) -> bool {
+        false
+    }
+
     /// After a failed backfill attempt: whether no waiting job but `head` can be placed any
     /// more in this pass (the scan may stop).
     #[inline]
@@ -322,7 +339,8 @@ impl Machine for NodeMachine {
         view: &SchedView,
     ) -> Option<(SimTime, NodeSet)> {
         let releases = running.iter().map(|&(end, job, _)| {
-            let nodes = if view.state(job) == JobState::Running {
+            let nodes = if view.state(job) != JobState::Pending {
+                // Running, or resumed earlier in this pass.
                 view.allocation(job)
             } else {
                 // Not applied yet: started earlier in this pass.
@@ -331,7 +349,7 @@ impl Machine for NodeMachine {
                     .find(|s| s.0 == job)
                     .map_or(&[][..], |s| s.1.as_slice())
             };
-            (end, Self::request(view, job), nodes)
+            (end, Self::request(view, job), SharePart::Whole, nodes)
         });
         self.nodes
             .earliest_placement(
@@ -376,6 +394,48 @@ impl Machine for NodeMachine {
         self.search_backfill(job, shape, bit, reserved, view)
     }
 
+    /// The earliest prefix of `candidates` whose release lets the placement rule place
+    /// `job` (the victims' ranks serve as the release instants of
+    /// [`Nodes::earliest_placement`]), narrowed to the victims on the nodes chosen, then
+    /// pruned: from the last in preemption order to the first, a victim is spared if the
+    /// others' releases still leave room for `job` on those nodes.
+    fn victims_for(
+        &self,
+        job: JobIdx,
+        candidates: &[(JobIdx, SharePart)],
+        view: &SchedView,
+    ) -> Option<Vec<usize>> {
+        let request = Self::request(view, job);
+        let releases = candidates
+            .iter()
+            .enumerate()
+            .map(|(rank, &(v, part))| (rank, Self::request(view, v), part, view.allocation(v)));
+        let (last, set) =
+            self.nodes
+                .earliest_placement(request, Self::placement(view, job), releases)?;
+        let on_set = |v: JobIdx| view.allocation(v).iter().any(|n| set.contains(n));
+        let mut chosen: Vec<usize> = (0..=last).filter(|&i| on_set(candidates[i].0)).collect();
+        for at in (0..chosen.len()).rev() {
+            let spared = chosen.remove(at);
+            if !self.fits_with_releases(request, &set, chosen.iter().map(|&i| candidates[i]), view)
+            {
+                chosen.insert(at, spared);
+            }
+        }
+        Some(chosen)
+    }
+
+    fn fits_back(&self, job: JobIdx, view: &SchedView) -> bool {
+        self.nodes
+            .check_part(
+                Self::request(view, job),
+                view.allocation(job),
+                SharePart::Compute,
+            )
+            .is_ok()
+            && view.allocation(job).iter().all(|&n| self.nodes.is_up(n))
+    }
+
     /// Every waiting shape (the head's aside, when only the head has it) failed both ways.
     #[inline]
     fn backfill_exhausted(&self, head: JobIdx) -> bool {
@@ -389,6 +449,27 @@ impl Machine for NodeMachine {
 }
 
 impl NodeMachine {
+    /// Whether `request` fits on every node of `set` once `victims` give back their parts.
+    fn fits_with_releases(
+        &self,
+        request: &NodeRequest,
+        set: &[u32],
+        victims: impl Iterator<Item = (JobIdx, SharePart)> + Clone,
+        view: &SchedView,
+    ) -> bool {
+        set.iter().all(|&n| {
+            let t = self.nodes.type_of(n);
+            let cap = t.capacity();
+            let mut free = self.nodes.free(n);
+            for (v, part) in victims.clone() {
+                if view.allocation(v).contains(&n) {
+                    free = free.given_back(part.of(Self::request(view, v).taken(t)), cap);
+                }
+            }
+            request.fits_free(t, &free)
+        })
+    }
+
     /// `place_backfill`'s search, for a shape not known to fail.
     fn search_backfill(
         &mut self,

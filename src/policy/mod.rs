@@ -25,6 +25,7 @@ pub mod backfill;
 pub mod conservative;
 pub mod machine;
 pub mod node_profile;
+pub mod preemption;
 pub mod priority;
 pub mod profile;
 pub mod wait_queue;
@@ -32,9 +33,10 @@ pub mod wait_queue;
 use availability::ProcessorAvailability;
 use conservative::Conservative;
 use node_profile::NodeAvailability;
-use priority::ArrivalOrder;
+use priority::{ArrivalOrder, TierOrder};
 
 use crate::cluster::nodes::{NodeState, Nodes};
+use crate::cluster::spec::PreemptMode;
 use crate::cluster::ProcessorPool;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::{JobRecord, JobState, Segment, Transition};
@@ -218,6 +220,16 @@ pub enum Decision {
     Requeue(JobIdx),
     /// Cancel this pending, running or suspended job: it ends as `cancelled`.
     Cancel(JobIdx),
+    /// Preempt this running job for the pending job `by`: suspend, requeue or cancel it
+    /// as `mode` says (never `off`). Applied as that decision, and recorded as a preemption.
+    Preempt {
+        /// The victim.
+        job: JobIdx,
+        /// The job it makes room for.
+        by: JobIdx,
+        /// How it lets go.
+        mode: PreemptMode,
+    },
 }
 
 /// Where a policy starts a job: nothing for jobs of processors anywhere, the nodes for
@@ -306,14 +318,32 @@ impl PolicyKind {
     ) -> Result<Box<dyn Policy>, String> {
         match (&workload.nodes, self) {
             (None, _) => Ok(self.build(workload.machine_procs)),
-            (Some(nw), PolicyKind::Fcfs) => Ok(Box::new(QueuePolicy::new(
-                Backfilling::Off,
-                NodeMachine::new(nw),
-            ))),
-            (Some(nw), PolicyKind::Easy) => Ok(Box::new(QueuePolicy::new(
-                Backfilling::Easy,
-                NodeMachine::new(nw),
-            ))),
+            (Some(nw), PolicyKind::Fcfs | PolicyKind::Easy) => {
+                let backfilling = match self {
+                    PolicyKind::Fcfs => Backfilling::Off,
+                    _ => Backfilling::Easy,
+                };
+                if nw.partition_preemption.is_empty() {
+                    Ok(Box::new(QueuePolicy::new(
+                        backfilling,
+                        NodeMachine::new(nw),
+                    )))
+                } else {
+                    Ok(Box::new(
+                        QueuePolicy::with_priority(
+                            backfilling,
+                            NodeMachine::new(nw),
+                            TierOrder::of(nw),
+                        )
+                        .with_preemption(),
+                    ))
+                }
+            }
+            (Some(nw), PolicyKind::Conservative) if !nw.partition_preemption.is_empty() => Err(
+                "preemption (a partition's preempt_mode) is supported under the fcfs and \
+                     easy policies; conservative does not preempt"
+                    .to_string(),
+            ),
             (Some(nw), PolicyKind::Conservative) => Ok(Box::new(Conservative::new(
                 NodeAvailability::new(nw),
                 ArrivalOrder,

@@ -68,6 +68,49 @@ impl Priority for ArrivalOrder {
     }
 }
 
+/// Partitions' tiers first (a higher partition priority goes first), then arrival: Slurm's
+/// `PriorityTier` order, which the queue policies follow when preemption is on (a job of a
+/// higher tier is considered, and may preempt, before any job of a lower one).
+#[derive(Clone, Debug)]
+pub struct TierOrder {
+    /// Per partition, its rank (smaller first).
+    rank_of_partition: Vec<u64>,
+    /// Per job, its partition.
+    partition_of: Vec<u16>,
+}
+
+impl TierOrder {
+    /// The order of `workload`'s partitions' tiers.
+    pub fn of(workload: &crate::workload::classes::NodeWorkload) -> TierOrder {
+        TierOrder {
+            rank_of_partition: workload
+                .partition_preemption
+                .iter()
+                .map(|p| (i64::from(i32::MAX) - i64::from(p.tier)) as u64)
+                .collect(),
+            partition_of: workload.partition_of.clone(),
+        }
+    }
+}
+
+impl Priority for TierOrder {
+    fn label(&self) -> &'static str {
+        "tier"
+    }
+
+    fn key(&self, job: JobIdx, _info: JobInfo) -> QueueKey {
+        let partition = self.partition_of.get(job.get()).copied().unwrap_or(0);
+        QueueKey {
+            rank: self
+                .rank_of_partition
+                .get(usize::from(partition))
+                .copied()
+                .unwrap_or(0),
+            job,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

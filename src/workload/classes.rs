@@ -18,7 +18,7 @@ use super::activity::{Activity, MAX_PERIODS_PER_SESSION};
 use super::distributions::{EstimateSpec, IdleFraction, RuntimeDist, SizeDist};
 use super::{DropReason, DroppedJob, Job, JobKind, Workload, WorkloadMeta};
 use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
-use crate::cluster::spec::{ClusterSpec, JobKinds, MAX_NODE_TYPES};
+use crate::cluster::spec::{ClusterSpec, JobKinds, PreemptMode, MAX_NODE_TYPES};
 use crate::engine::rng::RandomStreams;
 use crate::engine::time::{SimDuration, SimTime};
 use rand::Rng;
@@ -352,6 +352,37 @@ pub struct NodeWorkload {
     /// Per class (aligned with `classes`), its shares for the rate model; empty: the
     /// defaults for every class.
     pub class_rates: Vec<ClassShares>,
+    /// Per partition (aligned with `partitions`), its tier and preemption mode; empty when
+    /// no partition's jobs may be preempted (preemption off).
+    pub partition_preemption: Vec<PartitionPreemption>,
+}
+
+/// A partition's part in preemption (Slurm's `preempt/partition_prio`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartitionPreemption {
+    /// Its tier: the partition's priority. Jobs of a higher tier may preempt.
+    pub tier: i32,
+    /// What its jobs do when preempted.
+    pub mode: PreemptMode,
+    /// How long a cancelled or requeued victim keeps running once told, ms.
+    pub grace_ms: u64,
+}
+
+impl PartitionPreemption {
+    /// Each partition's preemption, or nothing if no partition's jobs may be preempted.
+    fn of_partitions(parts: &[Partition]) -> Vec<PartitionPreemption> {
+        if parts.iter().all(|p| p.preempt_mode == PreemptMode::Off) {
+            return Vec::new();
+        }
+        parts
+            .iter()
+            .map(|p| PartitionPreemption {
+                tier: p.priority,
+                mode: p.preempt_mode,
+                grace_ms: p.grace_time_s.saturating_mul(1000),
+            })
+            .collect()
+    }
 }
 
 /// How a job's user behaves: what interactive sessions model beyond their request.
@@ -393,6 +424,7 @@ impl NodeWorkload {
             cluster,
             placement,
             partition_placement: Vec::new(),
+            partition_preemption: Vec::new(),
             class_on_failure: Vec::new(),
             class_checkpoints: Vec::new(),
             class_accounts: Vec::new(),
@@ -407,6 +439,13 @@ impl NodeWorkload {
             .copied()
             .flatten()
             .unwrap_or(self.placement)
+    }
+
+    /// The preemption settings of job `i`'s partition; `None` when preemption is off.
+    pub fn preemption_of(&self, i: usize) -> Option<PartitionPreemption> {
+        self.partition_preemption
+            .get(*self.partition_of.get(i)? as usize)
+            .copied()
     }
 
     /// What job `i` (of `kind`) does when a node fails under it.
@@ -450,6 +489,8 @@ struct Partition {
     priority: i32,
     max_walltime_s: Option<u64>,
     placement: Option<Placement>,
+    preempt_mode: PreemptMode,
+    grace_time_s: u64,
 }
 
 fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
@@ -468,6 +509,8 @@ fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
             priority: 0,
             max_walltime_s: None,
             placement: None,
+            preempt_mode: PreemptMode::Off,
+            grace_time_s: 0,
         }];
     }
     spec.partitions
@@ -483,6 +526,8 @@ fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
             priority: p.priority,
             max_walltime_s: p.max_walltime_s,
             placement: p.placement,
+            preempt_mode: p.preempt_mode,
+            grace_time_s: p.grace_time_s,
         })
         .collect()
 }
@@ -1074,6 +1119,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         cluster: nodes_all,
         placement: g.placement,
         partition_placement: parts.iter().map(|p| p.placement).collect(),
+        partition_preemption: PartitionPreemption::of_partitions(&parts),
         class_on_failure: if g.classes.iter().any(|c| c.on_node_failure.is_some()) {
             g.classes.iter().map(|c| c.on_node_failure).collect()
         } else {
@@ -1205,6 +1251,7 @@ pub fn attach_requests(
         class_of: Vec::with_capacity(w.jobs.len()),
         classes: vec!["batch".to_string(), "interactive".to_string()],
         partition_placement: parts.iter().map(|p| p.placement).collect(),
+        partition_preemption: PartitionPreemption::of_partitions(&parts),
         ..NodeWorkload::empty(nodes_all.clone(), placement)
     };
     let mut kept = Vec::with_capacity(w.jobs.len());

@@ -167,6 +167,7 @@ pub fn merge(
             let m = merged_nodes.get_or_insert_with(|| NodeWorkload {
                 partitions: nw.partitions.clone(),
                 partition_placement: nw.partition_placement.clone(),
+                partition_preemption: nw.partition_preemption.clone(),
                 ..NodeWorkload::empty(nw.cluster.clone(), nw.placement)
             });
             if m.partitions != nw.partitions {

@@ -1,0 +1,238 @@
+//! Preemption by partition tier: a session of the interactive partition (tier 10) that
+//! cannot start makes a batch job (tier 0) let go — requeued, suspended or cancelled, after
+//! its grace time — under FCFS and EASY. Hand-computed cases, then the invariants on
+//! generated sessions and batch.
+
+mod common;
+
+use clustersim::check::{check_nodes, check_policy, check_schedule};
+use clustersim::cluster::nodes::Placement;
+use clustersim::cluster::spec::PreemptMode;
+use clustersim::engine::time::SimTime;
+use clustersim::lifecycle::{Outcome, Preemption, RunResult, SegmentEnd};
+use clustersim::policy::PolicyKind;
+use clustersim::simulation::simulate;
+use clustersim::workload::classes::PartitionPreemption;
+use clustersim::workload::{JobIdx, JobKind, Workload};
+use common::nodes::{cluster, workload, Spec, TWO_GPU_NODES};
+
+const QUEUE_POLICIES: [PolicyKind; 2] = [PolicyKind::Fcfs, PolicyKind::Easy];
+
+/// `jobs` on two 8-GPU nodes; the jobs listed in `sessions` are interactive, in partition
+/// `interactive` (tier 10, never preempted); the others are batch, in partition `batch`
+/// (tier 0, preempted by `mode` after `grace_s`).
+fn tiered(jobs: &[Spec], sessions: &[usize], mode: PreemptMode, grace_s: u64) -> Workload {
+    let spec = cluster(TWO_GPU_NODES);
+    let mut w = workload(&spec, jobs, Placement::FirstFit);
+    let nw = w.nodes.as_mut().unwrap();
+    nw.partitions = vec!["batch".into(), "interactive".into()];
+    nw.partition_preemption = vec![
+        PartitionPreemption {
+            tier: 0,
+            mode,
+            grace_ms: grace_s * 1000,
+        },
+        PartitionPreemption {
+            tier: 10,
+            mode: PreemptMode::Off,
+            grace_ms: 0,
+        },
+    ];
+    for &i in sessions {
+        nw.partition_of[i] = 1;
+        w.jobs[i].kind = JobKind::Interactive;
+    }
+    w
+}
+
+fn run(w: &Workload, policy: PolicyKind) -> RunResult {
+    let mut p = policy.build_for(w).unwrap();
+    let r = simulate(w, p.as_mut(), &mut |_| {}).expect("the run completes");
+    check_schedule(w, &r).unwrap();
+    check_nodes(w, &r).unwrap();
+    check_policy(policy, w, &r).unwrap();
+    r
+}
+
+fn secs(t: SimTime) -> u64 {
+    t.as_ms() / 1000
+}
+
+/// Each segment of job `i`: (start s, end s, how it ended).
+fn segments(r: &RunResult, i: u32) -> Vec<(u64, u64, SegmentEnd)> {
+    r.segments
+        .iter()
+        .filter(|s| s.job == JobIdx(i))
+        .map(|s| (secs(s.start), secs(s.end), s.ended))
+        .collect()
+}
+
+fn preemption(at_s: u64, victim: u32, by: u32, mode: PreemptMode) -> Preemption {
+    Preemption {
+        at: SimTime::from_secs(at_s),
+        victim: JobIdx(victim),
+        by: JobIdx(by),
+        mode,
+    }
+}
+
+/// Batch job 0 (work 100 s, limit 200 s) on node 0 and batch job 1 (300 s, limit 400 s) on
+/// node 1 from 0; session 2 (submit 50, 60 s, 4 GPUs) finds nothing free. Both batch jobs
+/// started at 0: the victim order takes the higher job number first, job 1, whose
+/// release alone makes room on node 1.
+const TWO_BATCH_ONE_SESSION: [Spec; 3] = [
+    (0, 100, 200, 1, 8),
+    (0, 300, 400, 1, 8),
+    (50, 60, 100, 1, 4),
+];
+
+#[test]
+fn a_session_requeues_the_latest_batch_job_which_loses_its_work() {
+    // At 50 job 1 is requeued (50 s of work lost) and the session starts on node 1, to 110.
+    // Job 1 waits (4 GPUs free on node 1) until job 0 ends at 100, then runs 300 s on node 0.
+    let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Requeue, 0);
+    for policy in QUEUE_POLICIES {
+        let r = run(&w, policy);
+        assert_eq!(
+            segments(&r, 1),
+            [
+                (0, 50, SegmentEnd::Requeued),
+                (100, 400, SegmentEnd::Completed)
+            ],
+            "{policy}"
+        );
+        assert_eq!(
+            segments(&r, 2),
+            [(50, 110, SegmentEnd::Completed)],
+            "{policy}"
+        );
+        assert_eq!(
+            segments(&r, 0),
+            [(0, 100, SegmentEnd::Completed)],
+            "{policy}"
+        );
+        assert_eq!(r.log[1].work_lost.as_ms(), 50_000, "{policy}");
+        assert_eq!(r.log[1].requeues, 1);
+        assert_eq!(r.preemptions, [preemption(50, 1, 2, PreemptMode::Requeue)]);
+    }
+}
+
+#[test]
+fn a_suspended_batch_job_resumes_on_its_node_when_the_session_ends() {
+    // At 50 job 1 is suspended (its memory stays on node 1) and the session runs there to
+    // 110. Node 0 is free at 100, but a suspended job resumes only on its own nodes: at 110,
+    // with its 250 s of work left, to 360.
+    let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Suspend, 0);
+    for policy in QUEUE_POLICIES {
+        let r = run(&w, policy);
+        assert_eq!(
+            segments(&r, 1),
+            [
+                (0, 50, SegmentEnd::Suspended),
+                (110, 360, SegmentEnd::Completed)
+            ],
+            "{policy}"
+        );
+        assert_eq!(r.log[1].suspended.as_ms(), 60_000, "{policy}");
+        assert_eq!(r.log[1].work_lost.as_ms(), 0, "{policy}");
+        assert_eq!(r.preemptions, [preemption(50, 1, 2, PreemptMode::Suspend)]);
+    }
+}
+
+#[test]
+fn a_cancelled_victim_lets_go_after_its_grace_time() {
+    // Grace 30 s: job 1 is told at 50, keeps running and is cancelled at 80; the session
+    // starts then (30 s to start) and ends at 140.
+    let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Cancel, 30);
+    for policy in QUEUE_POLICIES {
+        let r = run(&w, policy);
+        assert_eq!(
+            segments(&r, 1),
+            [(0, 80, SegmentEnd::Cancelled)],
+            "{policy}"
+        );
+        assert_eq!(r.log[1].outcome, Outcome::Cancelled);
+        assert_eq!(
+            segments(&r, 2),
+            [(80, 140, SegmentEnd::Completed)],
+            "{policy}"
+        );
+        assert_eq!(r.preemptions, [preemption(80, 1, 2, PreemptMode::Cancel)]);
+    }
+}
+
+#[test]
+fn a_victim_is_spared_if_room_frees_up_during_its_grace() {
+    // Grace 60 s: job 1 is told at 50, but job 0 ends at 100 and the session starts on node
+    // 0 then; at 110 it no longer waits, so job 1 runs on to 300 and nothing was preempted.
+    let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Requeue, 60);
+    for policy in QUEUE_POLICIES {
+        let r = run(&w, policy);
+        assert_eq!(
+            segments(&r, 1),
+            [(0, 300, SegmentEnd::Completed)],
+            "{policy}"
+        );
+        assert_eq!(
+            segments(&r, 2),
+            [(100, 160, SegmentEnd::Completed)],
+            "{policy}"
+        );
+        assert!(r.preemptions.is_empty());
+    }
+}
+
+#[test]
+fn victims_not_needed_are_spared() {
+    // On one node (node 1 is full with job 0 until 1000, its own tier never preempted:
+    // job 0 is a session too): job 1 (6 GPUs) from 0 and job 2 (2 GPUs) from 10. The
+    // session 3 (submit 20) needs 6 GPUs. The victim order takes job 2 first (started
+    // last), which is not enough; then job 1, which is, alone: job 2 is spared.
+    let jobs = [
+        (0, 1000, 1000, 1, 8),
+        (0, 500, 600, 1, 6),
+        (10, 500, 600, 1, 2),
+        (20, 30, 60, 1, 6),
+    ];
+    let w = tiered(&jobs, &[0, 3], PreemptMode::Requeue, 0);
+    for policy in QUEUE_POLICIES {
+        let r = run(&w, policy);
+        assert_eq!(
+            r.preemptions,
+            [preemption(20, 1, 3, PreemptMode::Requeue)],
+            "{policy}"
+        );
+        assert_eq!(
+            segments(&r, 2),
+            [(10, 510, SegmentEnd::Completed)],
+            "{policy}"
+        );
+        assert_eq!(
+            segments(&r, 3),
+            [(20, 50, SegmentEnd::Completed)],
+            "{policy}"
+        );
+    }
+}
+
+#[test]
+fn jobs_of_a_partition_with_mode_off_are_never_preempted() {
+    // The session waits for job 0's end at 100.
+    let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Off, 0);
+    for policy in QUEUE_POLICIES {
+        let r = run(&w, policy);
+        assert!(r.preemptions.is_empty());
+        assert_eq!(
+            segments(&r, 2),
+            [(100, 160, SegmentEnd::Completed)],
+            "{policy}"
+        );
+    }
+}
+
+#[test]
+fn conservative_refuses_preemption_with_a_clear_error() {
+    let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Requeue, 0);
+    let e = PolicyKind::Conservative.build_for(&w).err().unwrap();
+    assert!(e.contains("preempt_mode") && e.contains("easy"), "{e}");
+}
