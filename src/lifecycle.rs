@@ -480,6 +480,9 @@ pub struct Preemption {
     pub by: JobIdx,
     /// Suspended, requeued or cancelled.
     pub mode: PreemptMode,
+    /// The victim's work this preemption threw away (at rate 1): since its last
+    /// checkpoint when requeued, all it had done when cancelled, none when suspended.
+    pub work_lost: SimDuration,
 }
 
 /// A session rejected at submission by a per-user QOS limit (Slurm's `DenyOnLimit`).

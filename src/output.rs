@@ -340,6 +340,18 @@ fn optional_rows() -> Vec<OptionalRow> {
                 .as_ref()
                 .map(|c| c.sessions_culled.to_string())
         }),
+        ("preemptions", |s| {
+            s.metrics
+                .preemption
+                .as_ref()
+                .map(|p| p.preemptions.to_string())
+        }),
+        ("work lost to preemption (h)", |s| {
+            s.metrics
+                .preemption
+                .as_ref()
+                .map(|p| format!("{:.1}", p.work_lost_s / 3600.0))
+        }),
         ("node failures", |s| {
             s.metrics
                 .failures

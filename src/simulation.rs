@@ -615,12 +615,21 @@ impl<'w> Engine<'w> {
                     }
                 };
                 self.expect_state(job, JobState::Running, "preempt")?;
+                let lost_before = self.records[job.get()].log.work_lost;
                 let told = self.apply(stop, now)?;
+                let log = &self.records[job.get()].log;
+                let work_lost = match mode {
+                    PreemptMode::Cancel => log.work_done,
+                    _ => SimDuration::from_ms(
+                        log.work_lost.as_ms().saturating_sub(lost_before.as_ms()),
+                    ),
+                };
                 self.result.preemptions.push(Preemption {
                     at: now,
                     victim: job,
                     by,
                     mode,
+                    work_lost,
                 });
                 Ok(told)
             }

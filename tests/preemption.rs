@@ -8,7 +8,7 @@ mod common;
 use clustersim::check::{check_nodes, check_policy, check_schedule};
 use clustersim::cluster::nodes::Placement;
 use clustersim::cluster::spec::PreemptMode;
-use clustersim::engine::time::SimTime;
+use clustersim::engine::time::{SimDuration, SimTime};
 use clustersim::lifecycle::{Outcome, Preemption, RunResult, SegmentEnd};
 use clustersim::policy::PolicyKind;
 use clustersim::simulation::simulate;
@@ -67,12 +67,13 @@ fn segments(r: &RunResult, i: u32) -> Vec<(u64, u64, SegmentEnd)> {
         .collect()
 }
 
-fn preemption(at_s: u64, victim: u32, by: u32, mode: PreemptMode) -> Preemption {
+fn preemption(at_s: u64, victim: u32, by: u32, mode: PreemptMode, lost_s: u64) -> Preemption {
     Preemption {
         at: SimTime::from_secs(at_s),
         victim: JobIdx(victim),
         by: JobIdx(by),
         mode,
+        work_lost: SimDuration::from_secs(lost_s),
     }
 }
 
@@ -113,7 +114,10 @@ fn a_session_requeues_the_latest_batch_job_which_loses_its_work() {
         );
         assert_eq!(r.log[1].work_lost.as_ms(), 50_000, "{policy}");
         assert_eq!(r.log[1].requeues, 1);
-        assert_eq!(r.preemptions, [preemption(50, 1, 2, PreemptMode::Requeue)]);
+        assert_eq!(
+            r.preemptions,
+            [preemption(50, 1, 2, PreemptMode::Requeue, 50)]
+        );
     }
 }
 
@@ -135,7 +139,10 @@ fn a_suspended_batch_job_resumes_on_its_node_when_the_session_ends() {
         );
         assert_eq!(r.log[1].suspended.as_ms(), 60_000, "{policy}");
         assert_eq!(r.log[1].work_lost.as_ms(), 0, "{policy}");
-        assert_eq!(r.preemptions, [preemption(50, 1, 2, PreemptMode::Suspend)]);
+        assert_eq!(
+            r.preemptions,
+            [preemption(50, 1, 2, PreemptMode::Suspend, 0)]
+        );
     }
 }
 
@@ -157,7 +164,10 @@ fn a_cancelled_victim_lets_go_after_its_grace_time() {
             [(80, 140, SegmentEnd::Completed)],
             "{policy}"
         );
-        assert_eq!(r.preemptions, [preemption(80, 1, 2, PreemptMode::Cancel)]);
+        assert_eq!(
+            r.preemptions,
+            [preemption(80, 1, 2, PreemptMode::Cancel, 80)]
+        );
     }
 }
 
@@ -199,7 +209,7 @@ fn victims_not_needed_are_spared() {
         let r = run(&w, policy);
         assert_eq!(
             r.preemptions,
-            [preemption(20, 1, 3, PreemptMode::Requeue)],
+            [preemption(20, 1, 3, PreemptMode::Requeue, 20)],
             "{policy}"
         );
         assert_eq!(

@@ -19,6 +19,7 @@
 pub mod resources;
 
 use crate::cluster::nodes::NodeState;
+use crate::cluster::spec::PreemptMode;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::{Outcome, SegmentEnd};
 use crate::simulation::RunResult;
@@ -180,6 +181,59 @@ pub struct ScheduleMetrics {
     /// Runs with per-user QOS limits: the sessions they rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qos: Option<QosMetrics>,
+    /// Runs where some partition's jobs may be preempted: what preemption cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preemption: Option<PreemptionMetrics>,
+}
+
+/// What preemption did and cost (runs where a partition's `preempt_mode` is not `off`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PreemptionMetrics {
+    /// Preemptions (a job preempted twice counts twice).
+    pub preemptions: u64,
+    /// By mode: suspended.
+    pub suspended: u64,
+    /// Requeued.
+    pub requeued: u64,
+    /// Cancelled.
+    pub cancelled: u64,
+    /// Distinct jobs preempted at least once.
+    pub jobs_preempted: u64,
+    /// Distinct jobs that started by preempting.
+    pub jobs_started_by_preemption: u64,
+    /// Work the victims lost, s at rate 1 (since their last checkpoint when requeued, all
+    /// of it when cancelled).
+    pub work_lost_s: f64,
+    /// Time the victims spent suspended, s.
+    pub suspended_s: f64,
+}
+
+/// See [`PreemptionMetrics`]; `None` when preemption was off.
+fn preemption_metrics(workload: &Workload, result: &RunResult) -> Option<PreemptionMetrics> {
+    let nw = workload.nodes.as_deref()?;
+    if nw.partition_preemption.is_empty() {
+        return None;
+    }
+    let seconds = |ms: u64| SimDuration::from_ms(ms).as_secs_f64();
+    let p = &result.preemptions;
+    let count = |m: PreemptMode| p.iter().filter(|x| x.mode == m).count() as u64;
+    let distinct = |of: &dyn Fn(&crate::lifecycle::Preemption) -> u32| {
+        p.iter()
+            .map(of)
+            .collect::<std::collections::BTreeSet<u32>>()
+            .len() as u64
+    };
+    Some(PreemptionMetrics {
+        preemptions: p.len() as u64,
+        suspended: count(PreemptMode::Suspend),
+        requeued: count(PreemptMode::Requeue),
+        cancelled: count(PreemptMode::Cancel),
+        jobs_preempted: distinct(&|x| x.victim.0),
+        jobs_started_by_preemption: distinct(&|x| x.by.0),
+        work_lost_s: seconds(p.iter().map(|x| x.work_lost.as_ms()).sum()),
+        // Only preemption suspends jobs (no built-in policy does otherwise).
+        suspended_s: seconds(result.log.iter().map(|l| l.suspended.as_ms()).sum()),
+    })
 }
 
 /// Sessions rejected at submission by per-user QOS limits, by the limit they would have
@@ -302,6 +356,7 @@ pub fn compute(
                 by_gpus: count(crate::lifecycle::QosLimit::Gpus),
             }
         }),
+        preemption: preemption_metrics(workload, result),
     }
 }
 

@@ -175,6 +175,18 @@ const METRICS: &[Metric] = &[
         scale: 1.0,
     },
     Metric {
+        label: "preemptions",
+        pointer: "/metrics/preemption/preemptions",
+        decimals: 0,
+        scale: 1.0,
+    },
+    Metric {
+        label: "work lost to preemption (h)",
+        pointer: "/metrics/preemption/work_lost_s",
+        decimals: 1,
+        scale: 1.0 / 3600.0,
+    },
+    Metric {
         label: "node failures",
         pointer: "/metrics/failures/node_failures",
         decimals: 0,
@@ -293,29 +305,22 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
             .and_then(Value::as_u64)
             .is_some_and(|n| n > 0)
     });
-    // Failure rows only where some run had failures.
-    let any_failures = runs
-        .iter()
-        .any(|r| r.summary.pointer("/metrics/failures").is_some());
-    // Rate rows only where some run had the rate model on.
-    let any_rates = runs
-        .iter()
-        .any(|r| r.summary.pointer("/metrics/rates").is_some());
-    // Culler rows only where some run had the culler on.
-    let any_culler = runs
-        .iter()
-        .any(|r| r.summary.pointer("/metrics/culler").is_some());
+    // The rows of an optional model (failures, rates, the culler, preemption) only where
+    // some run had it on.
+    let present = |block: &str| {
+        runs.iter()
+            .any(|r| r.summary.pointer(&format!("/metrics/{block}")).is_some())
+    };
+    let optional: Vec<(&str, bool)> = ["failures", "rates", "culler", "preemption"]
+        .into_iter()
+        .map(|b| (b, present(b)))
+        .collect();
     for m in METRICS {
         if m.pointer.starts_with("/metrics/session_start/") && !any_sessions {
             continue;
         }
-        if m.pointer.starts_with("/metrics/failures/") && !any_failures {
-            continue;
-        }
-        if m.pointer.starts_with("/metrics/culler/") && !any_culler {
-            continue;
-        }
-        if m.pointer.starts_with("/metrics/rates/") && !any_rates {
+        let block = m.pointer.split('/').nth(2).unwrap_or("");
+        if optional.iter().any(|&(b, on)| b == block && !on) {
             continue;
         }
         let mut row = vec![m.label.to_string()];

@@ -303,6 +303,9 @@ pub fn run_report(
     if sessions.requests > 0 {
         session_section(&mut out, s);
     }
+    if let Some(p) = &s.metrics.preemption {
+        preemption_section(&mut out, p);
+    }
     if let Some(f) = &s.metrics.failures {
         failure_section(&mut out, f);
     }
@@ -475,6 +478,38 @@ fn credit_section(out: &mut String, c: &crate::credits::CreditMetrics) {
         ],
         &rows,
     );
+    out.push_str("</section>\n");
+}
+
+/// What preemption did to the batch work it made room against.
+fn preemption_section(out: &mut String, p: &crate::metrics::PreemptionMetrics) {
+    out.push_str("<section id=\"preemption\"><h2>Preemption</h2>\n");
+    out.push_str(
+        "<p>Jobs of a higher partition tier that could not start made running jobs of \
+         preemptible lower tiers let go of their nodes: suspended (memory held, resumed on \
+         the same nodes), requeued (losing the work since their last checkpoint) or \
+         cancelled, after their partition's grace time.</p>\n",
+    );
+    let rows = vec![
+        vec!["preemptions".into(), p.preemptions.to_string()],
+        vec!["suspended".into(), p.suspended.to_string()],
+        vec!["requeued".into(), p.requeued.to_string()],
+        vec!["cancelled".into(), p.cancelled.to_string()],
+        vec!["jobs preempted".into(), p.jobs_preempted.to_string()],
+        vec![
+            "jobs started by preempting".into(),
+            p.jobs_started_by_preemption.to_string(),
+        ],
+        vec![
+            "work lost (h at rate 1)".into(),
+            format!("{:.1}", p.work_lost_s / 3600.0),
+        ],
+        vec![
+            "time suspended (h)".into(),
+            format!("{:.1}", p.suspended_s / 3600.0),
+        ],
+    ];
+    table(out, &["what".into(), "value".into()], &rows);
     out.push_str("</section>\n");
 }
 

@@ -15,8 +15,8 @@ use crate::engine::time::SimDuration;
 use crate::run::RunOutcome;
 use crate::workload::{JobKind, Workload};
 use plots::{
-    CdfPlot, CdfSeries, GanttBar, GanttPlot, IdleByHourPlot, QueuePlot, SlowdownHeatMap, TimeAxis,
-    UtilizationPlot,
+    CdfPlot, CdfSeries, GanttBar, GanttPlot, IdleByHourPlot, PreemptionPlot, QueuePlot,
+    SlowdownHeatMap, TimeAxis, UtilizationPlot,
 };
 pub use tables::TableFormat;
 use timeseries::TimeSeries;
@@ -231,6 +231,18 @@ pub fn draw_run_plots(
         )?;
     }
 
+    if outcome.summary.metrics.preemption.is_some() {
+        let plot = preemption_plot(outcome, &binned.mid_s, axis);
+        let svg = plots::render(&plot, Some(&png("preemptions")))?;
+        save(
+            "preemptions",
+            "Running jobs preempted for jobs of a higher partition tier, per time bin, by how \
+             they let go (suspended, requeued, cancelled)."
+                .to_string(),
+            svg,
+        )?;
+    }
+
     let tau = SimDuration::from_secs(outcome.summary.options.bsld_tau_s);
     let svg = plots::render(
         &slowdown_heat_map(workload, outcome, tau),
@@ -261,6 +273,38 @@ pub fn draw_run_plots(
     let svg = plots::render(&gantt, Some(&png("gantt")))?;
     save("gantt", caption, svg)?;
     Ok(drawn)
+}
+
+/// The preemptions in each of the bins centred on `mid_s` (equal widths), by mode.
+fn preemption_plot<'a>(
+    outcome: &RunOutcome,
+    mid_s: &'a [f64],
+    axis: TimeAxis,
+) -> PreemptionPlot<'a> {
+    use crate::cluster::spec::PreemptMode;
+    let modes = [
+        (PreemptMode::Suspend, "suspended"),
+        (PreemptMode::Requeue, "requeued"),
+        (PreemptMode::Cancel, "cancelled"),
+    ];
+    let mut counts: Vec<(&'static str, Vec<u64>)> =
+        modes.iter().map(|m| (m.1, vec![0; mid_s.len()])).collect();
+    if let [first, second, ..] = mid_s {
+        let width = second - first;
+        let origin = first - width / 2.0;
+        for p in &outcome.result.preemptions {
+            let t = p.at.as_ms() as f64 / 1000.0;
+            let bin = (((t - origin) / width).max(0.0) as usize).min(mid_s.len() - 1);
+            if let Some(k) = modes.iter().position(|m| m.0 == p.mode) {
+                counts[k].1[bin] += 1;
+            }
+        }
+    }
+    PreemptionPlot {
+        mid_s,
+        counts,
+        axis,
+    }
 }
 
 /// Wait CDFs of the batch and interactive jobs.

@@ -311,6 +311,74 @@ impl Plot for IdleByHourPlot {
     }
 }
 
+/// Preemptions over time, by mode, per bin (the run's time bins).
+pub struct PreemptionPlot<'a> {
+    /// Middle of each bin, s.
+    pub mid_s: &'a [f64],
+    /// Per mode (label), preemptions in each bin.
+    pub counts: Vec<(&'static str, Vec<u64>)>,
+    /// The time axis.
+    pub axis: TimeAxis,
+}
+
+impl Plot for PreemptionPlot<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let title = "Preemptions over time";
+        let per_bin = |b: usize| self.counts.iter().map(|c| c.1[b]).sum::<u64>();
+        if self.mid_s.is_empty() || (0..self.mid_s.len()).all(|b| per_bin(b) == 0) {
+            return no_data(area, title);
+        }
+        let y_max = (0..self.mid_s.len()).map(per_bin).max().unwrap_or(1) as f64 * 1.1;
+        let (xs, mut chart) = over_time_chart(
+            area,
+            title,
+            self.axis,
+            self.mid_s,
+            y_max,
+            "preemptions per bin",
+        )?;
+        let half = if xs.len() > 1 {
+            (xs[1] - xs[0]) * 0.4
+        } else {
+            0.5
+        };
+        // Stacked bars: each mode on top of the ones before it.
+        let mut base = vec![0u64; xs.len()];
+        for (k, (label, counts)) in self.counts.iter().enumerate() {
+            let color = COLORS[k % COLORS.len()];
+            let bars: Vec<_> = xs
+                .iter()
+                .zip(counts)
+                .zip(&base)
+                .filter(|((_, &c), _)| c > 0)
+                .map(|((&x, &c), &b)| {
+                    Rectangle::new(
+                        [(x - half, b as f64), (x + half, (b + c) as f64)],
+                        color.mix(0.8).filled(),
+                    )
+                })
+                .collect();
+            chart
+                .draw_series(bars)?
+                .label(*label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
+            for (b, c) in base.iter_mut().zip(counts) {
+                *b += c;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .label_font(label_font())
+            .draw()?;
+        Ok(())
+    }
+}
+
 /// Queue length over time.
 pub struct QueuePlot<'a> {
     /// The binned series.

@@ -198,6 +198,11 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
     ] {
         row.push((name.into(), Float(v)));
     }
+    // Preemption (zeros when it was off).
+    let p = s.metrics.preemption.clone().unwrap_or_default();
+    row.push(("preemptions".into(), int(p.preemptions)));
+    row.push(("jobs_preempted".into(), int(p.jobs_preempted)));
+    row.push(("preemption_work_lost_s".into(), Float(p.work_lost_s)));
     let c = s.metrics.culler.clone().unwrap_or_default();
     row.push(("sessions_culled".into(), int(c.sessions_culled)));
     row.push(("culled_user_away".into(), int(c.culled_user_away)));

@@ -111,8 +111,8 @@ pub fn is_metric_name(name: &str) -> bool {
     let Some((block, field)) = name.split_once('.') else {
         return false;
     };
-    // The block's fields, read from its default; the culler, failure, rate, QOS and
-    // credit blocks are only in runs that turn them on (the others have empty cells).
+    // The block's fields, read from its default; the culler, failure, rate, QOS,
+    // preemption and credit blocks are only in runs that turn them on (the others have empty cells).
     let fields = match block {
         "all" | "batch" | "interactive" => fields_of::<crate::metrics::ClassMetrics>(),
         "lifecycle" => fields_of::<crate::metrics::LifecycleMetrics>(),
@@ -121,6 +121,7 @@ pub fn is_metric_name(name: &str) -> bool {
         "failures" => fields_of::<crate::metrics::FailureMetrics>(),
         "rates" => fields_of::<crate::rates::RateMetrics>(),
         "qos" => fields_of::<crate::metrics::QosMetrics>(),
+        "preemption" => fields_of::<crate::metrics::PreemptionMetrics>(),
         "credits" => fields_of::<crate::credits::CreditMetrics>(),
         _ => return false,
     };
