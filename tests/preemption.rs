@@ -246,3 +246,86 @@ fn conservative_refuses_preemption_with_a_clear_error() {
     let e = PolicyKind::Conservative.build_for(&w).err().unwrap();
     assert!(e.contains("preempt_mode") && e.contains("easy"), "{e}");
 }
+
+fn repo(path: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn the_tradeoff_scenario_reports_preemption_and_its_sweep_marks_the_pareto_front() {
+    use common::{clustersim, scratch, text};
+    let dir = scratch("preemption-tradeoff");
+    let file = repo("scenarios/interactive-tradeoff.toml");
+    let (_, summary) = common::run_scenario(&file, &dir.join("run"), &[]);
+    let p = &summary["metrics"]["preemption"];
+    assert!(p["preemptions"].as_u64().unwrap() > 0, "{p}");
+    assert_eq!(
+        p["preemptions"], p["requeued"],
+        "the scenario requeues: {p}"
+    );
+    assert!(p["work_lost_s"].as_f64().unwrap() > 0.0, "{p}");
+    let html = std::fs::read_to_string(dir.join("run/report.html")).unwrap();
+    assert!(html.contains("<h2>Preemption</h2>"));
+    assert!(dir.join("run/plots/preemptions.svg").is_file());
+
+    let out = dir.join("sweep");
+    let o = clustersim(&["sweep", &file, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let points = std::fs::read_to_string(out.join("points.csv")).unwrap();
+    // The front is the last column (cells before it may hold quoted commas).
+    assert!(points.lines().next().unwrap().ends_with(",pareto_front"));
+    let on_front = points
+        .lines()
+        .skip(1)
+        .filter(|l| l.ends_with(",true"))
+        .count();
+    assert!(on_front >= 1, "{points}");
+    assert!(out.join("plots/pareto.svg").is_file());
+    let page = std::fs::read_to_string(out.join("sweep.html")).unwrap();
+    assert!(page.contains("Pareto front"));
+}
+
+#[test]
+fn preemption_errors_name_the_file_line_and_key() {
+    use common::{clustersim, scratch, text};
+    let dir = scratch("preemption-errors");
+    let base = std::fs::read_to_string(repo("scenarios/interactive-tradeoff.toml")).unwrap();
+    let cases = [
+        (
+            base.replace("preempt_mode = \"requeue\"", "preempt_mode = \"kill\""),
+            "cluster.partitions.batch.preempt_mode",
+        ),
+        (
+            base.replace("x = \"batch.wait_mean_s\"", "x = \"batch.wait\""),
+            "sweep.pareto.x",
+        ),
+        (
+            base.replace("name = \"easy\"", "name = \"conservative\""),
+            "preempt_mode",
+        ),
+    ];
+    for (i, (text_of_file, key)) in cases.iter().enumerate() {
+        let file = dir.join(format!("case{i}.toml"));
+        std::fs::write(&file, text_of_file).unwrap();
+        let command = if key.starts_with("sweep") {
+            "sweep"
+        } else {
+            "run"
+        };
+        let o = clustersim(&[
+            command,
+            file.to_str().unwrap(),
+            "--out",
+            dir.join(format!("out{i}")).to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let message = text(&o);
+        assert!(message.contains(key), "{key}: {message}");
+        if i < 2 {
+            assert!(message.contains(&format!("case{i}.toml:")), "{message}");
+        }
+    }
+}

@@ -125,7 +125,7 @@ pub(crate) fn axis_font() -> (&'static str, u32) {
 }
 
 /// Writes "no data" in the middle of an empty plot.
-fn no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> DrawResult<DB> {
+pub fn no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> DrawResult<DB> {
     let (w, h) = area.dim_in_pixel();
     area.draw(&Text::new(title.to_string(), (20, 20), caption_style()))?;
     area.draw(&Text::new(

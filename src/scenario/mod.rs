@@ -77,6 +77,34 @@ pub struct SweepSection {
     /// utilization).
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// `[sweep.pareto]`: two metrics to trade off; the points that no other point beats on
+    /// both are marked (the Pareto front) in `points.*`, a plot and `sweep.html`.
+    #[serde(default)]
+    pub pareto: Option<ParetoSpec>,
+}
+
+/// `[sweep.pareto]`: the x and y metrics, and which way each is better.
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ParetoSpec {
+    /// The metric on the x axis (a name as in `[sweep] metrics`).
+    pub x: String,
+    /// Whether lower or higher x is better.
+    pub x_better: Better,
+    /// The metric on the y axis.
+    pub y: String,
+    /// Whether lower or higher y is better.
+    pub y_better: Better,
+}
+
+/// Which way a metric is better.
+#[derive(Clone, Copy, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Smaller values are better (waits, work lost).
+    Lower,
+    /// Larger values are better (utilization, sessions on target).
+    Higher,
 }
 
 /// `[workload]`: a trace file or a generator.

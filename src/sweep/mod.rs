@@ -202,6 +202,7 @@ fn manifest(sweep: &Sweep, shard: Option<Shard>) -> Manifest {
         runs: sweep.runs.len(),
         keys: sweep.keys.clone(),
         plot_metrics: sweep.plot_metrics.clone(),
+        pareto: sweep.pareto.clone(),
         shard: shard.map(|s| [s.index, s.count]),
     }
 }

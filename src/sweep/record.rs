@@ -41,6 +41,9 @@ pub struct Manifest {
     pub keys: Vec<String>,
     /// Metrics to plot.
     pub plot_metrics: Vec<String>,
+    /// The two metrics whose Pareto front is marked, if the sweep names them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pareto: Option<crate::scenario::ParetoSpec>,
     /// `[index, count]` for a shard's folder.
     pub shard: Option<[usize; 2]>,
 }

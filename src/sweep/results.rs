@@ -9,6 +9,7 @@
 
 use super::record::{write_atomically, Manifest, RunRecord};
 use crate::report::plots::{self, render, DrawResult, Plot, COLORS};
+use crate::scenario::{Better, ParetoSpec};
 use anyhow::{Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -30,7 +31,7 @@ pub fn write_results(
     let mut written = Vec::new();
     let mut runs = table.runs_frame()?;
     written.extend(write_frame_atomically(dir, "sweep", &mut runs)?);
-    let mut points = table.points_frame()?;
+    let mut points = table.points_frame(manifest)?;
     written.extend(write_frame_atomically(dir, "points", &mut points)?);
     let plot_dir = dir.join("plots");
     std::fs::create_dir_all(&plot_dir)
@@ -55,6 +56,26 @@ pub fn write_results(
         );
         figures.push((stem, caption, svg));
     }
+    if let Some(spec) = &manifest.pareto {
+        let plot = table.pareto_plot(spec);
+        let stem = "pareto";
+        let png = plot_dir.join(format!("{stem}.png"));
+        let svg = render(&plot, Some(&png))?;
+        write_atomically(&plot_dir.join(format!("{stem}.svg")), svg.as_bytes())?;
+        written.push(format!("plots/{stem}.png"));
+        written.push(format!("plots/{stem}.svg"));
+        let caption = format!(
+            "{} ({} is better) against {} ({} is better), each point's mean over its runs; \
+             the points that no other point beats on both (the Pareto front) are joined and \
+             numbered as in the points table: {}.",
+            spec.y,
+            better_word(spec.y_better),
+            spec.x,
+            better_word(spec.x_better),
+            plot.front_labels().join("; ")
+        );
+        figures.insert(0, (stem.to_string(), caption, svg));
+    }
     let (header, rows) = table.points_rows(manifest);
     let name = std::path::Path::new(&manifest.scenario)
         .file_stem()
@@ -75,6 +96,36 @@ pub fn write_results(
     write_atomically(&dir.join("sweep.html"), page.as_bytes())?;
     written.push("sweep.html".to_string());
     Ok(written)
+}
+
+fn better_word(b: Better) -> &'static str {
+    match b {
+        Better::Lower => "lower",
+        Better::Higher => "higher",
+    }
+}
+
+/// Which of `points` (x, y; `None` where a metric is undefined) are on the Pareto front:
+/// no other point is at least as good on both metrics and better on one. Points with an
+/// undefined metric are never on it. Equal points are all on it.
+pub fn pareto_front(points: &[Option<(f64, f64)>], x: Better, y: Better) -> Vec<bool> {
+    // Both as "higher is better".
+    let signed = |v: f64, b: Better| match b {
+        Better::Higher => v,
+        Better::Lower => -v,
+    };
+    let p: Vec<Option<(f64, f64)>> = points
+        .iter()
+        .map(|q| q.map(|(a, b)| (signed(a, x), signed(b, y))))
+        .collect();
+    p.iter()
+        .map(|&me| {
+            let Some((mx, my)) = me else { return false };
+            !p.iter()
+                .flatten()
+                .any(|&(ox, oy)| ox >= mx && oy >= my && (ox > mx || oy > my))
+        })
+        .collect()
 }
 
 /// A number for a table cell: integers as such, others with four significant digits.
@@ -238,6 +289,10 @@ impl<'a> Table<'a> {
         let mut header = vec!["point".to_string(), "runs".to_string()];
         header.extend(keys.iter().map(|k| k.to_string()));
         header.extend(manifest.plot_metrics.iter().cloned());
+        let front = manifest.pareto.as_ref().map(|spec| self.front(spec));
+        if front.is_some() {
+            header.push("Pareto front".to_string());
+        }
         let rows = self
             .points
             .iter()
@@ -259,13 +314,69 @@ impl<'a> Table<'a> {
                         _ => "n/a".to_string(),
                     });
                 }
+                if let Some(front) = &front {
+                    row.push(if front[p] { "yes" } else { "" }.to_string());
+                }
                 row
             })
             .collect();
         (header, rows)
     }
 
-    fn points_frame(&self) -> Result<DataFrame> {
+    /// Each point's means of the Pareto metrics.
+    fn pareto_means(&self, spec: &ParetoSpec) -> Vec<Option<(f64, f64)>> {
+        let mean = |runs: &Vec<usize>, m: &str| {
+            mean_ci(runs.iter().filter_map(|&i| self.metric(i, m))).mean
+        };
+        self.points
+            .iter()
+            .map(|runs| Some((mean(runs, &spec.x)?, mean(runs, &spec.y)?)))
+            .collect()
+    }
+
+    /// Whether each point is on the Pareto front of `spec`'s metrics.
+    fn front(&self, spec: &ParetoSpec) -> Vec<bool> {
+        pareto_front(&self.pareto_means(spec), spec.x_better, spec.y_better)
+    }
+
+    /// The Pareto plot: every point, the front joined.
+    fn pareto_plot(&self, spec: &ParetoSpec) -> ParetoPlot {
+        let means = self.pareto_means(spec);
+        let front = self.front(spec);
+        let keys: Vec<&String> = self.keys.iter().filter(|k| *k != SEED_KEY).collect();
+        let points = means
+            .iter()
+            .enumerate()
+            .filter_map(|(p, m)| {
+                let (x, y) = (*m)?;
+                let values: Vec<String> = keys
+                    .iter()
+                    .map(|k| {
+                        let v = match self.param(self.points[p][0], k) {
+                            serde_json::Value::String(s) => s.clone(),
+                            serde_json::Value::Null => "(base)".to_string(),
+                            other => other.to_string(),
+                        };
+                        format!("{k} = {v}")
+                    })
+                    .collect();
+                Some(ParetoPoint {
+                    point: p,
+                    x,
+                    y,
+                    on_front: front[p],
+                    label: values.join(", "),
+                })
+            })
+            .collect();
+        ParetoPlot {
+            x: spec.x.clone(),
+            y: spec.y.clone(),
+            points,
+        }
+    }
+
+    fn points_frame(&self, manifest: &Manifest) -> Result<DataFrame> {
         let firsts: Vec<usize> = self.points.iter().map(|runs| runs[0]).collect();
         let mut columns = vec![
             Column::new(
@@ -297,6 +408,9 @@ impl<'a> Table<'a> {
                 format!("{m}.ci95").into(),
                 stats.iter().map(|s| s.ci95).collect::<Vec<_>>(),
             ));
+        }
+        if let Some(spec) = &manifest.pareto {
+            columns.push(Column::new("pareto_front".into(), self.front(spec)));
         }
         DataFrame::new(self.points.len(), columns)
             .map_err(|e| anyhow::anyhow!("building the points table: {e}"))
@@ -454,6 +568,111 @@ pub fn t_975(df: usize) -> f64 {
 /// A plotted point: (x, mean, 95 % confidence half-width).
 pub type PlotPoint = (f64, f64, f64);
 
+/// One point of a Pareto plot.
+pub struct ParetoPoint {
+    /// Its number in the points table.
+    pub point: usize,
+    /// Its mean x and y.
+    pub x: f64,
+    /// See `x`.
+    pub y: f64,
+    /// Whether no other point beats it on both.
+    pub on_front: bool,
+    /// Its swept values, `key = value, …`.
+    pub label: String,
+}
+
+/// Two metrics of every point, the Pareto front joined and numbered.
+pub struct ParetoPlot {
+    /// The x metric.
+    pub x: String,
+    /// The y metric.
+    pub y: String,
+    /// The points with both metrics defined.
+    pub points: Vec<ParetoPoint>,
+}
+
+impl ParetoPlot {
+    /// The front's points as `#N (key = value, …)`, in x order.
+    pub fn front_labels(&self) -> Vec<String> {
+        self.front()
+            .iter()
+            .map(|p| format!("#{} ({})", p.point, p.label))
+            .collect()
+    }
+
+    fn front(&self) -> Vec<&ParetoPoint> {
+        let mut f: Vec<&ParetoPoint> = self.points.iter().filter(|p| p.on_front).collect();
+        f.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.point.cmp(&b.point)));
+        f
+    }
+}
+
+impl Plot for ParetoPlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let title = format!("{} against {}", self.y, self.x);
+        if self.points.is_empty() {
+            return plots::no_data(area, &title);
+        }
+        let span = |v: &mut dyn Iterator<Item = f64>| {
+            let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+                (l.min(x), h.max(x))
+            });
+            let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.02).max(1e-6);
+            (lo - pad, hi + pad)
+        };
+        let (x0, x1) = span(&mut self.points.iter().map(|p| p.x));
+        let (y0, y1) = span(&mut self.points.iter().map(|p| p.y));
+        let mut chart = ChartBuilder::on(area)
+            .caption(&title, plots::caption_style())
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x.as_str())
+            .y_desc(self.y.as_str())
+            .label_style(plots::label_font())
+            .axis_desc_style(plots::axis_font())
+            .y_labels(8)
+            .light_line_style(BLACK.mix(0.04))
+            .draw()?;
+        chart.draw_series(
+            self.points
+                .iter()
+                .filter(|p| !p.on_front)
+                .map(|p| Circle::new((p.x, p.y), 4, BLACK.mix(0.35).filled())),
+        )?;
+        let front = self.front();
+        let color = COLORS[1];
+        chart
+            .draw_series(LineSeries::new(
+                front.iter().map(|p| (p.x, p.y)),
+                color.stroke_width(2),
+            ))?
+            .label("Pareto front")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart.draw_series(
+            front
+                .iter()
+                .map(|p| Circle::new((p.x, p.y), 5, color.filled())),
+        )?;
+        chart.draw_series(front.iter().map(|p| {
+            Text::new(
+                format!("#{}", p.point),
+                (p.x, p.y),
+                plots::label_font().into_font(),
+            )
+        }))?;
+        plots::legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        Ok(())
+    }
+}
+
 /// A metric against a swept key: per series (policy), (x, mean, CI half-width) points.
 pub struct SweepPlot {
     /// The metric's name.
@@ -565,6 +784,31 @@ impl Plot for SweepPlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pareto_front_keeps_the_points_nothing_beats_on_both() {
+        // Lower x and higher y are better. (3, 0.9) is beaten by (2, 0.9); (5, 0.5) by
+        // (4, 0.8); a point without metrics is never on the front; equal points both are.
+        let points = [
+            Some((1.0, 0.5)),
+            Some((2.0, 0.9)),
+            Some((3.0, 0.9)),
+            Some((4.0, 0.8)),
+            Some((5.0, 0.5)),
+            None,
+            Some((1.0, 0.5)),
+        ];
+        assert_eq!(
+            pareto_front(&points, Better::Lower, Better::Higher),
+            [true, true, false, false, false, false, true]
+        );
+        // Higher x better: (5, 0.5) leads on x, (4, 0.8) and (3, 0.9) trade x for y;
+        // (3, 0.9) now beats (2, 0.9).
+        assert_eq!(
+            pareto_front(&points, Better::Higher, Better::Higher),
+            [false, false, true, true, true, false, false]
+        );
+    }
 
     #[test]
     fn confidence_intervals_use_student_t() {

@@ -34,6 +34,8 @@ pub struct Sweep {
     pub runs: Vec<Vec<Assignment>>,
     /// Metrics to plot.
     pub plot_metrics: Vec<String>,
+    /// The two metrics whose Pareto front is marked, if any.
+    pub pareto: Option<crate::scenario::ParetoSpec>,
     /// A hash of the scenario and its sweep: runs of one sweep carry it, so results of
     /// different sweeps are never mixed.
     pub hash: String,
@@ -74,6 +76,20 @@ impl Sweep {
             }
             section.metrics.clone()
         };
+        if let Some(p) = &section.pareto {
+            for (key, m) in [("x", &p.x), ("y", &p.y)] {
+                if !crate::sweep::record::is_metric_name(m) {
+                    return Err(loaded.error_at(
+                        &format!("sweep.pareto.{key}"),
+                        format!(
+                            "unknown metric {m:?}; metrics are named as in summary.json's \
+                             \"metrics\", e.g. {}",
+                            DEFAULT_PLOT_METRICS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
         let mut full_table: toml::Table = toml::from_str(&loaded.text)
             .map_err(|e| loaded.error_at("(syntax)", e.message().to_string()))?;
         full_table.remove("output");
@@ -84,6 +100,7 @@ impl Sweep {
             keys,
             runs,
             plot_metrics,
+            pareto: section.pareto.clone(),
             hash,
         };
         for i in 0..sweep.runs.len() {
