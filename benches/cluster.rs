@@ -1,20 +1,27 @@
-//! The cluster-model bench: `scenarios/bench-10k-gpu.toml`, 1,000,000 generated GPU jobs
-//! on 10,000 nodes with 8 GPUs each, under EASY with best-fit placement, one thread.
+//! The cluster-model benches, one thread each, on workloads generated once outside the
+//! timing (generating them takes about 1.5 s more for a million jobs, see
+//! docs/performance.md):
 //!
-//! Measured: the simulation with its metrics (`run::run`), on a workload generated once
-//! outside the timing; generating it takes about 1.5 s more (see docs/performance.md).
-//! Run with `cargo bench --bench cluster`; `CLUSTERSIM_BENCH_JOBS` changes the job count.
+//! - `scenarios/bench-10k-gpu.toml`: 1,000,000 generated GPU jobs on 10,000 nodes with 8
+//!   GPUs each, under EASY with best-fit placement;
+//! - `scenarios/bench-10k-sessions.toml`: 200,000 jobs, half of them notebook sessions on a
+//!   pool of 1,000 of the 10,000 nodes that batch borrows, with preemption (requeue) on.
+//!
+//! Measured: the simulation with its metrics (`run::run`). Run with
+//! `cargo bench --bench cluster`; `CLUSTERSIM_BENCH_JOBS` changes the job count of both.
 
 use clustersim::policy::PolicyKind;
 use clustersim::run::{run, RunOptions};
 use clustersim::scenario;
 use clustersim::workload::classes::{generate, ClassGenerator};
+use clustersim::workload::Workload;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::path::PathBuf;
 use std::time::Duration;
 
-fn benches(c: &mut Criterion) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench-10k-gpu.toml");
+/// The scenario's generated workload, and its job count.
+fn workload(file: &str) -> (Workload, usize) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
     let loaded = scenario::load(&path).expect("the bench scenario is valid");
     let f = &loaded.scenario;
     let g = f.workload.generator.as_ref().expect("a generated workload");
@@ -30,22 +37,35 @@ fn benches(c: &mut Criterion) {
         placement: f.policy.placement,
         seed: f.seed.unwrap_or(1),
     });
+    (workload, jobs)
+}
+
+fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("cluster");
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(60));
-    group.bench_function(format!("10k-gpu-nodes/{jobs}/easy-best-fit"), |b| {
-        b.iter(|| {
-            run(
-                &workload,
-                PolicyKind::Easy,
-                &RunOptions::default(),
-                &mut |_| {},
-            )
-            .expect("run completes")
-        })
-    });
+    for (file, name) in [
+        ("scenarios/bench-10k-gpu.toml", "10k-gpu-nodes"),
+        (
+            "scenarios/bench-10k-sessions.toml",
+            "10k-gpu-nodes-sessions-preemption",
+        ),
+    ] {
+        let (workload, jobs) = workload(file);
+        group.bench_function(format!("{name}/{jobs}/easy-best-fit"), |b| {
+            b.iter(|| {
+                run(
+                    &workload,
+                    PolicyKind::Easy,
+                    &RunOptions::default(),
+                    &mut |_| {},
+                )
+                .expect("run completes")
+            })
+        });
+    }
     group.finish();
 }
 

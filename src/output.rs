@@ -397,18 +397,18 @@ fn optional_rows() -> Vec<OptionalRow> {
     ]
 }
 
-/// A table of runs side by side: one column per run, one row per metric.
-pub fn comparison_table(runs: &[(&Summary, &Timing)]) -> String {
+/// A table of runs side by side: one column per run (headed by its label), one row per metric.
+pub fn comparison_table(runs: &[(&str, &Summary, &Timing)]) -> String {
     let mut header = vec!["metric".to_string()];
-    header.extend(runs.iter().map(|(s, _)| s.policy.clone()));
+    header.extend(runs.iter().map(|(label, _, _)| label.to_string()));
     let mut table: Vec<Vec<String>> = vec![header];
     for (label, get) in rows() {
         let mut row = vec![label.to_string()];
-        row.extend(runs.iter().map(|(s, _)| get(s)));
+        row.extend(runs.iter().map(|(_, s, _)| get(s)));
         table.push(row);
     }
     for (label, get) in optional_rows() {
-        let cells: Vec<Option<String>> = runs.iter().map(|(s, _)| get(s)).collect();
+        let cells: Vec<Option<String>> = runs.iter().map(|(_, s, _)| get(s)).collect();
         if cells.iter().any(Option::is_some) {
             let mut row = vec![label.to_string()];
             row.extend(
@@ -422,7 +422,7 @@ pub fn comparison_table(runs: &[(&Summary, &Timing)]) -> String {
     let mut wall = vec!["simulation wall time (s)".to_string()];
     wall.extend(
         runs.iter()
-            .map(|(_, t)| format!("{:.3}", t.simulation_wall_s)),
+            .map(|(_, _, t)| format!("{:.3}", t.simulation_wall_s)),
     );
     table.push(wall);
     let widths: Vec<usize> = (0..table[0].len())

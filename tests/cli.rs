@@ -8,17 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 #[test]
-fn demo_needs_no_input_and_compares_the_three_policies() {
+fn demo_needs_no_input_and_tells_the_pool_story() {
     let out = clustersim(&[]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     for word in [
-        "fcfs",
-        "easy",
-        "conservative",
+        "no-pool",
+        "pool-preemption",
+        "sessions on target (%)",
+        "batch wait mean (s)",
+        "preemptions",
         "utilization",
-        "wait mean (s)",
-        "bounded slowdown mean",
+        "clustersim run --demo policies",
     ] {
         assert!(stdout.contains(word), "demo output lacks {word}:\n{stdout}");
     }
@@ -33,6 +34,39 @@ fn demo_needs_no_input_and_compares_the_three_policies() {
             .join("\n")
     };
     assert_eq!(strip(&out), strip(&run));
+    // The story: a pool starts more sessions on target than none; preemption lets batch
+    // borrow it back, so batch waits less than with a dedicated pool.
+    let row = |label: &str| -> Vec<f64> {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no row {label}:\n{stdout}"));
+        line[label.len()..]
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    let on_target = row("sessions on target (%)");
+    let batch_wait = row("batch wait mean (s)");
+    assert!(on_target[1] > on_target[0], "{stdout}");
+    assert!(batch_wait[2] < batch_wait[1], "{stdout}");
+}
+
+#[test]
+fn the_policies_demo_compares_the_three_policies() {
+    let out = clustersim(&["run", "--demo", "policies"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "fcfs",
+        "easy",
+        "conservative",
+        "utilization",
+        "wait mean (s)",
+        "bounded slowdown mean",
+    ] {
+        assert!(stdout.contains(word), "demo output lacks {word}:\n{stdout}");
+    }
 }
 
 /// The files `run --out` writes by default besides the foundation's four.
@@ -439,11 +473,14 @@ fn demo_with_out_writes_reports_and_the_readme_picture_is_current() {
     let o = clustersim(&["run", "--out", out_dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("compare.html"));
-    for policy in ["fcfs", "easy", "conservative"] {
+    for run in ["no-pool", "pool", "pool-preemption"] {
         for file in REPORT_FILES {
-            assert!(out_dir.join(policy).join(file).is_file(), "{policy}/{file}");
+            assert!(out_dir.join(run).join(file).is_file(), "{run}/{file}");
         }
     }
+    assert!(out_dir
+        .join("pool-preemption/plots/preemptions.svg")
+        .is_file());
     for file in [
         "compare.html",
         "compare.md",
@@ -458,6 +495,22 @@ fn demo_with_out_writes_reports_and_the_readme_picture_is_current() {
         "docs/demo-runs.png is stale: regenerate it with \
          `cargo run --release -- run --out /tmp/demo && cp /tmp/demo/plots/runs.png docs/demo-runs.png`"
     );
+    // The policies demo writes one folder per policy.
+    let policies = dir.join("policies");
+    let o = clustersim(&[
+        "run",
+        "--demo",
+        "policies",
+        "--out",
+        policies.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for policy in ["fcfs", "easy", "conservative"] {
+        assert!(
+            policies.join(policy).join("report.html").is_file(),
+            "{policy}"
+        );
+    }
 }
 
 #[test]

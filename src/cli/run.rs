@@ -6,7 +6,7 @@ use super::progress::run_with_progress;
 use super::{Cli, Command};
 use crate::outdir::{self, Staged};
 use crate::output;
-use crate::plan::{plan_run, RunRequest, WorkloadRequest};
+use crate::plan::{plan_run, RunPlan, RunRequest, WorkloadRequest};
 use crate::policy::PolicyKind;
 use crate::report::{self, compare, ReportOptions, TableFormat};
 use crate::run::RunOutcome;
@@ -27,12 +27,12 @@ pub struct RunArgs {
     /// built-in demo runs.
     #[arg(long, short, value_name = "FILE")]
     pub workload: Option<PathBuf>,
-    /// Scheduling policy. Default: easy for a trace; all three for the demo.
+    /// Scheduling policy. Default: easy for a trace; all three for the policies demo.
     #[arg(long, short, value_enum)]
     pub policy: Option<PolicyKind>,
     /// Write the run's results to this directory: jobs.csv, dropped.csv, summary.json,
-    /// timing.json, the tables (see --format), plots/ (PNG and SVG) and report.html. The demo
-    /// writes one subdirectory per policy and compare.html beside them.
+    /// timing.json, the tables (see --format), plots/ (PNG and SVG) and report.html. The demos
+    /// write one subdirectory per run and compare.html beside them.
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Format of the tables jobs, summary and timeseries (jobs.csv is always written)
@@ -68,6 +68,11 @@ pub struct RunArgs {
     /// Print nothing on standard output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Without a scenario or --workload, which demo runs: the sessions-and-batch trade-off
+    /// (no pool, a pool, a pool with preemption) or the comparison of the three policies
+    /// [default: tradeoff].
+    #[arg(long, value_enum)]
+    pub demo: Option<DemoKind>,
     /// Run even when every job of the workload, or every job of one generated class, is
     /// dropped (by default that is an error: such a run is almost always a scenario that
     /// cannot be placed).
@@ -95,6 +100,8 @@ impl From<&RunArgs> for RunRequest {
             quiet: _,
             // Obeyed by the command when it writes, not by the plan.
             force: _,
+            // Which demo: the command plans it.
+            demo: _,
             allow_empty: _,
         } = args;
         RunRequest {
@@ -120,43 +127,119 @@ pub(super) fn bare_run_args() -> Result<RunArgs> {
     }
 }
 
+/// The built-in demo's scenario (`scenarios/demo.toml`, compiled in): its points are the
+/// demo's runs.
+const DEMO_SCENARIO: &str = include_str!("../../scenarios/demo.toml");
+const DEMO_PATH: &str = "scenarios/demo.toml";
+
+/// Which built-in demo a bare `clustersim run` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoKind {
+    /// Sessions and batch on a GPU cluster: no pool, a pool, a pool with preemption
+    /// (`scenarios/demo.toml`).
+    Tradeoff,
+    /// The three policies (fcfs, easy, conservative) on a generated batch workload.
+    Policies,
+}
+
+/// What `run` runs: labelled plans (one per demo point; else one), each under its policies.
+fn plans(
+    args: &RunArgs,
+    loaded: Option<&scenario::LoadedScenario>,
+) -> Result<Vec<(String, RunPlan)>> {
+    let request = RunRequest::from(args);
+    let tradeoff = args.scenario.is_none()
+        && args.workload.is_none()
+        && args.demo.unwrap_or(DemoKind::Tradeoff) == DemoKind::Tradeoff;
+    if !tradeoff {
+        return Ok(vec![(String::new(), plan_run(&request, loaded, None)?)]);
+    }
+    let demo = scenario::from_text(std::path::Path::new(DEMO_PATH), DEMO_SCENARIO.to_string())?;
+    let sweep = crate::sweep::spec::Sweep::from_scenario(&demo)?;
+    (0..sweep.runs.len())
+        .map(|i| {
+            let point = sweep.scenario_of(i)?;
+            let label = point
+                .scenario
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("point-{i}"));
+            Ok((label, plan_run(&request, Some(&point), None)?))
+        })
+        .collect()
+}
+
 pub(super) fn run_command(args: RunArgs) -> Result<()> {
     let loaded = match &args.scenario {
         Some(path) => Some(scenario::load(path)?),
         None => None,
     };
-    let plan = plan_run(&RunRequest::from(&args), loaded.as_ref(), None)?;
+    let plans = plans(&args, loaded.as_ref())?;
     if !args.allow_empty {
-        crate::plan::refuse_all_dropped(&plan.workload, loaded.as_ref(), args.workload.as_deref())?;
+        for (_, plan) in &plans {
+            crate::plan::refuse_all_dropped(
+                &plan.workload,
+                loaded.as_ref(),
+                args.workload.as_deref(),
+            )?;
+        }
     }
-    if let (Some(spec), false) = (&plan.demo, args.quiet) {
-        say!(
-            "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",
-            spec.jobs,
-            spec.procs,
-            spec.load,
-            spec.seed
-        );
-        say!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
+    let tradeoff_demo = plans.len() > 1;
+    if !args.quiet {
+        if tradeoff_demo {
+            let labels: Vec<&str> = plans.iter().map(|(l, _)| l.as_str()).collect();
+            say!(
+                "clustersim demo: GPU notebooks and batch training on 16 nodes of 8 GPUs, {} \
+                 ways: {} ({DEMO_PATH})",
+                plans.len(),
+                labels.join(", ")
+            );
+            say!("The policy comparison of earlier versions: clustersim run --demo policies\n");
+        } else if let Some(spec) = &plans[0].1.demo {
+            say!(
+                "clustersim demo: {} generated jobs on {} processors, offered load {} (seed {})",
+                spec.jobs,
+                spec.procs,
+                spec.load,
+                spec.seed
+            );
+            say!("Replay a real trace with: clustersim run --workload TRACE.swf --policy easy --out DIR\n");
+        }
     }
+    // Each run: its label (folder and column), its plan and its policy.
+    let runs: Vec<(String, &RunPlan, PolicyKind)> = plans
+        .iter()
+        .flat_map(|(label, plan)| {
+            plan.policies.iter().map(move |&policy| {
+                let name = if plan.policies.len() > 1 || label.is_empty() {
+                    policy.as_str().to_string()
+                } else {
+                    label.clone()
+                };
+                (name, plan, policy)
+            })
+        })
+        .collect();
+    let first = &plans[0].1;
     // The output folder is checked before the simulation, so a refusal costs nothing; it is
     // written under a temporary name and renamed into place when complete.
     let input_files = run_inputs(&args, loaded.as_ref());
     let inputs: Vec<&std::path::Path> = input_files.iter().map(PathBuf::as_path).collect();
-    let staged = match &plan.out {
+    let staged = match &first.out {
         Some(out) => Some(Staged::begin(out, &inputs, args.force)?),
         None => None,
     };
-    let (workload, policies, options) = (&plan.workload, &plan.policies, &plan.options);
+    let per_run_dirs = runs.len() > 1;
     let mut outcomes: Vec<RunOutcome> = Vec::new();
     let mut run_dirs: Vec<PathBuf> = Vec::new();
-    for &policy in policies {
-        let mut outcome = run_with_progress(workload, policy, options)?;
+    for (label, plan, policy) in &runs {
+        let (workload, policy) = (&plan.workload, *policy);
+        let mut outcome = run_with_progress(workload, policy, &plan.options)?;
         debug_checks(policy, workload, &outcome)?;
         outcome.timing.peak_memory_mib = output::peak_memory_mib();
         if let Some(staged) = &staged {
-            let dir = if plan.per_policy_dirs {
-                staged.path().join(policy.as_str())
+            let dir = if per_run_dirs {
+                staged.path().join(label)
             } else {
                 staged.path().to_path_buf()
             };
@@ -166,55 +249,63 @@ pub(super) fn run_command(args: RunArgs) -> Result<()> {
                 format: plan.format,
                 timeseries_step_s: plan.timeseries_step_s,
                 plots: plan.plots,
-                label: policy.as_str().to_string(),
+                label: label.clone(),
             };
             report::write_report(&dir, workload, &outcome, &report_options)
                 .with_context(|| format!("writing the report to {}", dir.display()))?;
-            if plan.per_policy_dirs {
-                // Each policy's folder is a finished run of its own (the notebooks read one).
+            if per_run_dirs {
+                // Each run's folder is a finished run of its own (the notebooks read one).
                 outdir::write_manifest(&dir)?;
             }
             run_dirs.push(dir);
         }
         outcomes.push(outcome);
     }
-    if let (Some(staged), true) = (&staged, run_dirs.len() > 1 && plan.plots) {
+    if let (Some(staged), true) = (&staged, run_dirs.len() > 1 && first.plots) {
         let runs = compare::load_runs(&run_dirs)?;
         compare::write_compare_dir(staged.path(), &runs)?;
     }
-    if let (Some(staged), Some(out)) = (staged, &plan.out) {
+    if let (Some(staged), Some(out)) = (staged, &first.out) {
         staged
             .finish()
             .with_context(|| format!("putting the results in place at {}", out.display()))?;
     }
     if !args.quiet {
-        let first = &outcomes[0].summary;
-        say!(
-            "workload: {} ({} processors)",
-            first.workload,
-            first.machine_procs
-        );
+        let summary = &outcomes[0].summary;
+        if tradeoff_demo {
+            say!("workload: {}", summary.workload);
+        } else {
+            say!(
+                "workload: {} ({} processors)",
+                summary.workload,
+                summary.machine_procs
+            );
+        }
         say!(
             "jobs: {} in input, {} simulated, dropped: {}",
-            first.jobs.input,
-            first.jobs.simulated,
-            output::dropped_line(first)
+            summary.jobs.input,
+            summary.jobs.simulated,
+            output::dropped_line(summary)
         );
         say!();
-        let runs: Vec<_> = outcomes.iter().map(|o| (&o.summary, &o.timing)).collect();
-        say_raw!("{}", output::comparison_table(&runs));
-        if let Some(out) = &plan.out {
-            let page = if run_dirs.len() > 1 && plan.plots {
+        let table: Vec<_> = runs
+            .iter()
+            .zip(&outcomes)
+            .map(|((label, _, _), o)| (label.as_str(), &o.summary, &o.timing))
+            .collect();
+        say_raw!("{}", output::comparison_table(&table));
+        if let Some(out) = &first.out {
+            let page = if run_dirs.len() > 1 && first.plots {
                 out.join("compare.html")
             } else {
                 out.join("report.html")
             };
             say!("\nresults written to {}", out.display());
-            if plan.plots {
+            if first.plots {
                 say!("open {} in a browser", page.display());
             }
-        } else if plan.demo.is_some() {
-            say!("\nAdd --out DIR to write tables, plots and an HTML report.");
+        } else if tradeoff_demo || first.demo.is_some() {
+            say!("\nAdd --out DIR to write tables, plots and HTML reports.");
         }
     }
     Ok(())

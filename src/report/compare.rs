@@ -407,9 +407,34 @@ pub fn runs_plot(runs: &[ComparedRun]) -> RunsPlot {
             })
             .collect()
     };
-    RunsPlot {
-        runs: runs.iter().map(|r| r.name.clone()).collect(),
-        panels: vec![
+    // Runs with sessions show what they trade: sessions on target against batch wait.
+    let sessions = runs.iter().any(|r| {
+        r.summary
+            .pointer("/metrics/session_start/requests")
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n > 0)
+    });
+    let panels = if sessions {
+        vec![
+            (
+                "sessions on target (%)".to_string(),
+                pick("/metrics/session_start/on_target_share", 100.0),
+            ),
+            (
+                "session time to start p95 (s)".to_string(),
+                pick("/metrics/session_start/time_to_start_p95_s", 1.0),
+            ),
+            (
+                "batch mean wait (hours)".to_string(),
+                pick("/metrics/batch/wait_mean_s", 1.0 / 3_600.0),
+            ),
+            (
+                "utilization (%)".to_string(),
+                pick("/metrics/utilization", 100.0),
+            ),
+        ]
+    } else {
+        vec![
             (
                 "mean wait (hours)".to_string(),
                 pick("/metrics/all/wait_mean_s", 1.0 / 3_600.0),
@@ -426,7 +451,11 @@ pub fn runs_plot(runs: &[ComparedRun]) -> RunsPlot {
                 "utilization (%)".to_string(),
                 pick("/metrics/utilization", 100.0),
             ),
-        ],
+        ]
+    };
+    RunsPlot {
+        runs: runs.iter().map(|r| r.name.clone()).collect(),
+        panels,
     }
 }
 

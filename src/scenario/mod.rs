@@ -442,6 +442,12 @@ pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
         key: "(file)".to_string(),
         message: format!("cannot read the file: {e}"),
     })?;
+    from_text(path, text)
+}
+
+/// Reads and validates scenario `text`, as if read from `path` (a built-in scenario names
+/// the repository file it was compiled from).
+pub fn from_text(path: &Path, text: String) -> Result<LoadedScenario, ScenarioError> {
     let scenario = parse(&text).map_err(|(key, line, message)| ScenarioError {
         file: path.display().to_string(),
         line,
