@@ -5,7 +5,7 @@
 //! - `scenarios/bench-10k-gpu.toml`: 1,000,000 generated GPU jobs on 10,000 nodes with 8
 //!   GPUs each, under EASY with best-fit placement;
 //! - `scenarios/bench-10k-sessions.toml`: 200,000 jobs, half of them notebook sessions on a
-//!   pool of 1,000 of the 10,000 nodes that batch borrows, with preemption (requeue) on.
+//!   pool of 400 of the 10,000 nodes that batch borrows, with preemption (requeue) on.
 //!
 //! Measured: the simulation with its metrics (`run::run`). Run with
 //! `cargo bench --bench cluster`; `CLUSTERSIM_BENCH_JOBS` changes the job count of both.

@@ -256,15 +256,29 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
     }
 
     fn full_pass(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
-        while let Some(head) = self.queue.first() {
-            match self.machine.place_now(head.job, view) {
-                Some(placement) => self.start(head.job, placement, view, decisions),
-                None if self.preempt(head.job, view, decisions) => {}
-                None => break,
+        // Under EASY a job waiting for its victims' grace is passed over (room is being made
+        // for it): the head is the first job after it that cannot start. FCFS waits.
+        let pass_over = |policy: &Self, job: JobIdx| {
+            policy.backfilling == Backfilling::Easy
+                && policy
+                    .preemption
+                    .as_ref()
+                    .is_some_and(|p| p.awaits_grace(job))
+        };
+        let mut from = QueueKey::FIRST;
+        let head = loop {
+            let Some(key) = self.queue.find_from(from, |_, _| true) else {
+                break None;
+            };
+            match self.machine.place_now(key.job, view) {
+                Some(placement) => self.start(key.job, placement, view, decisions),
+                None if self.preempt(key.job, view, decisions) => {}
+                None if pass_over(self, key.job) => from = key.next(),
+                None => break Some(key),
             }
-        }
+        };
         self.resume_suspended(view, decisions);
-        self.last = self.queue.first().map(|head_key| LastPass {
+        self.last = head.map(|head_key| LastPass {
             head: head_key.job,
             reservation: match self.backfilling {
                 Backfilling::Off => None,
@@ -445,10 +459,13 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
         self.queue.compact_if_sparse();
         let head = self.queue.first().map(|k| k.job);
         match self.last.take() {
-            // With preemption every pass is a full one: a blocked head may preempt jobs
+            // A blocked head that may preempt gets a full pass: it may preempt jobs
             // started since.
             Some(last)
-                if !self.job_ended && self.preemption.is_none() && Some(last.head) == head =>
+                if !self.job_ended
+                    && Some(last.head) == head
+                    && !(self.preemption.is_some()
+                        && head.is_some_and(|h| super::preemption::may_preempt(view, h))) =>
             {
                 self.arrivals_pass(last, view, decisions)
             }

@@ -20,14 +20,16 @@
 //!    placement rule place the job, narrowed to those on the chosen nodes and pruned from
 //!    the last to the first while the job still fits without one. Victims with no grace
 //!    time let go now and the job starts now; otherwise the job waits for the longest
-//!    grace of its victims, and is tried again then in queue order.
+//!    grace of its victims, and is tried again then in queue order. Meanwhile, under EASY,
+//!    the jobs behind it are tried as if it were not there (room is being made for it: it
+//!    is not the head); FCFS waits.
 //!
 //! The policy accounts for its victims, resumptions and starts in its own machine copy
 //! within the pass, and ignores the transitions the engine then tells it of for them.
 
 use super::machine::RunningJob;
 use super::{Decision, SchedView};
-use crate::cluster::nodes::SharePart;
+use crate::cluster::nodes::{Nodes, SharePart};
 use crate::cluster::spec::PreemptMode;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::JobState;
@@ -68,6 +70,17 @@ pub fn tier_of(view: &SchedView, job: JobIdx) -> Option<i32> {
     of(view, job).map(|p| p.tier)
 }
 
+/// Whether `job` may preempt anything: some partition of a lower tier than its own may be
+/// preempted (else no running job is ever a candidate for it).
+pub fn may_preempt(view: &SchedView, job: JobIdx) -> bool {
+    let (Some(tier), Some((nw, _))) = (tier_of(view, job), view.nodes) else {
+        return false;
+    };
+    nw.partition_preemption
+        .iter()
+        .any(|p| p.tier < tier && p.mode != PreemptMode::Off)
+}
+
 /// A partition's preemption settings for job `job`.
 fn of(view: &SchedView, job: JobIdx) -> Option<PartitionPreemption> {
     view.nodes?.0.preemption_of(job.get())
@@ -93,6 +106,11 @@ impl Preemption {
         if let Some(at) = self.suspended_at.remove(&job) {
             self.suspended.remove(&(at, job));
         }
+    }
+
+    /// Whether `job` waits for its victims' grace time.
+    pub fn awaits_grace(&self, job: JobIdx) -> bool {
+        self.waiting_until.contains_key(&job)
     }
 
     /// When the policy wants a pass: the earliest end of a victim's grace.
@@ -175,7 +193,18 @@ impl Preemption {
         if self.waiting_until.contains_key(&job) {
             return None;
         }
+        if !may_preempt(view, job) {
+            return None;
+        }
         let tier = of(view, job)?.tier;
+        // A victim must hold some node the job may use.
+        let (nw, nodes) = view.nodes?;
+        let request = &nw.requests[job.get()];
+        let usable = |v: JobIdx| {
+            view.allocation(v)
+                .iter()
+                .any(|&n| Nodes::allowed(request, nodes.type_index(n)))
+        };
         // (tier, the segment's start, latest first, highest job first) → victim order.
         let mut candidates: Vec<(i32, std::cmp::Reverse<SimTime>, std::cmp::Reverse<JobIdx>)> =
             running
@@ -185,7 +214,8 @@ impl Preemption {
                     (p.tier < tier
                         && p.mode != PreemptMode::Off
                         && view.state(v) == JobState::Running
-                        && !self.leaving.contains(&v))
+                        && !self.leaving.contains(&v)
+                        && usable(v))
                     .then_some((
                         p.tier,
                         std::cmp::Reverse(view.segment_start(v)),
