@@ -47,7 +47,15 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
     }
     for (i, j) in jobs.iter().enumerate() {
         let checkpoints = workload.nodes.as_ref().and_then(|nw| nw.checkpointing(i));
-        check_life(j, &result.log[i], result, &by_job[i], i, checkpoints)?;
+        let stages = workload
+            .nodes
+            .as_ref()
+            .is_some_and(|nw| nw.staging(i).any());
+        let job = JobModel {
+            checkpoints,
+            stages,
+        };
+        check_life(j, &result.log[i], result, &by_job[i], i, job)?;
     }
     // The idle culler ends running sessions, once each: cancelled at the cull, in a segment
     // that ended then.
@@ -98,6 +106,15 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
     Ok(())
 }
 
+/// What a job's class says of its life beyond its work and limit.
+#[derive(Clone, Copy)]
+struct JobModel {
+    /// Its checkpoints, if it takes any.
+    checkpoints: Option<Checkpointing>,
+    /// Whether it stages data through the shared file system.
+    stages: bool,
+}
+
 /// One job's life, replayed from its segments.
 fn check_life(
     j: &Job,
@@ -105,8 +122,9 @@ fn check_life(
     result: &RunResult,
     segments: &[u32],
     i: usize,
-    checkpoints: Option<Checkpointing>,
+    model: JobModel,
 ) -> Result<(), Violation> {
+    let checkpoints = model.checkpoints;
     let id = j.trace_id;
     let fail = |what: String| Err(Violation(format!("job {id}: {what}")));
     if log.segments as usize != segments.len() {
@@ -172,14 +190,32 @@ fn check_life(
         }
         let len = (s.end - s.start).as_ms();
         ran += len;
+        // Stages: in at the start, out at the end, never overlapping, only for jobs that
+        // stage.
+        let staging = s.stage_in_ms.saturating_add(s.stage_out_ms);
+        if staging > len || (staging > 0 && !model.stages) {
+            return fail(format!(
+                "a segment of {len} ms staged {} ms in and {} ms out{}",
+                s.stage_in_ms,
+                s.stage_out_ms,
+                if model.stages {
+                    ""
+                } else {
+                    " though the job stages nothing"
+                }
+            ));
+        }
         // The time the work left needs at this rate (checkpoints included), and the work
         // left (and the checkpoint saved) after `len` of it.
-        // A fresh start's start-up latency comes first: no work, but time and limit.
+        // A fresh start's start-up latency (after its stage in) and the stages: no work, but
+        // time and limit.
         let startup = u64::from(s.startup_ms);
-        let need = startup.saturating_add(match checkpoints {
-            None => s.rate.time_for(remaining),
-            Some(c) => c.time_to_finish(work - remaining, work, s.rate),
-        });
+        let need = startup
+            .saturating_add(staging)
+            .saturating_add(match checkpoints {
+                None => s.rate.time_for(remaining),
+                Some(c) => c.time_to_finish(work - remaining, work, s.rate),
+            });
         let before = remaining;
         let after = |len: u64| match checkpoints {
             None => (before - s.rate.work_in(len).min(before), None),
@@ -200,7 +236,11 @@ fn check_life(
                 remaining = 0;
             }
             SegmentEnd::Timeout => {
-                if len != limit_left || need <= limit_left {
+                // A job that stages may time out with its work done (while it stages out),
+                // or while staging in with no start-up or work to follow: then its stages'
+                // times fill the segment exactly.
+                let staging_cut = model.stages && need == len;
+                if len != limit_left || (need <= limit_left && !staging_cut) {
                     return fail(format!(
                         "a segment timed out after {len} ms with {limit_left} ms of limit and \
                          {remaining} ms of work left"
@@ -220,7 +260,7 @@ fn check_life(
             }
         }
         if s.ended != SegmentEnd::Completed {
-            let (left, saved_now) = after(len.saturating_sub(startup));
+            let (left, saved_now) = after(len.saturating_sub(startup).saturating_sub(staging));
             remaining = left;
             if let Some(at) = saved_now {
                 saved = at;

@@ -307,6 +307,11 @@ pub(crate) struct Budget {
     pub(crate) limit_left_ms: u64,
     /// Work saved by the last checkpoint, ms (0 for a job without checkpoints).
     pub(crate) checkpointed_ms: u64,
+    /// Data still to stage in before the work, bytes (set at each fresh start; what a
+    /// suspension cut short is left for the resumed segment).
+    pub(crate) stage_in_left_bytes: u64,
+    /// Data still to write out once the work is done, bytes.
+    pub(crate) stage_out_left_bytes: u64,
 }
 
 /// Everything the engine keeps of one job during a run, together so that the start and the
@@ -344,6 +349,12 @@ pub struct Segment {
     /// Its start-up latency, ms: the time at its start spent before any work (a fresh
     /// start of a job with a start-up latency; 0 otherwise).
     pub startup_ms: u32,
+    /// Time spent staging data in at its start, ms (before the start-up latency and the
+    /// work; see [`crate::filesystem`]); the whole segment if it was cut short while
+    /// staging in.
+    pub stage_in_ms: u64,
+    /// Time spent writing data out at its end, ms (after the work was done).
+    pub stage_out_ms: u64,
     /// How it ended.
     pub ended: SegmentEnd,
 }
@@ -526,6 +537,8 @@ impl RunResult {
                 first_node: 0,
                 node_count: 0,
                 startup_ms: 0,
+                stage_in_ms: 0,
+                stage_out_ms: 0,
                 ended: SegmentEnd::Completed,
             })
             .collect();

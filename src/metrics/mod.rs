@@ -180,6 +180,10 @@ pub struct ScheduleMetrics {
     /// Runs with per-user QOS limits: the sessions they rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qos: Option<QosMetrics>,
+    /// Runs with a shared file system (`[filesystem]`): staging time, busy time, stagers.
+    /// Set by [`crate::run::run`], which holds the settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<crate::filesystem::FileSystemMetrics>,
 }
 
 /// Sessions rejected at submission by per-user QOS limits, by the limit they would have
@@ -291,6 +295,7 @@ pub fn compute(
         culler: resources::culler(workload, result),
         rates: None,
         credits: None,
+        filesystem: None,
         qos: result.rejected.as_ref().map(|rejected| {
             let count = |l: crate::lifecycle::QosLimit| {
                 rejected.iter().filter(|r| r.limit == l).count() as u64

@@ -216,6 +216,30 @@ const METRICS: &[Metric] = &[
         decimals: 1,
         scale: 1.0 / 3600.0,
     },
+    Metric {
+        label: "file system busy (%)",
+        pointer: "/metrics/filesystem/busy_fraction",
+        decimals: 1,
+        scale: 100.0,
+    },
+    Metric {
+        label: "time staging in (h)",
+        pointer: "/metrics/filesystem/stage_in_s",
+        decimals: 1,
+        scale: 1.0 / 3600.0,
+    },
+    Metric {
+        label: "time staging out (h)",
+        pointer: "/metrics/filesystem/stage_out_s",
+        decimals: 1,
+        scale: 1.0 / 3600.0,
+    },
+    Metric {
+        label: "mean jobs staging while busy",
+        pointer: "/metrics/filesystem/stagers_mean",
+        decimals: 2,
+        scale: 1.0,
+    },
 ];
 
 /// Reads `summary.json` from each directory.
@@ -301,6 +325,10 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
     let any_rates = runs
         .iter()
         .any(|r| r.summary.pointer("/metrics/rates").is_some());
+    // File system rows only where some run had a file system.
+    let any_fs = runs
+        .iter()
+        .any(|r| r.summary.pointer("/metrics/filesystem").is_some());
     // Culler rows only where some run had the culler on.
     let any_culler = runs
         .iter()
@@ -316,6 +344,9 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
             continue;
         }
         if m.pointer.starts_with("/metrics/rates/") && !any_rates {
+            continue;
+        }
+        if m.pointer.starts_with("/metrics/filesystem/") && !any_fs {
             continue;
         }
         let mut row = vec![m.label.to_string()];

@@ -111,8 +111,9 @@ pub fn is_metric_name(name: &str) -> bool {
     let Some((block, field)) = name.split_once('.') else {
         return false;
     };
-    // The block's fields, read from its default; the culler, failure, rate, QOS and
-    // credit blocks are only in runs that turn them on (the others have empty cells).
+    // The block's fields, read from its default; the culler, failure, rate, QOS, credit
+    // and file system blocks are only in runs that turn them on (the others have empty
+    // cells).
     let fields = match block {
         "all" | "batch" | "interactive" => fields_of::<crate::metrics::ClassMetrics>(),
         "lifecycle" => fields_of::<crate::metrics::LifecycleMetrics>(),
@@ -122,6 +123,7 @@ pub fn is_metric_name(name: &str) -> bool {
         "rates" => fields_of::<crate::rates::RateMetrics>(),
         "qos" => fields_of::<crate::metrics::QosMetrics>(),
         "credits" => fields_of::<crate::credits::CreditMetrics>(),
+        "filesystem" => fields_of::<crate::filesystem::FileSystemMetrics>(),
         _ => return false,
     };
     // A list (the chargeback rows) is no single number.

@@ -21,6 +21,7 @@ use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
 use crate::cluster::spec::{ClusterSpec, JobKinds, MAX_NODE_TYPES};
 use crate::engine::rng::RandomStreams;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::filesystem::Staging;
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
 use serde::Deserialize;
@@ -170,6 +171,14 @@ pub struct JobClassSpec {
     /// nodes span leaf switches and `[rates] fabric_slowdown` is above 0.
     #[serde(default)]
     pub communication_share: Option<f64>,
+    /// Data each job reads from the shared file system before its work, GB (default 0),
+    /// at every fresh start (its first, and after a requeue); needs a `[filesystem]`.
+    #[serde(default)]
+    pub stage_in_gb: f64,
+    /// Data each job writes to the shared file system once its work is done, GB (default
+    /// 0); needs a `[filesystem]`.
+    #[serde(default)]
+    pub stage_out_gb: f64,
 }
 
 impl JobClassSpec {
@@ -178,6 +187,14 @@ impl JobClassSpec {
         ClassShares {
             gpu_bound: self.gpu_bound_share,
             communication: self.communication_share,
+        }
+    }
+
+    /// What each job of the class stages (validated: 0 to [`crate::filesystem::MAX_STAGE_GB`]).
+    pub fn staging(&self) -> Staging {
+        Staging {
+            in_bytes: crate::filesystem::gb_to_bytes(self.stage_in_gb),
+            out_bytes: crate::filesystem::gb_to_bytes(self.stage_out_gb),
         }
     }
 
@@ -352,6 +369,9 @@ pub struct NodeWorkload {
     /// Per class (aligned with `classes`), its shares for the rate model; empty: the
     /// defaults for every class.
     pub class_rates: Vec<ClassShares>,
+    /// Per class (aligned with `classes`), what its jobs stage through the shared file
+    /// system; empty: nothing.
+    pub class_staging: Vec<Staging>,
 }
 
 /// How a job's user behaves: what interactive sessions model beyond their request.
@@ -397,6 +417,7 @@ impl NodeWorkload {
             class_checkpoints: Vec::new(),
             class_accounts: Vec::new(),
             class_rates: Vec::new(),
+            class_staging: Vec::new(),
         }
     }
 
@@ -431,6 +452,15 @@ impl NodeWorkload {
         self.class_of
             .get(i)
             .and_then(|&c| self.class_rates.get(c as usize))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// What job `i` stages through the shared file system.
+    pub fn staging(&self, i: usize) -> Staging {
+        self.class_of
+            .get(i)
+            .and_then(|&c| self.class_staging.get(c as usize))
             .copied()
             .unwrap_or_default()
     }
@@ -1095,6 +1125,11 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             .any(|c| c.rate_shares() != ClassShares::default())
         {
             g.classes.iter().map(JobClassSpec::rate_shares).collect()
+        } else {
+            Vec::new()
+        },
+        class_staging: if g.classes.iter().any(|c| c.staging().any()) {
+            g.classes.iter().map(JobClassSpec::staging).collect()
         } else {
             Vec::new()
         },
