@@ -263,11 +263,11 @@ pub fn stage_intervals(result: &RunResult) -> Vec<(SimTime, SimTime, bool)> {
 }
 
 /// What the file system did (`summary.json` `metrics.filesystem`, present when the
-/// scenario has a `[filesystem]`).
+/// scenario has a `[filesystem]`; its bandwidth is in `options.filesystem`, and not
+/// repeated here, where a sweep over `filesystem.bandwidth_gb_s` would find a metric of
+/// the same name).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FileSystemMetrics {
-    /// The aggregate bandwidth, GB/s.
-    pub bandwidth_gb_s: f64,
     /// Jobs that spent time staging.
     pub jobs_staging: u64,
     /// Time jobs spent staging in, summed over segments, s.
@@ -324,7 +324,6 @@ pub fn metrics(
     }
     let busy_s = busy_ms as f64 / 1000.0;
     FileSystemMetrics {
-        bandwidth_gb_s: settings.bandwidth_gb_s,
         jobs_staging: per_job.iter().filter(|&&ms| ms > 0).count() as u64,
         stage_in_s: in_ms as f64 / 1000.0,
         stage_out_s: out_ms as f64 / 1000.0,

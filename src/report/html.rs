@@ -312,8 +312,8 @@ pub fn run_report(
     if let Some(r) = &s.metrics.rates {
         rates_section(&mut out, r);
     }
-    if let Some(f) = &s.metrics.filesystem {
-        filesystem_section(&mut out, f);
+    if let (Some(f), Some(settings)) = (&s.metrics.filesystem, &s.options.filesystem) {
+        filesystem_section(&mut out, f, settings);
     }
 
     out.push_str("<section id=\"plots\"><h2>Plots</h2>\n");
@@ -520,7 +520,11 @@ fn failure_section(out: &mut String, f: &crate::metrics::FailureMetrics) {
 }
 
 /// What the shared file system did: staging time, busy time, stagers.
-fn filesystem_section(out: &mut String, f: &crate::filesystem::FileSystemMetrics) {
+fn filesystem_section(
+    out: &mut String,
+    f: &crate::filesystem::FileSystemMetrics,
+    settings: &crate::filesystem::FileSystemSettings,
+) {
     out.push_str("<section id=\"filesystem\"><h2>Shared file system</h2>\n");
     out.push_str(
         "<p>Jobs stage their input in at the start of a segment and their output out once \
@@ -531,7 +535,7 @@ fn filesystem_section(out: &mut String, f: &crate::filesystem::FileSystemMetrics
     let rows = vec![
         vec![
             "aggregate bandwidth (GB/s)".into(),
-            format!("{}", f.bandwidth_gb_s),
+            format!("{}", settings.bandwidth_gb_s),
         ],
         vec!["jobs that staged".into(), f.jobs_staging.to_string()],
         vec![
