@@ -26,6 +26,11 @@
 //! does not use it up (Slurm extends a suspended job's end time by the time it was
 //! suspended), and a requeued job starts again with its whole limit (Slurm restarts it as
 //! a new run).
+//!
+//! **Stages.** With a shared file system ([`crate::filesystem`]) a segment is, in order:
+//! its stage in, its start-up latency (fresh starts), its work, its stage out; the stages
+//! take as long as the file system's shares make them, use the limit and do no work
+//! ([`Segment::stage_in_ms`], [`Segment::stage_out_ms`]).
 
 use crate::cluster::nodes::NodeState;
 use crate::engine::time::{SimDuration, SimTime};

@@ -2,13 +2,16 @@
 //! recorded as segments (see [`crate::lifecycle`]).
 //!
 //! At each instant `t` the loop runs rounds until nothing more is due at `t`:
-//! 1. pop every event due at `t` in key order: segment stops (rank 0) end a job's segment
-//!    (completed or timeout), free its resources and are told to the policy; node failures
-//!    and repairs (rank 1) end the segments on a failed node (requeued or failed, by
-//!    class) and take it out of service, or put it back, and are told to the policy;
-//!    arrivals (rank 2) are told to the policy, in queue order; users giving up on waiting
-//!    jobs (rank 3) end them as `abandoned`; the idle culler's runs (rank 4) end idle
-//!    sessions as `cancelled`; policy wake-ups (rank 5) only make sure a pass happens;
+//! 1. pop every event due at `t` in key order: the shared file system's stage ends (rank
+//!    0) start the work of jobs done staging in and complete jobs done staging out;
+//!    segment stops (rank 1) end a job's segment (completed or timeout; a job with output
+//!    to write begins its stage out instead), free its resources and are told to the
+//!    policy; node failures and repairs (rank 2) end the segments on a failed node
+//!    (requeued or failed, by class) and take it out of service, or put it back, and are
+//!    told to the policy; arrivals (rank 3) are told to the policy, in queue order; users
+//!    giving up on waiting jobs (rank 4) end them as `abandoned`; the idle culler's runs
+//!    (rank 5) end idle sessions as `cancelled`; policy wake-ups (rank 6) only make sure a
+//!    pass happens;
 //! 2. one scheduling pass: the policy returns decisions, applied in the order given. Each
 //!    is checked (a start: the job is pending and fits; a suspend: it runs; a resume: it is
 //!    suspended and its cores and GPUs are free again on its nodes; …) and applied, and the
@@ -34,6 +37,11 @@
 //! `Event::JobStop(job)`. Suspending, requeueing or cancelling it withdraws that event by
 //! identity ([`EventQueue::cancel`]); a resumed job gets a new one. The stop that pops is
 //! therefore always the running segment's (checked: its due time is recorded and compared).
+//!
+//! **Staging** ([`crate::filesystem`], when `SimOptions::filesystem` is set): a segment
+//! stages its input in, spends its start-up latency, works, and stages its output out.
+//! While a job stages, its one stop event is at its time limit; one `StagingEnds` event is
+//! queued at the next stage end and moved whenever a job begins or stops staging.
 
 use crate::cluster::nodes::{NodeState, Nodes, SharePart};
 use crate::cluster::ProcessorPool;
