@@ -542,3 +542,158 @@ fn check_down_nodes(workload: &Workload, result: &RunResult) -> Result<(), Viola
     }
     Ok(())
 }
+
+/// With a shared file system: the stages recorded in the segments, replayed against the
+/// bandwidth apart from the engine's bookkeeping. While `n` jobs stage, each has
+/// received `⌊T × B / n⌋` bytes after `T` ms (the remainder carried between stretches
+/// while `n` stays the same); then:
+/// - a fresh segment (a job's first, or after a requeue) stages all of the job's input,
+///   a resumed one what a suspension left of it; a stage moves more than nothing;
+/// - a stage ends exactly the millisecond its data is all moved (not a millisecond later)
+///   or, with data left, when its segment is cut short there;
+/// - a stage out is done if and only if its segment completed, and a segment that
+///   completed wrote all of the job's output.
+pub fn check_filesystem(
+    workload: &Workload,
+    result: &RunResult,
+    settings: Option<crate::filesystem::FileSystemSettings>,
+) -> Result<(), Violation> {
+    let Some(settings) = settings else {
+        return Ok(());
+    };
+    let Some(nw) = workload.nodes.as_deref() else {
+        return Ok(());
+    };
+    let b = u128::from(settings.bytes_per_ms());
+    let segs = &result.segments;
+    let name = |k: usize| workload.jobs[segs[k].job.get()].trace_id;
+    // (time, what: 0 stage ends, 1 segment ends, 2 segment starts, 3 stage starts, segment,
+    // stage out)
+    let mut events: Vec<(SimTime, u8, usize, bool)> = Vec::new();
+    for (k, s) in segs.iter().enumerate() {
+        events.push((s.start, 2, k, false));
+        events.push((s.end, 1, k, false));
+        if s.stage_in_ms > 0 {
+            let to = s.start + crate::engine::time::SimDuration::from_ms(s.stage_in_ms);
+            events.push((s.start, 3, k, false));
+            events.push((to, 0, k, false));
+        }
+        if s.stage_out_ms > 0 {
+            let from = SimTime::from_ms(s.end.as_ms().saturating_sub(s.stage_out_ms));
+            events.push((from, 3, k, true));
+            events.push((s.end, 0, k, true));
+        }
+    }
+    events.sort_unstable();
+    // Per job: (input left, output left), bytes; the previous segment's end.
+    let mut left: Vec<(u64, u64)> = vec![(0, 0); workload.jobs.len()];
+    let mut previous: Vec<Option<SegmentEnd>> = vec![None; workload.jobs.len()];
+    // Stagers by (segment, out): bytes left.
+    let mut active: std::collections::BTreeMap<(usize, bool), u64> = Default::default();
+    let mut last = SimTime::ZERO;
+    // The share's remainder carried while the number of stagers stays the same.
+    let (mut carry, mut carry_n) = (0u128, 0u128);
+    let mut e = 0;
+    while e < events.len() {
+        let t = events[e].0;
+        // Progress is brought up to date only when a stage begins or ends (as the engine
+        // does: rounding down per stretch, the stretches must be the same).
+        let stages_change = events[e..]
+            .iter()
+            .take_while(|ev| ev.0 == t)
+            .any(|ev| ev.1 == 0 || ev.1 == 3);
+        let dt = u128::from(t.saturating_since(last).as_ms());
+        let n = active.len() as u128;
+        if stages_change && dt > 0 && n > 0 {
+            if n != carry_n {
+                (carry, carry_n) = (0, n);
+            }
+            let each = (dt * b + carry) / n;
+            let by_last_ms = ((dt - 1) * b + carry) / n;
+            carry = (dt * b + carry) % n;
+            for (&(k, _), bytes) in active.iter_mut() {
+                if u128::from(*bytes) <= by_last_ms {
+                    return Err(Violation(format!(
+                        "job {}: a stage of its segment at {} had moved all its data by {}, \
+                         yet went on to {t}",
+                        name(k),
+                        segs[k].start,
+                        SimTime::from_ms(t.as_ms() - 1)
+                    )));
+                }
+                *bytes = u64::try_from(u128::from(*bytes).saturating_sub(each)).unwrap_or(0);
+            }
+        }
+        if stages_change {
+            last = t;
+        }
+        while e < events.len() && events[e].0 == t {
+            let (_, what, k, out) = events[e];
+            let s = &segs[k];
+            let i = s.job.get();
+            let fail = |what: String| Err(Violation(format!("job {}: {what}", name(k))));
+            match what {
+                0 => {
+                    let bytes = active.remove(&(k, out)).unwrap_or(0);
+                    if out {
+                        left[i].1 = bytes;
+                        if (bytes == 0) != (s.ended == SegmentEnd::Completed) {
+                            return fail(format!(
+                                "a stage out ended at {t} with {bytes} bytes left, its segment {}",
+                                s.ended.as_str()
+                            ));
+                        }
+                    } else {
+                        left[i].0 = bytes;
+                        if bytes > 0 && (s.end != t || s.ended == SegmentEnd::Completed) {
+                            return fail(format!(
+                                "a stage in ended at {t} with {bytes} bytes left, its segment \
+                                 not cut short then"
+                            ));
+                        }
+                    }
+                }
+                1 => {
+                    if s.ended == SegmentEnd::Completed && left[i].1 > 0 {
+                        return fail(format!(
+                            "completed at {t} with {} bytes of output not written",
+                            left[i].1
+                        ));
+                    }
+                    previous[i] = Some(s.ended);
+                }
+                2 => {
+                    let fresh = previous[i].is_none_or(|p| p != SegmentEnd::Suspended);
+                    if fresh {
+                        let st = nw.staging(i);
+                        left[i] = (st.in_bytes, st.out_bytes);
+                    }
+                    if left[i].0 > 0 && s.stage_in_ms == 0 && s.end > s.start {
+                        return fail(format!(
+                            "a segment at {t} ran without staging in its {} bytes",
+                            left[i].0
+                        ));
+                    }
+                }
+                _ => {
+                    let bytes = if out { left[i].1 } else { left[i].0 };
+                    if bytes == 0 || (out && left[i].0 > 0) {
+                        return fail(format!(
+                            "a stage {} at {t} with {bytes} bytes to move",
+                            if out { "out" } else { "in" }
+                        ));
+                    }
+                    active.insert((k, out), bytes);
+                }
+            }
+            e += 1;
+        }
+        if let Some((&(k, _), _)) = active.iter().find(|(_, &bytes)| bytes == 0) {
+            return Err(Violation(format!(
+                "job {}: a stage had moved all its data at {t} but did not end",
+                name(k)
+            )));
+        }
+    }
+    Ok(())
+}

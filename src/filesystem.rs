@@ -21,14 +21,14 @@
 //!
 //! **Integer arithmetic.** Volumes are bytes (1 GB = 10⁹ bytes, as file systems quote
 //! bandwidth), the bandwidth bytes per millisecond (`bandwidth_gb_s` × 10⁶, rounded to the
-//! nearest byte per ms). Over a stretch of `dt` ms with `n` stagers each stager receives
-//! `⌊dt × B / n⌋` bytes (rounded down: nobody is credited with data not moved), and the
-//! next stage ends `⌈left × n / B⌉` ms after the last change for the stager with the least
-//! left (rounded up to the millisecond, as a segment's length is): all stagers move at the
-//! same speed, so the one with the least left ends first, and stagers with equal amounts
-//! left end at the same millisecond (handled in job order). Progress is brought up to date
-//! only when the set of stagers changes, so the rounding happens at the same instants in
-//! every run.
+//! nearest byte per ms). While the number of stagers stays `n`, each stager has received
+//! `⌊T × B / n⌋` bytes after `T` ms (rounded down: nobody is credited with data not moved;
+//! the division's remainder is carried from one update to the next, and dropped when `n`
+//! changes, so where progress is brought up to date never changes a result), and the next
+//! stage ends the first millisecond the stager with the least left has it all (rounded up,
+//! as a segment's length is): all stagers move at the same speed, so the one with the
+//! least left ends first, and stagers with equal amounts left end at the same millisecond
+//! (handled in job order).
 
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::RunResult;
@@ -154,6 +154,11 @@ pub(crate) struct SharedFs {
     stagers: BTreeMap<JobIdx, Stager>,
     /// When the stagers' progress was last brought up to date.
     last: SimTime,
+    /// The remainder of the last share's division (bytes × stagers, below `carry_n`), kept
+    /// while the number of stagers stays `carry_n`.
+    carry: u64,
+    /// The number of stagers `carry` is for.
+    carry_n: u64,
 }
 
 impl SharedFs {
@@ -162,6 +167,8 @@ impl SharedFs {
             bytes_per_ms: settings.bytes_per_ms(),
             stagers: BTreeMap::new(),
             last: SimTime::ZERO,
+            carry: 0,
+            carry_n: 0,
         }
     }
 
@@ -169,12 +176,16 @@ impl SharedFs {
     fn advance(&mut self, now: SimTime) {
         let dt = now.saturating_since(self.last).as_ms();
         self.last = now;
-        let n = self.stagers.len() as u128;
+        let n = self.stagers.len() as u64;
         if dt == 0 || n == 0 {
             return;
         }
-        let each = u128::from(dt) * u128::from(self.bytes_per_ms) / n;
-        let each = u64::try_from(each).unwrap_or(u64::MAX);
+        if n != self.carry_n {
+            (self.carry, self.carry_n) = (0, n);
+        }
+        let total = u128::from(dt) * u128::from(self.bytes_per_ms) + u128::from(self.carry);
+        let each = u64::try_from(total / u128::from(n)).unwrap_or(u64::MAX);
+        self.carry = (total % u128::from(n)) as u64;
         for s in self.stagers.values_mut() {
             s.left_bytes = s.left_bytes.saturating_sub(each);
         }
@@ -208,11 +219,14 @@ impl SharedFs {
     }
 
     /// When the next stage ends, if anyone stages: the stager with the least left ends
-    /// `⌈left × n / B⌉` ms after the last change.
+    /// `⌈(left × n − r) / B⌉` ms after the last change (`r` the remainder carried).
     pub(crate) fn next_end(&self) -> Option<SimTime> {
         let least = self.stagers.values().map(|s| s.left_bytes).min()?;
-        let n = self.stagers.len() as u128;
-        let ms = (u128::from(least) * n).div_ceil(u128::from(self.bytes_per_ms));
+        let n = self.stagers.len() as u64;
+        let carry = if n == self.carry_n { self.carry } else { 0 };
+        // left ≥ 1 and carry < n: the numerator is positive.
+        let need = u128::from(least) * u128::from(n) - u128::from(carry);
+        let ms = need.div_ceil(u128::from(self.bytes_per_ms));
         Some(self.last + SimDuration::from_ms(u64::try_from(ms).unwrap_or(u64::MAX)))
     }
 
@@ -377,5 +391,30 @@ mod tests {
         // Each gets ⌊3 × 1 / 3⌋ = 1 byte in ⌈1 × 3 / 1⌉ = 3 ms.
         assert_eq!(fs.next_end(), Some(SimTime::from_ms(3)));
         assert_eq!(fs.take_done(SimTime::from_ms(3)).len(), 3);
+    }
+
+    /// Bringing progress up to date where the number of stagers does not change (a stage
+    /// that begins and ends at one instant) changes no result: the remainder is carried.
+    #[test]
+    fn an_update_in_the_middle_of_a_stretch_changes_nothing() {
+        let slow = FileSystemSettings {
+            bandwidth_gb_s: 0.000_001,
+        };
+        let start = |fs: &mut SharedFs| {
+            for j in 0..3 {
+                fs.join(JobIdx(j), 2, false, SimTime::ZERO);
+            }
+        };
+        let mut plain = SharedFs::new(slow);
+        start(&mut plain);
+        // 3 × 2 bytes at 1 byte per ms: 6 ms.
+        assert_eq!(plain.next_end(), Some(SimTime::from_ms(6)));
+        let mut cut = SharedFs::new(slow);
+        start(&mut cut);
+        // At 2 ms each has ⌊2 / 3⌋ = 0 bytes, 2 carried; a fourth comes and goes.
+        cut.join(JobIdx(3), 5, false, SimTime::from_ms(2));
+        assert!(cut.leave(JobIdx(3), SimTime::from_ms(2)).is_some());
+        assert_eq!(cut.next_end(), Some(SimTime::from_ms(6)));
+        assert_eq!(cut.take_done(SimTime::from_ms(6)).len(), 3);
     }
 }

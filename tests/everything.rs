@@ -5,7 +5,7 @@
 
 mod common;
 
-use clustersim::check::{check_nodes, check_policy, check_schedule};
+use clustersim::check::{check_filesystem, check_nodes, check_policy, check_schedule};
 use clustersim::lifecycle::SegmentEnd;
 use clustersim::policy::PolicyKind;
 use common::{clustersim_in_repo, scratch, text};
@@ -149,6 +149,8 @@ fn every_policy(plan: &clustersim::plan::RunPlan) {
         check_schedule(w, &a.result).unwrap_or_else(|v| panic!("{policy}: {v}"));
         check_nodes(w, &a.result).unwrap_or_else(|v| panic!("{policy}: {v}"));
         check_policy(policy, w, &a.result).unwrap_or_else(|v| panic!("{policy}: {v}"));
+        check_filesystem(w, &a.result, plan.options.filesystem)
+            .unwrap_or_else(|v| panic!("{policy}: {v}"));
         let b = run();
         assert_eq!(a.result, b.result, "{policy}");
         assert_eq!(a.summary.metrics, b.summary.metrics, "{policy}");

@@ -7,7 +7,7 @@
 
 mod common;
 
-use clustersim::check::{check_nodes, check_policy, check_schedule};
+use clustersim::check::{check_filesystem, check_nodes, check_policy, check_schedule};
 use clustersim::cluster::nodes::Placement;
 use clustersim::failures::{parse_log, Failures};
 use clustersim::filesystem::{FileSystemSettings, Staging};
@@ -55,6 +55,8 @@ fn run(w: &Workload, policy: PolicyKind, failures: Option<&Failures>) -> RunResu
     check_schedule(w, &r).unwrap_or_else(|v| panic!("{policy}: {v}"));
     check_nodes(w, &r).unwrap_or_else(|v| panic!("{policy}: {v}"));
     check_policy(policy, w, &r).unwrap_or_else(|v| panic!("{policy}: {v}"));
+    // The file system replayed from the stages alone.
+    check_filesystem(w, &r, Some(ONE_GB_S)).unwrap_or_else(|v| panic!("{policy}: {v}"));
     r
 }
 
@@ -223,6 +225,41 @@ fn a_job_leaving_mid_stage_speeds_up_the_others_and_stages_again_on_restart() {
     }
 }
 
+/// The replay of the file system catches stages that end too late, too early, or not at
+/// all, and a completion with output not written.
+#[test]
+fn the_file_system_checker_catches_wrong_stages() {
+    let jobs = [(0, 100, 1_000, 1, 8), (5, 100, 1_000, 1, 8)];
+    let w = staged(&jobs, &[(10, 0), (10, 0)]);
+    let r = run(&w, PolicyKind::Easy, None);
+    let tampered = |f: &dyn Fn(&mut RunResult)| {
+        let mut bad = r.clone();
+        f(&mut bad);
+        check_filesystem(&w, &bad, Some(ONE_GB_S)).unwrap_err().0
+    };
+    // Job 1's stage in a millisecond late (it had all its data at 15 s).
+    let e = tampered(&|r| {
+        r.segments[0].stage_in_ms += 1;
+        r.segments[0].end = r.segments[0].end + clustersim::engine::time::SimDuration::from_ms(1);
+    });
+    assert!(e.contains("had moved all its data"), "{e}");
+    // A millisecond early: 1,000,000 bytes... less than its share moved.
+    let e = tampered(&|r| r.segments[0].stage_in_ms -= 1);
+    assert!(e.contains("bytes left"), "{e}");
+    // No stage in at all.
+    let e = tampered(&|r| r.segments[1].stage_in_ms = 0);
+    assert!(e.contains("without staging in"), "{e}");
+    // A job that writes output completing without writing it.
+    let w_out = staged(&jobs, &[(10, 1), (10, 0)]);
+    let e = check_filesystem(&w_out, &r, Some(ONE_GB_S)).unwrap_err().0;
+    assert!(e.contains("not written"), "{e}");
+    // Twice the bandwidth: every stage would have ended sooner.
+    let fast = FileSystemSettings {
+        bandwidth_gb_s: 2.0,
+    };
+    assert!(check_filesystem(&w, &r, Some(fast)).is_err());
+}
+
 /// The file system's metrics, by hand, for the first case: two jobs staging 20 s each at
 /// once: 40 s of staging, 20 s busy, two stagers at most and on average, 2 node-staging
 /// periods of 20 s.
@@ -262,6 +299,7 @@ fn run_scenario(path: &Path) -> (RunResult, serde_json::Value) {
         clustersim::run::run(&plan.workload, plan.policies[0], &plan.options, &mut |_| {}).unwrap();
     check_schedule(&plan.workload, &out.result).unwrap();
     check_nodes(&plan.workload, &out.result).unwrap();
+    check_filesystem(&plan.workload, &out.result, plan.options.filesystem).unwrap();
     (out.result, serde_json::to_value(&out.summary).unwrap())
 }
 
