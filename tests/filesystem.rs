@@ -2,22 +2,27 @@
 //! once their work is done, every job staging at one time getting an equal share of the
 //! aggregate bandwidth. Hand-computed cases under every policy (two jobs staging at once
 //! each getting half the bandwidth, a job joined halfway, stage out, the time limit while
-//! staging, a failure while staging), the model off equal to today's run, determinism,
+//! staging, a failure while staging; suspension, resumption and requeue while staging under
+//! a scripted policy), the replay checker, the model off equal to today's run, determinism,
 //! bad keys, and the example scenario.
 
 mod common;
 
 use clustersim::check::{check_filesystem, check_nodes, check_policy, check_schedule};
 use clustersim::cluster::nodes::Placement;
+use clustersim::engine::time::SimTime;
 use clustersim::failures::{parse_log, Failures};
 use clustersim::filesystem::{FileSystemSettings, Staging};
+use clustersim::lifecycle::Transition;
 use clustersim::lifecycle::{Outcome, RunResult, SegmentEnd};
 use clustersim::plan::{plan_run, RunRequest};
-use clustersim::policy::PolicyKind;
+use clustersim::policy::{Decision, Policy, PolicyKind, SchedView};
 use clustersim::simulation::{simulate_with, SimOptions};
+use clustersim::workload::JobIdx;
 use clustersim::workload::Workload;
 use common::nodes::{cluster, workload, Spec, TWO_GPU_NODES};
 use common::{clustersim, scratch, text};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const GB: u64 = 1_000_000_000;
@@ -223,6 +228,84 @@ fn a_job_leaving_mid_stage_speeds_up_the_others_and_stages_again_on_restart() {
             "{policy}"
         );
     }
+}
+
+/// A policy that does exactly what its script says at each instant (times in s).
+struct Scripted(BTreeMap<u64, Vec<Decision>>);
+
+impl Policy for Scripted {
+    fn label(&self) -> String {
+        "scripted".into()
+    }
+    fn on_transition(&mut self, _job: JobIdx, _t: Transition, _view: &SchedView) {}
+    fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
+        if view.now.as_ms() % 1000 == 0 {
+            if let Some(ds) = self.0.remove(&(view.now.as_ms() / 1000)) {
+                decisions.extend(ds);
+            }
+        }
+    }
+    fn next_wakeup(&self) -> Option<SimTime> {
+        self.0.keys().next().map(|&t| SimTime::from_secs(t))
+    }
+}
+
+/// Suspended, resumed and requeued while staging, by hand. Jobs 1 and 2 (10 GB in, 100 s
+/// of work; job 2 also 10 GB out) start at 0 on nodes 0 and 1, 0.5 GB/s each.
+/// - Job 1 is suspended at 4 s (2 GB in, 8 left); job 2, alone, has its last 8 GB by 12 s
+///   and works until 112 s. Job 1 resumes at 20 s and stages only its 8 GB left, alone:
+///   28 s; it is requeued at 50 s (22 s of work lost), restarts at 60 s and stages all
+///   10 GB again: 70 s; done at 170 s.
+/// - Job 2 writes from 112 s, alone: suspended at 117 s with 5 GB written, resumed at
+///   130 s, it writes the other 5 GB (nothing to stage in, no work left): 135 s.
+#[test]
+fn suspension_keeps_what_was_staged_and_a_requeue_stages_again() {
+    let jobs = [(0, 100, 1_000, 1, 8), (0, 100, 1_000, 1, 8)];
+    let w = staged(&jobs, &[(10, 0), (10, 10)]);
+    let (a, b) = (JobIdx(0), JobIdx(1));
+    let on = |job, node| Decision::StartOn {
+        job,
+        nodes: vec![node],
+    };
+    let script = [
+        (0, on(a, 0)),
+        (0, on(b, 1)),
+        (4, Decision::Suspend(a)),
+        (20, Decision::Resume(a)),
+        (50, Decision::Requeue(a)),
+        (60, on(a, 0)),
+        (117, Decision::Suspend(b)),
+        (130, Decision::Resume(b)),
+    ];
+    let mut map: BTreeMap<u64, Vec<Decision>> = BTreeMap::new();
+    for (t, d) in script {
+        map.entry(t).or_default().push(d);
+    }
+    let options = SimOptions {
+        filesystem: Some(ONE_GB_S),
+        ..SimOptions::default()
+    };
+    let r = simulate_with(&w, &mut Scripted(map), options, &mut |_| {}).unwrap();
+    check_schedule(&w, &r).unwrap();
+    check_nodes(&w, &r).unwrap();
+    check_filesystem(&w, &r, Some(ONE_GB_S)).unwrap();
+    assert_eq!(
+        segments(&r, 0),
+        vec![
+            (0, 4, 4_000, 0, SegmentEnd::Suspended),
+            (20, 50, 8_000, 0, SegmentEnd::Requeued),
+            (60, 170, 10_000, 0, SegmentEnd::Completed)
+        ]
+    );
+    assert_eq!(r.log[0].work_lost.as_ms(), 22_000);
+    assert_eq!(
+        segments(&r, 1),
+        vec![
+            (0, 117, 12_000, 5_000, SegmentEnd::Suspended),
+            (130, 135, 0, 5_000, SegmentEnd::Completed)
+        ]
+    );
+    assert_eq!(r.log[1].outcome, Outcome::Completed);
 }
 
 /// The replay of the file system catches stages that end too late, too early, or not at
