@@ -192,12 +192,13 @@ fn check_life(
         ran += len;
         // Stages: in at the start, out at the end, never overlapping, only for jobs that
         // stage.
-        let staging = s.stage_in_ms.saturating_add(s.stage_out_ms);
+        let stages = result.stages_of(k as usize);
+        let staging = stages.total_ms();
         if staging > len || (staging > 0 && !model.stages) {
             return fail(format!(
                 "a segment of {len} ms staged {} ms in and {} ms out{}",
-                s.stage_in_ms,
-                s.stage_out_ms,
+                stages.in_ms,
+                stages.out_ms,
                 if model.stages {
                     ""
                 } else {
@@ -570,19 +571,20 @@ pub fn check_filesystem(
     // (time, what: 0 stage ends, 1 segment ends, 2 segment starts, 3 stage starts, segment,
     // stage out)
     let mut events: Vec<(SimTime, u8, usize, bool)> = Vec::new();
+    if !result.stages.is_empty() && result.stages.len() != segs.len() {
+        return Err(Violation(format!(
+            "{} segments but {} stage records",
+            segs.len(),
+            result.stages.len()
+        )));
+    }
     for (k, s) in segs.iter().enumerate() {
         events.push((s.start, 2, k, false));
         events.push((s.end, 1, k, false));
-        if s.stage_in_ms > 0 {
-            let to = s.start + crate::engine::time::SimDuration::from_ms(s.stage_in_ms);
-            events.push((s.start, 3, k, false));
-            events.push((to, 0, k, false));
-        }
-        if s.stage_out_ms > 0 {
-            let from = SimTime::from_ms(s.end.as_ms().saturating_sub(s.stage_out_ms));
-            events.push((from, 3, k, true));
-            events.push((s.end, 0, k, true));
-        }
+    }
+    for (from, to, k, out) in crate::filesystem::stage_intervals(result) {
+        events.push((from, 3, k, out));
+        events.push((to, 0, k, out));
     }
     events.sort_unstable();
     // Per job: (input left, output left), bytes; the previous segment's end.
@@ -668,7 +670,7 @@ pub fn check_filesystem(
                         let st = nw.staging(i);
                         left[i] = (st.in_bytes, st.out_bytes);
                     }
-                    if left[i].0 > 0 && s.stage_in_ms == 0 && s.end > s.start {
+                    if left[i].0 > 0 && result.stages_of(k).in_ms == 0 && s.end > s.start {
                         return fail(format!(
                             "a segment at {t} ran without staging in its {} bytes",
                             left[i].0

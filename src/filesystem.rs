@@ -152,6 +152,11 @@ pub(crate) struct SharedFs {
     bytes_per_ms: u64,
     /// By job, so that stages ending at one instant are handled in job order.
     stagers: BTreeMap<JobIdx, Stager>,
+    /// Per job in a segment's life that still has data to stage (set at a fresh start):
+    /// (input left, output left), bytes; what a suspension cut short waits here for the
+    /// resumption. Kept here, not in the job's record, so that runs without a file system
+    /// carry nothing for it.
+    left: BTreeMap<JobIdx, (u64, u64)>,
     /// When the stagers' progress was last brought up to date.
     last: SimTime,
     /// The remainder of the last share's division (bytes × stagers, below `carry_n`), kept
@@ -166,6 +171,7 @@ impl SharedFs {
         SharedFs {
             bytes_per_ms: settings.bytes_per_ms(),
             stagers: BTreeMap::new(),
+            left: BTreeMap::new(),
             last: SimTime::ZERO,
             carry: 0,
             carry_n: 0,
@@ -213,6 +219,40 @@ impl SharedFs {
         self.stagers.remove(&job)
     }
 
+    /// `job` starts afresh: all of `staging` is left to move.
+    pub(crate) fn fresh(&mut self, job: JobIdx, staging: Staging) {
+        if staging.any() {
+            self.left.insert(job, (staging.in_bytes, staging.out_bytes));
+        } else {
+            self.left.remove(&job);
+        }
+    }
+
+    /// What `job` has left to stage: (in, out), bytes.
+    pub(crate) fn left(&self, job: JobIdx) -> (u64, u64) {
+        self.left.get(&job).copied().unwrap_or((0, 0))
+    }
+
+    /// `job`'s stage ended with `stager.left_bytes` still to move.
+    pub(crate) fn keep_left(&mut self, job: JobIdx, stager: Stager) {
+        let (mut input, mut output) = self.left(job);
+        if stager.out {
+            output = stager.left_bytes;
+        } else {
+            input = stager.left_bytes;
+        }
+        if input == 0 && output == 0 {
+            self.left.remove(&job);
+        } else {
+            self.left.insert(job, (input, output));
+        }
+    }
+
+    /// `job` has ended: nothing of it is left to stage.
+    pub(crate) fn forget(&mut self, job: JobIdx) {
+        self.left.remove(&job);
+    }
+
     /// Whether `job` is staging.
     pub(crate) fn stages(&self, job: JobIdx) -> bool {
         self.stagers.contains_key(&job)
@@ -248,29 +288,26 @@ impl SharedFs {
 /// Per job, its staging time over all its segments, ms.
 pub fn staging_ms_by_job(result: &RunResult, jobs: usize) -> Vec<u64> {
     let mut ms = vec![0u64; jobs];
-    for s in &result.segments {
+    for (s, st) in result.segments.iter().zip(&result.stages) {
         if let Some(slot) = ms.get_mut(s.job.get()) {
-            *slot += s.stage_in_ms + s.stage_out_ms;
+            *slot += st.total_ms();
         }
     }
     ms
 }
 
-/// The file system's stages of a finished run as `[from, to)` intervals, in segment order:
-/// a segment's stage in is its first `stage_in_ms`, its stage out its last `stage_out_ms`.
-pub fn stage_intervals(result: &RunResult) -> Vec<(SimTime, SimTime, bool)> {
+/// The file system's stages of a finished run as `[from, to)` intervals with their
+/// segment's index and whether they stage out, in segment order: a segment's stage in is
+/// its first `in_ms`, its stage out its last `out_ms`.
+pub fn stage_intervals(result: &RunResult) -> Vec<(SimTime, SimTime, usize, bool)> {
     let mut v = Vec::new();
-    for s in &result.segments {
-        if s.stage_in_ms > 0 {
-            v.push((
-                s.start,
-                s.start + SimDuration::from_ms(s.stage_in_ms),
-                false,
-            ));
+    for (k, (s, st)) in result.segments.iter().zip(&result.stages).enumerate() {
+        if st.in_ms > 0 {
+            v.push((s.start, s.start + SimDuration::from_ms(st.in_ms), k, false));
         }
-        if s.stage_out_ms > 0 {
-            let from = SimTime::from_ms(s.end.as_ms().saturating_sub(s.stage_out_ms));
-            v.push((from, s.end, true));
+        if st.out_ms > 0 {
+            let from = SimTime::from_ms(s.end.as_ms().saturating_sub(st.out_ms));
+            v.push((from, s.end, k, true));
         }
     }
     v
@@ -314,15 +351,15 @@ pub fn metrics(
 ) -> FileSystemMetrics {
     let per_job = staging_ms_by_job(result, workload.jobs.len());
     let (mut in_ms, mut out_ms, mut node_ms) = (0u64, 0u64, 0u128);
-    for s in &result.segments {
-        in_ms += s.stage_in_ms;
-        out_ms += s.stage_out_ms;
-        node_ms += u128::from(s.node_count) * u128::from(s.stage_in_ms + s.stage_out_ms);
+    for (s, st) in result.segments.iter().zip(&result.stages) {
+        in_ms += st.in_ms;
+        out_ms += st.out_ms;
+        node_ms += u128::from(s.node_count) * u128::from(st.total_ms());
     }
     // Ends before starts at one instant: a stage ending at t and one beginning at t never
     // overlap.
     let mut changes: Vec<(SimTime, i64)> = Vec::new();
-    for (from, to, _) in stage_intervals(result) {
+    for (from, to, _, _) in stage_intervals(result) {
         changes.push((from, 1));
         changes.push((to, -1));
     }

@@ -30,7 +30,7 @@
 //! **Stages.** With a shared file system ([`crate::filesystem`]) a segment is, in order:
 //! its stage in, its start-up latency (fresh starts), its work, its stage out; the stages
 //! take as long as the file system's shares make them, use the limit and do no work
-//! ([`Segment::stage_in_ms`], [`Segment::stage_out_ms`]).
+//! ([`Stages`], [`RunResult::stages`]).
 
 use crate::cluster::nodes::NodeState;
 use crate::engine::time::{SimDuration, SimTime};
@@ -312,11 +312,6 @@ pub(crate) struct Budget {
     pub(crate) limit_left_ms: u64,
     /// Work saved by the last checkpoint, ms (0 for a job without checkpoints).
     pub(crate) checkpointed_ms: u64,
-    /// Data still to stage in before the work, bytes (set at each fresh start; what a
-    /// suspension cut short is left for the resumed segment).
-    pub(crate) stage_in_left_bytes: u64,
-    /// Data still to write out once the work is done, bytes.
-    pub(crate) stage_out_left_bytes: u64,
 }
 
 /// Everything the engine keeps of one job during a run, together so that the start and the
@@ -354,14 +349,28 @@ pub struct Segment {
     /// Its start-up latency, ms: the time at its start spent before any work (a fresh
     /// start of a job with a start-up latency; 0 otherwise).
     pub startup_ms: u32,
-    /// Time spent staging data in at its start, ms (before the start-up latency and the
-    /// work; see [`crate::filesystem`]); the whole segment if it was cut short while
-    /// staging in.
-    pub stage_in_ms: u64,
-    /// Time spent writing data out at its end, ms (after the work was done).
-    pub stage_out_ms: u64,
     /// How it ended.
     pub ended: SegmentEnd,
+}
+
+/// The time a segment spent staging through the shared file system (see
+/// [`crate::filesystem`]): its stage in is its first `in_ms`, before its start-up latency
+/// and work (the whole segment if it was cut short while staging in); its stage out its
+/// last `out_ms`, after its work. Kept beside the segments, not in them, so that runs
+/// without a file system carry nothing for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// Time spent staging in, ms.
+    pub in_ms: u64,
+    /// Time spent staging out, ms.
+    pub out_ms: u64,
+}
+
+impl Stages {
+    /// Both, ms.
+    pub fn total_ms(self) -> u64 {
+        self.in_ms.saturating_add(self.out_ms)
+    }
 }
 
 /// What the engine tells a policy about a job.
@@ -479,6 +488,10 @@ pub struct RunResult {
     pub rejected: Option<Vec<Rejection>>,
     /// Every node state change, in time order (empty unless the run has node failures).
     pub node_changes: Vec<NodeChange>,
+    /// Per segment (aligned with `segments`), its stages; empty when no segment staged (the
+    /// run had no shared file system, or nobody staged through it). Read it with
+    /// [`RunResult::stages_of`].
+    pub stages: Vec<Stages>,
 }
 
 /// A session rejected at submission by a per-user QOS limit (Slurm's `DenyOnLimit`).
@@ -542,8 +555,6 @@ impl RunResult {
                 first_node: 0,
                 node_count: 0,
                 startup_ms: 0,
-                stage_in_ms: 0,
-                stage_out_ms: 0,
                 ended: SegmentEnd::Completed,
             })
             .collect();
@@ -574,7 +585,13 @@ impl RunResult {
             node_changes: Vec::new(),
             culls: None,
             rejected: None,
+            stages: Vec::new(),
         }
+    }
+
+    /// The stages of segment `k` (none without a file system).
+    pub fn stages_of(&self, k: usize) -> Stages {
+        self.stages.get(k).copied().unwrap_or_default()
     }
 
     /// The nodes of segment `s`.

@@ -151,7 +151,7 @@ pub fn write_segments_csv<W: Write>(
     let mut line = String::with_capacity(96);
     let mut int = itoa::Buffer::new();
     let mut ordinal = vec![0u32; workload.jobs.len()];
-    for s in &r.segments {
+    for (k, s) in r.segments.iter().enumerate() {
         line.clear();
         let i = s.job.get();
         ordinal[i] += 1;
@@ -168,7 +168,8 @@ pub fn write_segments_csv<W: Write>(
         line.push_str(s.ended.as_str());
         line.push(',');
         push_nodes(&mut line, r.nodes_of(s));
-        for ms in [s.stage_in_ms, s.stage_out_ms] {
+        let stages = r.stages_of(k);
+        for ms in [stages.in_ms, stages.out_ms] {
             line.push(',');
             push_seconds(&mut line, ms);
         }

@@ -51,7 +51,8 @@ use crate::failures::{FailureTimeline, Failures};
 use crate::filesystem::{FileSystemSettings, SharedFs, Stager};
 use crate::lifecycle::NodeChange;
 use crate::lifecycle::{
-    Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition,
+    Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Stages,
+    Transition,
 };
 use crate::lifecycle::{Cull, CullReason, QosLimit, Rejection, UserPresence};
 use crate::policy::{Decision, Policy, Predictor, SchedView};
@@ -370,10 +371,9 @@ impl<'w> Engine<'w> {
             None => Rate::ONE,
         };
         // A fresh start stages all of the job's data; a resumed one what is left of it.
-        let staging = match (fresh, &self.fs, self.node_jobs) {
-            (true, Some(_), Some(nw)) => Some(nw.staging(i)),
-            _ => None,
-        };
+        if let (true, Some(fs), Some(nw)) = (fresh, self.fs.as_mut(), self.node_jobs) {
+            fs.fresh(job, nw.staging(i));
+        }
         let first_node = self.result.segment_nodes.len() as u32;
         self.result.segment_nodes.extend_from_slice(nodes);
         let index = self.result.segments.len() as u32;
@@ -386,16 +386,12 @@ impl<'w> Engine<'w> {
             first_node,
             node_count: nodes.len() as u32,
             startup_ms,
-            stage_in_ms: 0,
-            stage_out_ms: 0,
             ended: SegmentEnd::Completed,
         });
-        let record = &mut self.records[i];
-        if let Some(st) = staging {
-            record.budget.stage_in_left_bytes = st.in_bytes;
-            record.budget.stage_out_left_bytes = st.out_bytes;
+        if self.fs.is_some() {
+            self.result.stages.push(Stages::default());
         }
-        let stage_in_bytes = record.budget.stage_in_left_bytes;
+        let record = &mut self.records[i];
         let limit_left_ms = record.budget.limit_left_ms;
         let log = &mut record.log;
         if log.segments == 0 {
@@ -409,6 +405,7 @@ impl<'w> Engine<'w> {
             estimated_end: now + SimDuration::from_ms(limit_left_ms),
             segment: index,
         };
+        let stage_in_bytes = self.fs.as_ref().map_or(0, |fs| fs.left(job).0);
         let stop_at = match self.fs.as_mut() {
             Some(fs) if stage_in_bytes > 0 => {
                 // Staging in: only the time limit can stop the segment before the stage
@@ -444,8 +441,7 @@ impl<'w> Engine<'w> {
         // comes only after all the work, so what is left is the time worked.
         let working_ms = elapsed_ms
             .saturating_sub(u64::from(seg.startup_ms))
-            .saturating_sub(seg.stage_in_ms)
-            .saturating_sub(seg.stage_out_ms);
+            .saturating_sub(self.result.stages_of(segment).total_ms());
         let checkpoints = self.checkpoints(job);
         let b = &mut self.records[i].budget;
         let worked = match (how, checkpoints) {
@@ -543,6 +539,9 @@ impl<'w> Engine<'w> {
                 }
             }
         }
+        if let Some(fs) = self.fs.as_mut() {
+            fs.forget(job);
+        }
         self.records[i].live.state = JobState::Done(outcome);
         self.records[i].log.outcome = outcome;
         self.result.end[i] = now;
@@ -573,13 +572,15 @@ impl<'w> Engine<'w> {
             return (self.deadline(job), false);
         }
         let record = &self.records[job.get()];
-        let seg = &self.result.segments[record.live.segment as usize];
+        let k = record.live.segment as usize;
+        let seg = &self.result.segments[k];
+        let in_ms = self.result.stages_of(k).in_ms;
         let budget = Budget {
-            limit_left_ms: record.budget.limit_left_ms.saturating_sub(seg.stage_in_ms),
+            limit_left_ms: record.budget.limit_left_ms.saturating_sub(in_ms),
             ..record.budget
         };
         let (length_ms, completes) = budget.stop(seg.rate, self.checkpoints(job), seg.startup_ms);
-        let from = seg.start + SimDuration::from_ms(seg.stage_in_ms);
+        let from = seg.start + SimDuration::from_ms(in_ms);
         (from + SimDuration::from_ms(length_ms), completes)
     }
 
@@ -609,19 +610,20 @@ impl<'w> Engine<'w> {
         }
     }
 
-    /// `job`'s stage ended (done or cut short) at `now`: its segment records the stage's
-    /// time, its budget what it had left.
+    /// `job`'s stage ended (done or cut short) at `now`: its segment's stages record the
+    /// stage's time, the file system what it had left.
     fn record_stage(&mut self, job: JobIdx, stager: Stager, now: SimTime) {
-        let i = job.get();
-        let seg = &mut self.result.segments[self.records[i].live.segment as usize];
+        let k = self.records[job.get()].live.segment as usize;
         let ms = now.saturating_since(stager.since).as_ms();
-        let b = &mut self.records[i].budget;
-        if stager.out {
-            seg.stage_out_ms = ms;
-            b.stage_out_left_bytes = stager.left_bytes;
-        } else {
-            seg.stage_in_ms = ms;
-            b.stage_in_left_bytes = stager.left_bytes;
+        if let Some(st) = self.result.stages.get_mut(k) {
+            if stager.out {
+                st.out_ms = ms;
+            } else {
+                st.in_ms = ms;
+            }
+        }
+        if let Some(fs) = self.fs.as_mut() {
+            fs.keep_left(job, stager);
         }
     }
 
@@ -654,7 +656,7 @@ impl<'w> Engine<'w> {
         debug_assert_eq!(self.records[i].live.state, JobState::Running);
         let (due, mut completes) = self.stop_due(job);
         debug_assert_eq!(due, now, "a withdrawn stop fired");
-        let out_bytes = self.records[i].budget.stage_out_left_bytes;
+        let out_bytes = self.fs.as_ref().map_or(0, |fs| fs.left(job).1);
         if completes && out_bytes > 0 {
             let deadline = self.deadline(job);
             if let (Some(fs), true) = (self.fs.as_mut(), deadline > now) {
@@ -1134,6 +1136,7 @@ pub fn simulate_with(
             node_changes: Vec::new(),
             culls: None,
             rejected: None,
+            stages: Vec::new(),
         },
         queue: EventQueue::with_capacity(1024),
         waiting: 0,
@@ -1363,5 +1366,9 @@ pub fn simulate_with(
     result.log = engine.records.iter().map(|r| r.log).collect();
     result.culls = culler.map(|_| engine.culls);
     result.rejected = options.qos.map(|_| engine.rejections);
+    // No segment staged (a file system nobody used): the run is today's, to the byte.
+    if result.stages.iter().all(|s| *s == Stages::default()) {
+        result.stages.clear();
+    }
     Ok(result)
 }

@@ -69,13 +69,15 @@ fn run(w: &Workload, policy: PolicyKind, failures: Option<&Failures>) -> RunResu
 fn segments(r: &RunResult, job: usize) -> Vec<(u64, u64, u64, u64, SegmentEnd)> {
     r.segments
         .iter()
-        .filter(|s| s.job.get() == job)
-        .map(|s| {
+        .enumerate()
+        .filter(|(_, s)| s.job.get() == job)
+        .map(|(k, s)| {
+            let st = r.stages_of(k);
             (
                 s.start.as_ms() / 1000,
                 s.end.as_ms() / 1000,
-                s.stage_in_ms,
-                s.stage_out_ms,
+                st.in_ms,
+                st.out_ms,
                 s.ended,
             )
         })
@@ -322,15 +324,15 @@ fn the_file_system_checker_catches_wrong_stages() {
     };
     // Job 1's stage in a millisecond late (it had all its data at 15 s).
     let e = tampered(&|r| {
-        r.segments[0].stage_in_ms += 1;
+        r.stages[0].in_ms += 1;
         r.segments[0].end = r.segments[0].end + clustersim::engine::time::SimDuration::from_ms(1);
     });
     assert!(e.contains("had moved all its data"), "{e}");
     // A millisecond early: 1,000,000 bytes... less than its share moved.
-    let e = tampered(&|r| r.segments[0].stage_in_ms -= 1);
+    let e = tampered(&|r| r.stages[0].in_ms -= 1);
     assert!(e.contains("bytes left"), "{e}");
     // No stage in at all.
-    let e = tampered(&|r| r.segments[1].stage_in_ms = 0);
+    let e = tampered(&|r| r.stages[1].in_ms = 0);
     assert!(e.contains("without staging in"), "{e}");
     // A job that writes output completing without writing it.
     let w_out = staged(&jobs, &[(10, 1), (10, 0)]);

@@ -470,14 +470,14 @@ pub fn segments_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult
         ),
         Column::new(
             "stage_in_s".into(),
-            segs.iter()
-                .map(|s| s.stage_in_ms as f64 / 1000.0)
+            (0..segs.len())
+                .map(|k| r.stages_of(k).in_ms as f64 / 1000.0)
                 .collect::<Vec<f64>>(),
         ),
         Column::new(
             "stage_out_s".into(),
-            segs.iter()
-                .map(|s| s.stage_out_ms as f64 / 1000.0)
+            (0..segs.len())
+                .map(|k| r.stages_of(k).out_ms as f64 / 1000.0)
                 .collect::<Vec<f64>>(),
         ),
     ];
