@@ -3,25 +3,27 @@
 //! aggregate bandwidth. Hand-computed cases under every policy (two jobs staging at once
 //! each getting half the bandwidth, a job joined halfway, stage out, the time limit while
 //! staging, a failure while staging; suspension, resumption and requeue while staging under
-//! a scripted policy), the replay checker, the model off equal to today's run, determinism,
-//! bad keys, and the example scenario.
+//! a scripted policy), random lifecycle decisions while staging (a property test), the
+//! replay checker, the model off equal to today's run, determinism, bad keys, and the
+//! example scenario.
 
 mod common;
 
 use clustersim::check::{check_filesystem, check_nodes, check_policy, check_schedule};
 use clustersim::cluster::nodes::Placement;
-use clustersim::engine::time::SimTime;
+use clustersim::engine::time::{SimDuration, SimTime};
 use clustersim::failures::{parse_log, Failures};
 use clustersim::filesystem::{FileSystemSettings, Staging};
-use clustersim::lifecycle::Transition;
-use clustersim::lifecycle::{Outcome, RunResult, SegmentEnd};
+use clustersim::lifecycle::{JobState, Outcome, RunResult, SegmentEnd, Transition};
 use clustersim::plan::{plan_run, RunRequest};
 use clustersim::policy::{Decision, Policy, PolicyKind, SchedView};
 use clustersim::simulation::{simulate_with, SimOptions};
-use clustersim::workload::JobIdx;
-use clustersim::workload::Workload;
+use clustersim::workload::{JobIdx, Workload};
 use common::nodes::{cluster, workload, Spec, TWO_GPU_NODES};
 use common::{clustersim, scratch, text};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -308,6 +310,167 @@ fn suspension_keeps_what_was_staged_and_a_requeue_stages_again() {
         ]
     );
     assert_eq!(r.log[1].outcome, Outcome::Completed);
+}
+
+/// A test-only policy making random lifecycle decisions from its own seeded stream, at
+/// every pass and every second: suspends, requeues and cancels running jobs (each job at
+/// most twice), resumes suspended ones whose nodes have room again, and starts waiting
+/// jobs on the first nodes that fit (one taking decision per pass, so that the view's free
+/// resources are exact).
+struct Jitter {
+    rng: ChaCha8Rng,
+    state: Vec<JobState>,
+    disrupted: Vec<u8>,
+    now: SimTime,
+}
+
+impl Jitter {
+    fn pick(&mut self, want: JobState) -> Option<JobIdx> {
+        let found: Vec<usize> = (0..self.state.len())
+            .filter(|&i| self.state[i] == want)
+            .collect();
+        (!found.is_empty()).then(|| JobIdx(found[self.rng.gen_range(0..found.len())] as u32))
+    }
+}
+
+impl Policy for Jitter {
+    fn label(&self) -> String {
+        "jitter".into()
+    }
+    fn on_transition(&mut self, job: JobIdx, _t: Transition, view: &SchedView) {
+        self.state[job.get()] = view.state(job);
+    }
+    fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
+        self.now = view.now;
+        let (nw, nodes) = view.nodes.expect("node-level jobs");
+        if self.rng.gen_bool(0.3) {
+            let kind = self.rng.gen_range(0..3);
+            if let Some(job) = self.pick(JobState::Running) {
+                if self.disrupted[job.get()] < 2 {
+                    self.disrupted[job.get()] += 1;
+                    decisions.push(match kind {
+                        0 => Decision::Suspend(job),
+                        1 => Decision::Requeue(job),
+                        _ => Decision::Cancel(job),
+                    });
+                    self.state[job.get()] = JobState::NotSubmitted; // decided
+                }
+            }
+        }
+        if let Some(job) = self.pick(JobState::Suspended) {
+            let r = &nw.requests[job.get()];
+            let room = view.allocation(job).iter().all(|&n| {
+                let (f, take) = (nodes.free(n), r.taken(nodes.type_of(n)));
+                f.cores >= take.cores && f.gpus >= take.gpus && f.mig_slices >= take.mig_slices
+            });
+            if room {
+                decisions.push(Decision::Resume(job));
+                self.state[job.get()] = JobState::NotSubmitted;
+                return;
+            }
+        }
+        if let Some(job) = self.pick(JobState::Pending) {
+            let r = &nw.requests[job.get()];
+            let fit: Vec<u32> = (0..nodes.len() as u32)
+                .filter(|&n| r.fits_free(nodes.type_of(n), &nodes.free(n)))
+                .take(r.nodes as usize)
+                .collect();
+            if fit.len() == r.nodes as usize {
+                decisions.push(Decision::StartOn { job, nodes: fit });
+                self.state[job.get()] = JobState::NotSubmitted;
+            }
+        }
+    }
+    fn next_wakeup(&self) -> Option<SimTime> {
+        let open = self.state.iter().any(|s| !matches!(s, JobState::Done(_)));
+        open.then(|| self.now + SimDuration::from_secs(1))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Random suspensions, resumptions, requeues and cancellations of random jobs staging
+    /// random volumes in and out, at 1 GB/s: every invariant holds, the file system replays
+    /// exactly from the stages, and the same seed gives the same run.
+    #[test]
+    fn random_lifecycles_while_staging_keep_every_invariant(
+        seed in 0u64..1_000_000,
+        n in 1usize..16,
+    ) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut jobs: Vec<Spec> = (0..n)
+            .map(|_| {
+                // Limits above and below work + staging: some jobs time out staging.
+                (rng.gen_range(0..60), rng.gen_range(0..60), rng.gen_range(1..120), 1, 4)
+            })
+            .collect();
+        jobs.sort_by_key(|j| j.0);
+        let volumes: Vec<(u64, u64)> =
+            (0..n).map(|_| (rng.gen_range(0..30), rng.gen_range(0..30))).collect();
+        let w = staged(&jobs, &volumes);
+        let run = || {
+            let mut policy = Jitter {
+                rng: ChaCha8Rng::seed_from_u64(seed),
+                state: vec![JobState::NotSubmitted; n],
+                disrupted: vec![0; n],
+                now: SimTime::ZERO,
+            };
+            let options = SimOptions {
+                filesystem: Some(ONE_GB_S),
+                ..SimOptions::default()
+            };
+            simulate_with(&w, &mut policy, options, &mut |_| {})
+        };
+        let fail = |e: String| TestCaseError::fail(format!("seed {seed}: {e}"));
+        let r = run().map_err(|e| fail(e.to_string()))?;
+        check_schedule(&w, &r).map_err(|e| fail(e.to_string()))?;
+        check_nodes(&w, &r).map_err(|e| fail(e.to_string()))?;
+        check_filesystem(&w, &r, Some(ONE_GB_S)).map_err(|e| fail(e.to_string()))?;
+        prop_assert_eq!(run().unwrap(), r);
+    }
+}
+
+/// The random policy does suspend and requeue jobs while they stage (so the property above
+/// tests something).
+#[test]
+fn the_random_policy_cuts_stages_short() {
+    let (mut suspended_staging, mut requeued_staging) = (0, 0);
+    for seed in 0..20u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut jobs: Vec<Spec> = (0..12)
+            .map(|_| (rng.gen_range(0..60), rng.gen_range(0..60), 200, 1, 4))
+            .collect();
+        jobs.sort_by_key(|j| j.0);
+        let w = staged(&jobs, &[(20, 20); 12]);
+        let mut policy = Jitter {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            state: vec![JobState::NotSubmitted; 12],
+            disrupted: vec![0; 12],
+            now: SimTime::ZERO,
+        };
+        let options = SimOptions {
+            filesystem: Some(ONE_GB_S),
+            ..SimOptions::default()
+        };
+        let r = simulate_with(&w, &mut policy, options, &mut |_| {}).unwrap();
+        check_filesystem(&w, &r, Some(ONE_GB_S)).unwrap();
+        for (k, s) in r.segments.iter().enumerate() {
+            let st = r.stages_of(k);
+            let cut_staging = st.out_ms > 0 || st.in_ms == (s.end - s.start).as_ms();
+            if cut_staging && st.total_ms() > 0 {
+                match s.ended {
+                    SegmentEnd::Suspended => suspended_staging += 1,
+                    SegmentEnd::Requeued => requeued_staging += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(
+        suspended_staging > 0 && requeued_staging > 0,
+        "suspended {suspended_staging}, requeued {requeued_staging} while staging"
+    );
 }
 
 /// The replay of the file system catches stages that end too late, too early, or not at
