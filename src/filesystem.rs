@@ -32,12 +32,10 @@
 
 use crate::engine::time::{SimDuration, SimTime};
 use crate::lifecycle::RunResult;
+use crate::workload::classes::Staging;
 use crate::workload::{JobIdx, Workload};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Bytes in one GB (decimal, as storage vendors and file systems quote bandwidth).
-pub const BYTES_PER_GB: f64 = 1e9;
 
 /// The range of `bandwidth_gb_s`: 1 MB/s to 1 PB/s; beyond that a value is more likely a
 /// typing error than a file system.
@@ -75,27 +73,6 @@ impl FileSystemSettings {
     pub fn bytes_per_ms(&self) -> u64 {
         // GB/s × 10⁹ bytes / 10³ ms; the range check keeps it within u64.
         ((self.bandwidth_gb_s * 1e6).round() as u64).max(1)
-    }
-}
-
-/// A volume in GB as bytes, rounded to the nearest byte.
-pub fn gb_to_bytes(gb: f64) -> u64 {
-    (gb * BYTES_PER_GB).round() as u64
-}
-
-/// How much one job stages: bytes in at a fresh start, bytes out when its work is done.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Staging {
-    /// Read before the work, bytes.
-    pub in_bytes: u64,
-    /// Written after the work, bytes.
-    pub out_bytes: u64,
-}
-
-impl Staging {
-    /// Whether the job stages anything.
-    pub fn any(self) -> bool {
-        self.in_bytes > 0 || self.out_bytes > 0
     }
 }
 

@@ -13,11 +13,12 @@ use clustersim::check::{check_filesystem, check_nodes, check_policy, check_sched
 use clustersim::cluster::nodes::Placement;
 use clustersim::engine::time::{SimDuration, SimTime};
 use clustersim::failures::{parse_log, Failures};
-use clustersim::filesystem::{FileSystemSettings, Staging};
+use clustersim::filesystem::FileSystemSettings;
 use clustersim::lifecycle::{JobState, Outcome, RunResult, SegmentEnd, Transition};
 use clustersim::plan::{plan_run, RunRequest};
 use clustersim::policy::{Decision, Policy, PolicyKind, SchedView};
 use clustersim::simulation::{simulate_with, SimOptions};
+use clustersim::workload::classes::Staging;
 use clustersim::workload::{JobIdx, Workload};
 use common::nodes::{cluster, workload, Spec, TWO_GPU_NODES};
 use common::{clustersim, scratch, text};

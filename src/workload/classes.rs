@@ -21,7 +21,6 @@ use crate::cluster::nodes::{NodeRequest, Nodes, Placement};
 use crate::cluster::spec::{ClusterSpec, JobKinds, MAX_NODE_TYPES};
 use crate::engine::rng::RandomStreams;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::filesystem::Staging;
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
 use serde::Deserialize;
@@ -193,8 +192,8 @@ impl JobClassSpec {
     /// What each job of the class stages (validated: 0 to [`crate::filesystem::MAX_STAGE_GB`]).
     pub fn staging(&self) -> Staging {
         Staging {
-            in_bytes: crate::filesystem::gb_to_bytes(self.stage_in_gb),
-            out_bytes: crate::filesystem::gb_to_bytes(self.stage_out_gb),
+            in_bytes: gb_to_bytes(self.stage_in_gb),
+            out_bytes: gb_to_bytes(self.stage_out_gb),
         }
     }
 
@@ -205,6 +204,31 @@ impl JobClassSpec {
             interval_ms: ((interval_s * 1000.0).round() as u64).max(1),
             cost_ms: (self.checkpoint_cost_s * 1000.0).round() as u64,
         })
+    }
+}
+
+/// Bytes in one GB (decimal, as storage vendors and file systems quote bandwidth).
+pub const BYTES_PER_GB: f64 = 1e9;
+
+/// A volume in GB as bytes, rounded to the nearest byte.
+pub fn gb_to_bytes(gb: f64) -> u64 {
+    (gb * BYTES_PER_GB).round() as u64
+}
+
+/// How much one job stages through the shared file system (see [`crate::filesystem`]):
+/// bytes in at a fresh start, bytes out when its work is done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Staging {
+    /// Read before the work, bytes.
+    pub in_bytes: u64,
+    /// Written after the work, bytes.
+    pub out_bytes: u64,
+}
+
+impl Staging {
+    /// Whether the job stages anything.
+    pub fn any(self) -> bool {
+        self.in_bytes > 0 || self.out_bytes > 0
     }
 }
 
