@@ -48,7 +48,15 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
     }
     for (i, j) in jobs.iter().enumerate() {
         let checkpoints = workload.nodes.as_ref().and_then(|nw| nw.checkpointing(i));
-        check_life(j, &result.log[i], result, &by_job[i], i, checkpoints)?;
+        let stages = workload
+            .nodes
+            .as_ref()
+            .is_some_and(|nw| nw.staging(i).any());
+        let job = JobModel {
+            checkpoints,
+            stages,
+        };
+        check_life(j, &result.log[i], result, &by_job[i], i, job)?;
     }
     // The idle culler ends running sessions, once each: cancelled at the cull, in a segment
     // that ended then.
@@ -99,6 +107,15 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
     Ok(())
 }
 
+/// What a job's class says of its life beyond its work and limit.
+#[derive(Clone, Copy)]
+struct JobModel {
+    /// Its checkpoints, if it takes any.
+    checkpoints: Option<Checkpointing>,
+    /// Whether it stages data through the shared file system.
+    stages: bool,
+}
+
 /// One job's life, replayed from its segments.
 fn check_life(
     j: &Job,
@@ -106,8 +123,9 @@ fn check_life(
     result: &RunResult,
     segments: &[u32],
     i: usize,
-    checkpoints: Option<Checkpointing>,
+    model: JobModel,
 ) -> Result<(), Violation> {
+    let checkpoints = model.checkpoints;
     let id = j.trace_id;
     let fail = |what: String| Err(Violation(format!("job {id}: {what}")));
     if log.segments as usize != segments.len() {
@@ -173,14 +191,33 @@ fn check_life(
         }
         let len = (s.end - s.start).as_ms();
         ran += len;
+        // Stages: in at the start, out at the end, never overlapping, only for jobs that
+        // stage.
+        let stages = result.stages_of(k as usize);
+        let staging = stages.total_ms();
+        if staging > len || (staging > 0 && !model.stages) {
+            return fail(format!(
+                "a segment of {len} ms staged {} ms in and {} ms out{}",
+                stages.in_ms,
+                stages.out_ms,
+                if model.stages {
+                    ""
+                } else {
+                    " though the job stages nothing"
+                }
+            ));
+        }
         // The time the work left needs at this rate (checkpoints included), and the work
         // left (and the checkpoint saved) after `len` of it.
-        // A fresh start's start-up latency comes first: no work, but time and limit.
+        // A fresh start's start-up latency (after its stage in) and the stages: no work, but
+        // time and limit.
         let startup = u64::from(s.startup_ms);
-        let need = startup.saturating_add(match checkpoints {
-            None => s.rate.time_for(remaining),
-            Some(c) => c.time_to_finish(work - remaining, work, s.rate),
-        });
+        let need = startup
+            .saturating_add(staging)
+            .saturating_add(match checkpoints {
+                None => s.rate.time_for(remaining),
+                Some(c) => c.time_to_finish(work - remaining, work, s.rate),
+            });
         let before = remaining;
         let after = |len: u64| match checkpoints {
             None => (before - s.rate.work_in(len).min(before), None),
@@ -201,7 +238,11 @@ fn check_life(
                 remaining = 0;
             }
             SegmentEnd::Timeout => {
-                if len != limit_left || need <= limit_left {
+                // A job that stages may time out with its work done (while it stages out),
+                // or while staging in with no start-up or work to follow: then its stages'
+                // times fill the segment exactly.
+                let staging_cut = model.stages && need == len;
+                if len != limit_left || (need <= limit_left && !staging_cut) {
                     return fail(format!(
                         "a segment timed out after {len} ms with {limit_left} ms of limit and \
                          {remaining} ms of work left"
@@ -221,7 +262,7 @@ fn check_life(
             }
         }
         if s.ended != SegmentEnd::Completed {
-            let (left, saved_now) = after(len.saturating_sub(startup));
+            let (left, saved_now) = after(len.saturating_sub(startup).saturating_sub(staging));
             remaining = left;
             if let Some(at) = saved_now {
                 saved = at;
@@ -515,6 +556,162 @@ fn check_down_nodes(workload: &Workload, result: &RunResult) -> Result<(), Viola
                     )));
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// With a shared file system: the stages recorded in the segments, replayed against the
+/// bandwidth apart from the engine's bookkeeping. While `n` jobs stage, each has
+/// received `⌊T × B / n⌋` bytes after `T` ms (the remainder carried between stretches
+/// while `n` stays the same); then:
+/// - a fresh segment (a job's first, or after a requeue) stages all of the job's input,
+///   a resumed one what a suspension left of it; a stage moves more than nothing;
+/// - a stage ends exactly the millisecond its data is all moved (not a millisecond later)
+///   or, with data left, when its segment is cut short there;
+/// - a stage out is done if and only if its segment completed, and a segment that
+///   completed wrote all of the job's output.
+pub fn check_filesystem(
+    workload: &Workload,
+    result: &RunResult,
+    settings: Option<crate::filesystem::FileSystemSettings>,
+) -> Result<(), Violation> {
+    let Some(settings) = settings else {
+        return Ok(());
+    };
+    let Some(nw) = workload.nodes.as_deref() else {
+        return Ok(());
+    };
+    let b = u128::from(settings.bytes_per_ms());
+    let segs = &result.segments;
+    let name = |k: usize| workload.jobs[segs[k].job.get()].trace_id;
+    // (time, what: 0 stage ends, 1 segment ends, 2 segment starts, 3 stage starts, segment,
+    // stage out)
+    let mut events: Vec<(SimTime, u8, usize, bool)> = Vec::new();
+    if !result.stages.is_empty() && result.stages.len() != segs.len() {
+        return Err(Violation(format!(
+            "{} segments but {} stage records",
+            segs.len(),
+            result.stages.len()
+        )));
+    }
+    for (k, s) in segs.iter().enumerate() {
+        events.push((s.start, 2, k, false));
+        events.push((s.end, 1, k, false));
+    }
+    for (from, to, k, out) in crate::filesystem::stage_intervals(result) {
+        events.push((from, 3, k, out));
+        events.push((to, 0, k, out));
+    }
+    events.sort_unstable();
+    // Per job: (input left, output left), bytes; the previous segment's end.
+    let mut left: Vec<(u64, u64)> = vec![(0, 0); workload.jobs.len()];
+    let mut previous: Vec<Option<SegmentEnd>> = vec![None; workload.jobs.len()];
+    // Stagers by (segment, out): bytes left.
+    let mut active: std::collections::BTreeMap<(usize, bool), u64> = Default::default();
+    let mut last = SimTime::ZERO;
+    // The share's remainder carried while the number of stagers stays the same.
+    let (mut carry, mut carry_n) = (0u128, 0u128);
+    let mut e = 0;
+    while e < events.len() {
+        let t = events[e].0;
+        // Progress is brought up to date only when a stage begins or ends (as the engine
+        // does: rounding down per stretch, the stretches must be the same).
+        let stages_change = events[e..]
+            .iter()
+            .take_while(|ev| ev.0 == t)
+            .any(|ev| ev.1 == 0 || ev.1 == 3);
+        let dt = u128::from(t.saturating_since(last).as_ms());
+        let n = active.len() as u128;
+        if stages_change && dt > 0 && n > 0 {
+            if n != carry_n {
+                (carry, carry_n) = (0, n);
+            }
+            let each = (dt * b + carry) / n;
+            let by_last_ms = ((dt - 1) * b + carry) / n;
+            carry = (dt * b + carry) % n;
+            for (&(k, _), bytes) in active.iter_mut() {
+                if u128::from(*bytes) <= by_last_ms {
+                    return Err(Violation(format!(
+                        "job {}: a stage of its segment at {} had moved all its data by {}, \
+                         yet went on to {t}",
+                        name(k),
+                        segs[k].start,
+                        SimTime::from_ms(t.as_ms() - 1)
+                    )));
+                }
+                *bytes = u64::try_from(u128::from(*bytes).saturating_sub(each)).unwrap_or(0);
+            }
+        }
+        if stages_change {
+            last = t;
+        }
+        while e < events.len() && events[e].0 == t {
+            let (_, what, k, out) = events[e];
+            let s = &segs[k];
+            let i = s.job.get();
+            let fail = |what: String| Err(Violation(format!("job {}: {what}", name(k))));
+            match what {
+                0 => {
+                    let bytes = active.remove(&(k, out)).unwrap_or(0);
+                    if out {
+                        left[i].1 = bytes;
+                        if (bytes == 0) != (s.ended == SegmentEnd::Completed) {
+                            return fail(format!(
+                                "a stage out ended at {t} with {bytes} bytes left, its segment {}",
+                                s.ended.as_str()
+                            ));
+                        }
+                    } else {
+                        left[i].0 = bytes;
+                        if bytes > 0 && (s.end != t || s.ended == SegmentEnd::Completed) {
+                            return fail(format!(
+                                "a stage in ended at {t} with {bytes} bytes left, its segment \
+                                 not cut short then"
+                            ));
+                        }
+                    }
+                }
+                1 => {
+                    if s.ended == SegmentEnd::Completed && left[i].1 > 0 {
+                        return fail(format!(
+                            "completed at {t} with {} bytes of output not written",
+                            left[i].1
+                        ));
+                    }
+                    previous[i] = Some(s.ended);
+                }
+                2 => {
+                    let fresh = previous[i].is_none_or(|p| p != SegmentEnd::Suspended);
+                    if fresh {
+                        let st = nw.staging(i);
+                        left[i] = (st.in_bytes, st.out_bytes);
+                    }
+                    if left[i].0 > 0 && result.stages_of(k).in_ms == 0 && s.end > s.start {
+                        return fail(format!(
+                            "a segment at {t} ran without staging in its {} bytes",
+                            left[i].0
+                        ));
+                    }
+                }
+                _ => {
+                    let bytes = if out { left[i].1 } else { left[i].0 };
+                    if bytes == 0 || (out && left[i].0 > 0) {
+                        return fail(format!(
+                            "a stage {} at {t} with {bytes} bytes to move",
+                            if out { "out" } else { "in" }
+                        ));
+                    }
+                    active.insert((k, out), bytes);
+                }
+            }
+            e += 1;
+        }
+        if let Some((&(k, _), _)) = active.iter().find(|(_, &bytes)| bytes == 0) {
+            return Err(Violation(format!(
+                "job {}: a stage had moved all its data at {t} but did not end",
+                name(k)
+            )));
         }
     }
     Ok(())

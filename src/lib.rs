@@ -51,6 +51,7 @@ pub mod cluster;
 pub mod credits;
 pub mod engine;
 pub mod failures;
+pub mod filesystem;
 pub mod lifecycle;
 pub mod metrics;
 pub mod outdir;

@@ -26,6 +26,11 @@
 //! does not use it up (Slurm extends a suspended job's end time by the time it was
 //! suspended), and a requeued job starts again with its whole limit (Slurm restarts it as
 //! a new run).
+//!
+//! **Stages.** With a shared file system ([`crate::filesystem`]) a segment is, in order:
+//! its stage in, its start-up latency (fresh starts), its work, its stage out; the stages
+//! take as long as the file system's shares make them, use the limit and do no work
+//! ([`Stages`], [`RunResult::stages`]).
 
 use crate::cluster::nodes::NodeState;
 use crate::cluster::spec::PreemptMode;
@@ -349,6 +354,26 @@ pub struct Segment {
     pub ended: SegmentEnd,
 }
 
+/// The time a segment spent staging through the shared file system (see
+/// [`crate::filesystem`]): its stage in is its first `in_ms`, before its start-up latency
+/// and work (the whole segment if it was cut short while staging in); its stage out its
+/// last `out_ms`, after its work. Kept beside the segments, not in them, so that runs
+/// without a file system carry nothing for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// Time spent staging in, ms.
+    pub in_ms: u64,
+    /// Time spent staging out, ms.
+    pub out_ms: u64,
+}
+
+impl Stages {
+    /// Both, ms.
+    pub fn total_ms(self) -> u64 {
+        self.in_ms.saturating_add(self.out_ms)
+    }
+}
+
 /// What the engine tells a policy about a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transition {
@@ -467,6 +492,10 @@ pub struct RunResult {
     /// Every preemption, in the order applied (empty unless a partition's jobs may be
     /// preempted).
     pub preemptions: Vec<Preemption>,
+    /// Per segment (aligned with `segments`), its stages; empty when no segment staged (the
+    /// run had no shared file system, or nobody staged through it). Read it with
+    /// [`RunResult::stages_of`].
+    pub stages: Vec<Stages>,
 }
 
 /// A running job made to let go of its nodes for a job of a higher tier.
@@ -577,7 +606,13 @@ impl RunResult {
             preemptions: Vec::new(),
             culls: None,
             rejected: None,
+            stages: Vec::new(),
         }
+    }
+
+    /// The stages of segment `k` (none without a file system).
+    pub fn stages_of(&self, k: usize) -> Stages {
+        self.stages.get(k).copied().unwrap_or_default()
     }
 
     /// The nodes of segment `s`.

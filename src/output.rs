@@ -17,10 +17,11 @@ use std::path::Path;
 pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
 user,group,queue,partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,\
 mig_slices,tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s,\
-culled,leaves,rate";
+culled,leaves,rate,staging_s";
 
 /// The header of `segments.csv`.
-pub const SEGMENTS_CSV_HEADER: &str = "job_id,segment,start_s,end_s,released_s,rate,ended,nodes";
+pub const SEGMENTS_CSV_HEADER: &str =
+    "job_id,segment,start_s,end_s,released_s,rate,ended,nodes,stage_in_s,stage_out_s";
 
 /// Writes `jobs.csv`: one row per simulated job, in queue order; times in seconds.
 pub fn write_jobs_csv<W: Write>(
@@ -32,6 +33,12 @@ pub fn write_jobs_csv<W: Write>(
     writeln!(out, "{JOBS_CSV_HEADER}")?;
     let r = &outcome.result;
     let culled = r.cull_reasons();
+    // Empty without a file system, as `leaves` and `rate` are where they do not apply.
+    let staging_ms = outcome
+        .summary
+        .options
+        .filesystem
+        .map(|_| crate::filesystem::staging_ms_by_job(r, workload.jobs.len()));
     let mut line = String::with_capacity(160);
     let mut int = itoa::Buffer::new();
     for (i, j) in workload.jobs.iter().enumerate() {
@@ -110,6 +117,10 @@ pub fn write_jobs_csv<W: Write>(
         if let Some(rate) = job_rate(r, i) {
             push_rate(&mut line, rate);
         }
+        line.push(',');
+        if let Some(ms) = &staging_ms {
+            push_seconds(&mut line, ms[i]);
+        }
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }
@@ -140,7 +151,7 @@ pub fn write_segments_csv<W: Write>(
     let mut line = String::with_capacity(96);
     let mut int = itoa::Buffer::new();
     let mut ordinal = vec![0u32; workload.jobs.len()];
-    for s in &r.segments {
+    for (k, s) in r.segments.iter().enumerate() {
         line.clear();
         let i = s.job.get();
         ordinal[i] += 1;
@@ -157,6 +168,11 @@ pub fn write_segments_csv<W: Write>(
         line.push_str(s.ended.as_str());
         line.push(',');
         push_nodes(&mut line, r.nodes_of(s));
+        let stages = r.stages_of(k);
+        for ms in [stages.in_ms, stages.out_ms] {
+            line.push(',');
+            push_seconds(&mut line, ms);
+        }
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }
@@ -393,6 +409,18 @@ fn optional_rows() -> Vec<OptionalRow> {
                 .rates
                 .as_ref()
                 .map(|r| format!("{:.0}", r.fabric_time_added_s))
+        }),
+        ("file system busy (%)", |s| {
+            s.metrics
+                .filesystem
+                .as_ref()
+                .map(|f| format!("{:.1}", f.busy_fraction * 100.0))
+        }),
+        ("time staging (s)", |s| {
+            s.metrics
+                .filesystem
+                .as_ref()
+                .map(|f| format!("{:.0}", f.stage_in_s + f.stage_out_s))
         }),
     ]
 }

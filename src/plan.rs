@@ -180,6 +180,15 @@ pub fn plan_run(
         if plan.options.rates.is_some() && plan.workload.nodes.is_none() {
             return Err(loaded_error_rates(l).into());
         }
+        if plan.options.filesystem.is_some() && plan.workload.nodes.is_none() {
+            return Err(l
+                .error_at(
+                    "filesystem",
+                    "staging needs jobs of node-level classes (stage_in_gb, stage_out_gb): \
+                     the workload has none",
+                )
+                .into());
+        }
     }
     Ok(plan)
 }
@@ -273,6 +282,7 @@ fn plan_workload(
                 .collect();
             Some(f.credits.as_ref()?.resolve(&types))
         }),
+        filesystem: file.and_then(|f| Some(f.filesystem?.settings())),
         rates: file.and_then(|f| {
             let oversubscription = f
                 .cluster

@@ -48,6 +48,9 @@ pub struct RunOptions {
     /// Per-user limits on sessions, when the scenario sets them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qos: Option<crate::simulation::Qos>,
+    /// The shared file system jobs stage through, when the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<crate::filesystem::FileSystemSettings>,
 }
 
 impl Default for RunOptions {
@@ -65,6 +68,7 @@ impl Default for RunOptions {
             rates: None,
             credits: None,
             qos: None,
+            filesystem: None,
         }
     }
 }
@@ -189,6 +193,7 @@ pub fn run(
         failures: options.failures.as_deref(),
         culler: options.culler,
         qos: options.qos,
+        filesystem: options.filesystem,
         ..SimOptions::default()
     };
     let result = simulation::simulate_with(workload, p.as_mut(), sim_options, progress)?;
@@ -202,6 +207,9 @@ pub fn run(
         },
     );
     metrics.rates = rates.map(|r| r.metrics(workload, &result));
+    metrics.filesystem = options
+        .filesystem
+        .map(|fs| crate::filesystem::metrics(fs, workload, &result, metrics.makespan_s));
     metrics.credits = options
         .credits
         .as_ref()

@@ -2,13 +2,16 @@
 //! recorded as segments (see [`crate::lifecycle`]).
 //!
 //! At each instant `t` the loop runs rounds until nothing more is due at `t`:
-//! 1. pop every event due at `t` in key order: segment stops (rank 0) end a job's segment
-//!    (completed or timeout), free its resources and are told to the policy; node failures
-//!    and repairs (rank 1) end the segments on a failed node (requeued or failed, by
-//!    class) and take it out of service, or put it back, and are told to the policy;
-//!    arrivals (rank 2) are told to the policy, in queue order; users giving up on waiting
-//!    jobs (rank 3) end them as `abandoned`; the idle culler's runs (rank 4) end idle
-//!    sessions as `cancelled`; policy wake-ups (rank 5) only make sure a pass happens;
+//! 1. pop every event due at `t` in key order: the shared file system's stage ends (rank
+//!    0) start the work of jobs done staging in and complete jobs done staging out;
+//!    segment stops (rank 1) end a job's segment (completed or timeout; a job with output
+//!    to write begins its stage out instead), free its resources and are told to the
+//!    policy; node failures and repairs (rank 2) end the segments on a failed node
+//!    (requeued or failed, by class) and take it out of service, or put it back, and are
+//!    told to the policy; arrivals (rank 3) are told to the policy, in queue order; users
+//!    giving up on waiting jobs (rank 4) end them as `abandoned`; the idle culler's runs
+//!    (rank 5) end idle sessions as `cancelled`; policy wake-ups (rank 6) only make sure a
+//!    pass happens;
 //! 2. one scheduling pass: the policy returns decisions, applied in the order given. Each
 //!    is checked (a start: the job is pending and fits; a suspend: it runs; a resume: it is
 //!    suspended and its cores and GPUs are free again on its nodes; …) and applied, and the
@@ -34,6 +37,11 @@
 //! `Event::JobStop(job)`. Suspending, requeueing or cancelling it withdraws that event by
 //! identity ([`EventQueue::cancel`]); a resumed job gets a new one. The stop that pops is
 //! therefore always the running segment's (checked: its due time is recorded and compared).
+//!
+//! **Staging** ([`crate::filesystem`], when `SimOptions::filesystem` is set): a segment
+//! stages its input in, spends its start-up latency, works, and stages its output out.
+//! While a job stages, its one stop event is at its time limit; one `StagingEnds` event is
+//! queued at the next stage end and moved whenever a job begins or stops staging.
 
 use crate::cluster::nodes::{NodeState, Nodes, SharePart};
 use crate::cluster::spec::PreemptMode;
@@ -41,8 +49,10 @@ use crate::cluster::ProcessorPool;
 use crate::engine::queue::{EventKind, EventQueue};
 use crate::engine::time::{SimDuration, SimTime, CLOCK_LIMIT};
 use crate::failures::{FailureTimeline, Failures};
+use crate::filesystem::{FileSystemSettings, SharedFs, Stager};
 use crate::lifecycle::{
-    Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Transition,
+    Budget, JobLog, JobRecord, JobState, LiveJob, Outcome, Rate, Segment, SegmentEnd, Stages,
+    Transition,
 };
 use crate::lifecycle::{Cull, CullReason, QosLimit, Rejection, UserPresence};
 use crate::lifecycle::{NodeChange, Preemption};
@@ -77,6 +87,9 @@ pub enum Event {
     PatienceEnds(JobIdx),
     /// The idle culler looks at the running sessions.
     CullerRuns,
+    /// The next stage through the shared file system ends (one queued at a time, moved
+    /// whenever a job starts or stops staging).
+    StagingEnds,
     /// The policy asked to be run at this time.
     PolicyWakeup,
 }
@@ -84,19 +97,22 @@ pub enum Event {
 impl EventKind for Event {
     fn rank(&self) -> u8 {
         match self {
-            Event::JobStop(_) => 0,
+            // Before stops, so that a job whose stage out ends as its time limit is reached
+            // has completed (as work and limit running out together is a completion).
+            Event::StagingEnds => 0,
+            Event::JobStop(_) => 1,
             // After stops, so that a job whose work is done at the instant its node fails
             // completes; before arrivals and the pass, so that the pass at t sees the
             // nodes as they are at t.
-            Event::NodeDown(_) | Event::NodeUp(_) | Event::LeafDown(_) | Event::LeafUp(_) => 1,
-            Event::JobArrival(_) => 2,
+            Event::NodeDown(_) | Event::NodeUp(_) | Event::LeafDown(_) | Event::LeafUp(_) => 2,
+            Event::JobArrival(_) => 3,
             // After arrivals, so that a patience of 0 still finds its job waiting; before
             // the pass, so that a job whose patience ends at t cannot start at t.
-            Event::PatienceEnds(_) => 3,
+            Event::PatienceEnds(_) => 4,
             // After stops, so that a session ending by itself at t is not culled at t; before
             // the pass, so that what it frees can be used at t.
-            Event::CullerRuns => 4,
-            Event::PolicyWakeup => 5,
+            Event::CullerRuns => 5,
+            Event::PolicyWakeup => 6,
         }
     }
 }
@@ -180,6 +196,8 @@ pub struct SimOptions<'a> {
     pub culler: Option<Culler>,
     /// Per-user limits on interactive sessions (`None`: none).
     pub qos: Option<Qos>,
+    /// The shared file system jobs stage through (`None`: nothing stages).
+    pub filesystem: Option<FileSystemSettings>,
 }
 
 /// Per-user limits on interactive sessions, as a Slurm QOS with `DenyOnLimit` sets them: a
@@ -289,6 +307,8 @@ struct Engine<'w> {
     counted: Vec<bool>,
     /// The sessions QOS limits rejected.
     rejections: Vec<Rejection>,
+    /// With a shared file system: who stages now.
+    fs: Option<SharedFs>,
 }
 
 /// What a node event tells the policy, in order.
@@ -351,6 +371,10 @@ impl<'w> Engine<'w> {
             Some(model) => model.rate(job, nodes),
             None => Rate::ONE,
         };
+        // A fresh start stages all of the job's data; a resumed one what is left of it.
+        if let (true, Some(fs), Some(nw)) = (fresh, self.fs.as_mut(), self.node_jobs) {
+            fs.fresh(job, nw.staging(i));
+        }
         let first_node = self.result.segment_nodes.len() as u32;
         self.result.segment_nodes.extend_from_slice(nodes);
         let index = self.result.segments.len() as u32;
@@ -365,10 +389,10 @@ impl<'w> Engine<'w> {
             startup_ms,
             ended: SegmentEnd::Completed,
         });
-        let checkpoints = self.checkpoints(job);
+        if self.fs.is_some() {
+            self.result.stages.push(Stages::default());
+        }
         let record = &mut self.records[i];
-        let (length_ms, _) = record.budget.stop(rate, checkpoints, startup_ms);
-        let stop_at = now + SimDuration::from_ms(length_ms);
         let limit_left_ms = record.budget.limit_left_ms;
         let log = &mut record.log;
         if log.segments == 0 {
@@ -382,6 +406,17 @@ impl<'w> Engine<'w> {
             estimated_end: now + SimDuration::from_ms(limit_left_ms),
             segment: index,
         };
+        let stage_in_bytes = self.fs.as_ref().map_or(0, |fs| fs.left(job).0);
+        let stop_at = match self.fs.as_mut() {
+            Some(fs) if stage_in_bytes > 0 => {
+                // Staging in: only the time limit can stop the segment before the stage
+                // ends (then the stop moves to the work's end).
+                fs.join(job, stage_in_bytes, false, now);
+                self.retime_staging();
+                now + SimDuration::from_ms(limit_left_ms)
+            }
+            _ => self.working_stop(job).0,
+        };
         self.queue.push(stop_at, Event::JobStop(job));
         if self.options.culler.is_some() && self.jobs[i].kind == JobKind::Interactive {
             self.running_sessions.insert(job.0);
@@ -393,15 +428,21 @@ impl<'w> Engine<'w> {
     /// (all of them, or, for a suspension, all but memory).
     fn end_segment(&mut self, job: JobIdx, now: SimTime, how: SegmentEnd) {
         let i = job.get();
+        // Cut short while staging: the stage stops here, and what it had left waits for a
+        // resumption (a fresh start stages everything again).
+        if let Some(stager) = self.fs.as_mut().and_then(|fs| fs.leave(job, now)) {
+            self.record_stage(job, stager, now);
+            self.retime_staging();
+        }
         let segment = self.records[i].live.segment as usize;
-        let (start, rate, startup_ms) = (
-            self.result.segments[segment].start,
-            self.result.segments[segment].rate,
-            self.result.segments[segment].startup_ms,
-        );
+        let seg = &self.result.segments[segment];
+        let (start, rate) = (seg.start, seg.rate);
         let elapsed_ms = now.saturating_since(start).as_ms();
-        // The start-up latency uses the limit but does no work.
-        let working_ms = elapsed_ms.saturating_sub(u64::from(startup_ms));
+        // The start-up latency and the stages use the limit but do no work; the stage out
+        // comes only after all the work, so what is left is the time worked.
+        let working_ms = elapsed_ms
+            .saturating_sub(u64::from(seg.startup_ms))
+            .saturating_sub(self.result.stages_of(segment).total_ms());
         let checkpoints = self.checkpoints(job);
         let b = &mut self.records[i].budget;
         let worked = match (how, checkpoints) {
@@ -499,6 +540,9 @@ impl<'w> Engine<'w> {
                 }
             }
         }
+        if let Some(fs) = self.fs.as_mut() {
+            fs.forget(job);
+        }
         self.records[i].live.state = JobState::Done(outcome);
         self.records[i].log.outcome = outcome;
         self.result.end[i] = now;
@@ -521,21 +565,110 @@ impl<'w> Engine<'w> {
         log.work_lost = log.work_lost + SimDuration::from_ms(lost);
     }
 
-    /// The segment stop of `job` fired at `now`.
-    fn stop(&mut self, job: JobIdx, now: SimTime) -> Outcome {
+    /// When `job`'s running segment stops if nothing cuts it short, and whether its work
+    /// is then done (else its time limit is reached): while it stages, its limit; else
+    /// the end of its start-up and work after its stage in, or the limit if sooner.
+    fn stop_due(&self, job: JobIdx) -> (SimTime, bool) {
+        if self.fs.as_ref().is_some_and(|fs| fs.stages(job)) {
+            return (self.deadline(job), false);
+        }
+        let record = &self.records[job.get()];
+        let k = record.live.segment as usize;
+        let seg = &self.result.segments[k];
+        let in_ms = self.result.stages_of(k).in_ms;
+        let budget = Budget {
+            limit_left_ms: record.budget.limit_left_ms.saturating_sub(in_ms),
+            ..record.budget
+        };
+        let (length_ms, completes) = budget.stop(seg.rate, self.checkpoints(job), seg.startup_ms);
+        let from = seg.start + SimDuration::from_ms(in_ms);
+        (from + SimDuration::from_ms(length_ms), completes)
+    }
+
+    /// [`Self::stop_due`] for a job past its stage in.
+    fn working_stop(&self, job: JobIdx) -> (SimTime, bool) {
+        debug_assert!(!self.fs.as_ref().is_some_and(|fs| fs.stages(job)));
+        self.stop_due(job)
+    }
+
+    /// When `job`'s running segment reaches its time limit.
+    fn deadline(&self, job: JobIdx) -> SimTime {
+        let record = &self.records[job.get()];
+        let seg = &self.result.segments[record.live.segment as usize];
+        seg.start + SimDuration::from_ms(record.budget.limit_left_ms)
+    }
+
+    /// Queues the next stage end, or withdraws it when nobody stages.
+    fn retime_staging(&mut self) {
+        let Some(fs) = &self.fs else {
+            return;
+        };
+        match fs.next_end() {
+            Some(at) => self.queue.push(at, Event::StagingEnds),
+            None => {
+                self.queue.cancel(&Event::StagingEnds);
+            }
+        }
+    }
+
+    /// `job`'s stage ended (done or cut short) at `now`: its segment's stages record the
+    /// stage's time, the file system what it had left.
+    fn record_stage(&mut self, job: JobIdx, stager: Stager, now: SimTime) {
+        let k = self.records[job.get()].live.segment as usize;
+        let ms = now.saturating_since(stager.since).as_ms();
+        if let Some(st) = self.result.stages.get_mut(k) {
+            if stager.out {
+                st.out_ms = ms;
+            } else {
+                st.in_ms = ms;
+            }
+        }
+        if let Some(fs) = self.fs.as_mut() {
+            fs.keep_left(job, stager);
+        }
+    }
+
+    /// The stages due at `now` end, in job order: a stage in done lets the job's work
+    /// begin (its stop moves from its limit to its work's end); a stage out done completes
+    /// the job, which is appended to `completed`.
+    fn staging_ends(&mut self, now: SimTime, completed: &mut Vec<JobIdx>) {
+        let Some(fs) = self.fs.as_mut() else {
+            return;
+        };
+        for (job, stager) in fs.take_done(now) {
+            self.record_stage(job, stager, now);
+            if stager.out {
+                self.queue.cancel(&Event::JobStop(job));
+                self.end_segment(job, now, SegmentEnd::Completed);
+                self.finish(job, now, Outcome::Completed);
+                completed.push(job);
+            } else {
+                let (at, _) = self.working_stop(job);
+                self.queue.push(at, Event::JobStop(job));
+            }
+        }
+        self.retime_staging();
+    }
+
+    /// The segment stop of `job` fired at `now`: its outcome, or `None` when its work is
+    /// done and it goes on to stage its output out.
+    fn stop(&mut self, job: JobIdx, now: SimTime) -> Option<Outcome> {
         let i = job.get();
         debug_assert_eq!(self.records[i].live.state, JobState::Running);
-        let seg = &self.result.segments[self.records[i].live.segment as usize];
-        let checkpoints = self.checkpoints(job);
-        let (length_ms, completes) =
-            self.records[i]
-                .budget
-                .stop(seg.rate, checkpoints, seg.startup_ms);
-        debug_assert_eq!(
-            seg.start + SimDuration::from_ms(length_ms),
-            now,
-            "a withdrawn stop fired"
-        );
+        let (due, mut completes) = self.stop_due(job);
+        debug_assert_eq!(due, now, "a withdrawn stop fired");
+        let out_bytes = self.fs.as_ref().map_or(0, |fs| fs.left(job).1);
+        if completes && out_bytes > 0 {
+            let deadline = self.deadline(job);
+            if let (Some(fs), true) = (self.fs.as_mut(), deadline > now) {
+                fs.join(job, out_bytes, true, now);
+                self.retime_staging();
+                self.queue.push(deadline, Event::JobStop(job));
+                return None;
+            }
+            // The limit is reached as the work is done: no time is left to write.
+            completes = false;
+        }
         let (how, outcome) = if completes {
             (SegmentEnd::Completed, Outcome::Completed)
         } else {
@@ -543,7 +676,7 @@ impl<'w> Engine<'w> {
         };
         self.end_segment(job, now, how);
         self.finish(job, now, outcome);
-        outcome
+        Some(outcome)
     }
 
     /// Checks and applies one decision; returns the transition to tell the policy.
@@ -666,12 +799,9 @@ impl<'w> Engine<'w> {
             } else {
                 continue;
             };
-            // Where it would have stopped by itself: its pending stop.
-            let checkpoints = self.checkpoints(job);
-            let record = &self.records[i];
-            let seg = &self.result.segments[record.live.segment as usize];
-            let natural_end = seg.start
-                + SimDuration::from_ms(record.budget.stop(seg.rate, checkpoints, seg.startup_ms).0);
+            // Where it would have stopped by itself: its pending stop (while it stages, its
+            // limit; a stage out to come is not counted).
+            let natural_end = self.stop_due(job).0;
             let user = match state.back_ms {
                 _ if !state.idle => UserPresence::Active,
                 Some(back_ms) if first_start + SimDuration::from_ms(back_ms) < natural_end => {
@@ -1037,6 +1167,7 @@ pub fn simulate_with(
             preemptions: Vec::new(),
             culls: None,
             rejected: None,
+            stages: Vec::new(),
         },
         queue: EventQueue::with_capacity(1024),
         waiting: 0,
@@ -1056,6 +1187,7 @@ pub fn simulate_with(
             Vec::new()
         },
         rejections: Vec::new(),
+        fs: options.filesystem.map(SharedFs::new),
     };
     if let Some(failures) = options.failures {
         let Some(nodes) = engine.nodes.as_ref() else {
@@ -1101,6 +1233,7 @@ pub fn simulate_with(
         engine.queue.push(SimTime::ZERO, Event::CullerRuns);
     }
     let mut culled: Vec<JobIdx> = Vec::new();
+    let mut staged: Vec<JobIdx> = Vec::new();
     while let Some(now) = engine.queue.peek_time() {
         if engine.done == n {
             break; // only node events are left: nothing more can happen to a job
@@ -1121,8 +1254,24 @@ pub fn simulate_with(
                 }
                 match event {
                     Event::JobStop(job) => {
-                        let outcome = engine.stop(job, now);
-                        policy.on_transition(job, Transition::Ended(outcome), &engine.view(now));
+                        if let Some(outcome) = engine.stop(job, now) {
+                            let ended = Transition::Ended(outcome);
+                            policy.on_transition(job, ended, &engine.view(now));
+                        } else {
+                            // It stages out: nothing a policy sees has changed.
+                            continue;
+                        }
+                    }
+                    Event::StagingEnds => {
+                        staged.clear();
+                        engine.staging_ends(now, &mut staged);
+                        for &job in &staged {
+                            let ended = Transition::Ended(Outcome::Completed);
+                            policy.on_transition(job, ended, &engine.view(now));
+                        }
+                        // A stage in ending changes nothing a policy sees.
+                        changed |= !staged.is_empty();
+                        continue;
                     }
                     Event::JobArrival(job) => {
                         if engine.admit(job, now) {
@@ -1248,5 +1397,9 @@ pub fn simulate_with(
     result.log = engine.records.iter().map(|r| r.log).collect();
     result.culls = culler.map(|_| engine.culls);
     result.rejected = options.qos.map(|_| engine.rejections);
+    // No segment staged (a file system nobody used): the run is today's, to the byte.
+    if result.stages.iter().all(|s| *s == Stages::default()) {
+        result.stages.clear();
+    }
     Ok(result)
 }

@@ -1,11 +1,12 @@
 //! Every model at once: node and leaf-switch failures, checkpoints, start-up latency, class
 //! time limits, activity profiles and the idle culler, patience, per-user QOS limits, GPU
-//! speed and fabric slowdown, under every policy. Every invariant holds, runs repeat
+//! speed and fabric slowdown, staging through a shared file system, under every policy. Every invariant holds, runs repeat
 //! exactly, and a sweep writes the same bytes at any thread count.
 
 mod common;
 
-use clustersim::check::{check_nodes, check_policy, check_schedule};
+use clustersim::check::{check_filesystem, check_nodes, check_policy, check_schedule};
+use clustersim::lifecycle::SegmentEnd;
 use clustersim::policy::PolicyKind;
 use common::{clustersim_in_repo, scratch, text};
 
@@ -67,6 +68,8 @@ runtime_median_s = 5400
 checkpoint_interval_s = 900
 checkpoint_cost_s = 60
 communication_share = 0.4
+stage_in_gb = 200
+stage_out_gb = 50
 
 [[workload.generator.classes]]
 name = "notebook"
@@ -84,6 +87,7 @@ busy = { dist = "lognormal", median_s = 600, sigma = 1.0 }
 idle = { dist = "lognormal", median_s = 900, sigma = 1.0 }
 on_node_failure = "requeue"
 users = 4
+stage_in_gb = 5
 
 [failures.node_types.a100]
 time_between = { dist = "weibull", shape = 0.8, scale_s = 300000 }
@@ -100,6 +104,10 @@ repair = { dist = "lognormal", median_s = 1200, sigma = 0.5 }
 [rates]
 gpu_speed = true
 fabric_slowdown = 1.0
+
+# Slow enough that jobs time out, fail and are culled while staging.
+[filesystem]
+bandwidth_gb_s = 0.5
 
 [policy]
 name = "easy"
@@ -141,6 +149,8 @@ fn every_policy(plan: &clustersim::plan::RunPlan) {
         check_schedule(w, &a.result).unwrap_or_else(|v| panic!("{policy}: {v}"));
         check_nodes(w, &a.result).unwrap_or_else(|v| panic!("{policy}: {v}"));
         check_policy(policy, w, &a.result).unwrap_or_else(|v| panic!("{policy}: {v}"));
+        check_filesystem(w, &a.result, plan.options.filesystem)
+            .unwrap_or_else(|v| panic!("{policy}: {v}"));
         let b = run();
         assert_eq!(a.result, b.result, "{policy}");
         assert_eq!(a.summary.metrics, b.summary.metrics, "{policy}");
@@ -157,6 +167,19 @@ fn every_policy(plan: &clustersim::plan::RunPlan) {
         assert!(rates.rate_mean != 1.0, "{policy}: {rates:?}");
         assert!(m.lifecycle.goodput < 1.0, "{policy}");
         assert!(m.qos.as_ref().is_some_and(|q| q.rejected > 0), "{policy}");
+        let fs = m.filesystem.as_ref().expect("filesystem");
+        assert!(fs.busy_s > 0.0 && fs.stagers_max >= 2, "{policy}: {fs:?}");
+        // Some segment was cut short while staging (the checkers replayed it).
+        let r = &a.result;
+        assert!(
+            r.segments.iter().enumerate().any(|(k, s)| {
+                let st = r.stages_of(k);
+                s.ended != SegmentEnd::Completed
+                    && (st.out_ms > 0 || st.in_ms == (s.end - s.start).as_ms())
+                    && st.total_ms() > 0
+            }),
+            "{policy}"
+        );
     }
 }
 

@@ -392,7 +392,7 @@ fn the_example_scenarios_validate_and_run() {
                 .unwrap();
         assert!(summary["metrics"]["rates"].is_object(), "{name}");
         let jobs = std::fs::read_to_string(out.join("jobs.csv")).unwrap();
-        assert!(jobs.lines().next().unwrap().ends_with(",leaves,rate"));
+        assert!(jobs.lines().next().unwrap().contains(",leaves,rate,"));
         let html = std::fs::read_to_string(out.join("report.html")).unwrap();
         assert!(html.contains("<section id=\"rates\">"), "{name}");
     }

@@ -221,6 +221,12 @@ pub(super) fn validate_command(args: &ValidateArgs) -> Result<()> {
             r.oversubscription
         );
     }
+    if let Some(fs) = plan.options.filesystem {
+        say!(
+            "file system: {} GB/s shared by the jobs staging",
+            fs.bandwidth_gb_s
+        );
+    }
     if let Some(sweep) = &sweep {
         say!(
             "sweep: {} runs over {}, each run's scenario valid",

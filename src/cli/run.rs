@@ -332,6 +332,8 @@ fn debug_checks(policy: PolicyKind, workload: &Workload, outcome: &RunOutcome) -
         crate::check::check_schedule(workload, &outcome.result)?;
         crate::check::check_policy(policy, workload, &outcome.result)?;
         crate::check::check_nodes(workload, &outcome.result)?;
+        let fs = outcome.summary.options.filesystem;
+        crate::check::check_filesystem(workload, &outcome.result, fs)?;
     }
     Ok(())
 }

@@ -184,6 +184,10 @@ pub struct ScheduleMetrics {
     /// Runs where some partition's jobs may be preempted: what preemption cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preemption: Option<PreemptionMetrics>,
+    /// Runs with a shared file system (`[filesystem]`): staging time, busy time, stagers.
+    /// Set by [`crate::run::run`], which holds the settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<crate::filesystem::FileSystemMetrics>,
 }
 
 /// What preemption did and cost (runs where a partition's `preempt_mode` is not `off`).
@@ -345,6 +349,7 @@ pub fn compute(
         culler: resources::culler(workload, result),
         rates: None,
         credits: None,
+        filesystem: None,
         qos: result.rejected.as_ref().map(|rejected| {
             let count = |l: crate::lifecycle::QosLimit| {
                 rejected.iter().filter(|r| r.limit == l).count() as u64

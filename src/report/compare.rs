@@ -228,6 +228,30 @@ const METRICS: &[Metric] = &[
         decimals: 1,
         scale: 1.0 / 3600.0,
     },
+    Metric {
+        label: "file system busy (%)",
+        pointer: "/metrics/filesystem/busy_fraction",
+        decimals: 1,
+        scale: 100.0,
+    },
+    Metric {
+        label: "time staging in (h)",
+        pointer: "/metrics/filesystem/stage_in_s",
+        decimals: 1,
+        scale: 1.0 / 3600.0,
+    },
+    Metric {
+        label: "time staging out (h)",
+        pointer: "/metrics/filesystem/stage_out_s",
+        decimals: 1,
+        scale: 1.0 / 3600.0,
+    },
+    Metric {
+        label: "mean jobs staging while busy",
+        pointer: "/metrics/filesystem/stagers_mean",
+        decimals: 2,
+        scale: 1.0,
+    },
 ];
 
 /// Reads `summary.json` from each directory.
@@ -305,13 +329,13 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
             .and_then(Value::as_u64)
             .is_some_and(|n| n > 0)
     });
-    // The rows of an optional model (failures, rates, the culler, preemption) only where
+    // The rows of an optional model (failures, rates, the file system, the culler, preemption) only where
     // some run had it on.
     let present = |block: &str| {
         runs.iter()
             .any(|r| r.summary.pointer(&format!("/metrics/{block}")).is_some())
     };
-    let optional: Vec<(&str, bool)> = ["failures", "rates", "culler", "preemption"]
+    let optional: Vec<(&str, bool)> = ["failures", "rates", "filesystem", "culler", "preemption"]
         .into_iter()
         .map(|b| (b, present(b)))
         .collect();

@@ -315,6 +315,9 @@ pub fn run_report(
     if let Some(r) = &s.metrics.rates {
         rates_section(&mut out, r);
     }
+    if let (Some(f), Some(settings)) = (&s.metrics.filesystem, &s.options.filesystem) {
+        filesystem_section(&mut out, f, settings);
+    }
 
     out.push_str("<section id=\"plots\"><h2>Plots</h2>\n");
     figures(&mut out, plots);
@@ -545,6 +548,59 @@ fn failure_section(out: &mut String, f: &crate::metrics::FailureMetrics) {
         vec![
             "GPU-hours of lost work".into(),
             format!("{:.1}", f.gpu_hours_lost),
+        ],
+    ];
+    table(out, &["what".into(), "value".into()], &rows);
+    out.push_str("</section>\n");
+}
+
+/// What the shared file system did: staging time, busy time, stagers.
+fn filesystem_section(
+    out: &mut String,
+    f: &crate::filesystem::FileSystemMetrics,
+    settings: &crate::filesystem::FileSystemSettings,
+) {
+    out.push_str("<section id=\"filesystem\"><h2>Shared file system</h2>\n");
+    out.push_str(
+        "<p>Jobs stage their input in at the start of a segment and their output out once \
+         their work is done, holding their nodes; the jobs staging at one time share the \
+         aggregate bandwidth equally (see the README, Shared file system). Each job's \
+         staging time is the <code>staging_s</code> column of <code>jobs.csv</code>.</p>\n",
+    );
+    let rows = vec![
+        vec![
+            "aggregate bandwidth (GB/s)".into(),
+            format!("{}", settings.bandwidth_gb_s),
+        ],
+        vec!["jobs that staged".into(), f.jobs_staging.to_string()],
+        vec![
+            "time staging in (h)".into(),
+            format!("{:.2}", f.stage_in_s / 3600.0),
+        ],
+        vec![
+            "time staging out (h)".into(),
+            format!("{:.2}", f.stage_out_s / 3600.0),
+        ],
+        vec![
+            "node-hours held while staging".into(),
+            format!("{:.2}", f.staging_node_hours),
+        ],
+        vec!["busy time (h)".into(), format!("{:.2}", f.busy_s / 3600.0)],
+        vec![
+            "busy share of the makespan (%)".into(),
+            format!("{:.1}", f.busy_fraction * 100.0),
+        ],
+        vec![
+            "data moved (GB)".into(),
+            format!("{:.1}", f.volume_moved_gb),
+        ],
+        vec![
+            "mean jobs staging while busy".into(),
+            format!("{:.2}", f.stagers_mean),
+        ],
+        vec![
+            "most jobs staging at once".into(),
+            f.stagers_max.to_string(),
         ],
     ];
     table(out, &["what".into(), "value".into()], &rows);

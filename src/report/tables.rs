@@ -180,6 +180,20 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
     ] {
         row.push((name.into(), Float(v)));
     }
+    // The shared file system (zeros when there was none: every run has the columns).
+    let fs = s.metrics.filesystem.clone().unwrap_or_default();
+    row.push(("fs_jobs_staging".into(), int(fs.jobs_staging)));
+    row.push(("fs_stagers_max".into(), int(fs.stagers_max)));
+    for (name, v) in [
+        ("fs_stage_in_s", fs.stage_in_s),
+        ("fs_stage_out_s", fs.stage_out_s),
+        ("fs_staging_node_hours", fs.staging_node_hours),
+        ("fs_busy_s", fs.busy_s),
+        ("fs_busy_fraction", fs.busy_fraction),
+        ("fs_stagers_mean", fs.stagers_mean),
+    ] {
+        row.push((name.into(), Float(v)));
+    }
     // Idle waste (node-level sessions) and what the culler did (zeros when it was off).
     let sessions = r.map(|r| &r.sessions);
     for (name, v) in [
@@ -398,6 +412,17 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
             .map(|i| crate::output::job_rate(r, i).map(|rate| rate.as_f64()))
             .collect::<Vec<Option<f64>>>(),
     ));
+    let staging_ms = outcome
+        .summary
+        .options
+        .filesystem
+        .map(|_| crate::filesystem::staging_ms_by_job(r, n));
+    columns.push(Column::new(
+        "staging_s".into(),
+        (0..n)
+            .map(|i| staging_ms.as_ref().map(|ms| ms[i] as f64 / 1000.0))
+            .collect::<Vec<Option<f64>>>(),
+    ));
     DataFrame::new(n, columns)
 }
 
@@ -447,6 +472,18 @@ pub fn segments_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult
                         .join(";")
                 })
                 .collect::<Vec<String>>(),
+        ),
+        Column::new(
+            "stage_in_s".into(),
+            (0..segs.len())
+                .map(|k| r.stages_of(k).in_ms as f64 / 1000.0)
+                .collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "stage_out_s".into(),
+            (0..segs.len())
+                .map(|k| r.stages_of(k).out_ms as f64 / 1000.0)
+                .collect::<Vec<f64>>(),
         ),
     ];
     DataFrame::new(segs.len(), columns)

@@ -51,6 +51,10 @@ pub struct Scenario {
     /// no accounting).
     #[serde(default)]
     pub credits: Option<crate::credits::CreditsSpec>,
+    /// The shared file system jobs stage their data through (default: none; nothing
+    /// stages).
+    #[serde(default)]
+    pub filesystem: Option<crate::filesystem::FileSystemSpec>,
     /// What to write.
     #[serde(default)]
     pub output: OutputSpec,
@@ -492,6 +496,19 @@ pub fn parse(text: &str) -> Result<Scenario, (String, usize, String)> {
 }
 
 impl Scenario {
+    /// The generator's classes' stage volumes: (key path, stage_in_gb, stage_out_gb).
+    /// (Sources are validated one by one as scenarios of their own.)
+    fn stage_volumes(&self) -> Vec<(String, f64, f64)> {
+        let classes = self.workload.generator.iter().flat_map(|g| &g.classes);
+        classes
+            .enumerate()
+            .map(|(i, c)| {
+                let key = format!("workload.generator.classes[{i}]");
+                (key, c.stage_in_gb, c.stage_out_gb)
+            })
+            .collect()
+    }
+
     /// Checks what the types cannot: contradictions and impossible values.
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.policy.bsld_tau_s == 0 {
@@ -550,6 +567,8 @@ impl Scenario {
             crate::rates::check(rates, self.cluster.as_ref())
                 .map_err(|(key, message)| ValidationError::new(key, message))?;
         }
+        crate::filesystem::check(self.filesystem.as_ref(), &self.stage_volumes())
+            .map_err(|(key, message)| ValidationError::new(key, message))?;
         if let Some(credits) = &self.credits {
             let Some(cluster) = &self.cluster else {
                 return Err(ValidationError::new(

@@ -115,7 +115,8 @@ pub fn is_metric_name(name: &str) -> bool {
         return false;
     };
     // The block's fields, read from its default; the culler, failure, rate, QOS,
-    // preemption and credit blocks are only in runs that turn them on (the others have empty cells).
+    // preemption, credit and file system blocks are only in runs that turn them on (the
+    // others have empty cells).
     let fields = match block {
         "all" | "batch" | "interactive" => fields_of::<crate::metrics::ClassMetrics>(),
         "lifecycle" => fields_of::<crate::metrics::LifecycleMetrics>(),
@@ -126,6 +127,7 @@ pub fn is_metric_name(name: &str) -> bool {
         "qos" => fields_of::<crate::metrics::QosMetrics>(),
         "preemption" => fields_of::<crate::metrics::PreemptionMetrics>(),
         "credits" => fields_of::<crate::credits::CreditMetrics>(),
+        "filesystem" => fields_of::<crate::filesystem::FileSystemMetrics>(),
         _ => return false,
     };
     // A list (the chargeback rows) is no single number.

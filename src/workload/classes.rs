@@ -170,6 +170,14 @@ pub struct JobClassSpec {
     /// nodes span leaf switches and `[rates] fabric_slowdown` is above 0.
     #[serde(default)]
     pub communication_share: Option<f64>,
+    /// Data each job reads from the shared file system before its work, GB (default 0),
+    /// at every fresh start (its first, and after a requeue); needs a `[filesystem]`.
+    #[serde(default)]
+    pub stage_in_gb: f64,
+    /// Data each job writes to the shared file system once its work is done, GB (default
+    /// 0); needs a `[filesystem]`.
+    #[serde(default)]
+    pub stage_out_gb: f64,
 }
 
 impl JobClassSpec {
@@ -181,6 +189,14 @@ impl JobClassSpec {
         }
     }
 
+    /// What each job of the class stages (validated: 0 to [`crate::filesystem::MAX_STAGE_GB`]).
+    pub fn staging(&self) -> Staging {
+        Staging {
+            in_bytes: gb_to_bytes(self.stage_in_gb),
+            out_bytes: gb_to_bytes(self.stage_out_gb),
+        }
+    }
+
     /// The class's checkpoints, from its keys (validated: an interval of at least 1 ms).
     pub fn checkpointing(&self) -> Option<Checkpointing> {
         let interval_s = self.checkpoint_interval_s?;
@@ -188,6 +204,31 @@ impl JobClassSpec {
             interval_ms: ((interval_s * 1000.0).round() as u64).max(1),
             cost_ms: (self.checkpoint_cost_s * 1000.0).round() as u64,
         })
+    }
+}
+
+/// Bytes in one GB (decimal, as storage vendors and file systems quote bandwidth).
+pub const BYTES_PER_GB: f64 = 1e9;
+
+/// A volume in GB as bytes, rounded to the nearest byte.
+pub fn gb_to_bytes(gb: f64) -> u64 {
+    (gb * BYTES_PER_GB).round() as u64
+}
+
+/// How much one job stages through the shared file system (see [`crate::filesystem`]):
+/// bytes in at a fresh start, bytes out when its work is done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Staging {
+    /// Read before the work, bytes.
+    pub in_bytes: u64,
+    /// Written after the work, bytes.
+    pub out_bytes: u64,
+}
+
+impl Staging {
+    /// Whether the job stages anything.
+    pub fn any(self) -> bool {
+        self.in_bytes > 0 || self.out_bytes > 0
     }
 }
 
@@ -355,6 +396,9 @@ pub struct NodeWorkload {
     /// Per partition (aligned with `partitions`), its tier and preemption mode; empty when
     /// no partition's jobs may be preempted (preemption off).
     pub partition_preemption: Vec<PartitionPreemption>,
+    /// Per class (aligned with `classes`), what its jobs stage through the shared file
+    /// system; empty: nothing.
+    pub class_staging: Vec<Staging>,
 }
 
 /// A partition's part in preemption (Slurm's `preempt/partition_prio`).
@@ -429,6 +473,7 @@ impl NodeWorkload {
             class_checkpoints: Vec::new(),
             class_accounts: Vec::new(),
             class_rates: Vec::new(),
+            class_staging: Vec::new(),
         }
     }
 
@@ -470,6 +515,15 @@ impl NodeWorkload {
         self.class_of
             .get(i)
             .and_then(|&c| self.class_rates.get(c as usize))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// What job `i` stages through the shared file system.
+    pub fn staging(&self, i: usize) -> Staging {
+        self.class_of
+            .get(i)
+            .and_then(|&c| self.class_staging.get(c as usize))
             .copied()
             .unwrap_or_default()
     }
@@ -1141,6 +1195,11 @@ pub fn generate(g: &ClassGenerator) -> Workload {
             .any(|c| c.rate_shares() != ClassShares::default())
         {
             g.classes.iter().map(JobClassSpec::rate_shares).collect()
+        } else {
+            Vec::new()
+        },
+        class_staging: if g.classes.iter().any(|c| c.staging().any()) {
+            g.classes.iter().map(JobClassSpec::staging).collect()
         } else {
             Vec::new()
         },

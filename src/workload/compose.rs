@@ -196,6 +196,9 @@ pub fn merge(
             m.class_rates.extend(
                 (0..nw.classes.len()).map(|c| nw.class_rates.get(c).copied().unwrap_or_default()),
             );
+            m.class_staging.extend(
+                (0..nw.classes.len()).map(|c| nw.class_staging.get(c).copied().unwrap_or_default()),
+            );
         }
         for (i, mut job) in s.workload.jobs.into_iter().enumerate() {
             job.trace_id += stride;
@@ -244,6 +247,9 @@ pub fn merge(
         }
         if m.class_rates.iter().all(|r| *r == ClassShares::default()) {
             m.class_rates.clear();
+        }
+        if m.class_staging.iter().all(|s| !s.any()) {
+            m.class_staging.clear();
         }
     }
     out.nodes = merged_nodes.map(Box::new);
