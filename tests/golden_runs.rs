@@ -13,9 +13,9 @@ use std::path::Path;
 /// The runs: name (as in the golden file), arguments after `run`, and whether it needs
 /// `../shared`.
 const RUNS: &[(&str, &[&str], bool)] = &[
-    ("demo/fcfs", &[], false),
-    ("demo/easy", &[], false),
-    ("demo/conservative", &[], false),
+    ("demo/fcfs", &["--demo", "policies"], false),
+    ("demo/easy", &["--demo", "policies"], false),
+    ("demo/conservative", &["--demo", "policies"], false),
     ("gpu-cluster", &["scenarios/gpu-cluster.toml"], false),
     (
         "gpu-conservative",

@@ -329,3 +329,67 @@ fn preemption_errors_name_the_file_line_and_key() {
         }
     }
 }
+
+#[test]
+fn generated_runs_with_every_mode_keep_every_invariant_and_repeat_exactly() {
+    // The trade-off scenario, smaller, under each mode with and without grace, FCFS and
+    // EASY, three seeds, with node failures on top.
+    let base = std::fs::read_to_string(repo("scenarios/interactive-tradeoff.toml")).unwrap();
+    let dir = common::scratch("preemption-invariants");
+    let mut preempted = 0;
+    for (mode, grace) in [
+        ("requeue", 60),
+        ("requeue", 0),
+        ("suspend", 0),
+        ("cancel", 30),
+    ] {
+        let text = base
+            .replace("jobs = 3000", "jobs = 800")
+            .replace(
+                "preempt_mode = \"requeue\"",
+                &format!("preempt_mode = \"{mode}\""),
+            )
+            .replace("grace_time_s = 60", &format!("grace_time_s = {grace}"))
+            .replace(
+                "[policy]",
+                "[failures.node_types.gpu-pool]\n\
+                 time_between = { dist = \"exponential\", mean_s = 200000 }\n\
+                 repair = { dist = \"lognormal\", median_s = 3600, sigma = 0.5 }\n\n[policy]",
+            );
+        let path = dir.join(format!("{mode}-{grace}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let loaded = clustersim::scenario::load(&path).unwrap();
+        for seed in [1, 2, 3] {
+            let request = clustersim::plan::RunRequest {
+                seed: Some(seed),
+                ..Default::default()
+            };
+            let plan = clustersim::plan::plan_run(&request, Some(&loaded), None).unwrap();
+            let w = &plan.workload;
+            for policy in QUEUE_POLICIES {
+                let run = || clustersim::run::run(w, policy, &plan.options, &mut |_| {}).unwrap();
+                let a = run();
+                let at = format!("{mode} grace {grace}, seed {seed}, {policy}");
+                check_schedule(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
+                check_nodes(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
+                check_policy(policy, w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
+                let b = run();
+                assert_eq!(a.result, b.result, "{at}");
+                let p = a
+                    .summary
+                    .metrics
+                    .preemption
+                    .as_ref()
+                    .expect("preemption metrics");
+                assert_eq!(p.preemptions as usize, a.result.preemptions.len(), "{at}");
+                for x in &a.result.preemptions {
+                    assert_eq!(x.mode.as_str(), mode, "{at}");
+                    assert_eq!(w.jobs[x.victim.get()].kind, JobKind::Batch, "{at}");
+                    assert_eq!(w.jobs[x.by.get()].kind, JobKind::Interactive, "{at}");
+                }
+                preempted += p.preemptions;
+            }
+        }
+    }
+    assert!(preempted > 0);
+}
