@@ -356,6 +356,12 @@ fn optional_rows() -> Vec<OptionalRow> {
                 .as_ref()
                 .map(|c| c.sessions_culled.to_string())
         }),
+        ("jobs beyond their switch limit", |s| {
+            s.metrics
+                .switches
+                .as_ref()
+                .map(|m| format!("{} of {}", m.beyond_limit, m.jobs))
+        }),
         ("preemptions", |s| {
             s.metrics
                 .preemption

@@ -635,6 +635,64 @@ impl Nodes {
         self.place_over(r, placement, &avoid, &overlay)
     }
 
+    /// Places `r` on nodes of at most `max_leaves` leaf switches (Slurm's `--switches`),
+    /// avoiding `avoid`. The placement rule's own choice is kept if it is within the limit.
+    /// Otherwise the leaves are chosen by how many nodes able to hold a share now they
+    /// have: for one leaf, the one with the fewest that are enough (packing; ties to the
+    /// lower leaf); for several, the ones with the most, most first, until they hold enough;
+    /// the placement rule then chooses among their nodes. `None` if no `max_leaves` leaves
+    /// hold enough. Costs a look at every node when the rule's choice spans too many.
+    pub fn place_within_leaves(
+        &self,
+        r: &NodeRequest,
+        placement: Placement,
+        avoid: &[u32],
+        max_leaves: u32,
+    ) -> Option<NodeSet> {
+        let set = self.place(r, placement, avoid)?;
+        let spanned: std::collections::BTreeSet<u32> =
+            set.iter().map(|&n| self.leaf[n as usize]).collect();
+        if spanned.len() <= max_leaves as usize {
+            return Some(set);
+        }
+        let avoided: std::collections::BTreeSet<u32> = avoid.iter().copied().collect();
+        let mut per_leaf: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
+        for n in 0..self.free.len() as u32 {
+            let ti = self.node_type[n as usize] as usize;
+            if !avoided.contains(&n)
+                && !self.down[n as usize]
+                && Self::allowed(r, ti)
+                && r.fits(&self.types[ti], &self.free[n as usize])
+            {
+                *per_leaf.entry(self.leaf[n as usize]).or_default() += 1;
+            }
+        }
+        let want = u64::from(r.nodes);
+        let mut leaves: Vec<(u64, u32)> = per_leaf.into_iter().map(|(l, c)| (c, l)).collect();
+        if max_leaves == 1 {
+            // The fullest leaf that is enough, as best-fit packs nodes.
+            leaves.retain(|&(count, _)| count >= want);
+            leaves.sort();
+        } else {
+            leaves.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        let (mut held, mut chosen) = (0u64, std::collections::BTreeSet::new());
+        for &(count, leaf) in leaves.iter().take(max_leaves as usize) {
+            if held >= u64::from(r.nodes) {
+                break;
+            }
+            held += count;
+            chosen.insert(leaf);
+        }
+        if held < u64::from(r.nodes) {
+            return None;
+        }
+        let outside: Vec<u32> = (0..self.free.len() as u32)
+            .filter(|&n| avoided.contains(&n) || !chosen.contains(&self.leaf[n as usize]))
+            .collect();
+        self.place(r, placement, &outside)
+    }
+
     /// The earliest instant at which `r` can be placed, and where, if the jobs in
     /// `releases` give back the part of their share they name on their nodes at their
     /// instants (in order; ties released together before trying). Preemption uses it too,

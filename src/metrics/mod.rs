@@ -181,6 +181,9 @@ pub struct ScheduleMetrics {
     /// Runs with per-user QOS limits: the sessions they rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qos: Option<QosMetrics>,
+    /// Runs with a class limiting its jobs' leaf switches (`switches`): how many got it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switches: Option<SwitchMetrics>,
     /// Runs where some partition's jobs may be preempted: what preemption cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preemption: Option<PreemptionMetrics>,
@@ -188,6 +191,50 @@ pub struct ScheduleMetrics {
     /// Set by [`crate::run::run`], which holds the settings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filesystem: Option<crate::filesystem::FileSystemMetrics>,
+}
+
+/// Jobs of classes with a leaf-switch limit (Slurm's `--switches`), by whether their first
+/// start was within it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SwitchMetrics {
+    /// Jobs with a limit that started.
+    pub jobs: u64,
+    /// Of them, started on nodes within their limit.
+    pub within_limit: u64,
+    /// Started on more leaves, once their wait had passed.
+    pub beyond_limit: u64,
+}
+
+/// See [`SwitchMetrics`]; `None` when no class has a limit.
+fn switch_metrics(workload: &Workload, result: &RunResult) -> Option<SwitchMetrics> {
+    let nw = workload.nodes.as_deref()?;
+    if nw.class_switches.is_empty() {
+        return None;
+    }
+    let mut m = SwitchMetrics::default();
+    // Each job's first segment (segments are in start order).
+    let mut first_segment: Vec<Option<usize>> = vec![None; result.log.len()];
+    for (k, seg) in result.segments.iter().enumerate() {
+        first_segment[seg.job.get()].get_or_insert(k);
+    }
+    for (i, first) in first_segment.iter().enumerate() {
+        let (Some(limit), Some(k)) = (nw.switch_limit_of(i), *first) else {
+            continue;
+        };
+        let first = &result.segments[k];
+        let leaves: std::collections::BTreeSet<u32> = result
+            .nodes_of(first)
+            .iter()
+            .map(|&n| nw.cluster.leaf_of(n))
+            .collect();
+        m.jobs += 1;
+        if leaves.len() as u32 <= limit.leaves {
+            m.within_limit += 1;
+        } else {
+            m.beyond_limit += 1;
+        }
+    }
+    Some(m)
 }
 
 /// What preemption did and cost (runs where a partition's `preempt_mode` is not `off`).
@@ -362,6 +409,7 @@ pub fn compute(
             }
         }),
         preemption: preemption_metrics(workload, result),
+        switches: switch_metrics(workload, result),
     }
 }
 

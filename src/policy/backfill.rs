@@ -443,7 +443,11 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
     }
 
     fn next_wakeup(&self) -> Option<SimTime> {
-        self.preemption.as_ref().and_then(Preemption::next_wakeup)
+        let grace = self.preemption.as_ref().and_then(Preemption::next_wakeup);
+        match (grace, self.machine.next_wakeup()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn on_node_change(&mut self, node: u32, state: NodeState, _view: &SchedView) {
@@ -454,6 +458,10 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
 
     fn schedule(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
         self.machine.begin_pass(view);
+        if self.machine.constraints_lapsed(view.now) {
+            // A job that waited for fewer leaf switches may now take any: try everyone.
+            self.job_ended = true;
+        }
         self.end_grace(view, decisions);
         self.resume_suspended(view, decisions);
         self.queue.compact_if_sparse();

@@ -100,6 +100,17 @@ pub trait Machine {
         false
     }
 
+    /// Whether a placement constraint lapsed since the last pass (a job's wait for fewer
+    /// leaf switches ended): the next pass must try every job again.
+    fn constraints_lapsed(&mut self, _now: SimTime) -> bool {
+        false
+    }
+    /// When the machine wants a pass: the earliest end of a job's wait for fewer leaf
+    /// switches.
+    fn next_wakeup(&self) -> Option<SimTime> {
+        None
+    }
+
     /// After a failed backfill attempt: whether no waiting job but `head` can be placed any
     /// more in this pass (the scan may stop).
     #[inline]
@@ -216,6 +227,9 @@ pub struct NodeMachine {
     /// present has failed both ways.
     waiting_per_shape: Vec<u32>,
     shapes_waiting: usize,
+    /// Jobs that could not be placed within their leaf-switch limit, by (when their wait
+    /// for it ends, job): a pass is wanted then (entries stay until that instant).
+    switch_waits: BTreeSet<(SimTime, JobIdx)>,
 }
 
 impl NodeMachine {
@@ -239,6 +253,7 @@ impl NodeMachine {
             exhausted: 0,
             waiting_per_shape: vec![0; shapes.len()],
             shapes_waiting: 0,
+            switch_waits: BTreeSet::new(),
         }
     }
 
@@ -256,6 +271,39 @@ impl NodeMachine {
     /// The placement rule of `job`'s partition.
     fn placement(view: &SchedView, job: JobIdx) -> Placement {
         Self::workload(view).placement_of(job.get())
+    }
+
+    /// The leaf switches `job` may still insist on: its class's limit, until its wait for
+    /// it has passed.
+    fn switch_limit(view: &SchedView, job: JobIdx) -> Option<(u32, SimTime)> {
+        let limit = Self::workload(view).switch_limit_of(job.get())?;
+        let until = view.job(job).submit() + SimDuration::from_ms(limit.max_wait_ms);
+        (view.now < until).then_some((limit.leaves, until))
+    }
+
+    /// Places `job` within its leaf-switch limit (avoiding `avoid`), noting when its wait
+    /// ends if it cannot be.
+    fn place_within_limit(
+        &mut self,
+        job: JobIdx,
+        (leaves, until): (u32, SimTime),
+        avoid: &[u32],
+        view: &SchedView,
+    ) -> Option<NodeSet> {
+        let request = Self::request(view, job);
+        match self
+            .nodes
+            .place_within_leaves(request, Self::placement(view, job), avoid, leaves)
+        {
+            Some(set) => {
+                self.take(job, request, &set);
+                Some(set)
+            }
+            None => {
+                self.switch_waits.insert((until, job));
+                None
+            }
+        }
     }
 
     fn take(&mut self, job: JobIdx, request: &NodeRequest, set: &NodeSet) {
@@ -320,6 +368,9 @@ impl Machine for NodeMachine {
     }
 
     fn place_now(&mut self, job: JobIdx, view: &SchedView) -> Option<NodeSet> {
+        if let Some(limit) = Self::switch_limit(view, job) {
+            return self.place_within_limit(job, limit, &[], view);
+        }
         let request = Self::request(view, job);
         if self.nodes.candidates_bound(request) < u64::from(request.nodes) {
             return None;
@@ -359,7 +410,10 @@ impl Machine for NodeMachine {
             )
             .map(|(at, mut set)| {
                 set.sort_unstable();
-                (at.max(view.now), set)
+                // A head waiting for fewer leaf switches may have to wait out its wait: by
+                // then it takes any nodes, the reserved ones among them.
+                let until = Self::switch_limit(view, head).map_or(view.now, |l| l.1);
+                (at.max(view.now).max(until), set)
             })
     }
 
@@ -386,6 +440,12 @@ impl Machine for NodeMachine {
         reserved: &mut NodeSet,
         view: &SchedView,
     ) -> Option<NodeSet> {
+        if let Some(limit) = Self::switch_limit(view, job) {
+            // Not its shape's: the limit is the job's (the shape cache is for requests).
+            let avoid: &[u32] = if ends_in_time { &[] } else { reserved };
+            let avoid = avoid.to_vec();
+            return self.place_within_limit(job, limit, &avoid, view);
+        }
         let shape = self.shape[job.get()] as usize;
         let bit = if ends_in_time { 2 } else { 1 };
         if self.failed[shape] & bit != 0 {
@@ -423,6 +483,19 @@ impl Machine for NodeMachine {
             }
         }
         Some(chosen)
+    }
+
+    fn constraints_lapsed(&mut self, now: SimTime) -> bool {
+        let mut lapsed = false;
+        while self.switch_waits.first().is_some_and(|w| w.0 <= now) {
+            self.switch_waits.pop_first();
+            lapsed = true;
+        }
+        lapsed
+    }
+
+    fn next_wakeup(&self) -> Option<SimTime> {
+        self.switch_waits.first().map(|w| w.0)
     }
 
     fn fits_back(&self, job: JobIdx, view: &SchedView) -> bool {

@@ -220,6 +220,16 @@ pub fn run_report(
         "killed at walltime",
         &s.metrics.killed_jobs.to_string(),
     );
+    if let Some(m) = &s.metrics.switches {
+        definition(
+            &mut out,
+            "leaf-switch limits",
+            &format!(
+                "{} jobs with a limit started: {} within it, {} on more leaves after their wait",
+                m.jobs, m.within_limit, m.beyond_limit
+            ),
+        );
+    }
     out.push_str("</dl>\n<h2>By job class</h2>\n");
     table(
         &mut out,

@@ -126,6 +126,7 @@ pub fn is_metric_name(name: &str) -> bool {
         "rates" => fields_of::<crate::rates::RateMetrics>(),
         "qos" => fields_of::<crate::metrics::QosMetrics>(),
         "preemption" => fields_of::<crate::metrics::PreemptionMetrics>(),
+        "switches" => fields_of::<crate::metrics::SwitchMetrics>(),
         "credits" => fields_of::<crate::credits::CreditMetrics>(),
         "filesystem" => fields_of::<crate::filesystem::FileSystemMetrics>(),
         _ => return false,

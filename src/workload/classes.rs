@@ -178,7 +178,27 @@ pub struct JobClassSpec {
     /// 0); needs a `[filesystem]`.
     #[serde(default)]
     pub stage_out_gb: f64,
+    /// The most leaf switches a job's nodes may span (Slurm's `--switches`; default: any):
+    /// it waits for such a placement up to `max_switch_wait_s`; needs a `[cluster.fabric]`.
+    #[serde(default)]
+    pub switches: Option<u32>,
+    /// How long a job with `switches` waits for a placement within them, from its
+    /// submission, before it takes any (Slurm's `max_switch_wait`, default 300 s).
+    #[serde(default)]
+    pub max_switch_wait_s: Option<u64>,
 }
+
+/// A class's limit on the leaf switches its jobs span (Slurm's `--switches`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwitchLimit {
+    /// The most leaf switches.
+    pub leaves: u32,
+    /// How long a job waits for it from its submission, ms.
+    pub max_wait_ms: u64,
+}
+
+/// Slurm's default `max_switch_wait`, s.
+pub const DEFAULT_MAX_SWITCH_WAIT_S: u64 = 300;
 
 impl JobClassSpec {
     /// The class's shares for the rate model, where it gives them.
@@ -195,6 +215,17 @@ impl JobClassSpec {
             in_bytes: gb_to_bytes(self.stage_in_gb),
             out_bytes: gb_to_bytes(self.stage_out_gb),
         }
+    }
+
+    /// The class's leaf-switch limit, if it has one.
+    pub fn switch_limit(&self) -> Option<SwitchLimit> {
+        Some(SwitchLimit {
+            leaves: self.switches?,
+            max_wait_ms: self
+                .max_switch_wait_s
+                .unwrap_or(DEFAULT_MAX_SWITCH_WAIT_S)
+                .saturating_mul(1000),
+        })
     }
 
     /// The class's checkpoints, from its keys (validated: an interval of at least 1 ms).
@@ -393,6 +424,9 @@ pub struct NodeWorkload {
     /// Per class (aligned with `classes`), its shares for the rate model; empty: the
     /// defaults for every class.
     pub class_rates: Vec<ClassShares>,
+    /// Per class (aligned with `classes`), its leaf-switch limit where it has one; empty:
+    /// no class has one.
+    pub class_switches: Vec<Option<SwitchLimit>>,
     /// Per partition (aligned with `partitions`), its tier and preemption mode; empty when
     /// no partition's jobs may be preempted (preemption off).
     pub partition_preemption: Vec<PartitionPreemption>,
@@ -469,6 +503,7 @@ impl NodeWorkload {
             placement,
             partition_placement: Vec::new(),
             partition_preemption: Vec::new(),
+            class_switches: Vec::new(),
             class_on_failure: Vec::new(),
             class_checkpoints: Vec::new(),
             class_accounts: Vec::new(),
@@ -484,6 +519,14 @@ impl NodeWorkload {
             .copied()
             .flatten()
             .unwrap_or(self.placement)
+    }
+
+    /// Job `i`'s leaf-switch limit, if its class has one.
+    pub fn switch_limit_of(&self, i: usize) -> Option<SwitchLimit> {
+        self.class_switches
+            .get(*self.class_of.get(i)? as usize)
+            .copied()
+            .flatten()
     }
 
     /// The preemption settings of job `i`'s partition; `None` when preemption is off.
@@ -802,6 +845,25 @@ pub fn check_classes(
                     return Err((key(field), format!("expected a share from 0 to 1, got {v}")));
                 }
             }
+        }
+        if c.switches == Some(0) {
+            return Err((
+                key("switches"),
+                "expected at least 1 leaf switch".to_string(),
+            ));
+        }
+        if c.max_switch_wait_s.is_some() && c.switches.is_none() {
+            return Err((
+                key("max_switch_wait_s"),
+                "a wait without switches: say how many leaf switches the class's jobs may span"
+                    .to_string(),
+            ));
+        }
+        if c.switches.is_some() && cluster.fabric.is_none() {
+            return Err((
+                key("switches"),
+                "leaf switches need a [cluster.fabric]".to_string(),
+            ));
         }
         if c.checkpoint_cost_s > 0.0 && c.checkpoint_interval_s.is_none() {
             return Err((
@@ -1186,6 +1248,11 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         },
         class_checkpoints: if g.classes.iter().any(|c| c.checkpoint_interval_s.is_some()) {
             g.classes.iter().map(JobClassSpec::checkpointing).collect()
+        } else {
+            Vec::new()
+        },
+        class_switches: if g.classes.iter().any(|c| c.switches.is_some()) {
+            g.classes.iter().map(JobClassSpec::switch_limit).collect()
         } else {
             Vec::new()
         },

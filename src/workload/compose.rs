@@ -191,6 +191,8 @@ pub fn merge(
             m.class_checkpoints.extend(
                 (0..nw.classes.len()).map(|c| nw.class_checkpoints.get(c).copied().flatten()),
             );
+            m.class_switches
+                .extend((0..nw.classes.len()).map(|c| nw.class_switches.get(c).copied().flatten()));
             m.class_accounts
                 .extend((0..nw.classes.len()).map(|c| nw.class_accounts.get(c).cloned().flatten()));
             m.class_rates.extend(
@@ -241,6 +243,9 @@ pub fn merge(
         }
         if m.class_checkpoints.iter().all(Option::is_none) {
             m.class_checkpoints.clear();
+        }
+        if m.class_switches.iter().all(Option::is_none) {
+            m.class_switches.clear();
         }
         if m.class_accounts.iter().all(Option::is_none) {
             m.class_accounts.clear();
