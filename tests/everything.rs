@@ -1,7 +1,9 @@
 //! Every model at once: node and leaf-switch failures, checkpoints, start-up latency, class
 //! time limits, activity profiles and the idle culler, patience, per-user QOS limits, GPU
-//! speed and fabric slowdown, staging through a shared file system, under every policy. Every invariant holds, runs repeat
-//! exactly, and a sweep writes the same bytes at any thread count.
+//! speed and fabric slowdown, leaf-switch limits, staging through a shared file system,
+//! under every policy. Every invariant holds, runs repeat exactly, and a sweep writes the
+//! same bytes at any thread count. (Preemption, which conservative refuses, has its own
+//! such test in `tests/preemption.rs`.)
 
 mod common;
 
@@ -70,6 +72,8 @@ checkpoint_cost_s = 60
 communication_share = 0.4
 stage_in_gb = 200
 stage_out_gb = 50
+switches = 1
+max_switch_wait_s = 120
 
 [[workload.generator.classes]]
 name = "notebook"
@@ -167,6 +171,7 @@ fn every_policy(plan: &clustersim::plan::RunPlan) {
         assert!(rates.rate_mean != 1.0, "{policy}: {rates:?}");
         assert!(m.lifecycle.goodput < 1.0, "{policy}");
         assert!(m.qos.as_ref().is_some_and(|q| q.rejected > 0), "{policy}");
+        assert!(m.switches.as_ref().is_some_and(|s| s.jobs > 0), "{policy}");
         let fs = m.filesystem.as_ref().expect("filesystem");
         assert!(fs.busy_s > 0.0 && fs.stagers_max >= 2, "{policy}: {fs:?}");
         // Some segment was cut short while staging (the checkers replayed it).
