@@ -11,10 +11,9 @@ use clustersim::cluster::spec::PreemptMode;
 use clustersim::engine::time::{SimDuration, SimTime};
 use clustersim::lifecycle::{Outcome, Preemption, RunResult, SegmentEnd};
 use clustersim::policy::PolicyKind;
-use clustersim::simulation::simulate;
 use clustersim::workload::classes::PartitionPreemption;
 use clustersim::workload::{JobIdx, JobKind, Workload};
-use common::nodes::{cluster, workload, Spec, TWO_GPU_NODES};
+use common::nodes::{cluster, run_checked, workload, Spec, TWO_GPU_NODES};
 
 const QUEUE_POLICIES: [PolicyKind; 2] = [PolicyKind::Fcfs, PolicyKind::Easy];
 
@@ -43,15 +42,6 @@ fn tiered(jobs: &[Spec], sessions: &[usize], mode: PreemptMode, grace_s: u64) ->
         w.jobs[i].kind = JobKind::Interactive;
     }
     w
-}
-
-fn run(w: &Workload, policy: PolicyKind) -> RunResult {
-    let mut p = policy.build_for(w).unwrap();
-    let r = simulate(w, p.as_mut(), &mut |_| {}).expect("the run completes");
-    check_schedule(w, &r).unwrap();
-    check_nodes(w, &r).unwrap();
-    check_policy(policy, w, &r).unwrap();
-    r
 }
 
 fn secs(t: SimTime) -> u64 {
@@ -93,7 +83,7 @@ fn a_session_requeues_the_latest_batch_job_which_loses_its_work() {
     // Job 1 waits (4 GPUs free on node 1) until job 0 ends at 100, then runs 300 s on node 0.
     let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Requeue, 0);
     for policy in QUEUE_POLICIES {
-        let r = run(&w, policy);
+        let r = run_checked(&w, policy);
         assert_eq!(
             segments(&r, 1),
             [
@@ -128,7 +118,7 @@ fn a_suspended_batch_job_resumes_on_its_node_when_the_session_ends() {
     // with its 250 s of work left, to 360.
     let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Suspend, 0);
     for policy in QUEUE_POLICIES {
-        let r = run(&w, policy);
+        let r = run_checked(&w, policy);
         assert_eq!(
             segments(&r, 1),
             [
@@ -152,7 +142,7 @@ fn a_cancelled_victim_lets_go_after_its_grace_time() {
     // starts then (30 s to start) and ends at 140.
     let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Cancel, 30);
     for policy in QUEUE_POLICIES {
-        let r = run(&w, policy);
+        let r = run_checked(&w, policy);
         assert_eq!(
             segments(&r, 1),
             [(0, 80, SegmentEnd::Cancelled)],
@@ -177,7 +167,7 @@ fn a_victim_is_spared_if_room_frees_up_during_its_grace() {
     // 0 then; at 110 it no longer waits, so job 1 runs on to 300 and nothing was preempted.
     let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Requeue, 60);
     for policy in QUEUE_POLICIES {
-        let r = run(&w, policy);
+        let r = run_checked(&w, policy);
         assert_eq!(
             segments(&r, 1),
             [(0, 300, SegmentEnd::Completed)],
@@ -206,7 +196,7 @@ fn victims_not_needed_are_spared() {
     ];
     let w = tiered(&jobs, &[0, 3], PreemptMode::Requeue, 0);
     for policy in QUEUE_POLICIES {
-        let r = run(&w, policy);
+        let r = run_checked(&w, policy);
         assert_eq!(
             r.preemptions,
             [preemption(20, 1, 3, PreemptMode::Requeue, 20)],
@@ -230,7 +220,7 @@ fn jobs_of_a_partition_with_mode_off_are_never_preempted() {
     // The session waits for job 0's end at 100.
     let w = tiered(&TWO_BATCH_ONE_SESSION, &[2], PreemptMode::Off, 0);
     for policy in QUEUE_POLICIES {
-        let r = run(&w, policy);
+        let r = run_checked(&w, policy);
         assert!(r.preemptions.is_empty());
         assert_eq!(
             segments(&r, 2),

@@ -3,14 +3,12 @@
 
 mod common;
 
-use clustersim::check::{check_nodes, check_policy, check_schedule};
 use clustersim::cluster::nodes::Placement;
 use clustersim::lifecycle::RunResult;
 use clustersim::policy::PolicyKind;
-use clustersim::simulation::simulate;
 use clustersim::workload::classes::SwitchLimit;
 use clustersim::workload::{JobIdx, Workload};
-use common::nodes::{cluster, workload};
+use common::nodes::{cluster, run_checked, workload};
 
 /// Four 8-GPU nodes, two per leaf switch.
 const TWO_LEAVES: &str = "[node_types.gpu]\ncount = 4\ncores = 16\nmemory_gb = 64\ngpus = 8\n\
@@ -33,15 +31,6 @@ fn case(limit: Option<SwitchLimit>) -> Workload {
     w
 }
 
-fn run(w: &Workload, policy: PolicyKind) -> RunResult {
-    let mut p = policy.build_for(w).unwrap();
-    let r = simulate(w, p.as_mut(), &mut |_| {}).expect("the run completes");
-    check_schedule(w, &r).unwrap();
-    check_nodes(w, &r).unwrap();
-    check_policy(policy, w, &r).unwrap();
-    r
-}
-
 /// Job 4's start, s, and its nodes; the metrics count it within or beyond its limit.
 fn job4(r: &RunResult) -> (u64, Vec<u32>) {
     let s = r.segments.iter().find(|s| s.job == JobIdx(4)).unwrap();
@@ -53,7 +42,7 @@ fn a_job_waits_for_one_leaf_switch_up_to_its_bound() {
     for policy in [PolicyKind::Fcfs, PolicyKind::Easy] {
         // Without a limit it takes nodes 1 and 3 at 60.
         assert_eq!(
-            job4(&run(&case(None), policy)),
+            job4(&run_checked(&case(None), policy)),
             (60, vec![1, 3]),
             "{policy}"
         );
@@ -63,7 +52,7 @@ fn a_job_waits_for_one_leaf_switch_up_to_its_bound() {
             max_wait_ms: 300_000,
         };
         assert_eq!(
-            job4(&run(&case(Some(one_leaf)), policy)),
+            job4(&run_checked(&case(Some(one_leaf)), policy)),
             (200, vec![0, 1]),
             "{policy}"
         );
@@ -73,7 +62,7 @@ fn a_job_waits_for_one_leaf_switch_up_to_its_bound() {
             max_wait_ms: 100_000,
         };
         assert_eq!(
-            job4(&run(&case(Some(short)), policy)),
+            job4(&run_checked(&case(Some(short)), policy)),
             (110, vec![1, 3]),
             "{policy}"
         );
@@ -83,7 +72,7 @@ fn a_job_waits_for_one_leaf_switch_up_to_its_bound() {
             max_wait_ms: 300_000,
         };
         assert_eq!(
-            job4(&run(&case(Some(two)), policy)),
+            job4(&run_checked(&case(Some(two)), policy)),
             (60, vec![1, 3]),
             "{policy}"
         );

@@ -39,11 +39,7 @@ pub fn write_results(
     let mut figures = Vec::new();
     for plot in table.plots(manifest) {
         let stem = format!("{}_vs_{}", file_safe(&plot.metric), file_safe(&plot.key));
-        let png = plot_dir.join(format!("{stem}.png"));
-        let svg = render(&plot, Some(&png))?;
-        write_atomically(&plot_dir.join(format!("{stem}.svg")), svg.as_bytes())?;
-        written.push(format!("plots/{stem}.png"));
-        written.push(format!("plots/{stem}.svg"));
+        let svg = write_plot(&plot_dir, &stem, &plot, &mut written)?;
         let caption = format!(
             "{} against {}: the mean over the runs with each value{}, with its 95 % interval.",
             plot.metric,
@@ -59,11 +55,7 @@ pub fn write_results(
     if let Some(spec) = &manifest.pareto {
         let plot = table.pareto_plot(spec);
         let stem = "pareto";
-        let png = plot_dir.join(format!("{stem}.png"));
-        let svg = render(&plot, Some(&png))?;
-        write_atomically(&plot_dir.join(format!("{stem}.svg")), svg.as_bytes())?;
-        written.push(format!("plots/{stem}.png"));
-        written.push(format!("plots/{stem}.svg"));
+        let svg = write_plot(&plot_dir, stem, &plot, &mut written)?;
         let caption = format!(
             "{} ({} is better) against {} ({} is better), each point's mean over its runs; \
              the points that no other point beats on both (the Pareto front) are joined and \
@@ -96,6 +88,21 @@ pub fn write_results(
     write_atomically(&dir.join("sweep.html"), page.as_bytes())?;
     written.push("sweep.html".to_string());
     Ok(written)
+}
+
+/// Draws `plot` as `plots/STEM.png` and `.svg` in `plot_dir`, noting both in `written`;
+/// returns the SVG text (for `sweep.html`).
+fn write_plot<P: Plot>(
+    plot_dir: &Path,
+    stem: &str,
+    plot: &P,
+    written: &mut Vec<String>,
+) -> Result<String> {
+    let svg = render(plot, Some(&plot_dir.join(format!("{stem}.png"))))?;
+    write_atomically(&plot_dir.join(format!("{stem}.svg")), svg.as_bytes())?;
+    written.push(format!("plots/{stem}.png"));
+    written.push(format!("plots/{stem}.svg"));
+    Ok(svg)
 }
 
 fn better_word(b: Better) -> &'static str {

@@ -1,8 +1,11 @@
 //! Node-level workloads built by hand: a cluster from TOML, and GPU jobs on it.
 
+use clustersim::check::{check_nodes, check_policy, check_schedule};
 use clustersim::cluster::nodes::{NodeRequest, Nodes, Placement};
 use clustersim::cluster::spec::ClusterSpec;
 use clustersim::engine::time::{SimDuration, SimTime};
+use clustersim::lifecycle::RunResult;
+use clustersim::policy::PolicyKind;
 use clustersim::workload::classes::NodeWorkload;
 use clustersim::workload::{Job, JobKind, Workload};
 
@@ -67,4 +70,16 @@ pub fn put_on_nodes(
         classes: vec!["test".into()],
         ..NodeWorkload::empty(Nodes::new(spec), placement)
     }));
+}
+
+/// Runs `w` under `policy` and checks every invariant: the schedule, the nodes, the
+/// policy's promises.
+pub fn run_checked(w: &Workload, policy: PolicyKind) -> RunResult {
+    let mut p = policy.build_for(w).unwrap();
+    let r =
+        clustersim::simulation::simulate(w, p.as_mut(), &mut |_| {}).expect("the run completes");
+    check_schedule(w, &r).unwrap();
+    check_nodes(w, &r).unwrap();
+    check_policy(policy, w, &r).unwrap();
+    r
 }
