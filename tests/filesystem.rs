@@ -21,7 +21,7 @@ use clustersim::simulation::{simulate_with, SimOptions};
 use clustersim::workload::classes::Staging;
 use clustersim::workload::{JobIdx, Workload};
 use common::nodes::{cluster, workload, Spec, TWO_GPU_NODES};
-use common::{clustersim, scratch, text};
+use common::{clustersim, scenario_file, scratch, text};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -533,12 +533,6 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-fn scenario_file(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let file = dir.join(format!("{name}.toml"));
-    std::fs::write(&file, body).unwrap();
-    file
-}
-
 /// Runs a scenario file in-process, checking the invariants; returns the schedule and the
 /// summary as JSON.
 fn run_scenario(path: &Path) -> (RunResult, serde_json::Value) {
@@ -680,24 +674,10 @@ fn runs_with_staging_are_deterministic_at_any_thread_count() {
         .contains("filesystem.busy_fraction"));
 }
 
-/// Runs `validate` on `body` and returns standard error.
-fn error_of(dir: &Path, name: &str, body: &str) -> String {
-    let file = scenario_file(dir, name, body);
-    let v = clustersim(&["validate", file.to_str().unwrap()]);
-    assert_eq!(v.status.code(), Some(2), "{name}: {}", text(&v));
-    String::from_utf8_lossy(&v.stderr).into_owned()
-}
-
 #[test]
 fn bad_keys_name_the_file_line_and_key() {
     let dir = scratch("fs_errors");
     let example = std::fs::read_to_string(repo("scenarios/filesystem-staging.toml")).unwrap();
-    let line_of = |body: &str, needle: &str| {
-        body.lines()
-            .position(|l| l.starts_with(needle))
-            .map(|i| i + 1)
-            .unwrap()
-    };
     let cases: Vec<(&str, String, &str, &str)> = vec![
         (
             "unknown_key",
@@ -727,14 +707,7 @@ fn bad_keys_name_the_file_line_and_key() {
             "workload.generator.classes[1].stage_in_gb: staging needs a shared file system",
         ),
     ];
-    for (name, body, at, message) in cases {
-        let err = error_of(&dir, name, &body);
-        let line = line_of(&body, at);
-        assert!(
-            err.contains(&format!("{name}.toml:{line}: {message}")),
-            "{name}: expected line {line}: {message}\n got: {err}"
-        );
-    }
+    common::assert_located_errors(&dir, cases);
     // On a workload of processors anywhere: nothing could stage; the scenario says where.
     let pool = "[workload.generator]\njobs = 10\nprocs = 64\n[filesystem]\nbandwidth_gb_s = 1\n";
     let file = scenario_file(&dir, "pool", pool);

@@ -16,7 +16,7 @@ use clustersim::simulation::{simulate_with, SimOptions};
 use clustersim::workload::classes::ClassShares;
 use clustersim::workload::Workload;
 use common::nodes::{cluster, workload};
-use common::{clustersim, scratch, text};
+use common::{clustersim, scenario_file, scratch, text};
 use std::path::Path;
 
 fn run(w: &Workload, policy: PolicyKind, settings: RateSettings) -> RunResult {
@@ -244,12 +244,6 @@ name = "POLICY"
 placement = "PLACEMENT"
 "#;
 
-fn scenario_file(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
-    let file = dir.join(format!("{name}.toml"));
-    std::fs::write(&file, body).unwrap();
-    file
-}
-
 #[test]
 fn runs_keep_every_invariant_with_the_model_on_and_are_unchanged_with_it_off() {
     let dir = scratch("rates_scenarios");
@@ -285,26 +279,12 @@ fn runs_keep_every_invariant_with_the_model_on_and_are_unchanged_with_it_off() {
     }
 }
 
-/// Runs `validate` on `body` and returns standard error.
-fn error_of(dir: &Path, name: &str, body: &str) -> String {
-    let file = scenario_file(dir, name, body);
-    let v = clustersim(&["validate", file.to_str().unwrap()]);
-    assert_eq!(v.status.code(), Some(2), "{name}: {}", text(&v));
-    String::from_utf8_lossy(&v.stderr).into_owned()
-}
-
 #[test]
 fn bad_keys_name_the_file_line_and_key() {
     let dir = scratch("rates_errors");
     let base = SCENARIO
         .replace("POLICY", "easy")
         .replace("PLACEMENT", "best-fit");
-    let line_of = |body: &str, needle: &str| {
-        body.lines()
-            .position(|l| l.starts_with(needle))
-            .map(|i| i + 1)
-            .unwrap()
-    };
     let cases: Vec<(&str, String, &str, &str)> =
         vec![
         (
@@ -354,14 +334,7 @@ fn bad_keys_name_the_file_line_and_key() {
             "cluster.node_types.slow.gpu_speed: with [rates] gpu_speed on, expected 0.01 to 100",
         ),
     ];
-    for (name, body, at, message) in cases {
-        let err = error_of(&dir, name, &body);
-        let line = line_of(&body, at);
-        assert!(
-            err.contains(&format!("{name}.toml:{line}: {message}")),
-            "{name}: expected line {line}: {message}\n got: {err}"
-        );
-    }
+    common::assert_located_errors(&dir, cases);
     // On a workload of processors anywhere: the scenario says where.
     let pool = "[workload.generator]\njobs = 10\nprocs = 64\n[rates]\ngpu_speed = true\n";
     let file = scenario_file(&dir, "pool", pool);

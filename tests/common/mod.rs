@@ -44,6 +44,39 @@ pub fn run_scenario(scenario: &str, out: &Path, extra: &[&str]) -> (String, serd
     )
 }
 
+/// Writes scenario `body` as `dir/NAME.toml`.
+pub fn scenario_file(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, body).unwrap();
+    file
+}
+
+/// Runs `validate` on scenario `body` (as `dir/NAME.toml`), expects exit status 2 and
+/// returns standard error.
+pub fn validate_error(dir: &Path, name: &str, body: &str) -> String {
+    let file = scenario_file(dir, name, body);
+    let v = clustersim(&["validate", file.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(2), "{name}: {}", text(&v));
+    String::from_utf8_lossy(&v.stderr).into_owned()
+}
+
+/// Checks that each case `(name, body, at, message)` fails `validate` with
+/// `NAME.toml:LINE: MESSAGE`, LINE the first line of `body` starting with `at`.
+pub fn assert_located_errors(dir: &Path, cases: Vec<(&str, String, &str, &str)>) {
+    for (name, body, at, message) in cases {
+        let err = validate_error(dir, name, &body);
+        let line = body
+            .lines()
+            .position(|l| l.starts_with(at))
+            .map(|i| i + 1)
+            .unwrap_or_else(|| panic!("{name}: no line starts with {at:?}"));
+        assert!(
+            err.contains(&format!("{name}.toml:{line}: {message}")),
+            "{name}: expected line {line}: {message}\n got: {err}"
+        );
+    }
+}
+
 /// A fresh, empty folder for a test's files.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
