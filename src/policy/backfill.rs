@@ -267,7 +267,14 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
         };
         let mut from = QueueKey::FIRST;
         let head = loop {
-            let Some(key) = self.queue.find_from(from, |_, _| true) else {
+            // From the front (nearly always: only a job waiting for grace moves it) the
+            // queue's first key needs no search.
+            let next = if from == QueueKey::FIRST {
+                self.queue.first()
+            } else {
+                self.queue.find_from(from, |_, _| true)
+            };
+            let Some(key) = next else {
                 break None;
             };
             match self.machine.place_now(key.job, view) {

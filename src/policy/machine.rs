@@ -230,6 +230,9 @@ pub struct NodeMachine {
     /// Jobs that could not be placed within their leaf-switch limit, by (when their wait
     /// for it ends, job): a pass is wanted then (entries stay until that instant).
     switch_waits: BTreeSet<(SimTime, JobIdx)>,
+    /// Whether any class limits its leaf switches (else no job is looked up for it: the
+    /// backfill scan touches many jobs).
+    switch_limits: bool,
 }
 
 impl NodeMachine {
@@ -254,6 +257,7 @@ impl NodeMachine {
             waiting_per_shape: vec![0; shapes.len()],
             shapes_waiting: 0,
             switch_waits: BTreeSet::new(),
+            switch_limits: !workload.class_switches.is_empty(),
         }
     }
 
@@ -275,7 +279,10 @@ impl NodeMachine {
 
     /// The leaf switches `job` may still insist on: its class's limit, until its wait for
     /// it has passed.
-    fn switch_limit(view: &SchedView, job: JobIdx) -> Option<(u32, SimTime)> {
+    fn switch_limit(&self, view: &SchedView, job: JobIdx) -> Option<(u32, SimTime)> {
+        if !self.switch_limits {
+            return None;
+        }
         let limit = Self::workload(view).switch_limit_of(job.get())?;
         let until = view.job(job).submit() + SimDuration::from_ms(limit.max_wait_ms);
         (view.now < until).then_some((limit.leaves, until))
@@ -368,7 +375,7 @@ impl Machine for NodeMachine {
     }
 
     fn place_now(&mut self, job: JobIdx, view: &SchedView) -> Option<NodeSet> {
-        if let Some(limit) = Self::switch_limit(view, job) {
+        if let Some(limit) = self.switch_limit(view, job) {
             return self.place_within_limit(job, limit, &[], view);
         }
         let request = Self::request(view, job);
@@ -412,7 +419,7 @@ impl Machine for NodeMachine {
                 set.sort_unstable();
                 // A head waiting for fewer leaf switches may have to wait out its wait: by
                 // then it takes any nodes, the reserved ones among them.
-                let until = Self::switch_limit(view, head).map_or(view.now, |l| l.1);
+                let until = self.switch_limit(view, head).map_or(view.now, |l| l.1);
                 (at.max(view.now).max(until), set)
             })
     }
@@ -440,11 +447,10 @@ impl Machine for NodeMachine {
         reserved: &mut NodeSet,
         view: &SchedView,
     ) -> Option<NodeSet> {
-        if let Some(limit) = Self::switch_limit(view, job) {
-            // Not its shape's: the limit is the job's (the shape cache is for requests).
-            let avoid: &[u32] = if ends_in_time { &[] } else { reserved };
-            let avoid = avoid.to_vec();
-            return self.place_within_limit(job, limit, &avoid, view);
+        if self.switch_limits {
+            if let Some(limit) = self.switch_limit(view, job) {
+                return self.backfill_within_limit(job, limit, ends_in_time, reserved, view);
+            }
         }
         let shape = self.shape[job.get()] as usize;
         let bit = if ends_in_time { 2 } else { 1 };
@@ -522,6 +528,27 @@ impl Machine for NodeMachine {
 }
 
 impl NodeMachine {
+    /// `place_backfill` for a job still waiting for fewer leaf switches: not by its shape
+    /// (the limit is the job's; the shape cache is for requests). Out of line, so that the
+    /// scan's common path stays small.
+    #[cold]
+    #[inline(never)]
+    fn backfill_within_limit(
+        &mut self,
+        job: JobIdx,
+        limit: (u32, SimTime),
+        ends_in_time: bool,
+        reserved: &NodeSet,
+        view: &SchedView,
+    ) -> Option<NodeSet> {
+        let avoid: Vec<u32> = if ends_in_time {
+            Vec::new()
+        } else {
+            reserved.clone()
+        };
+        self.place_within_limit(job, limit, &avoid, view)
+    }
+
     /// Whether `request` fits on every node of `set` once `victims` give back their parts.
     fn fits_with_releases(
         &self,
