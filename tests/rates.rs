@@ -436,3 +436,36 @@ fn sweeps_with_the_model_on_are_the_same_at_any_thread_count() {
         .unwrap()
         .contains("rates.gpu_time_saved_s"));
 }
+
+#[test]
+fn a_sweep_over_a_rate_setting_writes_its_tables() {
+    // The rate metrics repeat the model's settings (`rates.fabric_slowdown`): swept, that
+    // name is the key's column, not a second one.
+    let dir = scratch("rates_sweep");
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/fabric-oversubscribed.toml"),
+    )
+    .unwrap();
+    let grid = example.find("[sweep.grid]").unwrap();
+    let body = format!(
+        "{}[sweep.grid]\n\"rates.fabric_slowdown\" = [0.5, 1.0]\n",
+        &example[..grid]
+    )
+    .replace("jobs = 2000", "jobs = 200");
+    let file = scenario_file(&dir, "sweep", &body);
+    let out = dir.join("out");
+    let o = clustersim(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let header = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let header = header.lines().next().unwrap();
+    assert_eq!(
+        header.matches("rates.fabric_slowdown,").count(),
+        1,
+        "{header}"
+    );
+}

@@ -187,7 +187,9 @@ struct Table<'a> {
 impl<'a> Table<'a> {
     fn of(manifest: &Manifest, records: &'a [RunRecord]) -> Table<'a> {
         let mut metrics: Vec<String> = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
+        // A metric that repeats a swept setting under its own name (`rates.fabric_slowdown`)
+        // is that key's column already.
+        let mut seen: std::collections::BTreeSet<String> = manifest.keys.iter().cloned().collect();
         for r in records {
             for (m, _) in &r.metrics {
                 if seen.insert(m.clone()) {
