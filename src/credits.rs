@@ -38,6 +38,21 @@ pub struct CreditsSpec {
     /// cost nothing).
     #[serde(default)]
     pub prices: indexmap::IndexMap<String, Prices>,
+    /// What happens once an account's allowance for the month is spent (default `bill`).
+    #[serde(default)]
+    pub when_exhausted: WhenExhausted,
+}
+
+/// What happens once an account has spent its month's allowance.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenExhausted {
+    /// Its jobs run on; the overage is billed (accounting after the run only).
+    #[default]
+    Bill,
+    /// Its new charged jobs are rejected at submission until the next month (the engine
+    /// checks the cost accrued up to that instant).
+    Deny,
 }
 
 /// Prices on one node type.
@@ -77,6 +92,8 @@ pub struct Credits {
     /// Per node type index: its prices.
     #[serde(skip)]
     pub prices: Vec<Prices>,
+    /// What happens once an allowance is spent.
+    pub when_exhausted: WhenExhausted,
 }
 
 impl CreditsSpec {
@@ -129,7 +146,75 @@ impl CreditsSpec {
                 .iter()
                 .map(|t| self.prices.get(*t).copied().unwrap_or_default())
                 .collect(),
+            when_exhausted: self.when_exhausted,
         }
+    }
+}
+
+impl Credits {
+    /// Whether job `i` is charged at all.
+    pub fn charges(&self, workload: &Workload, i: usize) -> bool {
+        !(self.interactive_only && workload.jobs[i].kind != JobKind::Interactive)
+    }
+
+    /// What job `i` holds on `nodes` (cores, GPUs, MIG slices, summed) and its price per
+    /// hour there.
+    fn held_and_price(&self, workload: &Workload, i: usize, nodes: &[u32]) -> ([f64; 3], f64) {
+        let (mut held, mut price_per_hour) = ([0f64; 3], 0f64);
+        let Some(nw) = workload.nodes.as_deref() else {
+            return (held, price_per_hour);
+        };
+        for &n in nodes {
+            let t = nw.cluster.type_index(n);
+            let take: NodeFree = nw.requests[i].taken(nw.cluster.type_of(n));
+            let p = self.prices.get(t).copied().unwrap_or_default();
+            let amounts = [
+                f64::from(take.cores),
+                f64::from(take.gpus),
+                f64::from(take.mig_slices),
+            ];
+            for r in 0..3 {
+                held[r] += amounts[r];
+            }
+            price_per_hour +=
+                amounts[0] * p.core_hour + amounts[1] * p.gpu_hour + amounts[2] * p.mig_slice_hour;
+        }
+        (held, price_per_hour)
+    }
+
+    /// The start of the month holding `at`.
+    pub fn month_start(&self, at: SimTime) -> SimTime {
+        let month_ms = self.month_s.saturating_mul(1000).max(1);
+        SimTime::from_ms(at.as_ms() / month_ms * month_ms)
+    }
+
+    /// What segment `s` of job `i` (first started at `first_start`) costs between `from`
+    /// and `to`, if it holds its nodes until `end` (its end, or now while it runs): the
+    /// same charge as [`chargeback`]'s, idle time excluded unless charged.
+    #[allow(clippy::too_many_arguments)]
+    pub fn cost_between(
+        &self,
+        workload: &Workload,
+        i: usize,
+        nodes: &[u32],
+        first_start: SimTime,
+        (start, end): (SimTime, SimTime),
+        (from, to): (SimTime, SimTime),
+    ) -> f64 {
+        let (a, b) = (start.max(from).as_ms(), end.min(to).as_ms());
+        if b <= a || !self.charges(workload, i) {
+            return 0.0;
+        }
+        let (_, price_per_hour) = self.held_and_price(workload, i, nodes);
+        let job = &workload.jobs[i];
+        let idle = match workload.nodes.as_deref() {
+            Some(nw) if !self.charge_idle && job.kind == JobKind::Interactive => {
+                let first = first_start.as_ms();
+                Timeline::of(nw, i, job).idle_ms_in(a - first, b - first)
+            }
+            _ => 0,
+        };
+        price_per_hour * (b - a - idle) as f64 / 3_600_000.0
     }
 }
 
@@ -172,7 +257,7 @@ pub struct CreditMetrics {
 }
 
 /// The account of job `i`.
-fn account_of(workload: &Workload, i: usize) -> String {
+pub fn account_of(workload: &Workload, i: usize) -> String {
     let class_account = workload.nodes.as_deref().and_then(|nw| {
         nw.class_accounts
             .get(nw.class_of[i] as usize)
@@ -202,23 +287,7 @@ pub fn chargeback(workload: &Workload, result: &RunResult, credits: &Credits) ->
         let Some(nw) = workload.nodes.as_deref() else {
             continue;
         };
-        // Resources held and their price per hour, over the segment's nodes.
-        let (mut held, mut price_per_hour) = ([0f64; 3], 0f64);
-        for &n in result.nodes_of(s) {
-            let t = nw.cluster.type_index(n);
-            let take: NodeFree = nw.requests[i].taken(nw.cluster.type_of(n));
-            let p = credits.prices.get(t).copied().unwrap_or_default();
-            let amounts = [
-                f64::from(take.cores),
-                f64::from(take.gpus),
-                f64::from(take.mig_slices),
-            ];
-            for r in 0..3 {
-                held[r] += amounts[r];
-            }
-            price_per_hour +=
-                amounts[0] * p.core_hour + amounts[1] * p.gpu_hour + amounts[2] * p.mig_slice_hour;
-        }
+        let (held, price_per_hour) = credits.held_and_price(workload, i, result.nodes_of(s));
         let timeline = (!credits.charge_idle && job.kind == JobKind::Interactive)
             .then(|| Timeline::of(nw, i, job));
         let first = result.start[i].as_ms();

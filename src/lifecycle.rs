@@ -533,6 +533,8 @@ pub enum QosLimit {
     Cores,
     /// Whole GPUs at once (`MaxTRESPerUser=gres/gpu`).
     Gpus,
+    /// The account's credit for the month is spent (`[credits] when_exhausted = "deny"`).
+    Credit,
 }
 
 impl QosLimit {
@@ -542,6 +544,7 @@ impl QosLimit {
             QosLimit::Sessions => "sessions",
             QosLimit::Cores => "cores",
             QosLimit::Gpus => "gpus",
+            QosLimit::Credit => "credit",
         }
     }
 }

@@ -194,6 +194,10 @@ pub fn run(
         culler: options.culler,
         qos: options.qos,
         filesystem: options.filesystem,
+        credit_denial: options
+            .credits
+            .as_ref()
+            .filter(|c| c.when_exhausted == crate::credits::WhenExhausted::Deny),
         ..SimOptions::default()
     };
     let result = simulation::simulate_with(workload, p.as_mut(), sim_options, progress)?;

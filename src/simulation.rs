@@ -198,6 +198,8 @@ pub struct SimOptions<'a> {
     pub qos: Option<Qos>,
     /// The shared file system jobs stage through (`None`: nothing stages).
     pub filesystem: Option<FileSystemSettings>,
+    /// Credits whose spent allowance rejects new charged jobs (`when_exhausted = "deny"`).
+    pub credit_denial: Option<&'a crate::credits::Credits>,
 }
 
 /// Per-user limits on interactive sessions, as a Slurm QOS with `DenyOnLimit` sets them: a
@@ -270,6 +272,7 @@ fn check_clock_range(workload: &Workload) -> Result<(), SimError> {
 
 /// The engine's state of one run.
 struct Engine<'w> {
+    workload: &'w Workload,
     jobs: &'w [Job],
     node_jobs: Option<&'w NodeWorkload>,
     pool: ProcessorPool,
@@ -307,6 +310,8 @@ struct Engine<'w> {
     counted: Vec<bool>,
     /// The sessions QOS limits rejected.
     rejections: Vec<Rejection>,
+    /// With credits that deny: per account, its charged jobs' segments so far.
+    account_segments: BTreeMap<String, Vec<u32>>,
     /// With a shared file system: who stages now.
     fs: Option<SharedFs>,
 }
@@ -391,6 +396,14 @@ impl<'w> Engine<'w> {
         });
         if self.fs.is_some() {
             self.result.stages.push(Stages::default());
+        }
+        if let Some(credits) = self.options.credit_denial {
+            if credits.charges(self.workload, i) {
+                self.account_segments
+                    .entry(crate::credits::account_of(self.workload, i))
+                    .or_default()
+                    .push(index);
+            }
         }
         let record = &mut self.records[i];
         let limit_left_ms = record.budget.limit_left_ms;
@@ -886,6 +899,16 @@ impl<'w> Engine<'w> {
     /// ends `cancelled` at once, never queued.
     fn admit(&mut self, job: JobIdx, now: SimTime) -> bool {
         let i = job.get();
+        if let Some(credits) = self.options.credit_denial {
+            if credits.charges(self.workload, i) && self.credit_spent(credits, i, now) {
+                self.rejections.push(Rejection {
+                    job,
+                    limit: QosLimit::Credit,
+                });
+                self.finish(job, now, Outcome::Cancelled);
+                return false;
+            }
+        }
         let Some(qos) = self.options.qos else {
             return true;
         };
@@ -913,6 +936,42 @@ impl<'w> Engine<'w> {
         }
         self.counted[i] = true;
         true
+    }
+
+    /// Whether job `i`'s account has spent its allowance for the month of `now`: the cost
+    /// its charged jobs' segments accrued from the month's start to `now` (a running
+    /// segment up to `now`) reaches the allowance.
+    fn credit_spent(&self, credits: &crate::credits::Credits, i: usize, now: SimTime) -> bool {
+        let account = crate::credits::account_of(self.workload, i);
+        let Some(segments) = self.account_segments.get(&account) else {
+            return credits.monthly_allowance <= 0.0;
+        };
+        let from = credits.month_start(now);
+        let mut cost = 0.0;
+        for &k in segments {
+            let seg = &self.result.segments[k as usize];
+            let j = seg.job.get();
+            let live = &self.records[j].live;
+            let running = live.segment == k
+                && matches!(live.state, JobState::Running | JobState::Suspended)
+                && seg.end == seg.start;
+            // A suspended job holds its memory only, which costs nothing: its segment
+            // ended at its suspension.
+            let end = if running && live.state == JobState::Running {
+                now
+            } else {
+                seg.end
+            };
+            cost += credits.cost_between(
+                self.workload,
+                j,
+                self.result.nodes_of(seg),
+                self.result.start[j],
+                (seg.start, end),
+                (from, now),
+            );
+        }
+        cost >= credits.monthly_allowance
     }
 
     /// `job` arrives: it waits, and its user's patience starts running.
@@ -1128,6 +1187,7 @@ pub fn simulate_with(
     check_clock_range(workload)?;
     let node_jobs = workload.nodes.as_deref();
     let mut engine = Engine {
+        workload,
         jobs,
         node_jobs,
         pool: ProcessorPool::new(workload.machine_procs),
@@ -1187,6 +1247,7 @@ pub fn simulate_with(
             Vec::new()
         },
         rejections: Vec::new(),
+        account_segments: BTreeMap::new(),
         fs: options.filesystem.map(SharedFs::new),
     };
     if let Some(failures) = options.failures {
@@ -1396,7 +1457,8 @@ pub fn simulate_with(
     let mut result = engine.result;
     result.log = engine.records.iter().map(|r| r.log).collect();
     result.culls = culler.map(|_| engine.culls);
-    result.rejected = options.qos.map(|_| engine.rejections);
+    result.rejected =
+        (options.qos.is_some() || options.credit_denial.is_some()).then_some(engine.rejections);
     // No segment staged (a file system nobody used): the run is today's, to the byte.
     if result.stages.iter().all(|s| *s == Stages::default()) {
         result.stages.clear();

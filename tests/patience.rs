@@ -461,6 +461,7 @@ fn a_credit_runs_out_at_a_known_instant_and_the_overage_is_billed() {
             gpu_hour: 2.0,
             ..Prices::default()
         }],
+        when_exhausted: clustersim::credits::WhenExhausted::Bill,
     };
     for policy in PolicyKind::ALL {
         let r = run(&w, policy);
@@ -472,6 +473,74 @@ fn a_credit_runs_out_at_a_known_instant_and_the_overage_is_billed() {
         assert!((row.cost - 160.0).abs() < 1e-9, "{row:?}");
         assert!((row.overage - 60.0).abs() < 1e-9, "{row:?}");
         assert_eq!(row.exhausted_at_s, Some(22_500.0), "{policy}");
+    }
+}
+
+/// Credits that deny: sessions of account `group 7`, 8 GPUs at $2 per GPU-hour ($16 an
+/// hour), against $100 a month of 40,000 s. Session 0 runs 0–36,000 s; session 1 arrives at
+/// 20,000 s ($88.89 accrued: admitted) and runs 1,000 s on the other node; session 2
+/// arrives at 23,000 s ($102.22 + $4.44 accrued: rejected, cancelled, never queued); session
+/// 3 arrives at 40,100 s, in the next month (nothing accrued: admitted).
+#[test]
+fn a_spent_credit_rejects_the_accounts_next_session_until_the_next_month() {
+    use clustersim::credits::{Credits, Prices, WhenExhausted};
+    use clustersim::lifecycle::QosLimit;
+    use clustersim::workload::{JobIdx, JobKind};
+    let spec = cluster(TWO_GPU_NODES);
+    let mut w = workload(
+        &spec,
+        &[
+            (0, 36_000, 36_000, 1, 8),
+            (20_000, 1_000, 1_000, 1, 8),
+            (23_000, 1_000, 1_000, 1, 8),
+            (40_100, 1_000, 1_000, 1, 8),
+        ],
+        Placement::FirstFit,
+    );
+    for j in &mut w.jobs {
+        j.kind = JobKind::Interactive;
+        j.group = 7;
+    }
+    let credits = |when_exhausted| Credits {
+        monthly_allowance: 100.0,
+        month_s: 40_000,
+        interactive_only: true,
+        charge_idle: true,
+        prices: vec![Prices {
+            gpu_hour: 2.0,
+            ..Prices::default()
+        }],
+        when_exhausted,
+    };
+    for policy in PolicyKind::ALL {
+        let options = clustersim::run::RunOptions {
+            credits: Some(credits(WhenExhausted::Deny)),
+            ..clustersim::run::RunOptions::default()
+        };
+        let o = clustersim::run::run(&w, policy, &options, &mut |_| {}).unwrap();
+        let r = &o.result;
+        check_schedule(&w, r).unwrap();
+        let rejected = r.rejected.as_ref().unwrap();
+        assert_eq!(rejected.len(), 1, "{policy}");
+        assert_eq!(
+            (rejected[0].job, rejected[0].limit),
+            (JobIdx(2), QosLimit::Credit)
+        );
+        assert_eq!(r.log[2].outcome, Outcome::Cancelled);
+        assert_eq!(r.log[2].segments, 0);
+        for j in [0, 1, 3] {
+            assert_eq!(r.log[j].outcome, Outcome::Completed, "{policy}: job {j}");
+        }
+        let qos = o.summary.metrics.qos.as_ref().unwrap();
+        assert_eq!((qos.rejected, qos.by_credit), (1, 1));
+        // Billing instead: every session runs.
+        let options = clustersim::run::RunOptions {
+            credits: Some(credits(WhenExhausted::Bill)),
+            ..clustersim::run::RunOptions::default()
+        };
+        let o = clustersim::run::run(&w, policy, &options, &mut |_| {}).unwrap();
+        assert!(o.result.rejected.is_none());
+        assert!(o.result.log.iter().all(|l| l.outcome == Outcome::Completed));
     }
 }
 

@@ -299,6 +299,8 @@ pub struct QosMetrics {
     pub by_cores: u64,
     /// By `max_gpus_per_user`.
     pub by_gpus: u64,
+    /// By a spent credit (`[credits] when_exhausted = "deny"`).
+    pub by_credit: u64,
 }
 
 /// Computes the schedule's metrics.
@@ -406,6 +408,7 @@ pub fn compute(
                 by_sessions: count(crate::lifecycle::QosLimit::Sessions),
                 by_cores: count(crate::lifecycle::QosLimit::Cores),
                 by_gpus: count(crate::lifecycle::QosLimit::Gpus),
+                by_credit: count(crate::lifecycle::QosLimit::Credit),
             }
         }),
         preemption: preemption_metrics(workload, result),
