@@ -21,6 +21,11 @@
 //!    set). A backfilled job therefore never delays the head beyond its reservation (the
 //!    engine records each head's first reservation; the invariant checker verifies it).
 //!
+//! Preemption (when a partition's jobs may be preempted; `preemption.rs`): the queue is in
+//! tier order, step 1 starts a job that does not fit now by preempting lower tiers if it
+//! can, and suspended victims resume before it; under EASY a job waiting for its victims'
+//! grace time is passed over (the head is the first blocked job after it).
+//!
 //! Lifecycle: a suspended job's cores and GPUs are free (its memory is not); a resumed job
 //! counts again from its resumption to its new estimated end; a requeued job goes back in
 //! the queue at its key; a cancelled or abandoned job leaves the queue.
