@@ -651,22 +651,7 @@ fn runs_with_staging_are_deterministic_at_any_thread_count() {
     let html = std::fs::read_to_string(outs[0].join("report.html")).unwrap();
     assert!(html.contains("<section id=\"filesystem\">"));
 
-    let mut tables = Vec::new();
-    for threads in ["1", "2"] {
-        let out = dir.join(format!("sweep{threads}"));
-        let o = clustersim(&[
-            "sweep",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--threads",
-            threads,
-        ]);
-        assert!(o.status.success(), "{}", text(&o));
-        tables.push(std::fs::read(out.join("sweep.csv")).unwrap());
-    }
-    assert!(tables[0] == tables[1], "1 and 2 threads differ");
-    let csv = String::from_utf8(tables.remove(0)).unwrap();
+    let csv = common::sweep_csv_at_any_thread_count(file.to_str().unwrap(), &dir);
     assert!(csv
         .lines()
         .next()

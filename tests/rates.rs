@@ -414,22 +414,7 @@ fn the_example_scenarios_validate_and_run() {
 fn sweeps_with_the_model_on_are_the_same_at_any_thread_count() {
     let dir = scratch("rates_sweep_threads");
     let file = repo("scenarios/h100-a100.toml");
-    let mut tables = Vec::new();
-    for threads in ["1", "2"] {
-        let out = dir.join(threads);
-        let o = clustersim(&[
-            "sweep",
-            &file,
-            "--out",
-            out.to_str().unwrap(),
-            "--threads",
-            threads,
-        ]);
-        assert!(o.status.success(), "{}", text(&o));
-        tables.push(std::fs::read(out.join("sweep.csv")).unwrap());
-    }
-    assert!(tables[0] == tables[1], "1 and 2 threads differ");
-    let csv = String::from_utf8(tables.remove(0)).unwrap();
+    let csv = common::sweep_csv_at_any_thread_count(&file, &dir);
     assert!(csv
         .lines()
         .next()

@@ -77,6 +77,27 @@ pub fn assert_located_errors(dir: &Path, cases: Vec<(&str, String, &str, &str)>)
     }
 }
 
+/// Sweeps `scenario` at 1 and 2 threads into `dir/sweep1` and `dir/sweep2`, checks that
+/// both write the same `sweep.csv` bytes, and returns its text.
+pub fn sweep_csv_at_any_thread_count(scenario: &str, dir: &Path) -> String {
+    let mut tables = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.join(format!("sweep{threads}"));
+        let o = clustersim(&[
+            "sweep",
+            scenario,
+            "--out",
+            out.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        tables.push(std::fs::read(out.join("sweep.csv")).unwrap());
+    }
+    assert!(tables[0] == tables[1], "1 and 2 threads differ");
+    String::from_utf8(tables.remove(0)).unwrap()
+}
+
 /// A fresh, empty folder for a test's files.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
