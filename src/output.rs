@@ -17,7 +17,7 @@ use std::path::Path;
 pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
 user,group,queue,partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,\
 mig_slices,tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s,\
-culled,leaves,rate,staging_s";
+culled,leaves,rate,staging_s,busy_slowdown";
 
 /// The header of `segments.csv`.
 pub const SEGMENTS_CSV_HEADER: &str =
@@ -39,6 +39,10 @@ pub fn write_jobs_csv<W: Write>(
         .options
         .filesystem
         .map(|_| crate::filesystem::staging_ms_by_job(r, workload.jobs.len()));
+    // Empty unless the job is a session that was busy on an oversubscribed node.
+    let busy_slowdown = crate::metrics::contention::compute(workload, r)
+        .map(|c| c.busy_slowdown)
+        .unwrap_or_default();
     let mut line = String::with_capacity(160);
     let mut int = itoa::Buffer::new();
     for (i, j) in workload.jobs.iter().enumerate() {
@@ -120,6 +124,11 @@ pub fn write_jobs_csv<W: Write>(
         line.push(',');
         if let Some(ms) = &staging_ms {
             push_seconds(&mut line, ms[i]);
+        }
+        line.push(',');
+        if let Some(Some(slowdown)) = busy_slowdown.get(i) {
+            // Six decimals, as rates are written: enough for a ratio, and stable bytes.
+            let _ = write!(line, "{slowdown:.6}");
         }
         line.push('\n');
         out.write_all(line.as_bytes())?;

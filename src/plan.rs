@@ -301,7 +301,7 @@ fn plan_workload(
     let plots = !request.no_plots && output.plots;
     // The machine: the requested procs, else the cluster's cores, else the trace's header.
     let cluster_cores = match file.and_then(|f| f.cluster.as_ref()) {
-        Some(c) => Some(u32::try_from(c.total_cores()).map_err(|_| {
+        Some(c) => Some(u32::try_from(c.schedulable_cores()).map_err(|_| {
             anyhow::anyhow!(
                 "{}: the cluster has more than 4,294,967,295 cores",
                 options.scenario.clone().unwrap_or_default()

@@ -339,6 +339,7 @@ mod tests {
             name: "g".into(),
             count,
             cores: 8,
+            physical_cores: 8,
             memory_mb: 1024,
             gpus: 4,
             mig_slices: 0,

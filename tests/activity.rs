@@ -283,6 +283,14 @@ fn timelines_start_busy_alternate_and_end_idle() {
     assert_eq!(t.idle_ms_in(0, 100), 20 + 40);
     assert_eq!(t.idle_ms_in(15, 65), 15 + 5);
     assert_eq!(t.idle_ms_in(30, 60), 0);
+    let spans = |from, to| {
+        let mut v = Vec::new();
+        t.busy_spans_in(from, to, |a, b| v.push((a, b)));
+        v
+    };
+    assert_eq!(spans(0, 100), [(0, 10), (30, 60)]);
+    assert_eq!(spans(5, 40), [(5, 10), (30, 40)]);
+    assert_eq!(spans(10, 30), []);
     // A last idle period drawn lasts forever from where it began.
     let ends = [10, 30];
     let t = Timeline::Periods(&ends);

@@ -28,8 +28,11 @@ pub struct NodeType {
     pub name: String,
     /// Nodes of this type.
     pub count: u32,
-    /// Cores per node.
+    /// Cores per node that jobs may be given: its physical cores × its partition's
+    /// `oversubscribe` factor.
     pub cores: u32,
+    /// Cores per node in the hardware (`cores` without oversubscription).
+    pub physical_cores: u32,
     /// Memory per node, MB.
     pub memory_mb: u64,
     /// Whole GPUs per node (0 when sliced by MIG).
@@ -300,7 +303,8 @@ impl Nodes {
             types.push(NodeType {
                 name: name.clone(),
                 count: t.count,
-                cores: t.cores,
+                cores: t.cores.saturating_mul(spec.oversubscribe_of(name)),
+                physical_cores: t.cores,
                 memory_mb: t.memory_gb.saturating_mul(1024),
                 gpus: if mig_slices > 0 { 0 } else { t.gpus },
                 mig_slices,
@@ -930,6 +934,7 @@ mod tests {
             name: "gpu".into(),
             count,
             cores: 32,
+            physical_cores: 32,
             memory_mb: 256 * 1024,
             gpus: 8,
             mig_slices: 0,

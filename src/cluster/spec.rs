@@ -161,7 +161,22 @@ pub struct PartitionSpec {
     /// `spread` for an interactive pool, so that sessions do not pile onto a few nodes.
     #[serde(default)]
     pub placement: Option<Placement>,
+    /// How many sessions' cores one physical core may hold (Slurm's
+    /// `OverSubscribe=FORCE:K`; default 1: none). Only for a partition of interactive
+    /// sessions whose node types no other partition uses: its nodes offer `cores × K`
+    /// cores, and sessions whose busy periods overlap share the physical ones (the
+    /// slowdown is reported, see `metrics::oversubscription`).
+    #[serde(default = "one_u32")]
+    pub oversubscribe: u32,
 }
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// The largest `oversubscribe` factor (Slurm allows up to 32767; 64 sessions per core is
+/// already far past any interactive pool's practice).
+pub const MAX_OVERSUBSCRIBE: u32 = 64;
 
 /// How to choose among nodes that fit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -358,6 +373,38 @@ impl ClusterSpec {
                     ));
                 }
             }
+            if p.oversubscribe == 0 || p.oversubscribe > MAX_OVERSUBSCRIBE {
+                return Err(ValidationError::new(
+                    key("oversubscribe"),
+                    format!(
+                        "expected 1 to {MAX_OVERSUBSCRIBE} (sessions per physical core), got {}",
+                        p.oversubscribe
+                    ),
+                ));
+            }
+            if p.oversubscribe > 1 {
+                if p.kinds != JobKinds::Interactive {
+                    return Err(ValidationError::new(
+                        key("oversubscribe"),
+                        "only an interactive pool's cores may be oversubscribed: set \
+                         kinds = \"interactive\"",
+                    ));
+                }
+                if let Some((other, t)) = self.partitions.iter().find_map(|(other, q)| {
+                    (other != name)
+                        .then(|| q.node_types.iter().find(|t| p.node_types.contains(t)))
+                        .flatten()
+                        .map(|t| (other, t))
+                }) {
+                    return Err(ValidationError::new(
+                        key("oversubscribe"),
+                        format!(
+                            "node type {t:?} is also in partition {other:?}: an \
+                             oversubscribed pool's nodes must be its own"
+                        ),
+                    ));
+                }
+            }
             if p.max_walltime_s == Some(0) {
                 return Err(ValidationError::new(
                     key("max_walltime_s"),
@@ -396,12 +443,35 @@ impl ClusterSpec {
             .sum()
     }
 
+    /// Cores jobs may be given on all nodes: each type's cores × its partition's
+    /// `oversubscribe` factor (the engine's processor count; [`Self::total_cores`] without
+    /// oversubscription).
+    pub fn schedulable_cores(&self) -> u64 {
+        self.node_types
+            .iter()
+            .map(|(name, t)| {
+                u64::from(t.count) * u64::from(t.cores) * u64::from(self.oversubscribe_of(name))
+            })
+            .sum()
+    }
+
     /// Whole GPUs of all nodes (MIG-sliced GPUs included).
     pub fn total_gpus(&self) -> u64 {
         self.node_types
             .values()
             .map(|t| u64::from(t.count) * u64::from(t.gpus))
             .sum()
+    }
+
+    /// How many sessions' cores one core of node type `name` may hold: its partition's
+    /// `oversubscribe` (1 when no partition oversubscribes it).
+    pub fn oversubscribe_of(&self, name: &str) -> u32 {
+        self.partitions
+            .values()
+            .filter(|p| p.node_types.iter().any(|t| t == name))
+            .map(|p| p.oversubscribe)
+            .max()
+            .unwrap_or(1)
     }
 
     /// Nodes of all types.

@@ -16,6 +16,7 @@
 //! - percentiles use the nearest-rank method: the p-th percentile of n sorted values is
 //!   the value at rank ⌈p/100 × n⌉ (1-based), so it is always one of the observed values.
 
+pub mod contention;
 pub mod resources;
 
 use crate::cluster::nodes::NodeState;
@@ -191,6 +192,10 @@ pub struct ScheduleMetrics {
     /// Set by [`crate::run::run`], which holds the settings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filesystem: Option<crate::filesystem::FileSystemMetrics>,
+    /// Runs with an oversubscribed interactive pool (`oversubscribe` > 1): how much its
+    /// sessions' busy periods slowed each other.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oversubscription: Option<contention::OversubscriptionMetrics>,
 }
 
 /// Jobs of classes with a leaf-switch limit (Slurm's `--switches`), by whether their first
@@ -413,6 +418,7 @@ pub fn compute(
         }),
         preemption: preemption_metrics(workload, result),
         switches: switch_metrics(workload, result),
+        oversubscription: contention::compute(workload, result).map(|c| c.metrics),
     }
 }
 

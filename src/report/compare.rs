@@ -187,6 +187,18 @@ const METRICS: &[Metric] = &[
         scale: 1.0 / 3600.0,
     },
     Metric {
+        label: "oversubscribed sessions slowed",
+        pointer: "/metrics/oversubscription/sessions_slowed",
+        decimals: 0,
+        scale: 1.0,
+    },
+    Metric {
+        label: "oversubscribed busy slowdown",
+        pointer: "/metrics/oversubscription/slowdown_mean",
+        decimals: 3,
+        scale: 1.0,
+    },
+    Metric {
         label: "node failures",
         pointer: "/metrics/failures/node_failures",
         decimals: 0,
@@ -329,16 +341,23 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
             .and_then(Value::as_u64)
             .is_some_and(|n| n > 0)
     });
-    // The rows of an optional model (failures, rates, the file system, the culler, preemption) only where
-    // some run had it on.
+    // The rows of an optional model (failures, rates, the file system, the culler,
+    // preemption, oversubscription) only where some run had it on.
     let present = |block: &str| {
         runs.iter()
             .any(|r| r.summary.pointer(&format!("/metrics/{block}")).is_some())
     };
-    let optional: Vec<(&str, bool)> = ["failures", "rates", "filesystem", "culler", "preemption"]
-        .into_iter()
-        .map(|b| (b, present(b)))
-        .collect();
+    let optional: Vec<(&str, bool)> = [
+        "failures",
+        "rates",
+        "filesystem",
+        "culler",
+        "preemption",
+        "oversubscription",
+    ]
+    .into_iter()
+    .map(|b| (b, present(b)))
+    .collect();
     for m in METRICS {
         if m.pointer.starts_with("/metrics/session_start/") && !any_sessions {
             continue;

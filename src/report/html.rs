@@ -316,6 +316,9 @@ pub fn run_report(
     if let Some(p) = &s.metrics.preemption {
         preemption_section(&mut out, p);
     }
+    if let Some(o) = &s.metrics.oversubscription {
+        oversubscription_section(&mut out, o);
+    }
     if let Some(f) = &s.metrics.failures {
         failure_section(&mut out, f);
     }
@@ -520,6 +523,46 @@ fn preemption_section(out: &mut String, p: &crate::metrics::PreemptionMetrics) {
         vec![
             "time suspended (h)".into(),
             format!("{:.1}", p.suspended_s / 3600.0),
+        ],
+    ];
+    table(out, &["what".into(), "value".into()], &rows);
+    out.push_str("</section>\n");
+}
+
+/// What sessions on an oversubscribed pool felt.
+fn oversubscription_section(
+    out: &mut String,
+    o: &crate::metrics::contention::OversubscriptionMetrics,
+) {
+    out.push_str("<section id=\"oversubscription\"><h2>Oversubscribed pool</h2>\n");
+    out.push_str(
+        "<p>The pool's nodes offer more cores than they have; while the sessions whose users \
+         are busy on a node ask for more cores than it has, they share them and each runs \
+         that many times slower. Sessions still end when their users leave. A session's busy \
+         slowdown is the <code>busy_slowdown</code> column of <code>jobs.csv</code>.</p>\n",
+    );
+    let rows = vec![
+        vec!["sessions on the pool".into(), o.sessions.to_string()],
+        vec!["sessions slowed".into(), o.sessions_slowed.to_string()],
+        vec![
+            "busy core-hours demanded".into(),
+            format!("{:.1}", o.busy_core_hours),
+        ],
+        vec![
+            "of which contended".into(),
+            format!("{:.1}", o.contended_core_hours),
+        ],
+        vec![
+            "slowdown of busy work (demanded / served)".into(),
+            format!("{:.3}", o.slowdown_mean),
+        ],
+        vec![
+            "session busy slowdown p95 / max".into(),
+            format!("{:.3} / {:.3}", o.slowdown_p95, o.slowdown_max),
+        ],
+        vec![
+            "peak busy demand per core".into(),
+            format!("{:.2}", o.peak_demand_per_core),
         ],
     ];
     table(out, &["what".into(), "value".into()], &rows);

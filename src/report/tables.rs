@@ -217,6 +217,16 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
     row.push(("preemptions".into(), int(p.preemptions)));
     row.push(("jobs_preempted".into(), int(p.jobs_preempted)));
     row.push(("preemption_work_lost_s".into(), Float(p.work_lost_s)));
+    // Oversubscription (the sessions slowed: 0, and a slowdown of 1, when it was off).
+    let o = s.metrics.oversubscription.clone();
+    row.push((
+        "oversub_sessions_slowed".into(),
+        int(o.as_ref().map_or(0, |o| o.sessions_slowed)),
+    ));
+    row.push((
+        "oversub_slowdown_mean".into(),
+        Float(o.map_or(1.0, |o| o.slowdown_mean)),
+    ));
     let c = s.metrics.culler.clone().unwrap_or_default();
     row.push(("sessions_culled".into(), int(c.sessions_culled)));
     row.push(("culled_user_away".into(), int(c.culled_user_away)));
@@ -423,6 +433,10 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
             .map(|i| staging_ms.as_ref().map(|ms| ms[i] as f64 / 1000.0))
             .collect::<Vec<Option<f64>>>(),
     ));
+    let busy_slowdown = crate::metrics::contention::compute(workload, r)
+        .map(|c| c.busy_slowdown)
+        .unwrap_or_else(|| vec![None; n]);
+    columns.push(Column::new("busy_slowdown".into(), busy_slowdown));
     DataFrame::new(n, columns)
 }
 

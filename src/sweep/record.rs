@@ -115,7 +115,7 @@ pub fn is_metric_name(name: &str) -> bool {
         return false;
     };
     // The block's fields, read from its default; the culler, failure, rate, QOS,
-    // preemption, credit and file system blocks are only in runs that turn them on (the
+    // preemption, credit, file system and oversubscription blocks are only in runs that turn them on (the
     // others have empty cells).
     let fields = match block {
         "all" | "batch" | "interactive" => fields_of::<crate::metrics::ClassMetrics>(),
@@ -129,6 +129,7 @@ pub fn is_metric_name(name: &str) -> bool {
         "switches" => fields_of::<crate::metrics::SwitchMetrics>(),
         "credits" => fields_of::<crate::credits::CreditMetrics>(),
         "filesystem" => fields_of::<crate::filesystem::FileSystemMetrics>(),
+        "oversubscription" => fields_of::<crate::metrics::contention::OversubscriptionMetrics>(),
         _ => return false,
     };
     // A list (the chargeback rows) is no single number.

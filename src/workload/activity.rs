@@ -163,24 +163,41 @@ impl<'a> Timeline<'a> {
 
     /// Idle time within `[from_ms, to_ms)` since the first start, ms.
     pub fn idle_ms_in(&self, from_ms: u64, to_ms: u64) -> u64 {
+        let mut busy_ms = 0;
+        self.busy_spans_in(from_ms, to_ms, |a, b| busy_ms += b - a);
+        to_ms.saturating_sub(from_ms) - busy_ms
+    }
+
+    /// Calls `f(a, b)` for each busy span `[a, b)` within `[from_ms, to_ms)` since the first
+    /// start, in time order (non-empty spans only).
+    pub fn busy_spans_in(&self, from_ms: u64, to_ms: u64, mut f: impl FnMut(u64, u64)) {
         if to_ms <= from_ms {
-            return 0;
+            return;
         }
-        self.with_ends(|ends| {
-            // Idle intervals: [ends[k], ends[k + 1]) for even k, and [last, ∞).
-            let mut idle = 0;
-            // `from_ms` is in period p: idle (odd p) in the interval from ends[p − 1], else
-            // busy, the next idle interval from ends[p].
-            let p = ends.partition_point(|&e| e <= from_ms);
-            let mut k = if p % 2 == 1 { p - 1 } else { p };
-            while k < ends.len() && ends[k] < to_ms {
-                let a = ends[k].max(from_ms);
-                let b = ends.get(k + 1).map_or(to_ms, |&e| e.min(to_ms));
-                idle += b.saturating_sub(a);
-                k += 2;
-            }
-            idle
-        })
-        .unwrap_or(0)
+        let all_busy = self
+            .with_ends(|ends| {
+                // Busy intervals: [ends[k − 1], ends[k]) for even k (ends[−1] = 0); idle
+                // after the last end.
+                // `from_ms` is in period p: busy (even p) from ends[p − 1], else the next
+                // busy interval is period p + 1.
+                let p = ends.partition_point(|&e| e <= from_ms);
+                let mut k = if p % 2 == 0 { p } else { p + 1 };
+                while k < ends.len() {
+                    let start = if k == 0 { 0 } else { ends[k - 1] };
+                    if start >= to_ms {
+                        break;
+                    }
+                    let a = start.max(from_ms);
+                    let b = ends[k].min(to_ms);
+                    if a < b {
+                        f(a, b);
+                    }
+                    k += 2;
+                }
+            })
+            .is_none();
+        if all_busy {
+            f(from_ms, to_ms);
+        }
     }
 }

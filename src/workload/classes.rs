@@ -1205,7 +1205,7 @@ pub fn generate(g: &ClassGenerator) -> Workload {
     let gaps = Exp::new(1.0 / mean_gap).expect("positive rate");
 
     let mut w = Workload {
-        machine_procs: u32::try_from(g.cluster.total_cores()).unwrap_or(u32::MAX),
+        machine_procs: u32::try_from(g.cluster.schedulable_cores()).unwrap_or(u32::MAX),
         meta: WorkloadMeta {
             source: format!(
                 "generated(classes={}, jobs={}, load={}, seed={})",
@@ -1429,7 +1429,7 @@ pub fn attach_requests(
         kept.push(job);
     }
     w.jobs = kept;
-    w.machine_procs = u32::try_from(cluster.total_cores()).unwrap_or(u32::MAX);
+    w.machine_procs = u32::try_from(cluster.schedulable_cores()).unwrap_or(u32::MAX);
     w.nodes = Some(Box::new(nw));
 }
 

@@ -232,7 +232,7 @@ pub fn read_dlrm<R: BufRead>(
             format: "dlrm".to_string(),
             ..WorkloadMeta::default()
         },
-        machine_procs: u32::try_from(cluster.total_cores()).unwrap_or(u32::MAX),
+        machine_procs: u32::try_from(cluster.schedulable_cores()).unwrap_or(u32::MAX),
         ..Workload::default()
     };
     let mut classes: Vec<String> = Vec::new();

@@ -225,7 +225,7 @@ pub fn read_pod_list(
             format: "openb".to_string(),
             ..WorkloadMeta::default()
         },
-        machine_procs: u32::try_from(cluster.total_cores()).unwrap_or(u32::MAX),
+        machine_procs: u32::try_from(cluster.schedulable_cores()).unwrap_or(u32::MAX),
         ..Workload::default()
     };
     let mut nw = NodeWorkload {

@@ -24,7 +24,7 @@ pub type Spec = (u64, u64, u64, u32, u32);
 
 pub fn workload(spec: &ClusterSpec, jobs: &[Spec], placement: Placement) -> Workload {
     let mut w = Workload {
-        machine_procs: spec.total_cores() as u32,
+        machine_procs: spec.schedulable_cores() as u32,
         input_jobs: jobs.len() as u64,
         ..Workload::default()
     };
