@@ -53,6 +53,10 @@ pub enum WhenExhausted {
     /// Its new charged jobs are rejected at submission until the next month (the engine
     /// checks the cost accrued up to that instant).
     Deny,
+    /// Its new charged jobs are admitted but demoted (Slurm's lower-priority QOS): queued
+    /// after every job of their tier that is not demoted. Decided at submission, with the
+    /// cost accrued up to that instant; the job stays demoted for its whole life.
+    Deprioritize,
 }
 
 /// Prices on one node type.
