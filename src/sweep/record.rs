@@ -131,6 +131,10 @@ pub fn is_metric_name(name: &str) -> bool {
         "filesystem" => fields_of::<crate::filesystem::FileSystemMetrics>(),
         _ => return false,
     };
+    // Written only by runs whose credits deprioritize, so absent from the default.
+    if block == "credits" && field == "deprioritized" {
+        return true;
+    }
     // A list (the chargeback rows) is no single number.
     fields.get(field).is_some_and(|v| !v.is_array())
 }
