@@ -337,11 +337,17 @@ fn check_life(
 
 /// Checks what the policy promises:
 /// - `fcfs`: jobs start in queue order (first start times never decrease along the queue,
-///   over the jobs that started; with preemption, within each partition tier);
+///   over the jobs that started) within each group of jobs the queue orders by arrival:
+///   the same partition tier (all one tier without preemption) and the same demotion for a
+///   spent credit (`[credits] when_exhausted = "deprioritize"`). Across groups the queue is
+///   not in arrival order: a higher tier, or a job not demoted, goes ahead of earlier
+///   arrivals;
 /// - `easy` and `conservative`: no job starts later than the first reservation it was
 ///   given (for EASY, the reservation it got as the queue's head), unless it starts after
-///   a node failed (a failure voids the plans made before it); with preemption, for the
-///   jobs of the highest tier only.
+///   a node failed (a failure voids the plans made before it); for the jobs of the highest
+///   tier that are not demoted only (a job of a higher tier, or a later arrival that is
+///   not demoted, may go ahead of a lower or demoted job and take what its plan counted
+///   on).
 pub fn check_policy(
     policy: PolicyKind,
     workload: &Workload,
@@ -357,15 +363,24 @@ pub fn check_policy(
             .map_or(0, |p| p.tier)
     };
     let top_tier = (0..jobs.len()).map(tier).max().unwrap_or(0);
+    // Demoted for a spent credit (none unless the run's credits deprioritize).
+    let mut demoted = vec![false; jobs.len()];
+    for &j in result.demoted.iter().flatten() {
+        if let Some(d) = demoted.get_mut(j.get()) {
+            *d = true;
+        }
+    }
     match policy {
         PolicyKind::Fcfs => {
             // Among the jobs that started: a job that left the queue without starting
             // (abandoned, cancelled) never held it up.
-            // With preemption the queue is ordered by tier first: the order holds within
-            // each tier (a job of a higher tier may start before any of a lower one).
-            let mut ahead: BTreeMap<i32, usize> = BTreeMap::new();
+            // With preemption the queue is ordered by tier first, and within a tier jobs
+            // not demoted go before demoted ones: the order holds within each (tier,
+            // demotion) group (a job of a higher tier may start before any of a lower one,
+            // a job not demoted before any demoted one).
+            let mut ahead: BTreeMap<(i32, bool), usize> = BTreeMap::new();
             for i in (0..jobs.len()).filter(|&i| result.started(i)) {
-                let slot = ahead.entry(tier(i)).or_insert(i);
+                let slot = ahead.entry((tier(i), demoted[i])).or_insert(i);
                 let a = *slot;
                 if result.start[i] < result.start[a] {
                     return Err(Violation(format!(
@@ -386,8 +401,9 @@ pub fn check_policy(
                 .find(|c| c.state == NodeState::Down)
                 .map_or(SimTime::MAX, |c| c.at);
             for (i, j) in jobs.iter().enumerate() {
-                if tier(i) < top_tier {
-                    // A job of a higher tier may take what a lower one's plan counted on.
+                if tier(i) < top_tier || demoted[i] {
+                    // A job of a higher tier may take what a lower one's plan counted on, and
+                    // a later arrival not demoted what a demoted one's did.
                     continue;
                 }
                 if let Some(at) = result.first_reservation[i] {

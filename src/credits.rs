@@ -53,6 +53,10 @@ pub enum WhenExhausted {
     /// Its new charged jobs are rejected at submission until the next month (the engine
     /// checks the cost accrued up to that instant).
     Deny,
+    /// Its new charged jobs are admitted but demoted (Slurm's lower-priority QOS): queued
+    /// after every job of their tier that is not demoted. Decided at submission, with the
+    /// cost accrued up to that instant; the job stays demoted for its whole life.
+    Deprioritize,
 }
 
 /// Prices on one node type.
@@ -254,6 +258,11 @@ pub struct CreditMetrics {
     pub months_exhausted: u64,
     /// Every account-month charged, by account then month.
     pub chargeback: Vec<AccountMonth>,
+    /// Jobs admitted demoted because their account's allowance was spent
+    /// (`when_exhausted = "deprioritize"` only; absent otherwise, so other runs' summaries
+    /// keep their keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deprioritized: Option<u64>,
 }
 
 /// The account of job `i`.
@@ -336,6 +345,7 @@ pub fn chargeback(workload: &Workload, result: &RunResult, credits: &Credits) ->
         metrics.chargeback.push(m);
     }
     metrics.accounts = accounts.len() as u64;
+    metrics.deprioritized = result.demoted.as_ref().map(|d| d.len() as u64);
     metrics
 }
 

@@ -290,6 +290,10 @@ pub struct LiveJob {
     pub estimated_end: SimTime,
     /// Its current (or last) segment's index in [`RunResult::segments`] (`u32::MAX`: none).
     pub segment: u32,
+    /// Admitted with its account's credit spent (`[credits] when_exhausted =
+    /// "deprioritize"`): queued after the jobs of its tier that are not. Set once, at
+    /// submission, and kept for the job's life (a requeue does not clear it).
+    pub demoted: bool,
 }
 
 impl LiveJob {
@@ -299,6 +303,7 @@ impl LiveJob {
         segment_start: SimTime::ZERO,
         estimated_end: SimTime::ZERO,
         segment: u32::MAX,
+        demoted: false,
     };
 }
 
@@ -487,6 +492,9 @@ pub struct RunResult {
     pub culls: Option<Vec<Cull>>,
     /// The sessions a QOS limit rejected at submission, in order; `None` without limits.
     pub rejected: Option<Vec<Rejection>>,
+    /// The jobs admitted demoted for a spent credit, in workload order; `None` unless the
+    /// run's credits deprioritize (`[credits] when_exhausted = "deprioritize"`).
+    pub demoted: Option<Vec<JobIdx>>,
     /// Every node state change, in time order (empty unless the run has node failures).
     pub node_changes: Vec<NodeChange>,
     /// Every preemption, in the order applied (empty unless a partition's jobs may be
@@ -609,6 +617,7 @@ impl RunResult {
             preemptions: Vec::new(),
             culls: None,
             rejected: None,
+            demoted: None,
             stages: Vec::new(),
         }
     }

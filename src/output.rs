@@ -413,6 +413,13 @@ fn optional_rows() -> Vec<OptionalRow> {
                 .as_ref()
                 .map(|c| format!("{:.2}", c.total_overage))
         }),
+        ("jobs deprioritized (credits)", |s| {
+            s.metrics
+                .credits
+                .as_ref()
+                .and_then(|c| c.deprioritized)
+                .map(|n| n.to_string())
+        }),
         ("mean rate", |s| {
             s.metrics
                 .rates

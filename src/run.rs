@@ -194,10 +194,11 @@ pub fn run(
         culler: options.culler,
         qos: options.qos,
         filesystem: options.filesystem,
-        credit_denial: options
+        // Credits that only bill change no schedule: the engine is not told of them.
+        credit_limit: options
             .credits
             .as_ref()
-            .filter(|c| c.when_exhausted == crate::credits::WhenExhausted::Deny),
+            .filter(|c| c.when_exhausted != crate::credits::WhenExhausted::Bill),
         ..SimOptions::default()
     };
     let result = simulation::simulate_with(workload, p.as_mut(), sim_options, progress)?;

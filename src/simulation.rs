@@ -198,8 +198,10 @@ pub struct SimOptions<'a> {
     pub qos: Option<Qos>,
     /// The shared file system jobs stage through (`None`: nothing stages).
     pub filesystem: Option<FileSystemSettings>,
-    /// Credits whose spent allowance rejects new charged jobs (`when_exhausted = "deny"`).
-    pub credit_denial: Option<&'a crate::credits::Credits>,
+    /// Credits whose spent allowance acts on new charged jobs at submission (`None` for
+    /// credits that only bill, `when_exhausted = "bill"`): rejects them (`"deny"`) or
+    /// demotes them (`"deprioritize"`), as its `when_exhausted` says.
+    pub credit_limit: Option<&'a crate::credits::Credits>,
 }
 
 /// Per-user limits on interactive sessions, as a Slurm QOS with `DenyOnLimit` sets them: a
@@ -310,7 +312,8 @@ struct Engine<'w> {
     counted: Vec<bool>,
     /// The sessions QOS limits rejected.
     rejections: Vec<Rejection>,
-    /// With credits that deny: per account, its charged jobs' segments so far.
+    /// With credits that deny or deprioritize: per account, its charged jobs' segments so
+    /// far.
     account_segments: BTreeMap<String, Vec<u32>>,
     /// With a shared file system: who stages now.
     fs: Option<SharedFs>,
@@ -397,7 +400,7 @@ impl<'w> Engine<'w> {
         if self.fs.is_some() {
             self.result.stages.push(Stages::default());
         }
-        if let Some(credits) = self.options.credit_denial {
+        if let Some(credits) = self.options.credit_limit {
             if credits.charges(self.workload, i) {
                 self.account_segments
                     .entry(crate::credits::account_of(self.workload, i))
@@ -418,6 +421,8 @@ impl<'w> Engine<'w> {
             segment_start: now,
             estimated_end: now + SimDuration::from_ms(limit_left_ms),
             segment: index,
+            // Decided at submission, kept for the job's life.
+            demoted: record.live.demoted,
         };
         let stage_in_bytes = self.fs.as_ref().map_or(0, |fs| fs.left(job).0);
         let stop_at = match self.fs.as_mut() {
@@ -895,18 +900,25 @@ impl<'w> Engine<'w> {
         [1, u64::from(self.jobs[i].procs), gpus]
     }
 
-    /// Whether `job`, arriving, passes its user's QOS limits; if not, it is rejected: it
-    /// ends `cancelled` at once, never queued.
+    /// Whether `job`, arriving, passes its account's credit and its user's QOS limits; if
+    /// not, it is rejected: it ends `cancelled` at once, never queued. With credits that
+    /// deprioritize, a job whose account's credit is spent is admitted demoted instead.
     fn admit(&mut self, job: JobIdx, now: SimTime) -> bool {
         let i = job.get();
-        if let Some(credits) = self.options.credit_denial {
+        if let Some(credits) = self.options.credit_limit {
             if credits.charges(self.workload, i) && self.credit_spent(credits, i, now) {
-                self.rejections.push(Rejection {
-                    job,
-                    limit: QosLimit::Credit,
-                });
-                self.finish(job, now, Outcome::Cancelled);
-                return false;
+                if credits.when_exhausted == crate::credits::WhenExhausted::Deny {
+                    self.rejections.push(Rejection {
+                        job,
+                        limit: QosLimit::Credit,
+                    });
+                    self.finish(job, now, Outcome::Cancelled);
+                    return false;
+                }
+                // Deprioritize: admitted, demoted for good. Set before the job enters the
+                // queue, so the policy files it under its demoted key from its arrival (and
+                // again after any requeue, since nothing clears it).
+                self.records[i].live.demoted = true;
             }
         }
         let Some(qos) = self.options.qos else {
@@ -1227,6 +1239,7 @@ pub fn simulate_with(
             preemptions: Vec::new(),
             culls: None,
             rejected: None,
+            demoted: None,
             stages: Vec::new(),
         },
         queue: EventQueue::with_capacity(1024),
@@ -1457,8 +1470,16 @@ pub fn simulate_with(
     let mut result = engine.result;
     result.log = engine.records.iter().map(|r| r.log).collect();
     result.culls = culler.map(|_| engine.culls);
-    result.rejected =
-        (options.qos.is_some() || options.credit_denial.is_some()).then_some(engine.rejections);
+    let when_exhausted = options.credit_limit.map(|c| c.when_exhausted);
+    let credit_denies = when_exhausted == Some(crate::credits::WhenExhausted::Deny);
+    result.rejected = (options.qos.is_some() || credit_denies).then_some(engine.rejections);
+    result.demoted =
+        (when_exhausted == Some(crate::credits::WhenExhausted::Deprioritize)).then(|| {
+            (0..n)
+                .filter(|&i| engine.records[i].live.demoted)
+                .map(|i| JobIdx(i as u32))
+                .collect()
+        });
     // No segment staged (a file system nobody used): the run is today's, to the byte.
     if result.stages.iter().all(|s| *s == Stages::default()) {
         result.stages.clear();

@@ -544,6 +544,274 @@ fn a_spent_credit_rejects_the_accounts_next_session_until_the_next_month() {
     }
 }
 
+/// Credits that deprioritize, on the two 8-GPU nodes ($2 per GPU-hour, $100 a month of
+/// 100,000 s). Session 0 (account `group 7`, 8 GPUs: $16 an hour) and batch job 1 (`group
+/// 8`, not charged) hold one node each from 0 to 30,000 s, each with a 40,000 s limit.
+/// Session 2 (`group 7`, both nodes, 1,000 s) arrives at 23,000 s, with $102.22 accrued:
+/// admitted, demoted. Session 3 (`group 8`, nothing accrued; both nodes, 1,000 s) arrives
+/// at 24,000 s, not demoted. Both wait until 30,000 s, when 0 and 1 end; 3 is ahead in the
+/// queue: it starts at 30,000 and 2 at 31,000, under every policy (conservative planned 2
+/// at 40,000 and 3 at 41,000; compression, in queue order, moves 3 to 30,000 first, then
+/// 2 to 31,000). Billing instead, arrival order: 2 at 30,000, 3 at 31,000.
+fn deprioritize_workload() -> Workload {
+    use clustersim::workload::JobKind;
+    let spec = cluster(TWO_GPU_NODES);
+    let mut w = workload(
+        &spec,
+        &[
+            (0, 30_000, 40_000, 1, 8),
+            (0, 30_000, 40_000, 1, 8),
+            (23_000, 1_000, 1_000, 2, 8),
+            (24_000, 1_000, 1_000, 2, 8),
+        ],
+        Placement::FirstFit,
+    );
+    for (j, (kind, group)) in w.jobs.iter_mut().zip([
+        (JobKind::Interactive, 7),
+        (JobKind::Batch, 8),
+        (JobKind::Interactive, 7),
+        (JobKind::Interactive, 8),
+    ]) {
+        j.kind = kind;
+        j.group = group;
+    }
+    w
+}
+
+fn deprioritize_credits(
+    monthly_allowance: f64,
+    when_exhausted: clustersim::credits::WhenExhausted,
+) -> clustersim::credits::Credits {
+    clustersim::credits::Credits {
+        monthly_allowance,
+        month_s: 100_000,
+        interactive_only: true,
+        charge_idle: true,
+        prices: vec![clustersim::credits::Prices {
+            gpu_hour: 2.0,
+            ..clustersim::credits::Prices::default()
+        }],
+        when_exhausted,
+    }
+}
+
+fn run_with_credits(
+    w: &Workload,
+    policy: PolicyKind,
+    credits: clustersim::credits::Credits,
+) -> clustersim::run::RunOutcome {
+    let options = clustersim::run::RunOptions {
+        credits: Some(credits),
+        ..clustersim::run::RunOptions::default()
+    };
+    let o = clustersim::run::run(w, policy, &options, &mut |_| {}).unwrap();
+    check_schedule(w, &o.result).unwrap();
+    check_nodes(w, &o.result).unwrap();
+    clustersim::check::check_policy(policy, w, &o.result).unwrap();
+    o
+}
+
+#[test]
+fn a_demoted_session_that_arrived_first_starts_after_one_that_was_not() {
+    use clustersim::credits::WhenExhausted;
+    use clustersim::engine::time::SimTime;
+    use clustersim::workload::JobIdx;
+    let w = deprioritize_workload();
+    for policy in PolicyKind::ALL {
+        let o = run_with_credits(
+            &w,
+            policy,
+            deprioritize_credits(100.0, WhenExhausted::Deprioritize),
+        );
+        let r = &o.result;
+        assert_eq!(r.demoted, Some(vec![JobIdx(2)]), "{policy}");
+        assert_eq!(starts_s_of(r), [0, 0, 31_000, 30_000], "{policy}");
+        assert!(r.log.iter().all(|l| l.outcome == Outcome::Completed));
+        // Admitted, not rejected: no QOS block, and the credits count it.
+        assert!(r.rejected.is_none() && o.summary.metrics.qos.is_none());
+        let credits = o.summary.metrics.credits.as_ref().unwrap();
+        assert_eq!(credits.deprioritized, Some(1), "{policy}");
+        let json = serde_json::to_value(&o.summary).unwrap();
+        assert_eq!(json["metrics"]["credits"]["deprioritized"], 1);
+        // Both planned the demoted session at the limits' end first (EASY as the head
+        // before 3 arrived); it started earlier, so the promise held anyway.
+        if policy != PolicyKind::Fcfs {
+            assert_eq!(r.first_reservation[2], Some(SimTime::from_secs(40_000)));
+        }
+        // The checker allows it only because the run says 2 was demoted: read as a plain
+        // queue, FCFS started 3 before 2, ahead of it.
+        if policy == PolicyKind::Fcfs {
+            let mut plain = r.clone();
+            plain.demoted = None;
+            assert!(clustersim::check::check_policy(policy, &w, &plain).is_err());
+        }
+
+        // Billing: arrival order, nothing demoted, no new key in the summary.
+        let o = run_with_credits(&w, policy, deprioritize_credits(100.0, WhenExhausted::Bill));
+        assert!(o.result.demoted.is_none());
+        assert_eq!(starts_s_of(&o.result), [0, 0, 30_000, 31_000], "{policy}");
+        let json = serde_json::to_value(&o.summary).unwrap();
+        assert!(json["metrics"]["credits"].get("deprioritized").is_none());
+    }
+}
+
+/// With an allowance never spent, deprioritizing changes nothing: the same schedule as
+/// billing, to every segment.
+#[test]
+fn deprioritize_with_an_allowance_never_spent_schedules_as_bill() {
+    use clustersim::credits::WhenExhausted;
+    let w = deprioritize_workload();
+    for policy in PolicyKind::ALL {
+        let a = run_with_credits(&w, policy, deprioritize_credits(1e12, WhenExhausted::Bill));
+        let b = run_with_credits(
+            &w,
+            policy,
+            deprioritize_credits(1e12, WhenExhausted::Deprioritize),
+        );
+        let (a, b) = (&a.result, &b.result);
+        assert_eq!(b.demoted, Some(Vec::new()), "{policy}");
+        assert_eq!(
+            (&a.start, &a.end, &a.segments, &a.log, &a.first_reservation),
+            (&b.start, &b.end, &b.segments, &b.log, &b.first_reservation),
+            "{policy}"
+        );
+        assert_eq!(starts_s_of(a), [0, 0, 30_000, 31_000], "{policy}");
+    }
+}
+
+/// A demoted job stays demoted after a requeue, even in a month whose allowance it has not
+/// spent: the demotion is decided once, at submission. Every job charged ($2 per GPU-hour,
+/// $100 a month of 23,550 s). Job 0 (`group 7`, 8 GPUs) runs on node 0 from 0 to 22,600
+/// ($100.44); job 1 (`group 8`) holds node 1 from 0 to 30,000. Job 2 (`group 7`, 8 GPUs,
+/// 1,000 s, limit 2,000) arrives at 23,000, demoted, and starts on node 0; node 0 fails at
+/// 23,500 and requeues it. Job 3 (`group 9`, 8 GPUs, 1,000 s, limit 2,000) arrives at
+/// 23,600, in the next month, not demoted. Node 0 is back at 24,000: job 3 starts there
+/// first (24,000 to 25,000), then job 2 (25,000), under every policy; billing instead, 2
+/// then 3.
+#[test]
+fn a_demoted_job_stays_demoted_after_a_requeue() {
+    use clustersim::check::check_policy;
+    use clustersim::credits::WhenExhausted;
+    use clustersim::failures::{parse_log, Failures};
+    use clustersim::simulation::{simulate_with, SimOptions};
+    use clustersim::workload::JobIdx;
+    let spec = cluster(TWO_GPU_NODES);
+    let mut w = workload(
+        &spec,
+        &[
+            (0, 22_600, 22_600, 1, 8),
+            (0, 30_000, 30_000, 1, 8),
+            (23_000, 1_000, 2_000, 1, 8),
+            (23_600, 1_000, 2_000, 1, 8),
+        ],
+        Placement::FirstFit,
+    );
+    for (j, group) in w.jobs.iter_mut().zip([7, 8, 7, 9]) {
+        j.group = group;
+    }
+    let outages = parse_log("node,down_s,up_s\n0,23500,24000\n", "log.csv", 2).unwrap();
+    let failures = Failures::from_log(&outages, 2);
+    for (when_exhausted, starts) in [
+        (WhenExhausted::Deprioritize, [25_000, 24_000]),
+        (WhenExhausted::Bill, [24_000, 25_000]),
+    ] {
+        let credits = clustersim::credits::Credits {
+            interactive_only: false,
+            month_s: 23_550,
+            ..deprioritize_credits(100.0, when_exhausted)
+        };
+        for policy in PolicyKind::ALL {
+            let mut p = policy.build_for(&w).unwrap();
+            let options = SimOptions {
+                failures: Some(&failures),
+                credit_limit: (when_exhausted != WhenExhausted::Bill).then_some(&credits),
+                ..SimOptions::default()
+            };
+            let r = simulate_with(&w, p.as_mut(), options, &mut |_| {}).unwrap();
+            check_schedule(&w, &r).unwrap();
+            check_nodes(&w, &r).unwrap();
+            check_policy(policy, &w, &r).unwrap();
+            assert_eq!(r.log[2].requeues, 1, "{policy}");
+            let last_start_s = |i: usize| {
+                r.segments
+                    .iter()
+                    .rev()
+                    .find(|s| s.job.get() == i)
+                    .unwrap()
+                    .start
+                    .as_ms()
+                    / 1000
+            };
+            assert_eq!(
+                [last_start_s(2), last_start_s(3)],
+                starts,
+                "{policy} {when_exhausted:?}"
+            );
+            if when_exhausted == WhenExhausted::Deprioritize {
+                assert_eq!(r.demoted, Some(vec![JobIdx(2)]), "{policy}");
+            }
+        }
+    }
+}
+
+fn starts_s_of(r: &RunResult) -> Vec<u64> {
+    r.start.iter().map(|t| t.as_ms() / 1000).collect()
+}
+
+/// `when_exhausted` takes `bill`, `deny` or `deprioritize`; anything else is an error on
+/// its line. The enterprise scenario deprioritizing runs, counts the jobs it demoted in
+/// `metrics.credits.deprioritized`, and shows the count in the run's table and report.
+#[test]
+fn when_exhausted_values_are_checked_and_deprioritize_is_reported() {
+    let dir = scratch("credits-when-exhausted");
+    let base = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/enterprise-credits.toml"),
+    )
+    .unwrap();
+    let with = |value: &str| {
+        base.replace(
+            "charge_idle = true\n",
+            &format!("charge_idle = true\nwhen_exhausted = \"{value}\"\n"),
+        )
+    };
+    common::assert_located_errors(
+        &dir,
+        vec![(
+            "lower",
+            with("lower"),
+            "when_exhausted",
+            "credits.when_exhausted: unknown variant `lower`, expected one of `bill`, `deny`, \
+             `deprioritize`",
+        )],
+    );
+    let scenario = dir.join("deprioritize.toml");
+    std::fs::write(&scenario, with("deprioritize")).unwrap();
+    let out = dir.join("out");
+    let o = clustersim_in_repo(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("jobs deprioritized (credits)"),
+        "{}",
+        text(&o)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let n = summary["metrics"]["credits"]["deprioritized"]
+        .as_u64()
+        .unwrap();
+    assert!(n > 0, "the teams' credits run out within the month");
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains(&format!(
+        "{n} jobs admitted with their account's credit spent"
+    )));
+}
+
 #[test]
 fn bad_credit_keys_are_errors_naming_their_key() {
     let dir = scratch("credits-bad");

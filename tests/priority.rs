@@ -23,10 +23,7 @@ impl Priority for SmallestFirst {
         "smallest-first"
     }
     fn key(&self, job: JobIdx, info: JobInfo) -> QueueKey {
-        QueueKey {
-            rank: u64::from(info.procs()),
-            job,
-        }
+        QueueKey::ranked(u64::from(info.procs()), job)
     }
 }
 

@@ -39,7 +39,7 @@
 
 use super::machine::{Machine, RunningJob};
 use super::preemption::Preemption;
-use super::priority::{ArrivalOrder, Priority, QueueKey};
+use super::priority::{queue_key, ArrivalOrder, Priority, QueueKey};
 use super::wait_queue::WaitQueue;
 use super::{Allocation, Decision, Policy, PolicyKind, SchedView};
 use crate::cluster::nodes::{NodeState, SharePart};
@@ -119,7 +119,7 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
     }
 
     fn key(&self, job: JobIdx, view: &SchedView) -> QueueKey {
-        self.priority.key(job, view.job(job))
+        queue_key(&self.priority, job, view.job(job))
     }
 
     fn enqueue(&mut self, job: JobIdx, view: &SchedView) {

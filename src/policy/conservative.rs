@@ -56,7 +56,7 @@
 //! bounds the search.
 
 use super::availability::Availability;
-use super::priority::{ArrivalOrder, Priority, QueueKey};
+use super::priority::{queue_key, ArrivalOrder, Priority, QueueKey};
 use super::{Allocation, Decision, JobInfo, Policy, SchedView};
 use crate::cluster::nodes::NodeState;
 use crate::engine::time::{SimDuration, SimTime, CLOCK_LIMIT};
@@ -336,7 +336,10 @@ impl<A: Availability, P: Priority> Policy for Conservative<A, P> {
 
     fn on_transition(&mut self, job: JobIdx, transition: Transition, view: &SchedView) {
         match transition {
-            Transition::Pending => self.arrivals.push(self.priority.key(job, view.job(job))),
+            Transition::Pending => {
+                self.arrivals
+                    .push(queue_key(&self.priority, job, view.job(job)))
+            }
             Transition::Started => {}
             Transition::Ended(Outcome::Completed | Outcome::Timeout | Outcome::Failed)
             | Transition::Suspended => self.stop_running(job, view),
@@ -350,7 +353,8 @@ impl<A: Availability, P: Priority> Policy for Conservative<A, P> {
                 if !self.leave_queue(job, view) {
                     self.stop_running(job, view);
                 }
-                self.arrivals.push(self.priority.key(job, view.job(job)));
+                self.arrivals
+                    .push(queue_key(&self.priority, job, view.job(job)));
             }
             // Conservative never suspends, so only another actor could resume a job; it is
             // then planned from now to its estimated end like a start.
@@ -711,10 +715,7 @@ mod tests {
         for i in 0..1000u32 {
             let start_ms = u64::from(i % 7);
             let procs = 1 + i % 5;
-            let key = QueueKey {
-                rank: 0,
-                job: JobIdx(i),
-            };
+            let key = QueueKey::ranked(0, JobIdx(i));
             let duration = SimDuration::from_ms(10);
             tree.insert(key, procs, u64::from(procs), duration, (), start_ms);
             waiting.push((i, start_ms));
@@ -742,10 +743,7 @@ mod tests {
     #[test]
     fn a_job_entering_ahead_takes_its_place_in_key_order() {
         let mut tree = ReservationTree::<u32, ()>::new();
-        let key = |job| QueueKey {
-            rank: 0,
-            job: JobIdx(job),
-        };
+        let key = |job| QueueKey::ranked(0, JobIdx(job));
         let duration = SimDuration::from_ms(10);
         for job in [2, 4, 6] {
             tree.insert(key(job), 1, 1, duration, (), 5);

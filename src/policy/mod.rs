@@ -60,36 +60,45 @@ pub enum Predictor {
 
 /// What a scheduler knows of a job: everything but its true runtime.
 #[derive(Clone, Copy, Debug)]
-pub struct JobInfo<'a>(&'a Job);
+pub struct JobInfo<'a> {
+    job: &'a Job,
+    demoted: bool,
+}
 
 impl JobInfo<'_> {
     /// The job's number in its trace.
     pub fn trace_id(&self) -> u64 {
-        self.0.trace_id
+        self.job.trace_id
     }
     /// When it was submitted.
     pub fn submit(&self) -> SimTime {
-        self.0.submit
+        self.job.submit
     }
     /// Its time limit (walltime estimate).
     pub fn estimate(&self) -> SimDuration {
-        self.0.estimate
+        self.job.estimate
     }
     /// Processors it asks for (for node-level jobs, its cores).
     pub fn procs(&self) -> u32 {
-        self.0.procs
+        self.job.procs
     }
     /// Batch or interactive.
     pub fn kind(&self) -> JobKind {
-        self.0.kind
+        self.job.kind
     }
     /// User number (-1: unknown).
     pub fn user(&self) -> i32 {
-        self.0.user
+        self.job.user
     }
     /// Group number (-1: unknown).
     pub fn group(&self) -> i32 {
-        self.0.group
+        self.job.group
+    }
+    /// Whether it was admitted with its account's credit spent (`[credits] when_exhausted
+    /// = "deprioritize"`): it then queues after every job of its tier that was not.
+    /// Decided at submission and kept for the job's life.
+    pub fn demoted(&self) -> bool {
+        self.demoted
     }
 }
 
@@ -140,7 +149,11 @@ impl<'a> SchedView<'a> {
 
     /// The job at `idx`, as a scheduler knows it.
     pub fn job(&self, idx: JobIdx) -> JobInfo<'a> {
-        JobInfo(&self.jobs[idx.get()])
+        let i = idx.get();
+        JobInfo {
+            job: &self.jobs[i],
+            demoted: self.live[i].live.demoted,
+        }
     }
 
     /// Jobs in the workload.

@@ -261,10 +261,7 @@ mod tests {
     use crate::workload::JobIdx;
 
     fn k(job: u32) -> QueueKey {
-        QueueKey {
-            rank: 0,
-            job: JobIdx(job),
-        }
+        QueueKey::ranked(0, JobIdx(job))
     }
 
     #[test]

@@ -461,6 +461,13 @@ fn credit_section(out: &mut String, c: &crate::credits::CreditMetrics) {
          account-months ran out of credit (<code>chargeback.*</code> has the table).</p>",
         c.accounts, c.total_cost, c.total_overage, c.months_exhausted
     );
+    if let Some(n) = c.deprioritized {
+        let _ = writeln!(
+            out,
+            "<p>{n} jobs admitted with their account's credit spent were deprioritized \
+             (queued after every job not deprioritized).</p>"
+        );
+    }
     let rows: Vec<Vec<String>> = c
         .chargeback
         .iter()

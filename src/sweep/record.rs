@@ -132,6 +132,10 @@ pub fn is_metric_name(name: &str) -> bool {
         "oversubscription" => fields_of::<crate::metrics::contention::OversubscriptionMetrics>(),
         _ => return false,
     };
+    // Written only by runs whose credits deprioritize, so absent from the default.
+    if block == "credits" && field == "deprioritized" {
+        return true;
+    }
     // A list (the chargeback rows) is no single number.
     fields.get(field).is_some_and(|v| !v.is_array())
 }
