@@ -46,6 +46,13 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
         };
         list.push(k as u32);
     }
+    // Dynamic backfill: per job, when it was suspended while idle.
+    let mut parked_at: Vec<Vec<SimTime>> = vec![Vec::new(); n];
+    for p in &result.idle_suspensions {
+        if let Some(list) = parked_at.get_mut(p.session.get()) {
+            list.push(p.at);
+        }
+    }
     for (i, j) in jobs.iter().enumerate() {
         let checkpoints = workload.nodes.as_ref().and_then(|nw| nw.checkpointing(i));
         let stages = workload
@@ -55,6 +62,7 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
         let job = JobModel {
             checkpoints,
             stages,
+            parked_at: &parked_at[i],
         };
         check_life(j, &result.log[i], result, &by_job[i], i, job)?;
     }
@@ -109,11 +117,14 @@ pub fn check_schedule(workload: &Workload, result: &RunResult) -> Result<(), Vio
 
 /// What a job's class says of its life beyond its work and limit.
 #[derive(Clone, Copy)]
-struct JobModel {
+struct JobModel<'a> {
     /// Its checkpoints, if it takes any.
     checkpoints: Option<Checkpointing>,
     /// Whether it stages data through the shared file system.
     stages: bool,
+    /// When it was suspended while its user was idle (dynamic backfill): such a
+    /// suspension counts as session time, and ends it (completed) at its natural end.
+    parked_at: &'a [SimTime],
 }
 
 /// One job's life, replayed from its segments.
@@ -123,7 +134,7 @@ fn check_life(
     result: &RunResult,
     segments: &[u32],
     i: usize,
-    model: JobModel,
+    model: JobModel<'_>,
 ) -> Result<(), Violation> {
     let checkpoints = model.checkpoints;
     let id = j.trace_id;
@@ -226,7 +237,15 @@ fn check_life(
                 (work - p.done_ms, p.saved_ms)
             }
         };
-        match s.ended {
+        // Suspended while idle: its running part is checked as a suspension's, then the
+        // time suspended counts as session time (ending it, completed, at its natural end).
+        let parked = s.released > s.end && model.parked_at.contains(&s.end);
+        let ended = if parked {
+            SegmentEnd::Suspended
+        } else {
+            s.ended
+        };
+        match ended {
             SegmentEnd::Completed => {
                 if len != need || need > limit_left {
                     return fail(format!(
@@ -261,12 +280,23 @@ fn check_life(
                 }
             }
         }
-        if s.ended != SegmentEnd::Completed {
+        if ended != SegmentEnd::Completed {
             let (left, saved_now) = after(len.saturating_sub(startup).saturating_sub(staging));
             remaining = left;
             if let Some(at) = saved_now {
                 saved = at;
             }
+        }
+        if parked {
+            let idle_ms = (s.released - s.end).as_ms();
+            if s.ended == SegmentEnd::Completed && idle_ms != remaining {
+                return fail(format!(
+                    "suspended while idle at {} with {remaining} ms of session left, it \
+                     ended at {} rather than at its natural end",
+                    s.end, s.released
+                ));
+            }
+            remaining -= idle_ms.min(remaining);
         }
         limit_left -= len.min(limit_left);
         let requeued = s.ended == SegmentEnd::Requeued

@@ -500,6 +500,9 @@ pub struct RunResult {
     /// Every preemption, in the order applied (empty unless a partition's jobs may be
     /// preempted).
     pub preemptions: Vec<Preemption>,
+    /// Every session suspended for idleness (dynamic backfill), in the order suspended
+    /// (empty unless a pool's `suspend_idle_after_s` is set).
+    pub idle_suspensions: Vec<IdleSuspension>,
     /// Per segment (aligned with `segments`), its stages; empty when no segment staged (the
     /// run had no shared file system, or nobody staged through it). Read it with
     /// [`RunResult::stages_of`].
@@ -520,6 +523,24 @@ pub struct Preemption {
     /// The victim's work this preemption threw away (at rate 1): since its last
     /// checkpoint when requeued, all it had done when cancelled, none when suspended.
     pub work_lost: SimDuration,
+}
+
+/// A session suspended while its user was idle, to let a waiting job start (dynamic
+/// backfill: a pool's `suspend_idle_after_s`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdleSuspension {
+    /// When it was suspended.
+    pub at: SimTime,
+    /// The session.
+    pub session: JobIdx,
+    /// The job it made room for.
+    pub by: JobIdx,
+    /// When its user came back while it was suspended (`None`: they did not, before it
+    /// ended or was requeued).
+    pub user_back: Option<SimTime>,
+    /// When it resumed (`None`: it did not; it ended while suspended — its user had left —
+    /// or was requeued or cancelled).
+    pub resumed: Option<SimTime>,
 }
 
 /// A session rejected at submission by a per-user QOS limit (Slurm's `DenyOnLimit`).
@@ -615,6 +636,7 @@ impl RunResult {
             max_waiting: 0,
             node_changes: Vec::new(),
             preemptions: Vec::new(),
+            idle_suspensions: Vec::new(),
             culls: None,
             rejected: None,
             demoted: None,

@@ -55,7 +55,7 @@ use crate::lifecycle::{
     Transition,
 };
 use crate::lifecycle::{Cull, CullReason, QosLimit, Rejection, UserPresence};
-use crate::lifecycle::{NodeChange, Preemption};
+use crate::lifecycle::{IdleSuspension, NodeChange, Preemption};
 use crate::policy::{Decision, Policy, Predictor, SchedView};
 use crate::workload::activity::Timeline;
 use crate::workload::classes::{Checkpointing, FailureAction, NodeWorkload};
@@ -92,6 +92,14 @@ pub enum Event {
     StagingEnds,
     /// The policy asked to be run at this time.
     PolicyWakeup,
+    /// Dynamic backfill: a running session's user has now been idle for its pool's
+    /// `suspend_idle_after_s` (it may be suspended from now on). Withdrawn when its segment
+    /// ends.
+    SessionIdle(JobIdx),
+    /// Dynamic backfill: a session suspended while idle either has its user back (the
+    /// policy is to resume it) or reaches its natural end (it ends, completed: its user
+    /// left). Withdrawn when it leaves its suspension otherwise.
+    UserBack(JobIdx),
 }
 
 impl EventKind for Event {
@@ -112,6 +120,8 @@ impl EventKind for Event {
             // After stops, so that a session ending by itself at t is not culled at t; before
             // the pass, so that what it frees can be used at t.
             Event::CullerRuns => 5,
+            // Like the culler's: after stops, before the pass that may act on them.
+            Event::SessionIdle(_) | Event::UserBack(_) => 5,
             Event::PolicyWakeup => 6,
         }
     }
@@ -317,6 +327,11 @@ struct Engine<'w> {
     account_segments: BTreeMap<String, Vec<u32>>,
     /// With a shared file system: who stages now.
     fs: Option<SharedFs>,
+    /// Whether some pool suspends idle sessions (dynamic backfill).
+    dynamic_backfill: bool,
+    /// Sessions suspended while idle: when, and their record in
+    /// `result.idle_suspensions`.
+    parked: BTreeMap<JobIdx, (SimTime, usize)>,
 }
 
 /// What a node event tells the policy, in order.
@@ -338,6 +353,7 @@ impl<'w> Engine<'w> {
             &self.records,
             &self.result.segments,
             &self.result.segment_nodes,
+            &self.result.start,
             self.options.predictor,
         )
     }
@@ -439,6 +455,9 @@ impl<'w> Engine<'w> {
         if self.options.culler.is_some() && self.jobs[i].kind == JobKind::Interactive {
             self.running_sessions.insert(job.0);
         }
+        if self.dynamic_backfill {
+            self.queue_session_idle(job, now, now);
+        }
     }
 
     /// Ends `job`'s running segment at `now` with `how`: credits the work done, withdraws
@@ -483,6 +502,9 @@ impl<'w> Engine<'w> {
         }
         if self.options.culler.is_some() {
             self.running_sessions.remove(&job.0);
+        }
+        if self.dynamic_backfill {
+            self.queue.cancel(&Event::SessionIdle(job));
         }
         let log = &mut self.records[i].log;
         log.work_done = log.work_done + SimDuration::from_ms(worked);
@@ -538,6 +560,19 @@ impl<'w> Engine<'w> {
     /// is released then, and the segment is marked with what followed the suspension.
     fn leave_suspension(&mut self, job: JobIdx, now: SimTime, then: SegmentEnd) {
         let i = job.get();
+        if let Some((since, k)) = self.parked.remove(&job) {
+            // A session is user-paced: the time it spent suspended while its user was idle
+            // counts as session time, so it ends when its user leaves, as it would have.
+            self.queue.cancel(&Event::UserBack(job));
+            let b = &mut self.records[i].budget;
+            let idle_ms = now.saturating_since(since).as_ms().min(b.remaining_work_ms);
+            b.remaining_work_ms -= idle_ms;
+            let log = &mut self.records[i].log;
+            log.work_done = log.work_done + SimDuration::from_ms(idle_ms);
+            if then == SegmentEnd::Suspended {
+                self.result.idle_suspensions[k].resumed = Some(now);
+            }
+        }
         let seg = &mut self.result.segments[self.records[i].live.segment as usize];
         seg.released = now;
         seg.ended = then;
@@ -755,8 +790,12 @@ impl<'w> Engine<'w> {
                 self.cancel(job, now)?;
                 Ok(Some((job, Transition::Ended(Outcome::Cancelled))))
             }
+            Decision::SuspendIdle { job, by } => self.suspend_idle(job, by, now),
             Decision::Preempt { job, by, mode } => {
-                self.expect_state(by, JobState::Pending, "preempt for")?;
+                // For a pending job, or a suspended session whose user is back.
+                if self.records.get(by.get()).map(|r| r.live.state) != Some(JobState::Suspended) {
+                    self.expect_state(by, JobState::Pending, "preempt for")?;
+                }
                 let stop = match mode {
                     PreemptMode::Suspend => Decision::Suspend(job),
                     PreemptMode::Requeue => Decision::Requeue(job),
@@ -785,6 +824,121 @@ impl<'w> Engine<'w> {
                 Ok(told)
             }
         }
+    }
+
+    /// `job`'s pool's idleness threshold for dynamic backfill, ms, if it is a session of
+    /// such a pool.
+    fn idle_threshold_ms(&self, job: JobIdx) -> Option<u64> {
+        let i = job.get();
+        if self.jobs[i].kind != JobKind::Interactive {
+            return None;
+        }
+        self.node_jobs?.preemption_of(i)?.suspend_idle_after_ms
+    }
+
+    /// `job`'s activity timeline, and its first start.
+    fn timeline(&self, job: JobIdx) -> Option<(Timeline<'w>, SimTime)> {
+        let i = job.get();
+        let nw = self.node_jobs?;
+        Some((Timeline::of(nw, i, &self.jobs[i]), self.result.start[i]))
+    }
+
+    /// Queues `job`'s next `SessionIdle`: the first instant at or after `from` at which its
+    /// user will have been idle for its pool's threshold (the world's clock, not the
+    /// policy's: the policy only sees the user's state at each pass).
+    fn queue_session_idle(&mut self, job: JobIdx, from: SimTime, now: SimTime) {
+        let (Some(threshold_ms), Some((timeline, first))) =
+            (self.idle_threshold_ms(job), self.timeline(job))
+        else {
+            return;
+        };
+        let from_ms = from.saturating_since(first).as_ms();
+        if let Some(at_ms) = timeline.idle_reaches(from_ms, threshold_ms) {
+            let at = first + SimDuration::from_ms(at_ms);
+            if at < CLOCK_LIMIT && at >= now {
+                self.queue.push(at, Event::SessionIdle(job));
+            }
+        }
+    }
+
+    /// A `SessionIdle` event: the session may now be suspended (a pass follows); its next
+    /// idle period long enough is queued. Returns whether it is still running.
+    fn session_idle(&mut self, job: JobIdx, now: SimTime) -> bool {
+        if self.records[job.get()].live.state != JobState::Running {
+            return false;
+        }
+        if let Some((timeline, first)) = self.timeline(job) {
+            let state = timeline.state_at(now.saturating_since(first).as_ms());
+            if let Some(back_ms) = state.back_ms {
+                self.queue_session_idle(job, first + SimDuration::from_ms(back_ms), now);
+            }
+        }
+        true
+    }
+
+    /// Applies `Decision::SuspendIdle`: checks that `job` is a running session idle for its
+    /// pool's threshold and `by` waits, suspends it, and queues its `UserBack` at its
+    /// user's return or its natural end, whichever comes first.
+    fn suspend_idle(
+        &mut self,
+        job: JobIdx,
+        by: JobIdx,
+        now: SimTime,
+    ) -> Result<Option<(JobIdx, Transition)>, Refusal> {
+        self.expect_state(by, JobState::Pending, "suspend an idle session for")?;
+        self.expect_state(job, JobState::Running, "suspend as idle")?;
+        let (Some(threshold_ms), Some((timeline, first))) =
+            (self.idle_threshold_ms(job), self.timeline(job))
+        else {
+            return Err(format!(
+                "job {} is not a session of a pool whose idle sessions may be suspended",
+                self.name(job)
+            ));
+        };
+        let state = timeline.state_at(now.saturating_since(first).as_ms());
+        let idle_ms = now
+            .saturating_since(first)
+            .as_ms()
+            .saturating_sub(state.since_ms);
+        if !state.idle || idle_ms < threshold_ms {
+            return Err(format!(
+                "session {} is not idle for {} s",
+                self.name(job),
+                threshold_ms / 1000
+            ));
+        }
+        let told = self.apply(Decision::Suspend(job), now)?;
+        let left_ms = self.records[job.get()].budget.remaining_work_ms;
+        let natural_end = now + SimDuration::from_ms(left_ms);
+        let back = state.back_ms.map(|b| first + SimDuration::from_ms(b));
+        let wake = back.map_or(natural_end, |b| b.min(natural_end));
+        self.queue.push(wake.min(CLOCK_LIMIT), Event::UserBack(job));
+        self.parked
+            .insert(job, (now, self.result.idle_suspensions.len()));
+        self.result.idle_suspensions.push(IdleSuspension {
+            at: now,
+            session: job,
+            by,
+            user_back: None,
+            resumed: None,
+        });
+        Ok(told)
+    }
+
+    /// A `UserBack` event for a session suspended while idle: at its natural end it ends,
+    /// completed (its user left while it was suspended; returns the outcome to tell);
+    /// otherwise its user is back, recorded, and the pass that follows may resume it.
+    fn user_back(&mut self, job: JobIdx, now: SimTime) -> Option<Outcome> {
+        let &(since, k) = self.parked.get(&job)?;
+        let left_ms = self.records[job.get()].budget.remaining_work_ms;
+        if now >= since + SimDuration::from_ms(left_ms) {
+            self.free(job, SharePart::Memory);
+            self.leave_suspension(job, now, SegmentEnd::Completed);
+            self.finish(job, now, Outcome::Completed);
+            return Some(Outcome::Completed);
+        }
+        self.result.idle_suspensions[k].user_back = Some(now);
+        None
     }
 
     /// Cancels `job` at `now`, pending, running or suspended: a policy's decision or the
@@ -1237,6 +1391,7 @@ pub fn simulate_with(
             max_waiting: 0,
             node_changes: Vec::new(),
             preemptions: Vec::new(),
+            idle_suspensions: Vec::new(),
             culls: None,
             rejected: None,
             demoted: None,
@@ -1262,6 +1417,12 @@ pub fn simulate_with(
         rejections: Vec::new(),
         account_segments: BTreeMap::new(),
         fs: options.filesystem.map(SharedFs::new),
+        dynamic_backfill: workload.nodes.as_deref().is_some_and(|nw| {
+            nw.partition_preemption
+                .iter()
+                .any(|p| p.suspend_idle_after_ms.is_some())
+        }),
+        parked: BTreeMap::new(),
     };
     if let Some(failures) = options.failures {
         let Some(nodes) = engine.nodes.as_ref() else {
@@ -1380,6 +1541,17 @@ pub fn simulate_with(
                         continue;
                     }
                     Event::PolicyWakeup => wakeup = None,
+                    Event::SessionIdle(job) => {
+                        if !engine.session_idle(job, now) {
+                            continue;
+                        }
+                    }
+                    Event::UserBack(job) => {
+                        if let Some(outcome) = engine.user_back(job, now) {
+                            let ended = Transition::Ended(outcome);
+                            policy.on_transition(job, ended, &engine.view(now));
+                        }
+                    }
                     Event::NodeDown(_)
                     | Event::NodeUp(_)
                     | Event::LeafDown(_)

@@ -291,6 +291,12 @@ fn timelines_start_busy_alternate_and_end_idle() {
     assert_eq!(spans(0, 100), [(0, 10), (30, 60)]);
     assert_eq!(spans(5, 40), [(5, 10), (30, 40)]);
     assert_eq!(spans(10, 30), []);
+    // Idle [10, 30) and from 60 on: 15 ms of idleness is reached at 25, then at 75.
+    assert_eq!(t.idle_reaches(0, 15), Some(25));
+    assert_eq!(t.idle_reaches(27, 15), Some(27));
+    assert_eq!(t.idle_reaches(30, 15), Some(75));
+    assert_eq!(t.idle_reaches(0, 25), Some(85));
+    assert_eq!(Timeline::Busy.idle_reaches(0, 1), None);
     // A last idle period drawn lasts forever from where it began.
     let ends = [10, 30];
     let t = Timeline::Periods(&ends);

@@ -30,11 +30,13 @@ fn tiered(jobs: &[Spec], sessions: &[usize], mode: PreemptMode, grace_s: u64) ->
             tier: 0,
             mode,
             grace_ms: grace_s * 1000,
+            suspend_idle_after_ms: None,
         },
         PartitionPreemption {
             tier: 10,
             mode: PreemptMode::Off,
             grace_ms: 0,
+            suspend_idle_after_ms: None,
         },
     ];
     for &i in sessions {

@@ -207,9 +207,35 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
         }
     }
 
-    /// Preemption's second step: suspended victims that fit back resume, unless a job of
-    /// a higher tier waits. Taken in the machine copy now.
+    /// Preemption's second step: sessions suspended while idle whose users are back
+    /// resume first (preempting what holds their nodes if they must), then suspended
+    /// victims that fit back resume, unless a job of a higher tier waits. Taken in the
+    /// machine copy now.
     fn resume_suspended(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
+        let Some(p) = self.preemption.as_mut() else {
+            return;
+        };
+        for session in p.users_back(view) {
+            let p = self.preemption.as_mut().expect("preemption is on");
+            if !self.machine.fits_back(session, view) {
+                let machine = &self.machine;
+                let made_room = p.preempt_for(session, &self.running, view, decisions, |c| {
+                    machine.victims_to_fit_back(session, c, view)
+                });
+                for (victim, part) in made_room.map(|done| done.let_go).unwrap_or_default() {
+                    self.stop_running(victim, view);
+                    self.machine.give_back(victim, part, view);
+                }
+                if !self.machine.fits_back(session, view) {
+                    // It waits for its victims' grace, or for jobs that may not be preempted.
+                    continue;
+                }
+            }
+            let p = self.preemption.as_mut().expect("preemption is on");
+            let end = p.resume_parked(session, view, decisions);
+            self.machine.take_back(session, view);
+            self.run(session, end, view.job(session).procs());
+        }
         let Some(p) = self.preemption.as_mut() else {
             return;
         };
@@ -426,6 +452,10 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
             Transition::Ended(Outcome::Completed | Outcome::Timeout | Outcome::Failed) => {
                 if self.stop_running(job, view) {
                     self.machine.give_back(job, SharePart::Whole, view);
+                } else if transition == Transition::Ended(Outcome::Completed) {
+                    // A session suspended while idle that reached its end (its user left):
+                    // the memory it kept.
+                    self.machine.give_back(job, SharePart::Memory, view);
                 }
                 self.job_ended = true;
             }

@@ -99,6 +99,17 @@ pub trait Machine {
     fn fits_back(&self, _job: JobIdx, _view: &SchedView) -> bool {
         false
     }
+    /// Dynamic backfill: the victims whose release lets suspended `job` take its cores,
+    /// GPUs and slices back on its own nodes, as [`Self::victims_for`] gives them (only
+    /// those on its nodes, the shortest prefix that does, pruned from the last).
+    fn victims_to_fit_back(
+        &self,
+        _job: JobIdx,
+        _candidates: &[(JobIdx, SharePart)],
+        _view: &SchedView,
+    ) -> Option<Vec<usize>> {
+        None
+    }
 
     /// Whether a placement constraint lapsed since the last pass (a job's wait for fewer
     /// leaf switches ended): the next pass must try every job again.
@@ -480,15 +491,36 @@ impl Machine for NodeMachine {
             self.nodes
                 .earliest_placement(request, Self::placement(view, job), releases)?;
         let on_set = |v: JobIdx| view.allocation(v).iter().any(|n| set.contains(n));
-        let mut chosen: Vec<usize> = (0..=last).filter(|&i| on_set(candidates[i].0)).collect();
-        for at in (0..chosen.len()).rev() {
-            let spared = chosen.remove(at);
-            if !self.fits_with_releases(request, &set, chosen.iter().map(|&i| candidates[i]), view)
-            {
-                chosen.insert(at, spared);
+        let chosen: Vec<usize> = (0..=last).filter(|&i| on_set(candidates[i].0)).collect();
+        Some(self.prune(request, SharePart::Whole, &set, chosen, candidates, view))
+    }
+
+    fn victims_to_fit_back(
+        &self,
+        job: JobIdx,
+        candidates: &[(JobIdx, SharePart)],
+        view: &SchedView,
+    ) -> Option<Vec<usize>> {
+        let request = Self::request(view, job);
+        let set = view.allocation(job);
+        if !set.iter().all(|&n| self.nodes.is_up(n)) {
+            return None;
+        }
+        let on_set = |v: JobIdx| view.allocation(v).iter().any(|n| set.contains(n));
+        let mut chosen = Vec::new();
+        let mut fits = false;
+        for (i, c) in candidates.iter().enumerate() {
+            if !on_set(c.0) {
+                continue;
+            }
+            chosen.push(i);
+            let releases = chosen.iter().map(|&k| candidates[k]);
+            if self.fits_with_releases(request, SharePart::Compute, set, releases, view) {
+                fits = true;
+                break;
             }
         }
-        Some(chosen)
+        fits.then(|| self.prune(request, SharePart::Compute, set, chosen, candidates, view))
     }
 
     fn constraints_lapsed(&mut self, now: SimTime) -> bool {
@@ -550,9 +582,12 @@ impl NodeMachine {
     }
 
     /// Whether `request` fits on every node of `set` once `victims` give back their parts.
+    /// Whether `part` of `request` fits on every node of `set` once `victims` give back
+    /// their parts.
     fn fits_with_releases(
         &self,
         request: &NodeRequest,
+        part: SharePart,
         set: &[u32],
         victims: impl Iterator<Item = (JobIdx, SharePart)> + Clone,
         view: &SchedView,
@@ -566,8 +601,36 @@ impl NodeMachine {
                     free = free.given_back(part.of(Self::request(view, v).taken(t)), cap);
                 }
             }
-            request.fits_free(t, &free)
+            if part == SharePart::Whole {
+                return request.fits_free(t, &free);
+            }
+            let take = part.of(request.taken(t));
+            free.cores >= take.cores
+                && free.memory_mb >= take.memory_mb
+                && free.gpus >= take.gpus
+                && free.mig_slices >= take.mig_slices
         })
+    }
+
+    /// `chosen` victims (indices into `candidates`) without those, from the last to the
+    /// first, that `part` of `request` still fits on `set` without.
+    fn prune(
+        &self,
+        request: &NodeRequest,
+        part: SharePart,
+        set: &[u32],
+        mut chosen: Vec<usize>,
+        candidates: &[(JobIdx, SharePart)],
+        view: &SchedView,
+    ) -> Vec<usize> {
+        for at in (0..chosen.len()).rev() {
+            let spared = chosen.remove(at);
+            let releases = chosen.iter().map(|&i| candidates[i]);
+            if !self.fits_with_releases(request, part, set, releases, view) {
+                chosen.insert(at, spared);
+            }
+        }
+        chosen
     }
 
     /// `place_backfill`'s search, for a shape not known to fail.

@@ -119,6 +119,7 @@ pub struct SchedView<'a> {
     live: &'a [JobRecord],
     segments: &'a [Segment],
     segment_nodes: &'a [u32],
+    first_starts: &'a [SimTime],
     predictor: Predictor,
 }
 
@@ -133,6 +134,7 @@ impl<'a> SchedView<'a> {
         live: &'a [JobRecord],
         segments: &'a [Segment],
         segment_nodes: &'a [u32],
+        first_starts: &'a [SimTime],
         predictor: Predictor,
     ) -> Self {
         SchedView {
@@ -143,6 +145,7 @@ impl<'a> SchedView<'a> {
             live,
             segments,
             segment_nodes,
+            first_starts,
             predictor,
         }
     }
@@ -188,6 +191,23 @@ impl<'a> SchedView<'a> {
             }
             None => &[],
         }
+    }
+
+    /// Whether `job`'s user is idle now, and since when: a session's activity as a
+    /// monitor sees it (its timeline up to now, never beyond). `None` while its user is
+    /// busy, and for jobs without an activity timeline or that never started.
+    pub fn idle_since(&self, job: JobIdx) -> Option<SimTime> {
+        let (nw, _) = self.nodes?;
+        let i = job.get();
+        let first = *self.first_starts.get(i)?;
+        if self.live[i].live.segment == u32::MAX || self.now < first {
+            return None;
+        }
+        let timeline = crate::workload::activity::Timeline::of(nw, i, &self.jobs[i]);
+        let state = timeline.state_at(self.now.saturating_since(first).as_ms());
+        state
+            .idle
+            .then(|| first + SimDuration::from_ms(state.since_ms))
     }
 
     /// `job`'s true work, if the run has an oracle predictor; `None` otherwise.
@@ -242,6 +262,16 @@ pub enum Decision {
         by: JobIdx,
         /// How it lets go.
         mode: PreemptMode,
+    },
+    /// Dynamic backfill: suspend this running session, whose user has been idle for at
+    /// least its pool's `suspend_idle_after_s`, for the pending job `by`. The engine checks
+    /// the idleness, resumes nothing by itself, and tells the policy (through a pass) when
+    /// the user is back; idle time suspended counts as session time.
+    SuspendIdle {
+        /// The session.
+        job: JobIdx,
+        /// The job it makes room for.
+        by: JobIdx,
     },
 }
 
@@ -353,8 +383,8 @@ impl PolicyKind {
                 }
             }
             (Some(nw), PolicyKind::Conservative) if !nw.partition_preemption.is_empty() => Err(
-                "preemption (a partition's preempt_mode) is supported under the fcfs and \
-                     easy policies; conservative does not preempt"
+                "preemption (a partition's preempt_mode or suspend_idle_after_s) is supported \
+                     under the fcfs and easy policies; conservative does not preempt"
                     .to_string(),
             ),
             (Some(nw), PolicyKind::Conservative) => Ok(Box::new(Conservative::new(

@@ -24,6 +24,18 @@
 //!    the jobs behind it are tried as if it were not there (room is being made for it: it
 //!    is not the head); FCFS waits.
 //!
+//! **Dynamic backfill** (a pool's `suspend_idle_after_s`): in step 3 the candidates also
+//! include the running sessions of such pools (other than the job's own partition, any
+//! tier) whose users have been idle at least that long, as the view shows them now; they
+//! come first in the victim order (suspending them loses no work) and are suspended
+//! (`Decision::SuspendIdle`, memory held). They do not resume as the suspended victims of
+//! step 2 do: a session suspended while idle resumes once its user is back (the engine
+//! runs a pass at that instant), first of all in the pass (before step 2); if its cores,
+//! GPUs and slices are taken, it preempts the lower-tier jobs on its nodes that may be
+//! preempted (the fewest, in the victim order, pruned as in step 3), and resumes once they
+//! let go (after their grace time, if any); what jobs that may not be preempted hold, it
+//! waits for.
+//!
 //! The policy accounts for its victims, resumptions and starts in its own machine copy
 //! within the pass, and ignores the transitions the engine then tells it of for them.
 
@@ -54,6 +66,20 @@ pub struct Preemption {
     leaving: BTreeSet<JobIdx>,
     /// Jobs waiting for their victims' grace, until when: they do not preempt again before.
     waiting_until: BTreeMap<JobIdx, SimTime>,
+    /// Sessions suspended while idle (dynamic backfill), by (when, session): they resume
+    /// once their users are back, in this order.
+    parked: BTreeSet<(SimTime, JobIdx)>,
+    /// When each of them was suspended.
+    parked_at: BTreeMap<JobIdx, SimTime>,
+}
+
+/// How a victim lets go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    /// As its partition's `preempt_mode` says.
+    Preempt(PreemptMode),
+    /// Suspended while its user is idle (dynamic backfill).
+    SuspendIdle,
 }
 
 /// What preempting for one job decided.
@@ -71,14 +97,33 @@ pub fn tier_of(view: &SchedView, job: JobIdx) -> Option<i32> {
 }
 
 /// Whether `job` may preempt anything: some partition of a lower tier than its own may be
-/// preempted (else no running job is ever a candidate for it).
+/// preempted, or another partition's idle sessions suspended (else no running job is ever
+/// a candidate for it).
 pub fn may_preempt(view: &SchedView, job: JobIdx) -> bool {
     let (Some(tier), Some((nw, _))) = (tier_of(view, job), view.nodes) else {
         return false;
     };
-    nw.partition_preemption
-        .iter()
-        .any(|p| p.tier < tier && p.mode != PreemptMode::Off)
+    let own = nw.partition_of.get(job.get()).map(|&p| p as usize);
+    nw.partition_preemption.iter().enumerate().any(|(k, p)| {
+        (p.tier < tier && p.mode != PreemptMode::Off)
+            || (p.suspend_idle_after_ms.is_some() && Some(k) != own)
+    })
+}
+
+/// Whether running `v` is a session whose user has been idle at least its pool's
+/// threshold (dynamic backfill), a candidate for a pending job of another partition.
+fn idle_enough(view: &SchedView, v: JobIdx, job: JobIdx) -> bool {
+    let Some(threshold_ms) = of(view, v).and_then(|p| p.suspend_idle_after_ms) else {
+        return false;
+    };
+    let same_partition = view
+        .nodes
+        .is_some_and(|(nw, _)| nw.partition_of.get(v.get()) == nw.partition_of.get(job.get()));
+    !same_partition
+        && view.job(v).kind() == crate::workload::JobKind::Interactive
+        && view
+            .idle_since(v)
+            .is_some_and(|since| view.now.saturating_since(since).as_ms() >= threshold_ms)
 }
 
 /// A partition's preemption settings for job `job`.
@@ -86,10 +131,10 @@ fn of(view: &SchedView, job: JobIdx) -> Option<PartitionPreemption> {
     view.nodes?.0.preemption_of(job.get())
 }
 
-fn part(mode: PreemptMode) -> SharePart {
-    match mode {
-        PreemptMode::Suspend => SharePart::Compute,
-        _ => SharePart::Whole,
+fn part(action: Action) -> SharePart {
+    match action {
+        Action::Preempt(PreemptMode::Suspend) | Action::SuspendIdle => SharePart::Compute,
+        Action::Preempt(_) => SharePart::Whole,
     }
 }
 
@@ -106,6 +151,39 @@ impl Preemption {
         if let Some(at) = self.suspended_at.remove(&job) {
             self.suspended.remove(&(at, job));
         }
+        if let Some(at) = self.parked_at.remove(&job) {
+            self.parked.remove(&(at, job));
+        }
+    }
+
+    /// The sessions suspended while idle whose users are back now, in the order they were
+    /// suspended (not those whose victims are in their grace time).
+    pub fn users_back(&self, view: &SchedView) -> Vec<JobIdx> {
+        self.parked
+            .iter()
+            .map(|&(_, job)| job)
+            .filter(|&job| {
+                view.state(job) == JobState::Suspended
+                    && view.idle_since(job).is_none()
+                    && !self.waiting_until.contains_key(&job)
+            })
+            .collect()
+    }
+
+    /// Session `job`, suspended while idle, resumes now (the caller checked it fits back):
+    /// the decision, and its new estimated end.
+    pub fn resume_parked(
+        &mut self,
+        job: JobIdx,
+        view: &SchedView,
+        decisions: &mut Vec<Decision>,
+    ) -> SimTime {
+        let at = self.parked_at.remove(&job).unwrap_or(view.now);
+        self.parked.remove(&(at, job));
+        decisions.push(Decision::Resume(job));
+        self.accounted.insert(job);
+        // The limit left when it was suspended, counted from now.
+        view.now + view.estimated_end(job).saturating_since(at)
     }
 
     /// Whether `job` waits for its victims' grace time.
@@ -132,14 +210,17 @@ impl Preemption {
             }
             self.in_grace.pop_first();
             self.leaving.remove(&victim);
-            if view.state(victim) == JobState::Running && view.state(by) == JobState::Pending {
+            // For a pending job, or a session suspended while idle whose user is back.
+            let still_wanted = view.state(by) == JobState::Pending
+                || (view.state(by) == JobState::Suspended && self.parked_at.contains_key(&by));
+            if view.state(victim) == JobState::Running && still_wanted {
                 decisions.push(Decision::Preempt {
                     job: victim,
                     by,
                     mode,
                 });
                 self.accounted.insert(victim);
-                let_go.push((victim, part(mode)));
+                let_go.push((victim, part(Action::Preempt(mode))));
             }
         }
         self.waiting_until.retain(|_, until| *until > view.now);
@@ -178,10 +259,12 @@ impl Preemption {
         resumed
     }
 
-    /// Step 3 for `job`, which cannot start now: finds its victims among `running` (what
+    /// Step 3 for `job`, which cannot start now (or a session suspended while idle whose
+    /// user is back and that does not fit back): finds its victims among `running` (what
     /// the policy counts as running, in any order) through `victims_for`, and tells them.
     /// `None` if the job preempts nothing (it is not of a higher tier than any preemptible
-    /// job, it waits for its victims' grace, or even every candidate would not do).
+    /// job, it waits for its victims' grace, or even every candidate would not do). Idle
+    /// sessions are candidates for a pending job only.
     pub fn preempt_for(
         &mut self,
         job: JobIdx,
@@ -205,42 +288,65 @@ impl Preemption {
                 .iter()
                 .any(|&n| Nodes::allowed(request, nodes.type_index(n)))
         };
-        // (tier, the segment's start, latest first, highest job first) → victim order.
-        let mut candidates: Vec<(i32, std::cmp::Reverse<SimTime>, std::cmp::Reverse<JobIdx>)> =
-            running
-                .iter()
-                .filter_map(|&(_, v, _)| {
-                    let p = of(view, v)?;
-                    (p.tier < tier
-                        && p.mode != PreemptMode::Off
-                        && view.state(v) == JobState::Running
-                        && !self.leaving.contains(&v)
-                        && usable(v))
-                    .then_some((
-                        p.tier,
-                        std::cmp::Reverse(view.segment_start(v)),
-                        std::cmp::Reverse(v),
-                    ))
-                })
-                .collect();
+        let pending = view.state(job) == JobState::Pending;
+        // (idle sessions first, tier, the segment's start, latest first, highest job first)
+        // → victim order; with each, how it lets go.
+        type Rank = (
+            bool,
+            i32,
+            std::cmp::Reverse<SimTime>,
+            std::cmp::Reverse<JobIdx>,
+        );
+        let mut candidates: Vec<(Rank, Action)> = running
+            .iter()
+            .filter_map(|&(_, v, _)| {
+                let p = of(view, v)?;
+                if view.state(v) != JobState::Running || self.leaving.contains(&v) || !usable(v) {
+                    return None;
+                }
+                let action = if pending && idle_enough(view, v, job) {
+                    Action::SuspendIdle
+                } else if p.tier < tier && p.mode != PreemptMode::Off {
+                    Action::Preempt(p.mode)
+                } else {
+                    return None;
+                };
+                let rank = (
+                    action != Action::SuspendIdle,
+                    p.tier,
+                    std::cmp::Reverse(view.segment_start(v)),
+                    std::cmp::Reverse(v),
+                );
+                Some((rank, action))
+            })
+            .collect();
         if candidates.is_empty() {
             return None;
         }
-        candidates.sort_unstable();
-        let modes: Vec<PreemptMode> = candidates
-            .iter()
-            .map(|c| of(view, c.2 .0).map_or(PreemptMode::Off, |p| p.mode))
-            .collect();
+        candidates.sort_unstable_by_key(|c| c.0);
         let parts: Vec<(JobIdx, SharePart)> = candidates
             .iter()
-            .zip(&modes)
-            .map(|(c, &m)| (c.2 .0, part(m)))
+            .map(|(rank, action)| (rank.3 .0, part(*action)))
             .collect();
         let chosen = victims_for(&parts)?;
         let mut now = Vec::new();
         let mut until = view.now;
         for i in chosen {
-            let (victim, mode) = (parts[i].0, modes[i]);
+            let victim = parts[i].0;
+            let mode = match candidates[i].1 {
+                Action::SuspendIdle => {
+                    decisions.push(Decision::SuspendIdle {
+                        job: victim,
+                        by: job,
+                    });
+                    self.accounted.insert(victim);
+                    self.parked.insert((view.now, victim));
+                    self.parked_at.insert(victim, view.now);
+                    now.push(parts[i]);
+                    continue;
+                }
+                Action::Preempt(mode) => mode,
+            };
             let grace_ms = match mode {
                 PreemptMode::Suspend => 0,
                 _ => of(view, victim).map_or(0, |p| p.grace_ms),

@@ -161,6 +161,28 @@ impl<'a> Timeline<'a> {
         })
     }
 
+    /// The first instant at or after `from_ms` at which the user has been idle for
+    /// `threshold_ms` without a break (since the first start), if any: `from_ms` itself
+    /// when they already have. Only idle periods at least that long count.
+    pub fn idle_reaches(&self, from_ms: u64, threshold_ms: u64) -> Option<u64> {
+        self.with_ends(|ends| {
+            // Idle periods: [ends[k], ends[k + 1]) for even k, the last one endless.
+            let p = ends.partition_point(|&e| e <= from_ms);
+            // The idle period holding `from_ms`, or the next one.
+            let mut k = if p % 2 == 1 { p - 1 } else { p };
+            while k < ends.len() {
+                let (a, b) = (ends[k], ends.get(k + 1).copied().unwrap_or(u64::MAX));
+                let crossing = a.saturating_add(threshold_ms);
+                if crossing < b && from_ms < b {
+                    return Some(crossing.max(from_ms));
+                }
+                k += 2;
+            }
+            None
+        })
+        .flatten()
+    }
+
     /// Idle time within `[from_ms, to_ms)` since the first start, ms.
     pub fn idle_ms_in(&self, from_ms: u64, to_ms: u64) -> u64 {
         let mut busy_ms = 0;

@@ -444,12 +444,19 @@ pub struct PartitionPreemption {
     pub mode: PreemptMode,
     /// How long a cancelled or requeued victim keeps running once told, ms.
     pub grace_ms: u64,
+    /// Dynamic backfill: its sessions idle this long, ms, may be suspended for waiting jobs
+    /// of other partitions (`None`: never).
+    pub suspend_idle_after_ms: Option<u64>,
 }
 
 impl PartitionPreemption {
-    /// Each partition's preemption, or nothing if no partition's jobs may be preempted.
+    /// Each partition's preemption, or nothing if no partition's jobs may be preempted
+    /// (nor its idle sessions suspended).
     fn of_partitions(parts: &[Partition]) -> Vec<PartitionPreemption> {
-        if parts.iter().all(|p| p.preempt_mode == PreemptMode::Off) {
+        if parts
+            .iter()
+            .all(|p| p.preempt_mode == PreemptMode::Off && p.suspend_idle_after_s.is_none())
+        {
             return Vec::new();
         }
         parts
@@ -458,6 +465,7 @@ impl PartitionPreemption {
                 tier: p.priority,
                 mode: p.preempt_mode,
                 grace_ms: p.grace_time_s.saturating_mul(1000),
+                suspend_idle_after_ms: p.suspend_idle_after_s.map(|s| s.saturating_mul(1000)),
             })
             .collect()
     }
@@ -588,6 +596,7 @@ struct Partition {
     placement: Option<Placement>,
     preempt_mode: PreemptMode,
     grace_time_s: u64,
+    suspend_idle_after_s: Option<u64>,
 }
 
 fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
@@ -608,6 +617,7 @@ fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
             placement: None,
             preempt_mode: PreemptMode::Off,
             grace_time_s: 0,
+            suspend_idle_after_s: None,
         }];
     }
     spec.partitions
@@ -625,6 +635,7 @@ fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
             placement: p.placement,
             preempt_mode: p.preempt_mode,
             grace_time_s: p.grace_time_s,
+            suspend_idle_after_s: p.suspend_idle_after_s,
         })
         .collect()
 }
