@@ -927,7 +927,8 @@ impl<'w> Engine<'w> {
 
     /// A `UserBack` event for a session suspended while idle: at its natural end it ends,
     /// completed (its user left while it was suspended; returns the outcome to tell);
-    /// otherwise its user is back, recorded, and the pass that follows may resume it.
+    /// otherwise its user is back, recorded, the pass that follows may resume it, and its
+    /// natural end is queued in case nothing lets it resume before.
     fn user_back(&mut self, job: JobIdx, now: SimTime) -> Option<Outcome> {
         let &(since, k) = self.parked.get(&job)?;
         let left_ms = self.records[job.get()].budget.remaining_work_ms;
@@ -937,7 +938,13 @@ impl<'w> Engine<'w> {
             self.finish(job, now, Outcome::Completed);
             return Some(Outcome::Completed);
         }
-        self.result.idle_suspensions[k].user_back = Some(now);
+        let record = &mut self.result.idle_suspensions[k];
+        if record.user_back.is_none() {
+            record.user_back = Some(now);
+            // If it cannot resume before, it still ends when its user leaves.
+            self.queue
+                .push(since + SimDuration::from_ms(left_ms), Event::UserBack(job));
+        }
         None
     }
 

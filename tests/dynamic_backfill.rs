@@ -170,3 +170,175 @@ fn a_session_idle_less_than_the_threshold_is_not_suspended_and_off_is_unchanged(
         }
     }
 }
+
+fn metrics(w: &Workload, r: &RunResult) -> clustersim::metrics::IdleSuspensionMetrics {
+    let options = clustersim::metrics::MetricOptions {
+        bsld_tau: clustersim::engine::time::SimDuration::from_secs(10),
+        session_start_target: clustersim::engine::time::SimDuration::from_secs(60),
+    };
+    clustersim::metrics::compute(w, r, &options)
+        .dynamic_backfill
+        .expect("dynamic backfill is reported")
+}
+
+#[test]
+fn the_metrics_count_suspensions_what_they_freed_and_returning_users() {
+    let w = pool(10_000, &[1_000, 5_000, 10_000], 3_000, Some(600));
+    let m = metrics(&w, &run_checked(&w, PolicyKind::Easy));
+    assert_eq!((m.suspended, m.jobs_started), (1, 1));
+    assert_eq!(m.suspended_s, 3_400.0);
+    // The session held 16 cores and 8 GPUs: both freed for 3,400 s.
+    assert!((m.freed_core_hours - 16.0 * 3_400.0 / 3_600.0).abs() < 1e-9);
+    assert!((m.freed_gpu_hours - 8.0 * 3_400.0 / 3_600.0).abs() < 1e-9);
+    assert_eq!((m.users_back, m.resumed_at_once), (1, 1));
+    assert_eq!((m.resume_wait_mean_s, m.ended_suspended), (0.0, 0));
+
+    let gone = pool(4_000, &[1_000], 3_000, Some(600));
+    let m = metrics(&gone, &run_checked(&gone, PolicyKind::Fcfs));
+    assert_eq!((m.suspended, m.users_back, m.ended_suspended), (1, 0, 1));
+    assert_eq!(m.suspended_s, 2_400.0);
+
+    let off = pool(10_000, &[1_000, 5_000, 10_000], 3_000, None);
+    let r = run_checked(&off, PolicyKind::Easy);
+    let options = clustersim::metrics::MetricOptions {
+        bsld_tau: clustersim::engine::time::SimDuration::from_secs(10),
+        session_start_target: clustersim::engine::time::SimDuration::from_secs(60),
+    };
+    assert!(clustersim::metrics::compute(&off, &r, &options)
+        .dynamic_backfill
+        .is_none());
+}
+
+fn repo(path: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn the_example_reports_dynamic_backfill_in_the_summary_the_report_and_its_sweep() {
+    use common::{clustersim, scratch, text};
+    let dir = scratch("dynamic-backfill-example");
+    let file = repo("scenarios/dynamic-backfill.toml");
+    let (_, summary) = common::run_scenario(&file, &dir.join("run"), &[]);
+    let d = &summary["metrics"]["dynamic_backfill"];
+    assert!(d["suspended"].as_u64().unwrap() > 0, "{d}");
+    assert!(d["freed_gpu_hours"].as_f64().unwrap() > 0.0, "{d}");
+    let html = std::fs::read_to_string(dir.join("run/report.html")).unwrap();
+    assert!(html.contains("<section id=\"dynamic-backfill\">"));
+
+    let out = dir.join("sweep");
+    let o = clustersim(&["sweep", &file, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let points = std::fs::read_to_string(out.join("points.csv")).unwrap();
+    let header: Vec<&str> = points.lines().next().unwrap().split(',').collect();
+    let column = header
+        .iter()
+        .position(|h| *h == "dynamic_backfill.suspended.mean")
+        .expect("the sweep's metric");
+    let cells: Vec<String> = points
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(column).unwrap_or("").to_string())
+        .collect();
+    // The point without it has no such metric; the one with it suspended sessions.
+    assert_eq!(cells.len(), 2, "{points}");
+    assert_eq!(cells[0], "", "{points}");
+    assert!(cells[1].parse::<f64>().unwrap() > 0.0, "{points}");
+}
+
+#[test]
+fn dynamic_backfill_errors_name_the_file_line_and_key() {
+    use common::{clustersim, scratch, text};
+    let dir = scratch("dynamic-backfill-errors");
+    let base = std::fs::read_to_string(repo("scenarios/dynamic-backfill.toml")).unwrap();
+    let batch = base.replace(
+        "preempt_mode = \"suspend\"",
+        "preempt_mode = \"suspend\"\nsuspend_idle_after_s = 60",
+    );
+    let line = batch
+        .lines()
+        .position(|l| l.starts_with("suspend_idle_after_s = 60"))
+        .unwrap()
+        + 1;
+    let file = common::scenario_file(&dir, "batch", &batch);
+    let o = clustersim(&["validate", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "batch.toml:{line}: cluster.partitions.batch.suspend_idle_after_s: only an \
+             interactive pool's idle sessions"
+        )),
+        "{}",
+        text(&o)
+    );
+    let conservative = base.replace("name = \"easy\"", "name = \"conservative\"");
+    let file = common::scenario_file(&dir, "conservative", &conservative);
+    let o = clustersim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("suspend_idle_after_s"), "{}", text(&o));
+}
+
+#[test]
+fn generated_runs_keep_every_invariant_and_repeat_exactly() {
+    use clustersim::check::{check_nodes, check_policy, check_schedule};
+    // The example, smaller, with the batch jobs suspended, requeued (60 s grace) or never
+    // preempted when a user is back, FCFS and EASY, three seeds, node failures on top.
+    let base = std::fs::read_to_string(repo("scenarios/dynamic-backfill.toml")).unwrap();
+    let dir = common::scratch("dynamic-backfill-invariants");
+    let mut suspended = 0;
+    for mode in ["suspend", "requeue\"\ngrace_time_s = 60\n#\"", "off"] {
+        let text = base
+            .replace("jobs = 1500", "jobs = 500")
+            .replace(
+                "preempt_mode = \"suspend\"",
+                &format!("preempt_mode = \"{mode}\""),
+            )
+            .replace(
+                "[policy]",
+                "[failures.node_types.gpu-pool]\n\
+                 time_between = { dist = \"exponential\", mean_s = 200000 }\n\
+                 repair = { dist = \"lognormal\", median_s = 3600, sigma = 0.5 }\n\n[policy]",
+            );
+        let name = mode.split('"').next().unwrap();
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let loaded = clustersim::scenario::load(&path).unwrap();
+        for seed in [1, 2, 3] {
+            let request = clustersim::plan::RunRequest {
+                seed: Some(seed),
+                ..Default::default()
+            };
+            let plan = clustersim::plan::plan_run(&request, Some(&loaded), None).unwrap();
+            let w = &plan.workload;
+            for policy in QUEUE_POLICIES {
+                let at = format!("{name}, seed {seed}, {policy}");
+                let run = || {
+                    clustersim::run::run(w, policy, &plan.options, &mut |_| {})
+                        .unwrap_or_else(|e| panic!("{at}: {e}"))
+                };
+                let a = run();
+                check_schedule(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
+                check_nodes(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
+                check_policy(policy, w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
+                let b = run();
+                assert_eq!(a.result, b.result, "{at}");
+                for p in &a.result.idle_suspensions {
+                    assert_eq!(w.jobs[p.session.get()].kind, JobKind::Interactive, "{at}");
+                    assert_eq!(w.jobs[p.by.get()].kind, JobKind::Batch, "{at}");
+                    if let (Some(back), Some(resumed)) = (p.user_back, p.resumed) {
+                        assert!(resumed >= back, "{at}");
+                    }
+                }
+                suspended += a.result.idle_suspensions.len();
+            }
+        }
+    }
+    assert!(suspended > 0);
+}

@@ -170,9 +170,9 @@ pub struct PartitionSpec {
     pub oversubscribe: u32,
     /// Dynamic backfill: a running session of this pool whose user has been idle this
     /// long, s, may be suspended to let a waiting job of another partition start, and
-    /// resumes when its user is back (default: never). Only for an interactive pool.
+    /// resumes when its user is back (default 0: never). Only for an interactive pool.
     #[serde(default)]
-    pub suspend_idle_after_s: Option<u64>,
+    pub suspend_idle_after_s: u64,
 }
 
 fn one_u32() -> u32 {
@@ -387,20 +387,12 @@ impl ClusterSpec {
                     ),
                 ));
             }
-            if let Some(after) = p.suspend_idle_after_s {
-                if after == 0 {
-                    return Err(ValidationError::new(
-                        key("suspend_idle_after_s"),
-                        "expected at least 1 s of idleness",
-                    ));
-                }
-                if p.kinds != JobKinds::Interactive {
-                    return Err(ValidationError::new(
-                        key("suspend_idle_after_s"),
-                        "only an interactive pool's idle sessions may be suspended: set \
-                         kinds = \"interactive\"",
-                    ));
-                }
+            if p.suspend_idle_after_s > 0 && p.kinds != JobKinds::Interactive {
+                return Err(ValidationError::new(
+                    key("suspend_idle_after_s"),
+                    "only an interactive pool's idle sessions may be suspended: set \
+                     kinds = \"interactive\"",
+                ));
             }
             if p.oversubscribe > 1 {
                 if p.kinds != JobKinds::Interactive {

@@ -196,6 +196,10 @@ pub struct ScheduleMetrics {
     /// sessions' busy periods slowed each other.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oversubscription: Option<contention::OversubscriptionMetrics>,
+    /// Runs where a pool suspends idle sessions (dynamic backfill): what that did and cost
+    /// returning users.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_backfill: Option<IdleSuspensionMetrics>,
 }
 
 /// Jobs of classes with a leaf-switch limit (Slurm's `--switches`), by whether their first
@@ -260,8 +264,35 @@ pub struct PreemptionMetrics {
     /// Work the victims lost, s at rate 1 (since their last checkpoint when requeued, all
     /// of it when cancelled).
     pub work_lost_s: f64,
-    /// Time the victims spent suspended, s.
+    /// Time jobs spent suspended, s (victims and idle sessions alike).
     pub suspended_s: f64,
+}
+
+/// Sessions suspended while their users were idle, to let waiting jobs start, and what it
+/// cost their users when they came back.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct IdleSuspensionMetrics {
+    /// Suspensions of idle sessions (a session suspended twice counts twice).
+    pub suspended: u64,
+    /// Distinct jobs started by suspending idle sessions.
+    pub jobs_started: u64,
+    /// Time idle sessions spent suspended, s.
+    pub suspended_s: f64,
+    /// Core-hours the suspensions freed (cores × time suspended).
+    pub freed_core_hours: f64,
+    /// GPU-hours the suspensions freed (whole GPUs × time suspended).
+    pub freed_gpu_hours: f64,
+    /// Suspensions whose user came back while the session was suspended.
+    pub users_back: u64,
+    /// Of them, resumed at the instant their user came back.
+    pub resumed_at_once: u64,
+    /// How long a returning user waited for their session, s: mean and max over the users
+    /// who came back (to the resumption, or the session's end or requeue).
+    pub resume_wait_mean_s: f64,
+    /// The longest such wait, s.
+    pub resume_wait_max_s: f64,
+    /// Sessions that ended while suspended: their users left without coming back.
+    pub ended_suspended: u64,
 }
 
 /// See [`PreemptionMetrics`]; `None` when preemption was off.
@@ -287,9 +318,77 @@ fn preemption_metrics(workload: &Workload, result: &RunResult) -> Option<Preempt
         jobs_preempted: distinct(&|x| x.victim.0),
         jobs_started_by_preemption: distinct(&|x| x.by.0),
         work_lost_s: seconds(p.iter().map(|x| x.work_lost.as_ms()).sum()),
-        // Only preemption suspends jobs (no built-in policy does otherwise).
+        // Only preemption and dynamic backfill suspend jobs.
         suspended_s: seconds(result.log.iter().map(|l| l.suspended.as_ms()).sum()),
     })
+}
+
+/// See [`IdleSuspensionMetrics`]; `None` unless a pool suspends idle sessions.
+fn idle_suspension_metrics(
+    workload: &Workload,
+    result: &RunResult,
+) -> Option<IdleSuspensionMetrics> {
+    let nw = workload.nodes.as_deref()?;
+    if !nw
+        .partition_preemption
+        .iter()
+        .any(|p| p.suspend_idle_after_ms.is_some())
+    {
+        return None;
+    }
+    let seconds = |ms: u64| SimDuration::from_ms(ms).as_secs_f64();
+    let mut m = IdleSuspensionMetrics::default();
+    let mut suspended_ms = 0u64;
+    let (mut core_ms, mut gpu_ms) = (0u128, 0u128);
+    let mut waits_ms: Vec<u64> = Vec::new();
+    // Each suspension's segment: the one of its session that ended then, held beyond.
+    let sessions: std::collections::BTreeSet<crate::workload::JobIdx> =
+        result.idle_suspensions.iter().map(|p| p.session).collect();
+    let held: BTreeMap<(crate::workload::JobIdx, SimTime), usize> = result
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.released > s.end && sessions.contains(&s.job))
+        .map(|(k, s)| ((s.job, s.end), k))
+        .collect();
+    for p in &result.idle_suspensions {
+        let i = p.session.get();
+        let seg = held.get(&(p.session, p.at)).map(|&k| &result.segments[k]);
+        let released = seg.map_or(p.at, |s| s.released);
+        let held_ms = released.saturating_since(p.at).as_ms();
+        suspended_ms += held_ms;
+        if let Some(s) = seg {
+            let [cores, _, gpus, _] = resources::totals_on(workload, i, result.nodes_of(s));
+            core_ms += u128::from(cores) * u128::from(held_ms);
+            gpu_ms += u128::from(gpus) * u128::from(held_ms);
+            if s.ended == crate::lifecycle::SegmentEnd::Completed {
+                m.ended_suspended += 1;
+            }
+        }
+        m.suspended += 1;
+        if let Some(back) = p.user_back {
+            m.users_back += 1;
+            let until = p.resumed.unwrap_or(released);
+            if until == back {
+                m.resumed_at_once += 1;
+            }
+            waits_ms.push(until.saturating_since(back).as_ms());
+        }
+    }
+    m.jobs_started = result
+        .idle_suspensions
+        .iter()
+        .map(|p| p.by.0)
+        .collect::<std::collections::BTreeSet<u32>>()
+        .len() as u64;
+    m.suspended_s = seconds(suspended_ms);
+    m.freed_core_hours = core_ms as f64 / 3_600_000.0;
+    m.freed_gpu_hours = gpu_ms as f64 / 3_600_000.0;
+    if !waits_ms.is_empty() {
+        m.resume_wait_mean_s = seconds(waits_ms.iter().sum::<u64>()) / waits_ms.len() as f64;
+        m.resume_wait_max_s = seconds(waits_ms.iter().copied().max().unwrap_or(0));
+    }
+    Some(m)
 }
 
 /// Sessions rejected at submission by per-user QOS limits, by the limit they would have
@@ -419,6 +518,7 @@ pub fn compute(
         preemption: preemption_metrics(workload, result),
         switches: switch_metrics(workload, result),
         oversubscription: contention::compute(workload, result).map(|c| c.metrics),
+        dynamic_backfill: idle_suspension_metrics(workload, result),
     }
 }
 

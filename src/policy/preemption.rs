@@ -71,6 +71,9 @@ pub struct Preemption {
     parked: BTreeSet<(SimTime, JobIdx)>,
     /// When each of them was suspended.
     parked_at: BTreeMap<JobIdx, SimTime>,
+    /// Those whose users have come back: they wait to resume, even if their users go
+    /// idle again meanwhile.
+    back: BTreeSet<JobIdx>,
 }
 
 /// How a victim lets go.
@@ -154,20 +157,26 @@ impl Preemption {
         if let Some(at) = self.parked_at.remove(&job) {
             self.parked.remove(&(at, job));
         }
+        self.back.remove(&job);
     }
 
-    /// The sessions suspended while idle whose users are back now, in the order they were
-    /// suspended (not those whose victims are in their grace time).
-    pub fn users_back(&self, view: &SchedView) -> Vec<JobIdx> {
-        self.parked
-            .iter()
-            .map(|&(_, job)| job)
-            .filter(|&job| {
-                view.state(job) == JobState::Suspended
-                    && view.idle_since(job).is_none()
-                    && !self.waiting_until.contains_key(&job)
-            })
-            .collect()
+    /// The sessions suspended while idle whose users have come back (busy now, or at an
+    /// earlier pass), in the order they were suspended (not those whose victims are in
+    /// their grace time).
+    pub fn users_back(&mut self, view: &SchedView) -> Vec<JobIdx> {
+        let mut ready = Vec::new();
+        for &(_, job) in &self.parked {
+            if view.state(job) != JobState::Suspended {
+                continue;
+            }
+            if view.idle_since(job).is_none() {
+                self.back.insert(job);
+            }
+            if self.back.contains(&job) && !self.waiting_until.contains_key(&job) {
+                ready.push(job);
+            }
+        }
+        ready
     }
 
     /// Session `job`, suspended while idle, resumes now (the caller checked it fits back):
@@ -180,6 +189,7 @@ impl Preemption {
     ) -> SimTime {
         let at = self.parked_at.remove(&job).unwrap_or(view.now);
         self.parked.remove(&(at, job));
+        self.back.remove(&job);
         decisions.push(Decision::Resume(job));
         self.accounted.insert(job);
         // The limit left when it was suspended, counted from now.

@@ -187,6 +187,18 @@ const METRICS: &[Metric] = &[
         scale: 1.0 / 3600.0,
     },
     Metric {
+        label: "idle sessions suspended",
+        pointer: "/metrics/dynamic_backfill/suspended",
+        decimals: 0,
+        scale: 1.0,
+    },
+    Metric {
+        label: "returning users' wait mean (s)",
+        pointer: "/metrics/dynamic_backfill/resume_wait_mean_s",
+        decimals: 1,
+        scale: 1.0,
+    },
+    Metric {
         label: "oversubscribed sessions slowed",
         pointer: "/metrics/oversubscription/sessions_slowed",
         decimals: 0,
@@ -342,7 +354,7 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
             .is_some_and(|n| n > 0)
     });
     // The rows of an optional model (failures, rates, the file system, the culler,
-    // preemption, oversubscription) only where some run had it on.
+    // preemption, oversubscription, dynamic backfill) only where some run had it on.
     let present = |block: &str| {
         runs.iter()
             .any(|r| r.summary.pointer(&format!("/metrics/{block}")).is_some())
@@ -354,6 +366,7 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
         "culler",
         "preemption",
         "oversubscription",
+        "dynamic_backfill",
     ]
     .into_iter()
     .map(|b| (b, present(b)))

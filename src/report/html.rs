@@ -319,6 +319,9 @@ pub fn run_report(
     if let Some(o) = &s.metrics.oversubscription {
         oversubscription_section(&mut out, o);
     }
+    if let Some(d) = &s.metrics.dynamic_backfill {
+        dynamic_backfill_section(&mut out, d);
+    }
     if let Some(f) = &s.metrics.failures {
         failure_section(&mut out, f);
     }
@@ -530,6 +533,43 @@ fn preemption_section(out: &mut String, p: &crate::metrics::PreemptionMetrics) {
         vec![
             "time suspended (h)".into(),
             format!("{:.1}", p.suspended_s / 3600.0),
+        ],
+    ];
+    table(out, &["what".into(), "value".into()], &rows);
+    out.push_str("</section>\n");
+}
+
+/// What suspending idle sessions did, and what it cost returning users.
+fn dynamic_backfill_section(out: &mut String, d: &crate::metrics::IdleSuspensionMetrics) {
+    out.push_str("<section id=\"dynamic-backfill\"><h2>Dynamic backfill</h2>\n");
+    out.push_str(
+        "<p>Waiting jobs suspended sessions whose users had been idle for the pool's \
+         threshold (memory held); a session resumed when its user came back, preempting \
+         what had taken its place if it had to, and its idle time suspended counted as \
+         session time.</p>\n",
+    );
+    let rows = vec![
+        vec!["idle sessions suspended".into(), d.suspended.to_string()],
+        vec!["jobs started by it".into(), d.jobs_started.to_string()],
+        vec![
+            "time suspended (h)".into(),
+            format!("{:.1}", d.suspended_s / 3600.0),
+        ],
+        vec![
+            "core-hours / GPU-hours freed".into(),
+            format!("{:.1} / {:.1}", d.freed_core_hours, d.freed_gpu_hours),
+        ],
+        vec![
+            "users back while suspended (resumed at once)".into(),
+            format!("{} ({})", d.users_back, d.resumed_at_once),
+        ],
+        vec![
+            "returning users' wait mean / max (s)".into(),
+            format!("{:.1} / {:.1}", d.resume_wait_mean_s, d.resume_wait_max_s),
+        ],
+        vec![
+            "sessions ended while suspended".into(),
+            d.ended_suspended.to_string(),
         ],
     ];
     table(out, &["what".into(), "value".into()], &rows);

@@ -227,6 +227,10 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
         "oversub_slowdown_mean".into(),
         Float(o.map_or(1.0, |o| o.slowdown_mean)),
     ));
+    // Dynamic backfill (zeros when it was off).
+    let d = s.metrics.dynamic_backfill.clone().unwrap_or_default();
+    row.push(("idle_sessions_suspended".into(), int(d.suspended)));
+    row.push(("resume_wait_mean_s".into(), Float(d.resume_wait_mean_s)));
     let c = s.metrics.culler.clone().unwrap_or_default();
     row.push(("sessions_culled".into(), int(c.sessions_culled)));
     row.push(("culled_user_away".into(), int(c.culled_user_away)));

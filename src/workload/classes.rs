@@ -455,7 +455,7 @@ impl PartitionPreemption {
     fn of_partitions(parts: &[Partition]) -> Vec<PartitionPreemption> {
         if parts
             .iter()
-            .all(|p| p.preempt_mode == PreemptMode::Off && p.suspend_idle_after_s.is_none())
+            .all(|p| p.preempt_mode == PreemptMode::Off && p.suspend_idle_after_s == 0)
         {
             return Vec::new();
         }
@@ -465,7 +465,8 @@ impl PartitionPreemption {
                 tier: p.priority,
                 mode: p.preempt_mode,
                 grace_ms: p.grace_time_s.saturating_mul(1000),
-                suspend_idle_after_ms: p.suspend_idle_after_s.map(|s| s.saturating_mul(1000)),
+                suspend_idle_after_ms: (p.suspend_idle_after_s > 0)
+                    .then(|| p.suspend_idle_after_s.saturating_mul(1000)),
             })
             .collect()
     }
@@ -596,7 +597,7 @@ struct Partition {
     placement: Option<Placement>,
     preempt_mode: PreemptMode,
     grace_time_s: u64,
-    suspend_idle_after_s: Option<u64>,
+    suspend_idle_after_s: u64,
 }
 
 fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
@@ -617,7 +618,7 @@ fn partitions(spec: &ClusterSpec) -> Vec<Partition> {
             placement: None,
             preempt_mode: PreemptMode::Off,
             grace_time_s: 0,
-            suspend_idle_after_s: None,
+            suspend_idle_after_s: 0,
         }];
     }
     spec.partitions
