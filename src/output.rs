@@ -17,7 +17,7 @@ use std::path::Path;
 pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
 user,group,queue,partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,\
 mig_slices,tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s,\
-culled,leaves,rate,staging_s,busy_slowdown";
+culled,leaves,rate,staging_s,busy_slowdown,deprioritized";
 
 /// The header of `segments.csv`.
 pub const SEGMENTS_CSV_HEADER: &str =
@@ -43,6 +43,14 @@ pub fn write_jobs_csv<W: Write>(
     let busy_slowdown = crate::metrics::contention::compute(workload, r)
         .map(|c| c.busy_slowdown)
         .unwrap_or_default();
+    // With credits that deprioritize: whether each job was demoted (empty otherwise).
+    let demoted = r.demoted.as_ref().map(|d| {
+        let mut flags = vec![false; workload.jobs.len()];
+        for j in d {
+            flags[j.get()] = true;
+        }
+        flags
+    });
     let mut line = String::with_capacity(160);
     let mut int = itoa::Buffer::new();
     for (i, j) in workload.jobs.iter().enumerate() {
@@ -129,6 +137,10 @@ pub fn write_jobs_csv<W: Write>(
         if let Some(Some(slowdown)) = busy_slowdown.get(i) {
             // Six decimals, as rates are written: enough for a ratio, and stable bytes.
             let _ = write!(line, "{slowdown:.6}");
+        }
+        line.push(',');
+        if let Some(flags) = &demoted {
+            line.push(if flags[i] { '1' } else { '0' });
         }
         line.push('\n');
         out.write_all(line.as_bytes())?;

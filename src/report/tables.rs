@@ -441,6 +441,11 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
         .map(|c| c.busy_slowdown)
         .unwrap_or_else(|| vec![None; n]);
     columns.push(Column::new("busy_slowdown".into(), busy_slowdown));
+    let mut demoted: Vec<Option<bool>> = vec![r.demoted.as_ref().map(|_| false); n];
+    for j in r.demoted.iter().flatten() {
+        demoted[j.get()] = Some(true);
+    }
+    columns.push(Column::new("deprioritized".into(), demoted));
     DataFrame::new(n, columns)
 }
 
