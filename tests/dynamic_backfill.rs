@@ -15,6 +15,7 @@ use clustersim::workload::activity::Activity;
 use clustersim::workload::classes::PartitionPreemption;
 use clustersim::workload::{JobIdx, JobKind, Workload};
 use common::nodes::{cluster, run_checked, workload, Spec};
+use common::repo;
 
 const QUEUE_POLICIES: [PolicyKind; 2] = [PolicyKind::Fcfs, PolicyKind::Easy];
 
@@ -209,13 +210,6 @@ fn the_metrics_count_suspensions_what_they_freed_and_returning_users() {
         .is_none());
 }
 
-fn repo(path: &str) -> String {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .display()
-        .to_string()
-}
-
 #[test]
 fn the_example_reports_dynamic_backfill_in_the_summary_the_report_and_its_sweep() {
     use common::{clustersim, scratch, text};
@@ -287,7 +281,6 @@ fn dynamic_backfill_errors_name_the_file_line_and_key() {
 
 #[test]
 fn generated_runs_keep_every_invariant_and_repeat_exactly() {
-    use clustersim::check::{check_nodes, check_policy, check_schedule};
     // The example, smaller, with the batch jobs suspended, requeued (60 s grace) or never
     // preempted when a user is back, FCFS and EASY, three seeds, node failures on top.
     let base = std::fs::read_to_string(repo("scenarios/dynamic-backfill.toml")).unwrap();
@@ -309,36 +302,16 @@ fn generated_runs_keep_every_invariant_and_repeat_exactly() {
         let name = mode.split('"').next().unwrap();
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, text).unwrap();
-        let loaded = clustersim::scenario::load(&path).unwrap();
-        for seed in [1, 2, 3] {
-            let request = clustersim::plan::RunRequest {
-                seed: Some(seed),
-                ..Default::default()
-            };
-            let plan = clustersim::plan::plan_run(&request, Some(&loaded), None).unwrap();
-            let w = &plan.workload;
-            for policy in QUEUE_POLICIES {
-                let at = format!("{name}, seed {seed}, {policy}");
-                let run = || {
-                    clustersim::run::run(w, policy, &plan.options, &mut |_| {})
-                        .unwrap_or_else(|e| panic!("{at}: {e}"))
-                };
-                let a = run();
-                check_schedule(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
-                check_nodes(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
-                check_policy(policy, w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
-                let b = run();
-                assert_eq!(a.result, b.result, "{at}");
-                for p in &a.result.idle_suspensions {
-                    assert_eq!(w.jobs[p.session.get()].kind, JobKind::Interactive, "{at}");
-                    assert_eq!(w.jobs[p.by.get()].kind, JobKind::Batch, "{at}");
-                    if let (Some(back), Some(resumed)) = (p.user_back, p.resumed) {
-                        assert!(resumed >= back, "{at}");
-                    }
+        common::checked_runs_at_seeds(&path, &[1, 2, 3], &QUEUE_POLICIES, |at, w, a| {
+            for p in &a.result.idle_suspensions {
+                assert_eq!(w.jobs[p.session.get()].kind, JobKind::Interactive, "{at}");
+                assert_eq!(w.jobs[p.by.get()].kind, JobKind::Batch, "{at}");
+                if let (Some(back), Some(resumed)) = (p.user_back, p.resumed) {
+                    assert!(resumed >= back, "{at}");
                 }
-                suspended += a.result.idle_suspensions.len();
             }
-        }
+            suspended += a.result.idle_suspensions.len();
+        });
     }
     assert!(suspended > 0);
 }

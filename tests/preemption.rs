@@ -5,7 +5,6 @@
 
 mod common;
 
-use clustersim::check::{check_nodes, check_policy, check_schedule};
 use clustersim::cluster::nodes::Placement;
 use clustersim::cluster::spec::PreemptMode;
 use clustersim::engine::time::{SimDuration, SimTime};
@@ -14,6 +13,7 @@ use clustersim::policy::PolicyKind;
 use clustersim::workload::classes::PartitionPreemption;
 use clustersim::workload::{JobIdx, JobKind, Workload};
 use common::nodes::{cluster, run_checked, workload, Spec, TWO_GPU_NODES};
+use common::repo;
 
 const QUEUE_POLICIES: [PolicyKind; 2] = [PolicyKind::Fcfs, PolicyKind::Easy];
 
@@ -239,13 +239,6 @@ fn conservative_refuses_preemption_with_a_clear_error() {
     assert!(e.contains("preempt_mode") && e.contains("easy"), "{e}");
 }
 
-fn repo(path: &str) -> String {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .display()
-        .to_string()
-}
-
 #[test]
 fn the_tradeoff_scenario_reports_preemption_and_its_sweep_marks_the_pareto_front() {
     use common::{clustersim, scratch, text};
@@ -350,38 +343,21 @@ fn generated_runs_with_every_mode_keep_every_invariant_and_repeat_exactly() {
             );
         let path = dir.join(format!("{mode}-{grace}.toml"));
         std::fs::write(&path, text).unwrap();
-        let loaded = clustersim::scenario::load(&path).unwrap();
-        for seed in [1, 2, 3] {
-            let request = clustersim::plan::RunRequest {
-                seed: Some(seed),
-                ..Default::default()
-            };
-            let plan = clustersim::plan::plan_run(&request, Some(&loaded), None).unwrap();
-            let w = &plan.workload;
-            for policy in QUEUE_POLICIES {
-                let run = || clustersim::run::run(w, policy, &plan.options, &mut |_| {}).unwrap();
-                let a = run();
-                let at = format!("{mode} grace {grace}, seed {seed}, {policy}");
-                check_schedule(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
-                check_nodes(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
-                check_policy(policy, w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
-                let b = run();
-                assert_eq!(a.result, b.result, "{at}");
-                let p = a
-                    .summary
-                    .metrics
-                    .preemption
-                    .as_ref()
-                    .expect("preemption metrics");
-                assert_eq!(p.preemptions as usize, a.result.preemptions.len(), "{at}");
-                for x in &a.result.preemptions {
-                    assert_eq!(x.mode.as_str(), mode, "{at}");
-                    assert_eq!(w.jobs[x.victim.get()].kind, JobKind::Batch, "{at}");
-                    assert_eq!(w.jobs[x.by.get()].kind, JobKind::Interactive, "{at}");
-                }
-                preempted += p.preemptions;
+        common::checked_runs_at_seeds(&path, &[1, 2, 3], &QUEUE_POLICIES, |at, w, a| {
+            let p = a
+                .summary
+                .metrics
+                .preemption
+                .as_ref()
+                .expect("preemption metrics");
+            assert_eq!(p.preemptions as usize, a.result.preemptions.len(), "{at}");
+            for x in &a.result.preemptions {
+                assert_eq!(x.mode.as_str(), mode, "{at}");
+                assert_eq!(w.jobs[x.victim.get()].kind, JobKind::Batch, "{at}");
+                assert_eq!(w.jobs[x.by.get()].kind, JobKind::Interactive, "{at}");
             }
-        }
+            preempted += p.preemptions;
+        });
     }
     assert!(preempted > 0);
 }

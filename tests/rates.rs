@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::repo;
+
 use clustersim::check::{check_nodes, check_schedule};
 use clustersim::cluster::nodes::Placement;
 use clustersim::lifecycle::RunResult;
@@ -180,13 +182,6 @@ fn gpu_speed_and_fabric_multiply() {
         // Job 1, alone on its node: twice as fast.
         assert_eq!(r.end[0].as_ms(), 5_000_000, "{policy}");
     }
-}
-
-fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .display()
-        .to_string()
 }
 
 /// Runs a scenario file in-process, checking the invariants; returns the schedule and the

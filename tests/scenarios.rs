@@ -5,15 +5,10 @@
 
 mod common;
 
+use common::repo;
+
 use common::{clustersim, scratch, text};
 use std::path::Path;
-
-fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .display()
-        .to_string()
-}
 
 const EXAMPLES: [&str; 3] = ["hpc-cpu", "gpu-cluster", "mixed"];
 

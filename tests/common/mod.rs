@@ -12,6 +12,48 @@ use clustersim::workload::Workload;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `path` in the checkout, as a string.
+pub fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// Plans scenario file `path` at each of `seeds` and runs it under each of `policies`
+/// twice: checks the schedule, the nodes and the policy's promises, and that the two runs
+/// are equal; then calls `each` with a label naming the run, its workload and its outcome.
+pub fn checked_runs_at_seeds(
+    path: &Path,
+    seeds: &[u64],
+    policies: &[clustersim::policy::PolicyKind],
+    mut each: impl FnMut(&str, &Workload, &clustersim::run::RunOutcome),
+) {
+    use clustersim::check::{check_nodes, check_policy, check_schedule};
+    let loaded = clustersim::scenario::load(path).unwrap();
+    for &seed in seeds {
+        let request = clustersim::plan::RunRequest {
+            seed: Some(seed),
+            ..Default::default()
+        };
+        let plan = clustersim::plan::plan_run(&request, Some(&loaded), None).unwrap();
+        let w = &plan.workload;
+        for &policy in policies {
+            let at = format!("{}, seed {seed}, {policy}", path.display());
+            let run = || {
+                clustersim::run::run(w, policy, &plan.options, &mut |_| {})
+                    .unwrap_or_else(|e| panic!("{at}: {e}"))
+            };
+            let a = run();
+            check_schedule(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
+            check_nodes(w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
+            check_policy(policy, w, &a.result).unwrap_or_else(|v| panic!("{at}: {v}"));
+            assert_eq!(a.result, run().result, "{at}");
+            each(&at, w, &a);
+        }
+    }
+}
+
 /// Runs the `clustersim` binary with `args`.
 pub fn clustersim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_clustersim"))
