@@ -408,9 +408,17 @@ pub fn check_policy(
             // not demoted go before demoted ones: the order holds within each (tier,
             // demotion) group (a job of a higher tier may start before any of a lower one,
             // a job not demoted before any demoted one).
-            let mut ahead: BTreeMap<(i32, bool), usize> = BTreeMap::new();
+            // Under a `[controller]`, the main loop blocks a partition, not the queue: the
+            // order holds within each partition.
+            let partition = |i: usize| match (&result.cycles, workload.nodes.as_deref()) {
+                (Some(_), Some(nw)) => nw.partition_of.get(i).copied().unwrap_or(0),
+                _ => 0,
+            };
+            let mut ahead: BTreeMap<(i32, bool, u16), usize> = BTreeMap::new();
             for i in (0..jobs.len()).filter(|&i| result.started(i)) {
-                let slot = ahead.entry((tier(i), demoted[i])).or_insert(i);
+                let slot = ahead
+                    .entry((tier(i), demoted[i], partition(i)))
+                    .or_insert(i);
                 let a = *slot;
                 if result.start[i] < result.start[a] {
                     return Err(Violation(format!(

@@ -48,6 +48,7 @@ pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod cluster;
+pub mod controller;
 pub mod credits;
 pub mod engine;
 pub mod failures;

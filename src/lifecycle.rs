@@ -503,6 +503,10 @@ pub struct RunResult {
     /// Every session suspended for idleness (dynamic backfill), in the order suspended
     /// (empty unless a pool's `suspend_idle_after_s` is set).
     pub idle_suspensions: Vec<IdleSuspension>,
+    /// With a `[controller]`: every pass of its loops, in order.
+    pub cycles: Option<Vec<crate::controller::Cycle>>,
+    /// With a `[controller]`: per job, when a pass first tested it (empty without one).
+    pub first_considered: Vec<Option<SimTime>>,
     /// Per segment (aligned with `segments`), its stages; empty when no segment staged (the
     /// run had no shared file system, or nobody staged through it). Read it with
     /// [`RunResult::stages_of`].
@@ -637,6 +641,8 @@ impl RunResult {
             node_changes: Vec::new(),
             preemptions: Vec::new(),
             idle_suspensions: Vec::new(),
+            cycles: None,
+            first_considered: Vec::new(),
             culls: None,
             rejected: None,
             demoted: None,

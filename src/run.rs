@@ -51,6 +51,9 @@ pub struct RunOptions {
     /// The shared file system jobs stage through, when the scenario has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filesystem: Option<crate::filesystem::FileSystemSettings>,
+    /// The head node's scheduling loops, when the scenario models them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller: Option<crate::controller::Controller>,
 }
 
 impl Default for RunOptions {
@@ -69,6 +72,7 @@ impl Default for RunOptions {
             credits: None,
             qos: None,
             filesystem: None,
+            controller: None,
         }
     }
 }
@@ -175,6 +179,26 @@ pub fn run(
     options: &RunOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunOutcome, SimError> {
+    if options.controller.is_some() {
+        if policy == PolicyKind::Conservative {
+            return Err(SimError::Unsupported(
+                "the [controller] loops are modelled for the fcfs and easy policies; \
+                 conservative plans every job at every pass"
+                    .to_string(),
+            ));
+        }
+        if workload
+            .nodes
+            .as_deref()
+            .is_some_and(|nw| !nw.partition_preemption.is_empty())
+        {
+            return Err(SimError::Unsupported(
+                "the [controller] loops do not model preemption yet (a partition's \
+                 preempt_mode or suspend_idle_after_s)"
+                    .to_string(),
+            ));
+        }
+    }
     let mut p = policy.build_for(workload).map_err(SimError::Unsupported)?;
     let started = Instant::now();
     let rates = match (options.rates, workload.nodes.as_deref()) {
@@ -194,6 +218,7 @@ pub fn run(
         culler: options.culler,
         qos: options.qos,
         filesystem: options.filesystem,
+        controller: options.controller,
         // Credits that only bill change no schedule: the engine is not told of them.
         credit_limit: options
             .credits

@@ -92,6 +92,12 @@ pub enum Event {
     StagingEnds,
     /// The policy asked to be run at this time.
     PolicyWakeup,
+    /// The controller's main pass that `sched_min_interval` held back is due.
+    MainPassDue,
+    /// The controller's main pass over the whole queue (every `sched_interval`).
+    FullMainPass,
+    /// The controller's backfill pass (every `bf_interval`).
+    BackfillPass,
     /// Dynamic backfill: a running session's user has now been idle for its pool's
     /// `suspend_idle_after_s` (it may be suspended from now on). Withdrawn when its segment
     /// ends.
@@ -123,6 +129,8 @@ impl EventKind for Event {
             // Like the culler's: after stops, before the pass that may act on them.
             Event::SessionIdle(_) | Event::UserBack(_) => 5,
             Event::PolicyWakeup => 6,
+            // The controller's passes: after everything else at the instant.
+            Event::MainPassDue | Event::FullMainPass | Event::BackfillPass => 6,
         }
     }
 }
@@ -212,6 +220,9 @@ pub struct SimOptions<'a> {
     /// credits that only bill, `when_exhausted = "bill"`): rejects them (`"deny"`) or
     /// demotes them (`"deprioritize"`), as its `when_exhausted` says.
     pub credit_limit: Option<&'a crate::credits::Credits>,
+    /// The head node's scheduling loops (`None`: a pass at every instant where something
+    /// changed, costing nothing).
+    pub controller: Option<crate::controller::Controller>,
 }
 
 /// Per-user limits on interactive sessions, as a Slurm QOS with `DenyOnLimit` sets them: a
@@ -342,6 +353,40 @@ enum Told {
 
 /// An invalid decision, before the policy's label and the time are added.
 type Refusal = String;
+
+/// The controller's loops as the run follows them ([`crate::controller`]).
+struct ControllerState {
+    settings: crate::controller::Controller,
+    /// Whether the policy backfills (it then has a backfill loop).
+    backfills: bool,
+    /// When the last main pass ran.
+    last_main: Option<SimTime>,
+    /// Which of `MainPassDue`, `FullMainPass`, `BackfillPass` are queued.
+    due_queued: bool,
+    full_queued: bool,
+    backfill_queued: bool,
+    /// Since the last change, a full main pass (and, for a policy that backfills, a
+    /// backfill pass) ran and started nothing: more passes alone change nothing.
+    quiet_main: bool,
+    quiet_backfill: bool,
+    /// Every pass, in order.
+    cycles: Vec<crate::controller::Cycle>,
+    /// Per job, when a pass first tested it.
+    first_considered: Vec<Option<SimTime>>,
+}
+
+impl ControllerState {
+    /// The first multiple of `interval` after `now` (the loops tick on a grid from time 0).
+    fn next_tick(now: SimTime, interval: SimDuration) -> SimTime {
+        let step = interval.as_ms().max(1);
+        SimTime::from_ms((now.as_ms() / step + 1).saturating_mul(step))
+    }
+
+    /// Whether passes alone can change nothing more.
+    fn quiet(&self) -> bool {
+        self.quiet_main && (self.quiet_backfill || !self.backfills)
+    }
+}
 
 impl<'w> Engine<'w> {
     fn view(&self, now: SimTime) -> SchedView<'_> {
@@ -1399,6 +1444,8 @@ pub fn simulate_with(
             node_changes: Vec::new(),
             preemptions: Vec::new(),
             idle_suspensions: Vec::new(),
+            cycles: None,
+            first_considered: Vec::new(),
             culls: None,
             rejected: None,
             demoted: None,
@@ -1476,6 +1523,19 @@ pub fn simulate_with(
     }
     let mut culled: Vec<JobIdx> = Vec::new();
     let mut staged: Vec<JobIdx> = Vec::new();
+    let mut ctl = options.controller.map(|settings| ControllerState {
+        settings,
+        backfills: policy.backfills(),
+        last_main: None,
+        due_queued: false,
+        full_queued: false,
+        backfill_queued: false,
+        quiet_main: false,
+        quiet_backfill: false,
+        cycles: Vec::new(),
+        first_considered: vec![None; n],
+    });
+    let mut tested: Vec<JobIdx> = Vec::new();
     while let Some(now) = engine.queue.peek_time() {
         if engine.done == n {
             break; // only node events are left: nothing more can happen to a job
@@ -1484,6 +1544,8 @@ pub fn simulate_with(
         loop {
             // Whether anything at this round may change what the policy decides.
             let mut changed = false;
+            // The controller's passes due at this round.
+            let (mut main_due, mut full_due, mut backfill_due) = (false, false, false);
             while let Some((_, event)) = engine.queue.pop_due(now) {
                 engine.result.events += 1;
                 if engine.result.events % PROGRESS_EVERY_EVENTS == 0 {
@@ -1548,6 +1610,25 @@ pub fn simulate_with(
                         continue;
                     }
                     Event::PolicyWakeup => wakeup = None,
+                    Event::MainPassDue | Event::FullMainPass | Event::BackfillPass => {
+                        if let Some(c) = ctl.as_mut() {
+                            match event {
+                                Event::MainPassDue => {
+                                    c.due_queued = false;
+                                    main_due = true;
+                                }
+                                Event::FullMainPass => {
+                                    c.full_queued = false;
+                                    full_due = true;
+                                }
+                                _ => {
+                                    c.backfill_queued = false;
+                                    backfill_due = true;
+                                }
+                            }
+                        }
+                        continue;
+                    }
                     Event::SessionIdle(job) => {
                         if !engine.session_idle(job, now) {
                             continue;
@@ -1579,22 +1660,96 @@ pub fn simulate_with(
                 changed = true;
             }
             engine.result.max_waiting = engine.result.max_waiting.max(engine.waiting);
-            if !changed {
+            if !changed && !main_due && !full_due && !backfill_due {
                 if engine.queue.peek_time() != Some(now) {
                     break;
                 }
                 continue;
             }
 
-            decisions.clear();
-            engine.result.passes += 1;
-            policy.schedule(&engine.view(now), &mut decisions);
-            for decision in decisions.drain(..) {
-                let told = engine
-                    .apply(decision, now)
-                    .map_err(|detail| invalid(policy, now, detail))?;
-                if let Some((job, transition)) = told {
-                    policy.on_transition(job, transition, &engine.view(now));
+            match ctl.as_mut() {
+                None => {
+                    decisions.clear();
+                    engine.result.passes += 1;
+                    policy.schedule(&engine.view(now), &mut decisions);
+                    for decision in decisions.drain(..) {
+                        let told = engine
+                            .apply(decision, now)
+                            .map_err(|detail| invalid(policy, now, detail))?;
+                        if let Some((job, transition)) = told {
+                            policy.on_transition(job, transition, &engine.view(now));
+                        }
+                    }
+                }
+                Some(c) => {
+                    use crate::controller::{Cycle, PassKind};
+                    if changed {
+                        c.quiet_main = false;
+                        c.quiet_backfill = false;
+                    }
+                    // The main loop: over the whole queue on its interval; else, after a
+                    // change, to its depth, no sooner than `sched_min_interval` after the
+                    // last one.
+                    let mut passes: Vec<(PassKind, bool)> = Vec::new();
+                    let main_allowed_at = c
+                        .last_main
+                        .map_or(now, |t| t + c.settings.sched_min_interval);
+                    if full_due {
+                        passes.push((PassKind::Main { depth: u32::MAX }, true));
+                    } else if changed || main_due {
+                        if now >= main_allowed_at {
+                            let depth = c.settings.default_queue_depth;
+                            passes.push((PassKind::Main { depth }, false));
+                        } else if !c.due_queued {
+                            engine.queue.push(main_allowed_at, Event::MainPassDue);
+                            c.due_queued = true;
+                        }
+                    }
+                    if backfill_due && c.backfills {
+                        let max_job_test = c.settings.bf_max_job_test;
+                        passes.push((PassKind::Backfill { max_job_test }, false));
+                    }
+                    for (pass, full) in passes {
+                        decisions.clear();
+                        tested.clear();
+                        engine.result.passes += 1;
+                        let hit_limit = policy
+                            .controller_pass(&engine.view(now), &mut decisions, pass, &mut tested)
+                            .ok_or_else(|| {
+                                SimError::Unsupported(format!(
+                                    "policy {} has no [controller] passes (fcfs and easy do)",
+                                    policy.label()
+                                ))
+                            })?;
+                        let mut started = 0;
+                        for decision in decisions.drain(..) {
+                            let told = engine
+                                .apply(decision, now)
+                                .map_err(|detail| invalid(policy, now, detail))?;
+                            if let Some((job, transition)) = told {
+                                started += u32::from(transition == Transition::Started);
+                                policy.on_transition(job, transition, &engine.view(now));
+                            }
+                        }
+                        for &job in &tested {
+                            c.first_considered[job.get()].get_or_insert(now);
+                        }
+                        let backfill = matches!(pass, PassKind::Backfill { .. });
+                        if backfill {
+                            c.quiet_backfill = started == 0;
+                        } else {
+                            c.last_main = Some(now);
+                            c.quiet_main = full && started == 0;
+                        }
+                        c.cycles.push(Cycle {
+                            at: now,
+                            backfill,
+                            full,
+                            tested: tested.len() as u32,
+                            hit_limit,
+                            started,
+                        });
+                    }
                 }
             }
             let wanted = policy.next_wakeup().filter(|&t| t > now);
@@ -1623,11 +1778,35 @@ pub fn simulate_with(
                 culler_queued = true;
             }
         }
+        // The controller's loops tick while jobs wait.
+        let mut ticks_queued = 0;
+        if let Some(c) = ctl.as_mut() {
+            if engine.waiting > 0 {
+                if !c.full_queued {
+                    let at = ControllerState::next_tick(now, c.settings.sched_interval);
+                    engine.queue.push(at, Event::FullMainPass);
+                    c.full_queued = true;
+                }
+                if c.backfills && !c.backfill_queued {
+                    let at = ControllerState::next_tick(now, c.settings.bf_interval);
+                    engine.queue.push(at, Event::BackfillPass);
+                    c.backfill_queued = true;
+                }
+            }
+            // With nothing changed since passes that started nothing, more ticks change
+            // nothing either.
+            if c.quiet() {
+                ticks_queued = usize::from(c.full_queued) + usize::from(c.backfill_queued);
+                if engine.queue.len() == ticks_queued + usize::from(culler_queued) {
+                    break;
+                }
+            }
+        }
         // With every node up and only node events (and the culler's next run) left, nothing
         // but a failure can happen next, and a failure never lets a waiting job start: the
         // policy has stalled.
-        let only_node_events =
-            engine.queue.len() == engine.node_events_queued + usize::from(culler_queued);
+        let only_node_events = engine.queue.len()
+            == engine.node_events_queued + usize::from(culler_queued) + ticks_queued;
         let all_up = engine
             .nodes
             .as_ref()
@@ -1649,6 +1828,10 @@ pub fn simulate_with(
     let mut result = engine.result;
     result.log = engine.records.iter().map(|r| r.log).collect();
     result.culls = culler.map(|_| engine.culls);
+    if let Some(c) = ctl {
+        result.cycles = Some(c.cycles);
+        result.first_considered = c.first_considered;
+    }
     let when_exhausted = options.credit_limit.map(|c| c.when_exhausted);
     let credit_denies = when_exhausted == Some(crate::credits::WhenExhausted::Deny);
     result.rejected = (options.qos.is_some() || credit_denies).then_some(engine.rejections);

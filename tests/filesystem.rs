@@ -596,7 +596,8 @@ fn off_or_with_nothing_to_stage_is_todays_run() {
         let cut: String = jobs
             .lines()
             .map(|l| {
-                // Without the last three columns, from `staging_s` on.
+                // Without the last four columns, from `staging_s` on.
+                let l = &l[..l.rfind(',').unwrap()];
                 let l = &l[..l.rfind(',').unwrap()];
                 let l = &l[..l.rfind(',').unwrap()];
                 format!("{}\n", &l[..l.rfind(',').unwrap()])
@@ -606,8 +607,8 @@ fn off_or_with_nothing_to_stage_is_todays_run() {
     }
     assert!(files[0].0 == files[1].0, "segments.csv differs");
     assert_eq!(files[0].1, files[1].1, "jobs.csv differs before staging_s");
-    assert!(files[0].2.lines().nth(1).unwrap().ends_with(",,,"));
-    assert!(files[1].2.lines().nth(1).unwrap().ends_with(",0,,"));
+    assert!(files[0].2.lines().nth(1).unwrap().ends_with(",,,,"));
+    assert!(files[1].2.lines().nth(1).unwrap().ends_with(",0,,,"));
 }
 
 /// With staging on, runs repeat byte for byte, and a sweep writes the same bytes at 1 and
@@ -656,7 +657,7 @@ fn runs_with_staging_are_deterministic_at_any_thread_count() {
         .lines()
         .next()
         .unwrap()
-        .ends_with(",rate,staging_s,busy_slowdown,deprioritized"));
+        .ends_with(",rate,staging_s,busy_slowdown,deprioritized,first_considered_s"));
     let html = std::fs::read_to_string(outs[0].join("report.html")).unwrap();
     assert!(html.contains("<section id=\"filesystem\">"));
 

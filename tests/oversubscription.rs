@@ -136,9 +136,14 @@ fn the_example_reports_the_slowdown_in_the_summary_the_job_table_and_the_report(
     assert!(m["sessions_slowed"].as_u64().unwrap() > 0, "{m}");
     assert!(m["slowdown_mean"].as_f64().unwrap() > 1.0, "{m}");
     let header = jobs.lines().next().unwrap();
-    assert!(header.ends_with(",busy_slowdown,deprioritized"), "{header}");
-    // `busy_slowdown` is the last column but one (`deprioritized` is empty here).
+    assert!(
+        header.ends_with(",busy_slowdown,deprioritized,first_considered_s"),
+        "{header}"
+    );
+    // `busy_slowdown` is the last column but two (`deprioritized` and `first_considered_s`
+    // are empty here).
     let slowdown = |l: &str| {
+        let l = &l[..l.rfind(',').unwrap()];
         l[..l.rfind(',').unwrap()]
             .rsplit(',')
             .next()

@@ -200,6 +200,10 @@ pub struct ScheduleMetrics {
     /// returning users.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dynamic_backfill: Option<IdleSuspensionMetrics>,
+    /// Runs with a `[controller]`: its loops' cycles, depths and starts, in the style of
+    /// Slurm's `sdiag`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller: Option<crate::controller::ControllerMetrics>,
 }
 
 /// Jobs of classes with a leaf-switch limit (Slurm's `--switches`), by whether their first
@@ -519,6 +523,10 @@ pub fn compute(
         switches: switch_metrics(workload, result),
         oversubscription: contention::compute(workload, result).map(|c| c.metrics),
         dynamic_backfill: idle_suspension_metrics(workload, result),
+        controller: result.cycles.as_ref().map(|cycles| {
+            let submits: Vec<SimTime> = workload.jobs.iter().map(|j| j.submit).collect();
+            crate::controller::metrics(cycles, &submits, &result.first_considered)
+        }),
     }
 }
 

@@ -83,6 +83,13 @@ pub struct QueuePolicy<M: Machine, P: Priority = ArrivalOrder> {
     announced_head: Option<JobIdx>,
     /// Preemption's state, when some partition's jobs may be preempted.
     preemption: Option<Preemption>,
+    /// Under a controller's pass: how many more jobs it may test (`None`: no limit, and
+    /// nothing recorded).
+    test_budget: Option<u32>,
+    /// The jobs the controller's pass tested, in order.
+    tested: Vec<JobIdx>,
+    /// Whether the pass stopped at its limit with a job left to test.
+    budget_hit: bool,
 }
 
 impl<M: Machine> QueuePolicy<M> {
@@ -106,6 +113,9 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
             last: None,
             announced_head: None,
             preemption: None,
+            test_budget: None,
+            tested: Vec::new(),
+            budget_hit: false,
         }
     }
 
@@ -286,6 +296,52 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
         }
     }
 
+    /// Under a controller's pass, whether `job` may still be tested (it is then counted and
+    /// recorded); always true otherwise.
+    #[inline]
+    fn take_test(&mut self, job: JobIdx) -> bool {
+        match &mut self.test_budget {
+            None => true,
+            Some(0) => {
+                self.budget_hit = true;
+                false
+            }
+            Some(left) => {
+                *left -= 1;
+                self.tested.push(job);
+                true
+            }
+        }
+    }
+
+    /// The controller's main loop: from the head, each job tested is started if it fits
+    /// now; one that does not blocks its partition's jobs behind it (Slurm's main
+    /// scheduler); no reservation, no backfilling.
+    fn main_pass(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
+        let partition_of = |job: JobIdx| {
+            view.nodes
+                .and_then(|(nw, _)| nw.partition_of.get(job.get()).copied())
+                .unwrap_or(0)
+        };
+        let mut blocked: BTreeSet<u16> = BTreeSet::new();
+        let mut from = QueueKey::FIRST;
+        while let Some(key) = self.queue.find_from(from, |_, _| true) {
+            if !self.take_test(key.job) {
+                break;
+            }
+            let partition = partition_of(key.job);
+            if !blocked.contains(&partition) {
+                match self.machine.place_now(key.job, view) {
+                    Some(placement) => self.start(key.job, placement, view, decisions),
+                    None => {
+                        blocked.insert(partition);
+                    }
+                }
+            }
+            from = key.next();
+        }
+    }
+
     fn full_pass(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
         // Under EASY a job waiting for its victims' grace is passed over (room is being made
         // for it): the head is the first job after it that cannot start. FCFS waits.
@@ -308,6 +364,10 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
             let Some(key) = next else {
                 break None;
             };
+            if !self.take_test(key.job) {
+                // A controller's pass at its limit: no head, no reservation.
+                break None;
+            }
             match self.machine.place_now(key.job, view) {
                 Some(placement) => self.start(key.job, placement, view, decisions),
                 None if self.preempt(key.job, view, decisions) => {}
@@ -367,6 +427,9 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
                 machine.may_backfill(procs, estimate_ms, window, &reserved)
             });
             let Some((key, next)) = candidate else { break };
+            if !self.take_test(key.job) {
+                break;
+            }
             if !self.try_backfill(key.job, shadow, &mut reserved, view, decisions)
                 && self.machine.backfill_exhausted(head)
             {
@@ -490,6 +553,44 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    fn backfills(&self) -> bool {
+        self.backfilling == Backfilling::Easy
+    }
+
+    fn controller_pass(
+        &mut self,
+        view: &SchedView,
+        decisions: &mut Vec<Decision>,
+        pass: crate::controller::PassKind,
+        tested: &mut Vec<JobIdx>,
+    ) -> Option<bool> {
+        use crate::controller::PassKind;
+        self.machine.begin_pass(view);
+        // Every controller pass starts from the head: the leaf-switch waits that lapsed
+        // need no flag.
+        self.machine.constraints_lapsed(view.now);
+        self.queue.compact_if_sparse();
+        self.budget_hit = false;
+        match pass {
+            PassKind::Main { depth } => {
+                self.test_budget = Some(depth);
+                self.main_pass(view, decisions);
+            }
+            PassKind::Backfill { max_job_test } => {
+                self.test_budget = Some(max_job_test);
+                self.full_pass(view, decisions);
+            }
+        }
+        self.test_budget = None;
+        // The next pass starts from the head again (no arrivals-only shortcut).
+        self.last = None;
+        self.machine.end_pass();
+        self.arrivals.clear();
+        self.job_ended = false;
+        tested.append(&mut self.tested);
+        Some(self.budget_hit)
     }
 
     fn on_node_change(&mut self, node: u32, state: NodeState, _view: &SchedView) {

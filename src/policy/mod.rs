@@ -314,6 +314,23 @@ pub trait Policy {
     fn next_wakeup(&self) -> Option<SimTime> {
         None
     }
+    /// Whether the policy backfills (under a `[controller]`, it then has a backfill loop).
+    fn backfills(&self) -> bool {
+        false
+    }
+    /// A pass of the head node's controller ([`crate::controller`]), instead of
+    /// [`Self::schedule`]: testing at most the jobs `pass` allows, each pushed to `tested`
+    /// as it is tested. Returns whether it stopped at its limit with jobs left untested;
+    /// `None` if the policy has no controller passes.
+    fn controller_pass(
+        &mut self,
+        _view: &SchedView,
+        _decisions: &mut Vec<Decision>,
+        _pass: crate::controller::PassKind,
+        _tested: &mut Vec<JobIdx>,
+    ) -> Option<bool> {
+        None
+    }
 }
 
 /// The built-in policies, by name.

@@ -446,6 +446,12 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
         demoted[j.get()] = Some(true);
     }
     columns.push(Column::new("deprioritized".into(), demoted));
+    columns.push(Column::new(
+        "first_considered_s".into(),
+        (0..n)
+            .map(|i| r.first_considered.get(i).copied().flatten().map(seconds))
+            .collect::<Vec<Option<f64>>>(),
+    ));
     DataFrame::new(n, columns)
 }
 

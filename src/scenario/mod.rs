@@ -55,6 +55,10 @@ pub struct Scenario {
     /// stages).
     #[serde(default)]
     pub filesystem: Option<crate::filesystem::FileSystemSpec>,
+    /// The head node's scheduling loops (default: none; a pass at every instant where
+    /// something changed, costing nothing).
+    #[serde(default)]
+    pub controller: Option<crate::controller::ControllerSpec>,
     /// What to write.
     #[serde(default)]
     pub output: OutputSpec,
@@ -569,6 +573,11 @@ impl Scenario {
         }
         crate::filesystem::check(self.filesystem.as_ref(), &self.stage_volumes())
             .map_err(|(key, message)| ValidationError::new(key, message))?;
+        if let Some(controller) = &self.controller {
+            controller.check().map_err(|(key, message)| {
+                ValidationError::new(format!("controller.{key}"), message)
+            })?;
+        }
         if let Some(credits) = &self.credits {
             let Some(cluster) = &self.cluster else {
                 return Err(ValidationError::new(

@@ -1,0 +1,164 @@
+//! The head node's scheduling loops (`[controller]`): hand-computed cases of the main
+//! loop's depth and minimum interval and of the backfill loop's job limit, the controller's
+//! report, off = unchanged, and the keys' errors.
+
+mod common;
+
+use clustersim::check::{check_nodes, check_policy, check_schedule};
+use clustersim::cluster::nodes::Placement;
+use clustersim::controller::{ControllerSpec, Cycle};
+use clustersim::engine::time::SimTime;
+use clustersim::lifecycle::RunResult;
+use clustersim::policy::PolicyKind;
+use clustersim::simulation::{simulate_with, SimOptions};
+use clustersim::workload::Workload;
+use common::nodes::{cluster, workload, Spec, TWO_GPU_NODES};
+
+fn run(w: &Workload, policy: PolicyKind, spec: Option<ControllerSpec>) -> RunResult {
+    let mut p = policy.build_for(w).unwrap();
+    let options = SimOptions {
+        controller: spec.map(|s| s.settings()),
+        ..SimOptions::default()
+    };
+    let r = simulate_with(w, p.as_mut(), options, &mut |_| {}).expect("the run completes");
+    check_schedule(w, &r).unwrap();
+    check_nodes(w, &r).unwrap();
+    check_policy(policy, w, &r).unwrap();
+    r
+}
+
+fn starts(r: &RunResult) -> Vec<u64> {
+    r.start.iter().map(|t| t.as_ms() / 1000).collect()
+}
+
+/// Job 0 holds node 0 from 0 to 1,000; job 1 (submitted at 10) needs both nodes; jobs 2
+/// and 3 (at 20 and 25) need 4 GPUs each for at most 500 s: both could backfill on node 1
+/// at once.
+const BLOCKED_HEAD: [Spec; 4] = [
+    (0, 1_000, 1_000, 1, 8),
+    (10, 100, 100, 2, 8),
+    (20, 400, 500, 1, 4),
+    (25, 400, 500, 1, 4),
+];
+
+#[test]
+fn a_job_beyond_bf_max_job_test_waits_for_the_next_backfill_cycle() {
+    let w = workload(&cluster(TWO_GPU_NODES), &BLOCKED_HEAD, Placement::FirstFit);
+    // Without a controller, both backfill as they arrive.
+    assert_eq!(starts(&run(&w, PolicyKind::Easy, None)), [0, 1_000, 20, 25]);
+    // Main passes test one job (the blocked head) and never backfill; the backfill pass at
+    // 30 tests two (the head, then job 2, which starts); job 3 waits for the next one, at
+    // 60.
+    let spec = ControllerSpec {
+        default_queue_depth: 1,
+        bf_max_job_test: 2,
+        ..ControllerSpec::default()
+    };
+    let r = run(&w, PolicyKind::Easy, Some(spec));
+    assert_eq!(starts(&r), [0, 1_000, 30, 60]);
+    let considered: Vec<u64> = r
+        .first_considered
+        .iter()
+        .map(|t| t.expect("every job is tested").as_ms() / 1000)
+        .collect();
+    assert_eq!(considered, [0, 10, 30, 60]);
+    let cycles = r.cycles.as_ref().unwrap();
+    let at = |s: u64, backfill: bool| -> &Cycle {
+        cycles
+            .iter()
+            .find(|c| c.at == SimTime::from_secs(s) && c.backfill == backfill)
+            .unwrap_or_else(|| panic!("no cycle at {s}"))
+    };
+    let main_20 = at(20, false);
+    assert_eq!(
+        (main_20.tested, main_20.hit_limit, main_20.started),
+        (1, true, 0)
+    );
+    let backfill_30 = at(30, true);
+    assert_eq!(
+        (
+            backfill_30.tested,
+            backfill_30.hit_limit,
+            backfill_30.started
+        ),
+        (2, true, 1)
+    );
+    // At 60 the main pass over the whole queue tests both waiting jobs and starts none
+    // (the head blocks the partition); the backfill pass after it starts job 3.
+    let full_60 = at(60, false);
+    assert_eq!(
+        (full_60.full, full_60.tested, full_60.started),
+        (true, 2, 0)
+    );
+    let backfill_60 = at(60, true);
+    assert_eq!(
+        (
+            backfill_60.tested,
+            backfill_60.hit_limit,
+            backfill_60.started
+        ),
+        (2, false, 1)
+    );
+    // Main passes happen on changes (arrivals, ends) and every 60 s while jobs wait;
+    // backfill passes every 30 s while jobs wait.
+    assert!(cycles
+        .iter()
+        .all(|c| c.full == (c.at.as_ms() % 60_000 == 0 && !c.backfill) || !c.full));
+    assert!(cycles
+        .iter()
+        .filter(|c| c.backfill)
+        .all(|c| c.at.as_ms() % 30_000 == 0));
+}
+
+#[test]
+fn sched_min_interval_holds_a_main_pass_back() {
+    // Job 0 from 0 on node 0; job 1 (at 10) fits on node 1, but the main pass at 0 holds
+    // the next back to 50. Under EASY the backfill pass at 30 starts it first.
+    let jobs: [Spec; 2] = [(0, 100, 100, 1, 8), (10, 100, 100, 1, 8)];
+    let w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    let spec = ControllerSpec {
+        sched_min_interval_s: 50.0,
+        ..ControllerSpec::default()
+    };
+    for policy in [PolicyKind::Fcfs, PolicyKind::Easy] {
+        let r = run(&w, policy, Some(spec));
+        let expected = if policy == PolicyKind::Easy { 30 } else { 50 };
+        assert_eq!(starts(&r), [0, expected], "{policy}");
+        // FCFS has no backfill loop.
+        let backfills = r.cycles.as_ref().unwrap().iter().any(|c| c.backfill);
+        assert_eq!(backfills, policy == PolicyKind::Easy);
+    }
+}
+
+#[test]
+fn the_main_loop_skips_a_blocked_partition_and_tests_only_its_depth() {
+    // Job 0 (partition 0) holds node 0 to 1,000; job 1 (partition 0, at 10) needs both
+    // nodes; job 2 (partition 1, at 20) fits on node 1. A main pass tests job 1 first:
+    // with a depth of 1 job 2 waits for the pass over the whole queue at 60, which skips
+    // job 1's partition but starts job 2; with a depth of 2 it starts at once.
+    let jobs: [Spec; 3] = [
+        (0, 1_000, 1_000, 1, 8),
+        (10, 100, 100, 2, 8),
+        (20, 100, 100, 1, 8),
+    ];
+    let mut w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    let nw = w.nodes.as_mut().unwrap();
+    nw.partitions = vec!["a".into(), "b".into()];
+    nw.partition_of = vec![0, 0, 1];
+    for (depth, expected) in [(1, [0, 1_000, 60]), (2, [0, 1_000, 20])] {
+        let spec = ControllerSpec {
+            default_queue_depth: depth,
+            ..ControllerSpec::default()
+        };
+        let r = run(&w, PolicyKind::Fcfs, Some(spec));
+        assert_eq!(starts(&r), expected, "depth {depth}");
+    }
+}
+
+#[test]
+fn without_a_controller_nothing_is_recorded() {
+    let w = workload(&cluster(TWO_GPU_NODES), &BLOCKED_HEAD, Placement::FirstFit);
+    let r = run(&w, PolicyKind::Easy, None);
+    assert!(r.cycles.is_none());
+    assert!(r.first_considered.is_empty());
+}
