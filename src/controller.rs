@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_INTERVAL_S: u64 = 86_400;
 
 /// `[controller]`: the scheduling loops' parameters (Slurm's `SchedulerParameters`).
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ControllerSpec {
     /// Jobs a main pass tests when something changed (Slurm's `default_queue_depth`,
@@ -128,8 +128,8 @@ impl ControllerSpec {
     }
 }
 
-/// The controller of a run, as the engine follows it and `summary.json` reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// The controller of a run, as the engine follows it (`summary.json` reports its spec).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Controller {
     /// Jobs a main pass tests when something changed.
     pub default_queue_depth: u32,

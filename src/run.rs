@@ -53,7 +53,7 @@ pub struct RunOptions {
     pub filesystem: Option<crate::filesystem::FileSystemSettings>,
     /// The head node's scheduling loops, when the scenario models them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub controller: Option<crate::controller::Controller>,
+    pub controller: Option<crate::controller::ControllerSpec>,
 }
 
 impl Default for RunOptions {
@@ -218,7 +218,7 @@ pub fn run(
         culler: options.culler,
         qos: options.qos,
         filesystem: options.filesystem,
-        controller: options.controller,
+        controller: options.controller.map(|c| c.settings()),
         // Credits that only bill change no schedule: the engine is not told of them.
         credit_limit: options
             .credits

@@ -187,6 +187,18 @@ const METRICS: &[Metric] = &[
         scale: 1.0 / 3600.0,
     },
     Metric {
+        label: "backfill cycles",
+        pointer: "/metrics/controller/backfill_cycles",
+        decimals: 0,
+        scale: 1.0,
+    },
+    Metric {
+        label: "wait before first consideration (s)",
+        pointer: "/metrics/controller/wait_before_consideration_mean_s",
+        decimals: 1,
+        scale: 1.0,
+    },
+    Metric {
         label: "idle sessions suspended",
         pointer: "/metrics/dynamic_backfill/suspended",
         decimals: 0,
@@ -354,7 +366,8 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
             .is_some_and(|n| n > 0)
     });
     // The rows of an optional model (failures, rates, the file system, the culler,
-    // preemption, oversubscription, dynamic backfill) only where some run had it on.
+    // preemption, oversubscription, dynamic backfill, the controller) only where some run
+    // had it on.
     let present = |block: &str| {
         runs.iter()
             .any(|r| r.summary.pointer(&format!("/metrics/{block}")).is_some())
@@ -367,6 +380,7 @@ pub fn comparison(runs: &[ComparedRun]) -> (Vec<String>, Vec<Vec<String>>) {
         "preemption",
         "oversubscription",
         "dynamic_backfill",
+        "controller",
     ]
     .into_iter()
     .map(|b| (b, present(b)))

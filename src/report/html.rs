@@ -322,6 +322,9 @@ pub fn run_report(
     if let Some(d) = &s.metrics.dynamic_backfill {
         dynamic_backfill_section(&mut out, d);
     }
+    if let Some(c) = &s.metrics.controller {
+        controller_section(&mut out, c);
+    }
     if let Some(f) = &s.metrics.failures {
         failure_section(&mut out, f);
     }
@@ -533,6 +536,58 @@ fn preemption_section(out: &mut String, p: &crate::metrics::PreemptionMetrics) {
         vec![
             "time suspended (h)".into(),
             format!("{:.1}", p.suspended_s / 3600.0),
+        ],
+    ];
+    table(out, &["what".into(), "value".into()], &rows);
+    out.push_str("</section>\n");
+}
+
+/// The controller's loops, in the style of Slurm's `sdiag`.
+fn controller_section(out: &mut String, c: &crate::controller::ControllerMetrics) {
+    out.push_str("<section id=\"controller\"><h2>Controller</h2>\n");
+    out.push_str(
+        "<p>The head node's two scheduling loops, as Slurm runs them: main passes on \
+         changes (to <code>default_queue_depth</code> jobs) and over the whole queue every \
+         <code>sched_interval</code>; backfill passes every <code>bf_interval</code> (to \
+         <code>bf_max_job_test</code> jobs). Each job's first consideration is the \
+         <code>first_considered_s</code> column of <code>jobs.csv</code>.</p>\n",
+    );
+    let rows = vec![
+        vec![
+            "main cycles (over the whole queue)".into(),
+            format!("{} ({})", c.main_cycles, c.main_full_cycles),
+        ],
+        vec![
+            "main depth mean / max".into(),
+            format!("{:.1} / {}", c.main_depth_mean, c.main_depth_max),
+        ],
+        vec![
+            "main cycles at their depth".into(),
+            c.main_cycles_at_depth.to_string(),
+        ],
+        vec![
+            "jobs started by the main loop".into(),
+            c.main_started.to_string(),
+        ],
+        vec!["backfill cycles".into(), c.backfill_cycles.to_string()],
+        vec![
+            "backfill depth mean / max".into(),
+            format!("{:.1} / {}", c.backfill_depth_mean, c.backfill_depth_max),
+        ],
+        vec![
+            "backfill cycles at bf_max_job_test".into(),
+            c.backfill_cycles_at_limit.to_string(),
+        ],
+        vec![
+            "jobs started by the backfill loop".into(),
+            c.backfill_started.to_string(),
+        ],
+        vec![
+            "wait before first consideration mean / max (s)".into(),
+            format!(
+                "{:.1} / {:.1}",
+                c.wait_before_consideration_mean_s, c.wait_before_consideration_max_s
+            ),
         ],
     ];
     table(out, &["what".into(), "value".into()], &rows);

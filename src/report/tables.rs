@@ -227,6 +227,14 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
         "oversub_slowdown_mean".into(),
         Float(o.map_or(1.0, |o| o.slowdown_mean)),
     ));
+    // The controller (zeros without one).
+    let ctl = s.metrics.controller.clone().unwrap_or_default();
+    row.push(("main_cycles".into(), int(ctl.main_cycles)));
+    row.push(("backfill_cycles".into(), int(ctl.backfill_cycles)));
+    row.push((
+        "wait_before_consideration_mean_s".into(),
+        Float(ctl.wait_before_consideration_mean_s),
+    ));
     // Dynamic backfill (zeros when it was off).
     let d = s.metrics.dynamic_backfill.clone().unwrap_or_default();
     row.push(("idle_sessions_suspended".into(), int(d.suspended)));

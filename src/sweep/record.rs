@@ -115,8 +115,8 @@ pub fn is_metric_name(name: &str) -> bool {
         return false;
     };
     // The block's fields, read from its default; the culler, failure, rate, QOS,
-    // preemption, credit, file system, oversubscription and dynamic backfill blocks are
-    // only in runs that turn them on (the others have empty cells).
+    // preemption, credit, file system, oversubscription, dynamic backfill and controller
+    // blocks are only in runs that turn them on (the others have empty cells).
     let fields = match block {
         "all" | "batch" | "interactive" => fields_of::<crate::metrics::ClassMetrics>(),
         "lifecycle" => fields_of::<crate::metrics::LifecycleMetrics>(),
@@ -131,6 +131,7 @@ pub fn is_metric_name(name: &str) -> bool {
         "filesystem" => fields_of::<crate::filesystem::FileSystemMetrics>(),
         "oversubscription" => fields_of::<crate::metrics::contention::OversubscriptionMetrics>(),
         "dynamic_backfill" => fields_of::<crate::metrics::IdleSuspensionMetrics>(),
+        "controller" => fields_of::<crate::controller::ControllerMetrics>(),
         _ => return false,
     };
     // Written only by runs whose credits deprioritize, so absent from the default.
