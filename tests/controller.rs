@@ -162,3 +162,127 @@ fn without_a_controller_nothing_is_recorded() {
     assert!(r.cycles.is_none());
     assert!(r.first_considered.is_empty());
 }
+
+/// The example, smaller (`jobs` jobs), as text.
+fn example(jobs: u32) -> String {
+    std::fs::read_to_string(common::repo("scenarios/controller-10k-gpu.toml"))
+        .unwrap()
+        .replace("jobs = 100000", &format!("jobs = {jobs}"))
+        .replace("count = 10000", "count = 200")
+}
+
+#[test]
+fn the_example_reports_the_loops_in_the_summary_the_job_table_and_the_report() {
+    let dir = common::scratch("controller-example");
+    let file = common::scenario_file(&dir, "controller", &example(3000));
+    let out = dir.join("run");
+    let (_, summary) = common::run_scenario(common::arg(&file), &out, &["--format", "csv"]);
+    let c = &summary["metrics"]["controller"];
+    assert!(c["main_cycles"].as_u64().unwrap() > 0, "{c}");
+    assert!(c["backfill_cycles"].as_u64().unwrap() > 0, "{c}");
+    assert_eq!(summary["options"]["controller"]["bf_max_job_test"], 500);
+    let jobs = std::fs::read_to_string(out.join("jobs.csv")).unwrap();
+    assert!(jobs
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",first_considered_s"));
+    assert!(
+        jobs.lines().skip(1).all(|l| !l.ends_with(',')),
+        "every job was tested"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<section id=\"controller\">"));
+    // Without the section: no report, an empty column.
+    let plain = example(3000);
+    let plain = &plain[..plain.find("\n[controller]").unwrap()];
+    let file = common::scenario_file(&dir, "plain", plain);
+    let out = dir.join("plain-run");
+    let (_, summary) = common::run_scenario(common::arg(&file), &out, &["--format", "csv"]);
+    assert!(summary["metrics"].get("controller").is_none());
+    let jobs = std::fs::read_to_string(out.join("jobs.csv")).unwrap();
+    assert!(jobs.lines().skip(1).all(|l| l.ends_with(',')));
+}
+
+#[test]
+fn bad_controller_keys_are_errors_naming_file_line_and_key() {
+    let dir = common::scratch("controller-errors");
+    let base = example(100);
+    common::assert_located_errors(
+        &dir,
+        vec![
+            (
+                "limit",
+                base.replace("bf_max_job_test = 500", "bf_max_job_test = 0"),
+                "bf_max_job_test",
+                "controller.bf_max_job_test: expected at least 1 job",
+            ),
+            (
+                "interval",
+                base.replace("bf_interval_s = 30", "bf_interval_s = 0"),
+                "bf_interval_s",
+                "controller.bf_interval_s: expected 1 to 86400 s, got 0",
+            ),
+            (
+                "unknown",
+                base.replace("bf_interval_s = 30", "bf_intervl_s = 30"),
+                "bf_intervl_s",
+                "controller.bf_intervl_s: unknown field `bf_intervl_s`",
+            ),
+        ],
+    );
+    let file = common::scenario_file(
+        &dir,
+        "conservative",
+        &base.replace("name = \"easy\"", "name = \"conservative\""),
+    );
+    let o = common::clustersim(&[
+        "run",
+        common::arg(&file),
+        "--out",
+        common::arg(&dir.join("out")),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::text(&o));
+    assert!(
+        common::text(&o).contains("[controller]"),
+        "{}",
+        common::text(&o)
+    );
+}
+
+#[test]
+fn generated_runs_keep_every_invariant_and_repeat_exactly() {
+    // The example, smaller, with tight limits, FCFS and EASY, three seeds, node failures
+    // on top.
+    let dir = common::scratch("controller-invariants");
+    let text = example(2000)
+        .replace("default_queue_depth = 100", "default_queue_depth = 5")
+        .replace("bf_max_job_test = 500", "bf_max_job_test = 20")
+        .replace(
+            "[policy]",
+            "[failures.node_types.gpu]\n\
+             time_between = { dist = \"exponential\", mean_s = 2000000 }\n\
+             repair = { dist = \"lognormal\", median_s = 3600, sigma = 0.5 }\n\n[policy]",
+        );
+    let path = common::scenario_file(&dir, "tight", &text);
+    let mut limited = 0;
+    common::checked_runs_at_seeds(
+        &path,
+        &[1, 2, 3],
+        &[PolicyKind::Fcfs, PolicyKind::Easy],
+        |at, w, a| {
+            let cycles = a.result.cycles.as_ref().expect("cycles");
+            limited += cycles.iter().filter(|c| c.hit_limit).count();
+            for (i, first) in a.result.first_considered.iter().enumerate() {
+                if a.result.started(i) {
+                    let first = first.unwrap_or_else(|| panic!("{at}: job {i} never tested"));
+                    assert!(
+                        first >= w.jobs[i].submit && first <= a.result.start[i],
+                        "{at}"
+                    );
+                }
+            }
+        },
+    );
+    assert!(limited > 0);
+}
