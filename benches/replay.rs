@@ -21,9 +21,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn replay(trace: &Path, policy: PolicyKind, out: &Path) {
+    replay_with(trace, policy, &RunOptions::default(), out)
+}
+
+fn replay_with(trace: &Path, policy: PolicyKind, options: &RunOptions, out: &Path) {
     let workload = read_swf_file(trace, &SwfOptions::default()).expect("trace reads");
-    let outcome =
-        run(&workload, policy, &RunOptions::default(), &mut |_| {}).expect("run completes");
+    let outcome = run(&workload, policy, options, &mut |_| {}).expect("run completes");
     write_run_dir(out, &workload, &outcome).expect("outputs written");
 }
 
@@ -68,6 +71,14 @@ fn benches(c: &mut Criterion) {
             b.iter(|| replay(&generated, policy, &out))
         });
     }
+    // The head node's loops with Slurm's defaults (`[controller]`).
+    let controlled = RunOptions {
+        controller: Some(clustersim::controller::ControllerSpec::default()),
+        ..RunOptions::default()
+    };
+    group.bench_function(format!("generated-{jobs}/easy-controller"), |b| {
+        b.iter(|| replay_with(&generated, PolicyKind::Easy, &controlled, &out))
+    });
     group.finish();
 
     if ctc.exists() {

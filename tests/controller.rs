@@ -69,10 +69,12 @@ fn a_job_beyond_bf_max_job_test_waits_for_the_next_backfill_cycle() {
             .find(|c| c.at == SimTime::from_secs(s) && c.backfill == backfill)
             .unwrap_or_else(|| panic!("no cycle at {s}"))
     };
+    // The main pass at 20 tests the blocked head and stops: its partition (the only one)
+    // is blocked.
     let main_20 = at(20, false);
     assert_eq!(
         (main_20.tested, main_20.hit_limit, main_20.started),
-        (1, true, 0)
+        (1, false, 0)
     );
     let backfill_30 = at(30, true);
     assert_eq!(
@@ -83,12 +85,13 @@ fn a_job_beyond_bf_max_job_test_waits_for_the_next_backfill_cycle() {
         ),
         (2, true, 1)
     );
-    // At 60 the main pass over the whole queue tests both waiting jobs and starts none
-    // (the head blocks the partition); the backfill pass after it starts job 3.
+    // At 60 the main pass over the whole queue tests the head only and starts nothing
+    // (the head blocks its partition: job 3 is skipped); the backfill pass after it starts
+    // job 3.
     let full_60 = at(60, false);
     assert_eq!(
         (full_60.full, full_60.tested, full_60.started),
-        (true, 2, 0)
+        (true, 1, 0)
     );
     let backfill_60 = at(60, true);
     assert_eq!(
@@ -134,8 +137,9 @@ fn sched_min_interval_holds_a_main_pass_back() {
 fn the_main_loop_skips_a_blocked_partition_and_tests_only_its_depth() {
     // Job 0 (partition 0) holds node 0 to 1,000; job 1 (partition 0, at 10) needs both
     // nodes; job 2 (partition 1, at 20) fits on node 1. A main pass tests job 1 first:
-    // with a depth of 1 job 2 waits for the pass over the whole queue at 60, which skips
-    // job 1's partition but starts job 2; with a depth of 2 it starts at once.
+    // with a depth of 1 job 2 waits for the pass over the whole queue at 60, which goes on
+    // past job 1's blocked partition and starts job 2; with a depth of 2 it starts at
+    // once.
     let jobs: [Spec; 3] = [
         (0, 1_000, 1_000, 1, 8),
         (10, 100, 100, 2, 8),

@@ -315,30 +315,36 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
     }
 
     /// The controller's main loop: from the head, each job tested is started if it fits
-    /// now; one that does not blocks its partition's jobs behind it (Slurm's main
-    /// scheduler); no reservation, no backfilling.
+    /// now; one that does not blocks its partition, whose later jobs are skipped, not
+    /// tested (Slurm's main scheduler); the walk ends once every partition is blocked. No
+    /// reservation, no backfilling.
     fn main_pass(&mut self, view: &SchedView, decisions: &mut Vec<Decision>) {
         let partition_of = |job: JobIdx| {
             view.nodes
                 .and_then(|(nw, _)| nw.partition_of.get(job.get()).copied())
                 .unwrap_or(0)
         };
+        let partitions = view.nodes.map_or(1, |(nw, _)| nw.partitions.len().max(1));
         let mut blocked: BTreeSet<u16> = BTreeSet::new();
         let mut from = QueueKey::FIRST;
         while let Some(key) = self.queue.find_from(from, |_, _| true) {
+            from = key.next();
+            let partition = partition_of(key.job);
+            if blocked.contains(&partition) {
+                continue;
+            }
             if !self.take_test(key.job) {
                 break;
             }
-            let partition = partition_of(key.job);
-            if !blocked.contains(&partition) {
-                match self.machine.place_now(key.job, view) {
-                    Some(placement) => self.start(key.job, placement, view, decisions),
-                    None => {
-                        blocked.insert(partition);
+            match self.machine.place_now(key.job, view) {
+                Some(placement) => self.start(key.job, placement, view, decisions),
+                None => {
+                    blocked.insert(partition);
+                    if blocked.len() >= partitions {
+                        break;
                     }
                 }
             }
-            from = key.next();
         }
     }
 
