@@ -512,13 +512,6 @@ fn credit_section(out: &mut String, c: &crate::credits::CreditMetrics) {
 
 /// What preemption did to the batch work it made room against.
 fn preemption_section(out: &mut String, p: &crate::metrics::PreemptionMetrics) {
-    out.push_str("<section id=\"preemption\"><h2>Preemption</h2>\n");
-    out.push_str(
-        "<p>Jobs of a higher partition tier that could not start made running jobs of \
-         preemptible lower tiers let go of their nodes: suspended (memory held, resumed on \
-         the same nodes), requeued (losing the work since their last checkpoint) or \
-         cancelled, after their partition's grace time.</p>\n",
-    );
     let rows = vec![
         vec!["preemptions".into(), p.preemptions.to_string()],
         vec!["suspended".into(), p.suspended.to_string()],
@@ -538,20 +531,20 @@ fn preemption_section(out: &mut String, p: &crate::metrics::PreemptionMetrics) {
             format!("{:.1}", p.suspended_s / 3600.0),
         ],
     ];
-    table(out, &["what".into(), "value".into()], &rows);
-    out.push_str("</section>\n");
+    facts_section(
+        out,
+        "preemption",
+        "Preemption",
+        "Jobs of a higher partition tier that could not start made running jobs of \
+         preemptible lower tiers let go of their nodes: suspended (memory held, resumed on \
+         the same nodes), requeued (losing the work since their last checkpoint) or \
+         cancelled, after their partition's grace time.",
+        rows,
+    );
 }
 
 /// The controller's loops, in the style of Slurm's `sdiag`.
 fn controller_section(out: &mut String, c: &crate::controller::ControllerMetrics) {
-    out.push_str("<section id=\"controller\"><h2>Controller</h2>\n");
-    out.push_str(
-        "<p>The head node's two scheduling loops, as Slurm runs them: main passes on \
-         changes (to <code>default_queue_depth</code> jobs) and over the whole queue every \
-         <code>sched_interval</code>; backfill passes every <code>bf_interval</code> (to \
-         <code>bf_max_job_test</code> jobs). Each job's first consideration is the \
-         <code>first_considered_s</code> column of <code>jobs.csv</code>.</p>\n",
-    );
     let rows = vec![
         vec![
             "main cycles (over the whole queue)".into(),
@@ -590,19 +583,21 @@ fn controller_section(out: &mut String, c: &crate::controller::ControllerMetrics
             ),
         ],
     ];
-    table(out, &["what".into(), "value".into()], &rows);
-    out.push_str("</section>\n");
+    facts_section(
+        out,
+        "controller",
+        "Controller",
+        "The head node's two scheduling loops, as Slurm runs them: main passes on \
+         changes (to <code>default_queue_depth</code> jobs) and over the whole queue every \
+         <code>sched_interval</code>; backfill passes every <code>bf_interval</code> (to \
+         <code>bf_max_job_test</code> jobs). Each job's first consideration is the \
+         <code>first_considered_s</code> column of <code>jobs.csv</code>.",
+        rows,
+    );
 }
 
 /// What suspending idle sessions did, and what it cost returning users.
 fn dynamic_backfill_section(out: &mut String, d: &crate::metrics::IdleSuspensionMetrics) {
-    out.push_str("<section id=\"dynamic-backfill\"><h2>Dynamic backfill</h2>\n");
-    out.push_str(
-        "<p>Waiting jobs suspended sessions whose users had been idle for the pool's \
-         threshold (memory held); a session resumed when its user came back, preempting \
-         what had taken its place if it had to, and its idle time suspended counted as \
-         session time.</p>\n",
-    );
     let rows = vec![
         vec!["idle sessions suspended".into(), d.suspended.to_string()],
         vec!["jobs started by it".into(), d.jobs_started.to_string()],
@@ -627,8 +622,16 @@ fn dynamic_backfill_section(out: &mut String, d: &crate::metrics::IdleSuspension
             d.ended_suspended.to_string(),
         ],
     ];
-    table(out, &["what".into(), "value".into()], &rows);
-    out.push_str("</section>\n");
+    facts_section(
+        out,
+        "dynamic-backfill",
+        "Dynamic backfill",
+        "Waiting jobs suspended sessions whose users had been idle for the pool's \
+         threshold (memory held); a session resumed when its user came back, preempting \
+         what had taken its place if it had to, and its idle time suspended counted as \
+         session time.",
+        rows,
+    );
 }
 
 /// What sessions on an oversubscribed pool felt.
@@ -636,13 +639,6 @@ fn oversubscription_section(
     out: &mut String,
     o: &crate::metrics::contention::OversubscriptionMetrics,
 ) {
-    out.push_str("<section id=\"oversubscription\"><h2>Oversubscribed pool</h2>\n");
-    out.push_str(
-        "<p>The pool's nodes offer more cores than they have; while the sessions whose users \
-         are busy on a node ask for more cores than it has, they share them and each runs \
-         that many times slower. Sessions still end when their users leave. A session's busy \
-         slowdown is the <code>busy_slowdown</code> column of <code>jobs.csv</code>.</p>\n",
-    );
     let rows = vec![
         vec!["sessions on the pool".into(), o.sessions.to_string()],
         vec!["sessions slowed".into(), o.sessions_slowed.to_string()],
@@ -667,17 +663,20 @@ fn oversubscription_section(
             format!("{:.2}", o.peak_demand_per_core),
         ],
     ];
-    table(out, &["what".into(), "value".into()], &rows);
-    out.push_str("</section>\n");
+    facts_section(
+        out,
+        "oversubscription",
+        "Oversubscribed pool",
+        "The pool's nodes offer more cores than they have; while the sessions whose users \
+         are busy on a node ask for more cores than it has, they share them and each runs \
+         that many times slower. Sessions still end when their users leave. A session's busy \
+         slowdown is the <code>busy_slowdown</code> column of <code>jobs.csv</code>.",
+        rows,
+    );
 }
 
 /// What node failures cost.
 fn failure_section(out: &mut String, f: &crate::metrics::FailureMetrics) {
-    out.push_str("<section id=\"failures\"><h2>Node failures</h2>\n");
-    out.push_str(
-        "<p>Outages within the run; a job hit by a failure is requeued or ends failed, by its \
-         class, and loses what it did since it last started afresh.</p>\n",
-    );
     let rows = vec![
         vec!["node failures".into(), f.node_failures.to_string()],
         vec![
@@ -705,8 +704,14 @@ fn failure_section(out: &mut String, f: &crate::metrics::FailureMetrics) {
             format!("{:.1}", f.gpu_hours_lost),
         ],
     ];
-    table(out, &["what".into(), "value".into()], &rows);
-    out.push_str("</section>\n");
+    facts_section(
+        out,
+        "failures",
+        "Node failures",
+        "Outages within the run; a job hit by a failure is requeued or ends failed, by its \
+         class, and loses what it did since it last started afresh.",
+        rows,
+    );
 }
 
 /// What the shared file system did: staging time, busy time, stagers.
@@ -715,13 +720,6 @@ fn filesystem_section(
     f: &crate::filesystem::FileSystemMetrics,
     settings: &crate::filesystem::FileSystemSettings,
 ) {
-    out.push_str("<section id=\"filesystem\"><h2>Shared file system</h2>\n");
-    out.push_str(
-        "<p>Jobs stage their input in at the start of a segment and their output out once \
-         their work is done, holding their nodes; the jobs staging at one time share the \
-         aggregate bandwidth equally (see the README, Shared file system). Each job's \
-         staging time is the <code>staging_s</code> column of <code>jobs.csv</code>.</p>\n",
-    );
     let rows = vec![
         vec![
             "aggregate bandwidth (GB/s)".into(),
@@ -758,18 +756,20 @@ fn filesystem_section(
             f.stagers_max.to_string(),
         ],
     ];
-    table(out, &["what".into(), "value".into()], &rows);
-    out.push_str("</section>\n");
+    facts_section(
+        out,
+        "filesystem",
+        "Shared file system",
+        "Jobs stage their input in at the start of a segment and their output out once \
+         their work is done, holding their nodes; the jobs staging at one time share the \
+         aggregate bandwidth equally (see the README, Shared file system). Each job's \
+         staging time is the <code>staging_s</code> column of <code>jobs.csv</code>.",
+        rows,
+    );
 }
 
 /// What GPU speed and the fabric did to the jobs' rates.
 fn rates_section(out: &mut String, r: &crate::rates::RateMetrics) {
-    out.push_str("<section id=\"rates\"><h2>Rates</h2>\n");
-    out.push_str(
-        "<p>A segment's rate is its GPU factor (Amdahl over the job's GPU-bound share, at the \
-         slowest GPU among its nodes) times its fabric factor (the share of its node pairs \
-         across leaf switches); see docs/semantics.md.</p>\n",
-    );
     let rows = vec![
         vec!["GPU speed counted".into(), r.gpu_speed.to_string()],
         vec![
@@ -801,6 +801,22 @@ fn rates_section(out: &mut String, r: &crate::rates::RateMetrics) {
             format!("{:.1}", r.gpu_time_saved_s / 3600.0),
         ],
     ];
+    facts_section(
+        out,
+        "rates",
+        "Rates",
+        "A segment's rate is its GPU factor (Amdahl over the job's GPU-bound share, at the \
+         slowest GPU among its nodes) times its fabric factor (the share of its node pairs \
+         across leaf switches); see docs/semantics.md.",
+        rows,
+    );
+}
+
+/// A report section: a title, an introduction (HTML) and a table of (what, value) rows.
+fn facts_section(out: &mut String, id: &str, title: &str, intro: &str, rows: Vec<Vec<String>>) {
+    out.push_str(&format!(
+        "<section id=\"{id}\"><h2>{title}</h2>\n<p>{intro}</p>\n"
+    ));
     table(out, &["what".into(), "value".into()], &rows);
     out.push_str("</section>\n");
 }
