@@ -36,6 +36,7 @@ fn workload(file: &str) -> (Workload, usize) {
         cluster: f.cluster.as_ref().expect("a cluster"),
         placement: f.policy.placement,
         seed: f.seed.unwrap_or(1),
+        arrivals: Default::default(),
     });
     (workload, jobs)
 }

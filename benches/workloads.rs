@@ -97,6 +97,7 @@ fn benches(c: &mut Criterion) {
                 cluster,
                 placement: f.policy.placement,
                 seed: 1,
+                arrivals: Default::default(),
             })
         })
     });

@@ -462,6 +462,10 @@ fn plan_workload(
                     cluster,
                     placement: f.policy.placement,
                     seed,
+                    arrivals: crate::workload::classes::Arrivals {
+                        within_s: g.within_s,
+                        array_tasks: g.array_tasks,
+                    },
                 })
             }
             (None, Some(g)) => {

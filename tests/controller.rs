@@ -290,3 +290,28 @@ fn generated_runs_keep_every_invariant_and_repeat_exactly() {
     );
     assert!(limited > 0);
 }
+
+#[test]
+fn the_storm_example_tests_jobs_sooner_with_a_tuned_controller() {
+    let dir = common::scratch("controller-storm");
+    let out = dir.join("sweep");
+    let file = common::repo("scenarios/submission-storm.toml");
+    let o = common::clustersim(&["sweep", &file, "--out", common::arg(&out)]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let points = std::fs::read_to_string(out.join("points.csv")).unwrap();
+    let header: Vec<&str> = points.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let wait = column("controller.wait_before_consideration_mean_s.mean");
+    let at_limit = column("controller.backfill_cycles_at_limit.mean");
+    let rows: Vec<Vec<&str>> = points
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let number = |row: &[&str], k: usize| row[k].parse::<f64>().unwrap();
+    assert_eq!(rows.len(), 2, "{points}");
+    // The storm fills the queue: the default backfill loop stops at bf_max_job_test, and
+    // jobs wait longer before a pass tests them than under the tuned loops.
+    assert!(number(&rows[0], at_limit) > 0.0, "{points}");
+    assert!(number(&rows[1], wait) < number(&rows[0], wait), "{points}");
+}

@@ -219,6 +219,7 @@ fn random_workload(seed: u64, placement: Placement) -> Workload {
         cluster: &cluster(CLUSTER),
         placement,
         seed,
+        arrivals: Default::default(),
     })
 }
 

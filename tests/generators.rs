@@ -45,6 +45,7 @@ share = 1.0
         cluster: s.cluster.as_ref().unwrap(),
         placement: Default::default(),
         seed,
+        arrivals: Default::default(),
     });
     assert_eq!(w.jobs.len() + w.dropped.len(), JOBS);
     w
@@ -482,5 +483,76 @@ fn the_training_class_has_openbs_gpu_skew() {
         real[3] / rs,
         0.25,
         "share of 8-GPU jobs among 1-8 GPUs",
+    );
+}
+
+/// `[workload.generator]`'s `within_s` and `array_tasks`: a burst spaces its submissions
+/// evenly over its window; arrays submit their tasks at one instant, and arrive far enough
+/// apart that the load holds.
+#[test]
+fn bursts_space_submissions_evenly_and_arrays_share_one_instant() {
+    let dir = common::scratch("generator-bursts");
+    let base = format!(
+        "name = \"b\"\n{PLAIN_CLUSTER}[workload.generator]\njobs = 100\nwithin_s = 10\n\
+         [[workload.generator.classes]]\nname = \"c\"\nshare = 1.0\ncores_per_node = 1\n\
+         memory_gb_per_node = 1\nruntime_median_s = 60\n"
+    );
+    let plan = |name: &str, text: &str| {
+        let path = common::scenario_file(&dir, name, text);
+        let loaded = scenario::load(&path).unwrap();
+        clustersim::plan::plan_run(&Default::default(), Some(&loaded), None)
+            .unwrap()
+            .workload
+    };
+    let submits = |w: &Workload| -> Vec<u64> { w.jobs.iter().map(|j| j.submit.as_ms()).collect() };
+    // 100 submissions within 10 s: one every 100 ms from 0.
+    let burst = plan("burst", &base);
+    assert_eq!(
+        submits(&burst),
+        (0..100).map(|k| k * 100).collect::<Vec<u64>>()
+    );
+    // 25 arrays of 4 tasks within 10 s: one array every 400 ms.
+    let arrays = plan(
+        "burst-arrays",
+        &base.replace("within_s = 10\n", "within_s = 10\narray_tasks = 4\n"),
+    );
+    assert_eq!(
+        submits(&arrays),
+        (0..100).map(|k| k / 4 * 400).collect::<Vec<u64>>()
+    );
+    // Poisson arrays of 8: 500 instants, spanning about what 4,000 single jobs span.
+    let stream = base
+        .replace("within_s = 10\n", "")
+        .replace("jobs = 100", "jobs = 4000");
+    let singles = plan("singles", &stream);
+    let arrays = plan(
+        "arrays",
+        &stream.replace("jobs = 4000", "jobs = 4000\narray_tasks = 8"),
+    );
+    // Each array's 8 tasks are consecutive and share one instant (two arrays may share one
+    // too: gaps are rounded to the millisecond).
+    assert!(submits(&arrays)
+        .chunks(8)
+        .all(|tasks| tasks.iter().all(|&t| t == tasks[0])));
+    let span = |w: &Workload| w.jobs.last().unwrap().submit.as_ms() as f64;
+    let ratio = span(&arrays) / span(&singles);
+    assert!((0.8..1.25).contains(&ratio), "span ratio {ratio}");
+
+    common::assert_located_errors(
+        &dir,
+        vec![
+            (
+                "zero-tasks",
+                base.replace("within_s = 10\n", "within_s = 10\narray_tasks = 0\n"),
+                "array_tasks",
+                "workload.generator.array_tasks: expected 1 to 4000001 tasks, got 0",
+            ),
+            (
+                "negative",
+                base.replace("within_s = 10", "within_s = -1"),
+                "within_s",
+                "workload.generator.within_s: expected 0 to 1e9 s, got -1",
+            ),
+        ],
     );
 }

@@ -177,6 +177,7 @@ fn generated(seed: u64, placement: Placement) -> Workload {
         cluster: &spec,
         placement,
         seed,
+        arrivals: Default::default(),
     })
 }
 

@@ -360,6 +360,7 @@ fn sessions_longer_than_their_class_time_limit_end_as_timeout() {
             cluster: &spec,
             placement: Placement::FirstFit,
             seed: 3,
+            arrivals: Default::default(),
         });
         for policy in PolicyKind::ALL {
             let r = run(&w, policy);
@@ -965,6 +966,7 @@ fn generated_jobs_come_from_their_class_users() {
         cluster: &cluster(TWO_GPU_NODES),
         placement: Placement::FirstFit,
         seed: 1,
+        arrivals: Default::default(),
     });
     let nw = w.nodes.as_ref().unwrap();
     let mut seen = [

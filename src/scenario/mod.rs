@@ -242,7 +242,23 @@ pub struct GeneratorSpec {
     /// processors anywhere (the demo's generator).
     #[serde(default)]
     pub classes: Vec<JobClassSpec>,
+    /// A burst: every job submitted within this many seconds, evenly spaced, instead of
+    /// the stream `load` gives (node-level classes only).
+    #[serde(default)]
+    pub within_s: Option<f64>,
+    /// Job arrays of this many tasks, each array submitted at one instant (default 1: no
+    /// arrays; node-level classes only).
+    #[serde(default = "one_task")]
+    pub array_tasks: u32,
 }
+
+fn one_task() -> u32 {
+    1
+}
+
+/// The most tasks one generated job array may have (Slurm's `MaxArraySize` tops at
+/// 4,000,001).
+pub const MAX_ARRAY_TASKS: u32 = 4_000_001;
 
 fn default_load() -> f64 {
     0.85
@@ -646,6 +662,34 @@ impl Scenario {
                 return Err(ValidationError::new(
                     "workload.generator.jobs",
                     "expected at least 1 job",
+                ));
+            }
+            if let Some(within_s) = g.within_s {
+                if !(within_s >= 0.0 && within_s <= 1e9) {
+                    return Err(ValidationError::new(
+                        "workload.generator.within_s",
+                        format!("expected 0 to 1e9 s, got {within_s}"),
+                    ));
+                }
+            }
+            if g.array_tasks == 0 || g.array_tasks > MAX_ARRAY_TASKS {
+                return Err(ValidationError::new(
+                    "workload.generator.array_tasks",
+                    format!(
+                        "expected 1 to {MAX_ARRAY_TASKS} tasks, got {}",
+                        g.array_tasks
+                    ),
+                ));
+            }
+            if (g.within_s.is_some() || g.array_tasks > 1) && g.classes.is_empty() {
+                return Err(ValidationError::new(
+                    if g.within_s.is_some() {
+                        "workload.generator.within_s"
+                    } else {
+                        "workload.generator.array_tasks"
+                    },
+                    "bursts and job arrays are generated for node-level classes \
+                     ([[workload.generator.classes]])",
                 ));
             }
             if g.jobs > MAX_GENERATED_JOBS {

@@ -664,6 +664,20 @@ pub struct ClassGenerator<'a> {
     pub placement: Placement,
     /// The run's seed.
     pub seed: u64,
+    /// How the jobs arrive (default: a Poisson stream at `load`, one job at a time).
+    pub arrivals: Arrivals,
+}
+
+/// How generated jobs arrive, beyond the Poisson stream that gives `load`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Arrivals {
+    /// A burst: every job submitted within this many seconds of the first, evenly spaced
+    /// (submission `k` of `n` at `⌊k × within / n⌋` ms), whatever `load` says.
+    pub within_s: Option<f64>,
+    /// Job arrays: jobs come in arrays of this many tasks, each array's tasks submitted at
+    /// one instant (the Poisson gaps, K times longer so that the load holds, or the
+    /// burst's spacing, are between arrays). 0 or 1: no arrays.
+    pub array_tasks: u32,
 }
 
 /// Problems with the classes that the scenario reader reports with their key.
@@ -1289,13 +1303,29 @@ pub fn generate(g: &ClassGenerator) -> Workload {
         .map(|c| Cycle::new(c.daily_cycle.as_deref(), c.weekly_cycle.as_deref()))
         .collect();
     // Homogeneous arrival times, then each class's cycle; jobs are numbered in drawing
-    // order and kept sorted by (submit, number).
+    // order and kept sorted by (submit, number). Job arrays share their first task's
+    // time; a burst spaces its submissions evenly instead of drawing gaps.
+    let tasks = g.arrivals.array_tasks.max(1) as usize;
+    let submissions = g.jobs.div_ceil(tasks).max(1);
     let mut t_ms = 0u64;
     let mut timed: Vec<(u64, usize, Drawn)> = drawn
         .into_iter()
         .enumerate()
         .map(|(i, d)| {
-            t_ms += (gaps.sample(&mut arrival_rng) * 1000.0).round() as u64;
+            if i % tasks == 0 {
+                t_ms = match g.arrivals.within_s {
+                    Some(within_s) => {
+                        let k = (i / tasks) as u128;
+                        let within_ms = (within_s * 1000.0).round() as u128;
+                        (k * within_ms / submissions as u128) as u64
+                    }
+                    // An array of K tasks per draw, K times further apart: the load holds.
+                    None => {
+                        let gap_s = gaps.sample(&mut arrival_rng) * tasks as f64;
+                        t_ms + (gap_s * 1000.0).round() as u64
+                    }
+                };
+            }
             let at = match &cycles[d.class as usize] {
                 Some(c) => c.warp(t_ms),
                 None => t_ms,
