@@ -665,7 +665,7 @@ impl Scenario {
                 ));
             }
             if let Some(within_s) = g.within_s {
-                if !(within_s >= 0.0 && within_s <= 1e9) {
+                if !(0.0..=1e9).contains(&within_s) {
                     return Err(ValidationError::new(
                         "workload.generator.within_s",
                         format!("expected 0 to 1e9 s, got {within_s}"),
