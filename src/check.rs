@@ -377,7 +377,8 @@ fn check_life(
 ///   a node failed (a failure voids the plans made before it); for the jobs of the highest
 ///   tier that are not demoted only (a job of a higher tier, or a later arrival that is
 ///   not demoted, may go ahead of a lower or demoted job and take what its plan counted
-///   on).
+///   on); not under a `[controller]` whose passes take time (a reservation is then a plan:
+///   the head starts when a later pass has tested it).
 pub fn check_policy(
     policy: PolicyKind,
     workload: &Workload,
@@ -438,7 +439,14 @@ pub fn check_policy(
                 .iter()
                 .find(|c| c.state == NodeState::Down)
                 .map_or(SimTime::MAX, |c| c.at);
-            for (i, j) in jobs.iter().enumerate() {
+            // Under a `[controller]` whose passes take time, a reservation is a plan, not
+            // a promise: the head starts at the first pass at or after it, launched when
+            // that pass has tested it.
+            let costed = result
+                .cycles
+                .as_ref()
+                .is_some_and(|cycles| cycles.iter().any(|c| c.length_us > 0));
+            for (i, j) in jobs.iter().enumerate().filter(|_| !costed) {
                 if tier(i) < top_tier || demoted[i] {
                     // A job of a higher tier may take what a lower one's plan counted on, and
                     // a later arrival not demoted what a demoted one's did.

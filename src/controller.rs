@@ -11,13 +11,23 @@
 //!   not fit blocks the jobs behind it in its partition, as Slurm's main scheduler skips a
 //!   partition once one of its jobs cannot start. It never backfills. Every
 //!   `sched_interval_s`, from time 0, a main pass tests the whole queue.
-//! - *The backfill loop* (policies that backfill: `easy`): every `bf_interval_s` from time
-//!   0, a backfill pass runs the policy's own pass (start from the head, the head's
-//!   reservation, backfilling behind it), testing at most `bf_max_job_test` jobs: a job
-//!   beyond that waits for a later pass.
+//! - *The backfill loop* (policies that backfill: `easy`): `bf_interval_s` after the
+//!   previous one ended, a backfill pass runs the policy's own pass (start from the head,
+//!   the head's reservation, backfilling behind it), testing at most `bf_max_job_test`
+//!   jobs: a job beyond that waits for a later pass.
 //! - A job is *considered* when a pass tests it (tries to place it); each job's first
 //!   consideration is recorded, and the passes' counts and depths reported.
-//! - Passes take no simulated time yet (their cost is the next step of this model).
+//! - *Passes take time.* A pass holds the controller for its length: a fixed cost plus, per
+//!   job tested, a cost per job and a cost per node examined (every node of the cluster,
+//!   or every processor of a processor pool). The backfill pass yields for
+//!   `bf_yield_sleep_s` after every `bf_yield_interval_s` of work. A main pass stops testing
+//!   once the next test would take it past `max_sched_time_s`, a backfill pass past
+//!   `bf_max_time_s`. As in Slurm, a pass starts jobs as it goes: a job it starts is
+//!   launched when the pass has finished testing it (pass start + cost so far, rounded up to
+//!   the clock's millisecond). A decision no longer valid by then (the job's user gave up,
+//!   one of its nodes failed) is dropped, counted and told to the policy, never applied.
+//!   While a pass holds the controller no other pass starts: a pass due then runs when it
+//!   ends (a main pass first).
 //!
 //! Without the section every pass is the instant one of a controller that costs nothing:
 //! today's replays, unchanged.
@@ -51,6 +61,53 @@ pub struct ControllerSpec {
     /// Jobs a backfill pass tests (Slurm's `bf_max_job_test`, default 500).
     #[serde(default = "five_hundred")]
     pub bf_max_job_test: u32,
+    /// The longest a main pass holds the controller, s (Slurm's `max_sched_time`, default
+    /// 2).
+    #[serde(default = "two")]
+    pub max_sched_time_s: f64,
+    /// The longest a backfill pass runs, yields included, s (Slurm's `bf_max_time`, default
+    /// `bf_interval_s`).
+    #[serde(default)]
+    pub bf_max_time_s: Option<f64>,
+    /// Work between two yields of a backfill pass, s (Slurm's `bf_yield_interval`, default
+    /// 2 s; 0: it never yields).
+    #[serde(default = "two")]
+    pub bf_yield_interval_s: f64,
+    /// How long a backfill pass yields, s (Slurm's `bf_yield_sleep`, default 0.5 s).
+    #[serde(default = "half")]
+    pub bf_yield_sleep_s: f64,
+    /// A pass's fixed cost, microseconds (default 160: the mean main cycle sdiag reported
+    /// on a Slurm with an empty queue; see docs/semantics.md).
+    #[serde(default = "fixed_cost_us")]
+    pub pass_cost_us: u64,
+    /// A main pass's cost per job tested, microseconds (default 55: a production cluster's
+    /// sdiag, mean cycle 17,276 µs at mean depth 314).
+    #[serde(default = "main_cost_per_job_us")]
+    pub main_cost_per_job_us: u64,
+    /// A backfill pass's cost per job tested, microseconds (default 1,900: the same
+    /// sdiag's backfill, mean cycle 7.32 s at mean depth 3,024, less its yields).
+    #[serde(default = "bf_cost_per_job_us")]
+    pub bf_cost_per_job_us: u64,
+    /// A pass's cost per node examined for each job tested, microseconds (default 0: the
+    /// samples above do not separate it from the cost per job).
+    #[serde(default)]
+    pub cost_per_node_us: f64,
+}
+
+fn two() -> f64 {
+    2.0
+}
+fn half() -> f64 {
+    0.5
+}
+fn fixed_cost_us() -> u64 {
+    160
+}
+fn main_cost_per_job_us() -> u64 {
+    55
+}
+fn bf_cost_per_job_us() -> u64 {
+    1_900
 }
 
 fn default_queue_depth() -> u32 {
@@ -74,8 +131,21 @@ impl Default for ControllerSpec {
             sched_min_interval_s: 0.0,
             bf_interval_s: thirty(),
             bf_max_job_test: five_hundred(),
+            max_sched_time_s: two(),
+            bf_max_time_s: None,
+            bf_yield_interval_s: two(),
+            bf_yield_sleep_s: half(),
+            pass_cost_us: fixed_cost_us(),
+            main_cost_per_job_us: main_cost_per_job_us(),
+            bf_cost_per_job_us: bf_cost_per_job_us(),
+            cost_per_node_us: 0.0,
         }
     }
+}
+
+/// Seconds as whole microseconds.
+fn us_of(s: f64) -> u64 {
+    (s * 1e6).round() as u64
 }
 
 impl ControllerSpec {
@@ -103,6 +173,53 @@ impl ControllerSpec {
                 ),
             ));
         }
+        let bf_max_time_s = self.bf_max_time_s.unwrap_or(self.bf_interval_s as f64);
+        for (key, v, least) in [
+            ("max_sched_time_s", self.max_sched_time_s, 0.001),
+            ("bf_max_time_s", bf_max_time_s, 0.001),
+            ("bf_yield_interval_s", self.bf_yield_interval_s, 0.0),
+            ("bf_yield_sleep_s", self.bf_yield_sleep_s, 0.0),
+        ] {
+            if !(v >= least && v <= MAX_INTERVAL_S as f64) {
+                return Err((
+                    key.into(),
+                    format!("expected {least} to {MAX_INTERVAL_S} s, got {v}"),
+                ));
+            }
+        }
+        if !(self.cost_per_node_us >= 0.0 && self.cost_per_node_us <= 1e6) {
+            return Err((
+                "cost_per_node_us".into(),
+                format!(
+                    "expected 0 to 1000000 microseconds, got {}",
+                    self.cost_per_node_us
+                ),
+            ));
+        }
+        for (key, v) in [
+            ("pass_cost_us", self.pass_cost_us),
+            ("main_cost_per_job_us", self.main_cost_per_job_us),
+            ("bf_cost_per_job_us", self.bf_cost_per_job_us),
+        ] {
+            if v > MAX_INTERVAL_S * 1_000_000 {
+                return Err((key.into(), format!("expected at most a day, got {v} µs")));
+            }
+        }
+        for (key, limit_s) in [
+            ("max_sched_time_s", self.max_sched_time_s),
+            ("bf_max_time_s", bf_max_time_s),
+        ] {
+            if self.pass_cost_us > us_of(limit_s) {
+                return Err((
+                    key.into(),
+                    format!(
+                        "a pass's fixed cost ({} µs, pass_cost_us) leaves it no time to \
+                         test a job",
+                        self.pass_cost_us
+                    ),
+                ));
+            }
+        }
         for (key, v) in [
             ("default_queue_depth", self.default_queue_depth),
             ("bf_max_job_test", self.bf_max_job_test),
@@ -124,12 +241,98 @@ impl ControllerSpec {
             ),
             bf_interval: SimDuration::from_secs(self.bf_interval_s),
             bf_max_job_test: self.bf_max_job_test,
+            main_costs: PassCosts {
+                fixed_us: self.pass_cost_us,
+                per_job_us: self.main_cost_per_job_us,
+                per_node_us: self.cost_per_node_us,
+                max_time_us: us_of(self.max_sched_time_s),
+                yield_interval_us: 0,
+                yield_sleep_us: 0,
+            },
+            backfill_costs: PassCosts {
+                fixed_us: self.pass_cost_us,
+                per_job_us: self.bf_cost_per_job_us,
+                per_node_us: self.cost_per_node_us,
+                max_time_us: us_of(self.bf_max_time_s.unwrap_or(self.bf_interval_s as f64)),
+                yield_interval_us: us_of(self.bf_yield_interval_s),
+                yield_sleep_us: us_of(self.bf_yield_sleep_s),
+            },
         }
     }
 }
 
+/// What a loop's passes cost and how long they may run, microseconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PassCosts {
+    /// Once per pass.
+    pub fixed_us: u64,
+    /// Per job tested.
+    pub per_job_us: u64,
+    /// Per node examined, for each job tested.
+    pub per_node_us: f64,
+    /// The longest a pass runs (yields included).
+    pub max_time_us: u64,
+    /// Work between two yields (0: never yields).
+    pub yield_interval_us: u64,
+    /// A yield's length.
+    pub yield_sleep_us: u64,
+}
+
+impl PassCosts {
+    /// Whether a pass costs nothing (it then runs at an instant, as without costs).
+    pub fn free(&self) -> bool {
+        self.fixed_us == 0 && self.per_job_us == 0 && self.per_node_us == 0.0
+    }
+
+    /// A test's cost when each examines `nodes` nodes, microseconds.
+    fn per_test_us(&self, nodes: u64) -> u64 {
+        self.per_job_us + (self.per_node_us * nodes as f64).round() as u64
+    }
+
+    /// The time from a pass's start to the end of its `tests`-th test (its yields
+    /// included), microseconds; for 0, its fixed cost.
+    pub fn after_tests_us(&self, tests: u64, nodes: u64) -> u64 {
+        let work = self
+            .fixed_us
+            .saturating_add(tests.saturating_mul(self.per_test_us(nodes)));
+        if self.yield_interval_us == 0 {
+            return work;
+        }
+        // A yield after every whole interval of work that more work follows.
+        let yields = work.saturating_sub(1) / self.yield_interval_us;
+        work.saturating_add(yields.saturating_mul(self.yield_sleep_us))
+    }
+
+    /// The most jobs a pass may test within its time limit.
+    pub fn test_budget(&self, nodes: u64) -> u32 {
+        if self.after_tests_us(0, nodes) > self.max_time_us {
+            return 0;
+        }
+        if self.per_test_us(nodes) == 0 {
+            return u32::MAX;
+        }
+        // The largest k whose tests end within the limit (the time is monotone in k).
+        let (mut lo, mut hi) = (0u64, u64::from(u32::MAX));
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if self.after_tests_us(mid, nodes) <= self.max_time_us {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        lo as u32
+    }
+}
+
+/// Microseconds as the clock's milliseconds, rounded up (an event happens at the first
+/// millisecond at or after it).
+pub fn ms_ceil(us: u64) -> SimDuration {
+    SimDuration::from_ms(us.div_ceil(1000))
+}
+
 /// The controller of a run, as the engine follows it (`summary.json` reports its spec).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Controller {
     /// Jobs a main pass tests when something changed.
     pub default_queue_depth: u32,
@@ -141,6 +344,10 @@ pub struct Controller {
     pub bf_interval: SimDuration,
     /// Jobs a backfill pass tests.
     pub bf_max_job_test: u32,
+    /// What a main pass costs.
+    pub main_costs: PassCosts,
+    /// What a backfill pass costs.
+    pub backfill_costs: PassCosts,
 }
 
 /// Which loop a pass belongs to, and how many jobs it may test.
@@ -172,8 +379,12 @@ pub struct Cycle {
     pub tested: u32,
     /// Whether it stopped at its limit with jobs left untested.
     pub hit_limit: bool,
-    /// Jobs it started.
+    /// Whether that limit was its time (`max_sched_time`, `bf_max_time`), not its depth.
+    pub hit_time: bool,
+    /// Jobs it started (launched as it went; those dropped before their launch included).
     pub started: u32,
+    /// How long it held the controller, microseconds (yields included).
+    pub length_us: u64,
 }
 
 /// The controller's own report, in the style of Slurm's `sdiag` (`summary.json`
@@ -190,6 +401,12 @@ pub struct ControllerMetrics {
     pub main_depth_max: u64,
     /// Main passes that stopped at `default_queue_depth` with jobs left.
     pub main_cycles_at_depth: u64,
+    /// Main passes that stopped at `max_sched_time` with jobs left.
+    pub main_cycles_at_time: u64,
+    /// Mean and longest main pass, microseconds (sdiag's *Mean cycle*, *Max cycle*).
+    pub main_cycle_mean_us: f64,
+    /// The longest.
+    pub main_cycle_max_us: u64,
     /// Jobs the main loop started.
     pub main_started: u64,
     /// Backfill passes.
@@ -200,8 +417,17 @@ pub struct ControllerMetrics {
     pub backfill_depth_max: u64,
     /// Backfill passes that stopped at `bf_max_job_test` with jobs left.
     pub backfill_cycles_at_limit: u64,
+    /// Backfill passes that stopped at `bf_max_time` with jobs left.
+    pub backfill_cycles_at_time: u64,
+    /// Mean and longest backfill pass, yields included, microseconds.
+    pub backfill_cycle_mean_us: f64,
+    /// The longest.
+    pub backfill_cycle_max_us: u64,
     /// Jobs the backfill loop started.
     pub backfill_started: u64,
+    /// Starts a pass decided that were no longer valid at their launch (the job's user
+    /// gave up, one of its nodes failed): dropped, never applied.
+    pub launches_dropped: u64,
     /// Mean time from submission to a job's first consideration, s, over the jobs
     /// considered.
     pub wait_before_consideration_mean_s: f64,
@@ -212,31 +438,45 @@ pub struct ControllerMetrics {
 /// The report of a run's cycles and its jobs' first considerations.
 pub fn metrics(
     cycles: &[Cycle],
+    launches_dropped: u64,
     submits: &[crate::engine::time::SimTime],
     first_considered: &[Option<crate::engine::time::SimTime>],
 ) -> ControllerMetrics {
-    let mut m = ControllerMetrics::default();
+    let mut m = ControllerMetrics {
+        launches_dropped,
+        ..ControllerMetrics::default()
+    };
     let (mut main_tested, mut backfill_tested) = (0u64, 0u64);
+    let (mut main_us, mut backfill_us) = (0u64, 0u64);
     for c in cycles {
         let tested = u64::from(c.tested);
+        let timed_out = u64::from(c.hit_limit && c.hit_time);
         if c.backfill {
             m.backfill_cycles += 1;
             backfill_tested += tested;
+            backfill_us += c.length_us;
+            m.backfill_cycle_max_us = m.backfill_cycle_max_us.max(c.length_us);
+            m.backfill_cycles_at_time += timed_out;
             m.backfill_depth_max = m.backfill_depth_max.max(tested);
-            m.backfill_cycles_at_limit += u64::from(c.hit_limit);
+            m.backfill_cycles_at_limit += u64::from(c.hit_limit) - timed_out;
             m.backfill_started += u64::from(c.started);
         } else {
             m.main_cycles += 1;
             m.main_full_cycles += u64::from(c.full);
             main_tested += tested;
+            main_us += c.length_us;
+            m.main_cycle_max_us = m.main_cycle_max_us.max(c.length_us);
+            m.main_cycles_at_time += timed_out;
             m.main_depth_max = m.main_depth_max.max(tested);
-            m.main_cycles_at_depth += u64::from(c.hit_limit);
+            m.main_cycles_at_depth += u64::from(c.hit_limit) - timed_out;
             m.main_started += u64::from(c.started);
         }
     }
     let mean = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
     m.main_depth_mean = mean(main_tested, m.main_cycles);
     m.backfill_depth_mean = mean(backfill_tested, m.backfill_cycles);
+    m.main_cycle_mean_us = mean(main_us, m.main_cycles);
+    m.backfill_cycle_mean_us = mean(backfill_us, m.backfill_cycles);
     let (mut sum_ms, mut max_ms, mut n) = (0u128, 0u64, 0u64);
     for (submit, first) in submits.iter().zip(first_considered) {
         if let Some(at) = first {
@@ -267,11 +507,56 @@ mod tests {
         assert_eq!(c.sched_min_interval, SimDuration::ZERO);
         assert_eq!(c.bf_interval, SimDuration::from_secs(30));
         assert_eq!(c.bf_max_job_test, 500);
+        assert_eq!(c.main_costs.max_time_us, 2_000_000);
+        assert_eq!(c.backfill_costs.max_time_us, 30_000_000);
+        assert_eq!(c.backfill_costs.yield_interval_us, 2_000_000);
+        assert_eq!(c.backfill_costs.yield_sleep_us, 500_000);
         assert!(spec.check().is_ok());
         let bad = ControllerSpec {
             bf_max_job_test: 0,
             ..spec
         };
         assert_eq!(bad.check().unwrap_err().0, "bf_max_job_test");
+    }
+
+    #[test]
+    fn pass_costs_by_hand() {
+        let costs = PassCosts {
+            fixed_us: 500,
+            per_job_us: 1_000,
+            per_node_us: 0.5,
+            max_time_us: 10_000,
+            yield_interval_us: 0,
+            yield_sleep_us: 0,
+        };
+        // 4 nodes: a test costs 1,000 + 2 µs.
+        assert_eq!(costs.after_tests_us(0, 4), 500);
+        assert_eq!(costs.after_tests_us(3, 4), 500 + 3 * 1_002);
+        // 500 + 9 × 1,002 = 9,518 ≤ 10,000 < 10,520.
+        assert_eq!(costs.test_budget(4), 9);
+        assert_eq!(ms_ceil(3_506), SimDuration::from_ms(4));
+        assert_eq!(ms_ceil(3_000), SimDuration::from_ms(3));
+        // Yields: 0.5 ms after every whole 2 ms of work that more work follows.
+        let yielding = PassCosts {
+            fixed_us: 0,
+            yield_interval_us: 2_000,
+            yield_sleep_us: 500,
+            per_node_us: 0.0,
+            ..costs
+        };
+        assert_eq!(yielding.after_tests_us(2, 0), 2_000);
+        assert_eq!(yielding.after_tests_us(3, 0), 3_500);
+        assert_eq!(yielding.after_tests_us(5, 0), 6_000);
+        // 4 tests end at 4,500; 5 at 6,000; ... 8 at 9,500 + 0 (8,000 work, 3 yields).
+        assert_eq!(yielding.after_tests_us(8, 0), 9_500);
+        assert_eq!(yielding.test_budget(0), 8);
+        let free = PassCosts {
+            fixed_us: 0,
+            per_job_us: 0,
+            per_node_us: 0.0,
+            ..costs
+        };
+        assert!(free.free());
+        assert_eq!(free.test_budget(1_000), u32::MAX);
     }
 }

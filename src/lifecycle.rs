@@ -507,6 +507,9 @@ pub struct RunResult {
     pub cycles: Option<Vec<crate::controller::Cycle>>,
     /// With a `[controller]`: per job, when a pass first tested it (empty without one).
     pub first_considered: Vec<Option<SimTime>>,
+    /// With a `[controller]`: starts its passes decided that were dropped before their
+    /// launch (the job's user gave up, one of its nodes failed).
+    pub launches_dropped: u64,
     /// Per segment (aligned with `segments`), its stages; empty when no segment staged (the
     /// run had no shared file system, or nobody staged through it). Read it with
     /// [`RunResult::stages_of`].
@@ -643,6 +646,7 @@ impl RunResult {
             idle_suspensions: Vec::new(),
             cycles: None,
             first_considered: Vec::new(),
+            launches_dropped: 0,
             culls: None,
             rejected: None,
             demoted: None,

@@ -98,6 +98,11 @@ pub enum Event {
     FullMainPass,
     /// The controller's backfill pass (every `bf_interval`).
     BackfillPass,
+    /// The controller's pass that held it ends: the passes due meanwhile may run.
+    ControllerFree,
+    /// A start that a controller's pass decided is launched: the pass has tested the job
+    /// (pass start + its cost so far). Withdrawn if the decision is dropped before.
+    Launch(JobIdx),
     /// Dynamic backfill: a running session's user has now been idle for its pool's
     /// `suspend_idle_after_s` (it may be suspended from now on). Withdrawn when its segment
     /// ends.
@@ -128,9 +133,15 @@ impl EventKind for Event {
             Event::CullerRuns => 5,
             // Like the culler's: after stops, before the pass that may act on them.
             Event::SessionIdle(_) | Event::UserBack(_) => 5,
+            // After stops, failures and patience ends: a node failing or a user giving up
+            // at the instant of the launch drops it.
+            Event::Launch(_) => 5,
             Event::PolicyWakeup => 6,
             // The controller's passes: after everything else at the instant.
-            Event::MainPassDue | Event::FullMainPass | Event::BackfillPass => 6,
+            Event::MainPassDue
+            | Event::FullMainPass
+            | Event::BackfillPass
+            | Event::ControllerFree => 6,
         }
     }
 }
@@ -343,12 +354,16 @@ struct Engine<'w> {
     /// Sessions suspended while idle: when, and their record in
     /// `result.idle_suspensions`.
     parked: BTreeMap<JobIdx, (SimTime, usize)>,
+    /// Starts a controller's pass decided, waiting for their launch (`Event::Launch`).
+    launching: BTreeMap<JobIdx, Decision>,
 }
 
 /// What a node event tells the policy, in order.
 enum Told {
     Job(JobIdx, Transition),
     Node(u32, NodeState),
+    /// A start waiting for its launch on the failed node was dropped.
+    Dropped(JobIdx, Vec<u32>),
 }
 
 /// An invalid decision, before the policy's label and the time are added.
@@ -361,10 +376,23 @@ struct ControllerState {
     backfills: bool,
     /// When the last main pass ran.
     last_main: Option<SimTime>,
-    /// Which of `MainPassDue`, `FullMainPass`, `BackfillPass` are queued.
+    /// Which of `MainPassDue`, `FullMainPass`, `BackfillPass`, `ControllerFree` are
+    /// queued.
     due_queued: bool,
     full_queued: bool,
     backfill_queued: bool,
+    free_queued: bool,
+    /// Passes due and not yet run: a main pass after a change, a main pass over the whole
+    /// queue, a backfill pass.
+    main_wanted: bool,
+    full_wanted: bool,
+    backfill_wanted: bool,
+    /// Until when the last pass holds the controller.
+    busy_until: SimTime,
+    /// When the last backfill pass ended: the next one is `bf_interval` after it.
+    backfill_anchor: SimTime,
+    /// The nodes a pass examines for each job it tests (a processor pool's processors).
+    examined_nodes: u64,
     /// Since the last change, a full main pass (and, for a policy that backfills, a
     /// backfill pass) ran and started nothing: more passes alone change nothing.
     quiet_main: bool,
@@ -380,6 +408,15 @@ impl ControllerState {
     fn next_tick(now: SimTime, interval: SimDuration) -> SimTime {
         let step = interval.as_ms().max(1);
         SimTime::from_ms((now.as_ms() / step + 1).saturating_mul(step))
+    }
+
+    /// The backfill loop's next tick after `now`: `bf_interval` steps from the end of its
+    /// last pass.
+    fn next_backfill(&self, now: SimTime) -> SimTime {
+        let step = self.settings.bf_interval.as_ms().max(1);
+        let anchor = self.backfill_anchor.as_ms();
+        let steps = now.as_ms().saturating_sub(anchor) / step + 1;
+        SimTime::from_ms(anchor.saturating_add(steps.saturating_mul(step)))
     }
 
     /// Whether passes alone can change nothing more.
@@ -1307,6 +1344,9 @@ impl<'w> Engine<'w> {
         for &node in nodes {
             match self.count_down_cause(node, delta) {
                 Some(NodeState::Down) => {
+                    for (job, nodes) in self.drop_launches_on(node) {
+                        told.push(Told::Dropped(job, nodes));
+                    }
                     let jobs = self.take_down(node, now);
                     told.extend(jobs.into_iter().map(|(job, t)| Told::Job(job, t)));
                     told.push(Told::Node(node, NodeState::Down));
@@ -1330,6 +1370,33 @@ impl<'w> Engine<'w> {
         };
         self.queue_node_event(at, next);
         told
+    }
+
+    /// Drops the starts waiting for their launch on `node` (it failed), in job order:
+    /// returns each with its nodes.
+    fn drop_launches_on(&mut self, node: u32) -> Vec<(JobIdx, Vec<u32>)> {
+        let hit: Vec<JobIdx> = self
+            .launching
+            .iter()
+            .filter(|(_, d)| matches!(d, Decision::StartOn { nodes, .. } if nodes.contains(&node)))
+            .map(|(&job, _)| job)
+            .collect();
+        hit.into_iter()
+            .filter_map(|job| self.drop_launch(job))
+            .collect()
+    }
+
+    /// Drops `job`'s start if it waits for its launch: returns its nodes (empty for
+    /// processors anywhere).
+    fn drop_launch(&mut self, job: JobIdx) -> Option<(JobIdx, Vec<u32>)> {
+        let decision = self.launching.remove(&job)?;
+        self.queue.cancel(&Event::Launch(job));
+        self.result.launches_dropped += 1;
+        let nodes = match decision {
+            Decision::StartOn { nodes, .. } => nodes,
+            _ => Vec::new(),
+        };
+        Some((job, nodes))
     }
 
     /// Queues `event` at `at` if there is one (a node event); forgets it otherwise.
@@ -1446,6 +1513,7 @@ pub fn simulate_with(
             idle_suspensions: Vec::new(),
             cycles: None,
             first_considered: Vec::new(),
+            launches_dropped: 0,
             culls: None,
             rejected: None,
             demoted: None,
@@ -1477,6 +1545,7 @@ pub fn simulate_with(
                 .any(|p| p.suspend_idle_after_ms.is_some())
         }),
         parked: BTreeMap::new(),
+        launching: BTreeMap::new(),
     };
     if let Some(failures) = options.failures {
         let Some(nodes) = engine.nodes.as_ref() else {
@@ -1530,6 +1599,16 @@ pub fn simulate_with(
         due_queued: false,
         full_queued: false,
         backfill_queued: false,
+        free_queued: false,
+        main_wanted: false,
+        full_wanted: false,
+        backfill_wanted: false,
+        busy_until: SimTime::ZERO,
+        backfill_anchor: SimTime::ZERO,
+        examined_nodes: engine
+            .nodes
+            .as_ref()
+            .map_or(u64::from(engine.pool.total()), |nodes| nodes.len() as u64),
         quiet_main: false,
         quiet_backfill: false,
         cycles: Vec::new(),
@@ -1546,6 +1625,8 @@ pub fn simulate_with(
             let mut changed = false;
             // The controller's passes due at this round.
             let (mut main_due, mut full_due, mut backfill_due) = (false, false, false);
+            // The pass that held the controller ended.
+            let mut freed = false;
             while let Some((_, event)) = engine.queue.pop_due(now) {
                 engine.result.events += 1;
                 if engine.result.events % PROGRESS_EVERY_EVENTS == 0 {
@@ -1590,6 +1671,10 @@ pub fn simulate_with(
                         }
                     }
                     Event::PatienceEnds(job) => {
+                        // A start decided for it and not yet launched is dropped first.
+                        if let Some((job, nodes)) = engine.drop_launch(job) {
+                            policy.launch_dropped(job, &nodes, &engine.view(now));
+                        }
                         if engine.abandon(job, now) {
                             let ended = Transition::Ended(Outcome::Abandoned);
                             policy.on_transition(job, ended, &engine.view(now));
@@ -1610,9 +1695,28 @@ pub fn simulate_with(
                         continue;
                     }
                     Event::PolicyWakeup => wakeup = None,
-                    Event::MainPassDue | Event::FullMainPass | Event::BackfillPass => {
+                    Event::Launch(job) => {
+                        if let Some(decision) = engine.launching.remove(&job) {
+                            let told = engine
+                                .apply(decision, now)
+                                .map_err(|detail| invalid(policy, now, detail))?;
+                            if let Some((job, transition)) = told {
+                                policy.on_transition(job, transition, &engine.view(now));
+                            }
+                        }
+                        // A start lets no other job start.
+                        continue;
+                    }
+                    Event::MainPassDue
+                    | Event::FullMainPass
+                    | Event::BackfillPass
+                    | Event::ControllerFree => {
                         if let Some(c) = ctl.as_mut() {
                             match event {
+                                Event::ControllerFree => {
+                                    c.free_queued = false;
+                                    freed = true;
+                                }
                                 Event::MainPassDue => {
                                     c.due_queued = false;
                                     main_due = true;
@@ -1653,6 +1757,9 @@ pub fn simulate_with(
                                 Told::Node(node, state) => {
                                     policy.on_node_change(node, state, &view)
                                 }
+                                Told::Dropped(job, nodes) => {
+                                    policy.launch_dropped(job, &nodes, &view)
+                                }
                             }
                         }
                     }
@@ -1660,7 +1767,7 @@ pub fn simulate_with(
                 changed = true;
             }
             engine.result.max_waiting = engine.result.max_waiting.max(engine.waiting);
-            if !changed && !main_due && !full_due && !backfill_due {
+            if !changed && !main_due && !full_due && !backfill_due && !freed {
                 if engine.queue.peek_time() != Some(now) {
                     break;
                 }
@@ -1682,74 +1789,15 @@ pub fn simulate_with(
                     }
                 }
                 Some(c) => {
-                    use crate::controller::{Cycle, PassKind};
                     if changed {
                         c.quiet_main = false;
                         c.quiet_backfill = false;
+                        c.main_wanted = true;
                     }
-                    // The main loop: over the whole queue on its interval; else, after a
-                    // change, to its depth, no sooner than `sched_min_interval` after the
-                    // last one.
-                    let mut passes: Vec<(PassKind, bool)> = Vec::new();
-                    let main_allowed_at = c
-                        .last_main
-                        .map_or(now, |t| t + c.settings.sched_min_interval);
-                    if full_due {
-                        passes.push((PassKind::Main { depth: u32::MAX }, true));
-                    } else if changed || main_due {
-                        if now >= main_allowed_at {
-                            let depth = c.settings.default_queue_depth;
-                            passes.push((PassKind::Main { depth }, false));
-                        } else if !c.due_queued {
-                            engine.queue.push(main_allowed_at, Event::MainPassDue);
-                            c.due_queued = true;
-                        }
-                    }
-                    if backfill_due && c.backfills {
-                        let max_job_test = c.settings.bf_max_job_test;
-                        passes.push((PassKind::Backfill { max_job_test }, false));
-                    }
-                    for (pass, full) in passes {
-                        decisions.clear();
-                        tested.clear();
-                        engine.result.passes += 1;
-                        let hit_limit = policy
-                            .controller_pass(&engine.view(now), &mut decisions, pass, &mut tested)
-                            .ok_or_else(|| {
-                                SimError::Unsupported(format!(
-                                    "policy {} has no [controller] passes (fcfs and easy do)",
-                                    policy.label()
-                                ))
-                            })?;
-                        let mut started = 0;
-                        for decision in decisions.drain(..) {
-                            let told = engine
-                                .apply(decision, now)
-                                .map_err(|detail| invalid(policy, now, detail))?;
-                            if let Some((job, transition)) = told {
-                                started += u32::from(transition == Transition::Started);
-                                policy.on_transition(job, transition, &engine.view(now));
-                            }
-                        }
-                        for &job in &tested {
-                            c.first_considered[job.get()].get_or_insert(now);
-                        }
-                        let backfill = matches!(pass, PassKind::Backfill { .. });
-                        if backfill {
-                            c.quiet_backfill = started == 0;
-                        } else {
-                            c.last_main = Some(now);
-                            c.quiet_main = full && started == 0;
-                        }
-                        c.cycles.push(Cycle {
-                            at: now,
-                            backfill,
-                            full,
-                            tested: tested.len() as u32,
-                            hit_limit,
-                            started,
-                        });
-                    }
+                    c.main_wanted |= main_due;
+                    c.full_wanted |= full_due;
+                    c.backfill_wanted |= backfill_due && c.backfills;
+                    controller_passes(&mut engine, policy, c, &mut decisions, &mut tested, now)?;
                 }
             }
             let wanted = policy.next_wakeup().filter(|&t| t > now);
@@ -1788,7 +1836,7 @@ pub fn simulate_with(
                     c.full_queued = true;
                 }
                 if c.backfills && !c.backfill_queued {
-                    let at = ControllerState::next_tick(now, c.settings.bf_interval);
+                    let at = c.next_backfill(now);
                     engine.queue.push(at, Event::BackfillPass);
                     c.backfill_queued = true;
                 }
@@ -1829,6 +1877,10 @@ pub fn simulate_with(
     result.log = engine.records.iter().map(|r| r.log).collect();
     result.culls = culler.map(|_| engine.culls);
     if let Some(c) = ctl {
+        debug_assert!(
+            engine.launching.is_empty(),
+            "every start was launched or dropped"
+        );
         result.cycles = Some(c.cycles);
         result.first_considered = c.first_considered;
     }
@@ -1847,4 +1899,144 @@ pub fn simulate_with(
         result.stages.clear();
     }
     Ok(result)
+}
+
+/// Runs the controller's passes wanted at `now`, one after another while they take no
+/// time. A pass that takes time holds the controller: the starts it decided are launched as
+/// it tests them, and what is still wanted runs when it ends.
+fn controller_passes(
+    engine: &mut Engine,
+    policy: &mut dyn Policy,
+    c: &mut ControllerState,
+    decisions: &mut Vec<Decision>,
+    tested: &mut Vec<JobIdx>,
+    now: SimTime,
+) -> Result<(), SimError> {
+    use crate::controller::{ms_ceil, Cycle, PassKind};
+    loop {
+        if now < c.busy_until {
+            if (c.main_wanted || c.full_wanted || c.backfill_wanted) && !c.free_queued {
+                engine.queue.push(c.busy_until, Event::ControllerFree);
+                c.free_queued = true;
+            }
+            return Ok(());
+        }
+        // The main loop first: over the whole queue on its interval; else, after a change,
+        // to its depth, no sooner than `sched_min_interval` after the last one. Then the
+        // backfill loop.
+        let main_allowed_at = c
+            .last_main
+            .map_or(now, |t| t + c.settings.sched_min_interval);
+        let (pass, full) = if c.full_wanted {
+            c.full_wanted = false;
+            c.main_wanted = false;
+            (PassKind::Main { depth: u32::MAX }, true)
+        } else if c.main_wanted && now >= main_allowed_at {
+            c.main_wanted = false;
+            let depth = c.settings.default_queue_depth;
+            (PassKind::Main { depth }, false)
+        } else {
+            if c.main_wanted && !c.due_queued {
+                engine.queue.push(main_allowed_at, Event::MainPassDue);
+                c.due_queued = true;
+            }
+            if !c.backfill_wanted {
+                return Ok(());
+            }
+            c.backfill_wanted = false;
+            let max_job_test = c.settings.bf_max_job_test;
+            (PassKind::Backfill { max_job_test }, false)
+        };
+        let backfill = matches!(pass, PassKind::Backfill { .. });
+        let costs = if backfill {
+            c.settings.backfill_costs
+        } else {
+            c.settings.main_costs
+        };
+        let nodes = c.examined_nodes;
+        // The pass's limit: its depth, or the tests that fit in its time if fewer.
+        let time_budget = costs.test_budget(nodes);
+        let (pass, depth) = match pass {
+            PassKind::Main { depth } => (
+                PassKind::Main {
+                    depth: depth.min(time_budget),
+                },
+                depth,
+            ),
+            PassKind::Backfill { max_job_test } => (
+                PassKind::Backfill {
+                    max_job_test: max_job_test.min(time_budget),
+                },
+                max_job_test,
+            ),
+        };
+        decisions.clear();
+        tested.clear();
+        engine.result.passes += 1;
+        let hit_limit = policy
+            .controller_pass(&engine.view(now), decisions, pass, tested)
+            .ok_or_else(|| {
+                SimError::Unsupported(format!(
+                    "policy {} has no [controller] passes (fcfs and easy do)",
+                    policy.label()
+                ))
+            })?;
+        // When the pass has tested its first `p` jobs.
+        let after = |p: usize| now + ms_ceil(costs.after_tests_us(p as u64, nodes));
+        let mut started = 0;
+        let mut cursor = 0;
+        for decision in decisions.drain(..) {
+            let starts = match &decision {
+                Decision::Start(job) | Decision::StartOn { job, .. } => Some(*job),
+                _ => None,
+            };
+            if let Some(job) = starts {
+                while cursor < tested.len() && tested[cursor] != job {
+                    cursor += 1;
+                }
+                debug_assert!(cursor < tested.len(), "a pass starts only jobs it tested");
+                let launch = after(cursor + 1);
+                if launch > now {
+                    started += 1;
+                    engine.launching.insert(job, decision);
+                    engine.queue.push(launch, Event::Launch(job));
+                    continue;
+                }
+            }
+            let told = engine
+                .apply(decision, now)
+                .map_err(|detail| SimError::InvalidDecision {
+                    policy: policy.label(),
+                    time: now,
+                    detail,
+                })?;
+            if let Some((job, transition)) = told {
+                started += u32::from(transition == Transition::Started);
+                policy.on_transition(job, transition, &engine.view(now));
+            }
+        }
+        for (p, &job) in tested.iter().enumerate() {
+            c.first_considered[job.get()].get_or_insert(after(p + 1));
+        }
+        let length_us = costs.after_tests_us(tested.len() as u64, nodes);
+        let end = now + ms_ceil(length_us);
+        c.busy_until = end;
+        if backfill {
+            c.quiet_backfill = started == 0;
+            c.backfill_anchor = end;
+        } else {
+            c.last_main = Some(now);
+            c.quiet_main = full && started == 0;
+        }
+        c.cycles.push(Cycle {
+            at: now,
+            backfill,
+            full,
+            tested: tested.len() as u32,
+            hit_limit,
+            hit_time: hit_limit && time_budget < depth,
+            started,
+            length_us,
+        });
+    }
 }

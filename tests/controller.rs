@@ -27,6 +27,21 @@ fn run(w: &Workload, policy: PolicyKind, spec: Option<ControllerSpec>) -> RunRes
     r
 }
 
+/// `spec` with passes that take no time (each at an instant).
+fn instant(spec: ControllerSpec) -> ControllerSpec {
+    ControllerSpec {
+        pass_cost_us: 0,
+        main_cost_per_job_us: 0,
+        bf_cost_per_job_us: 0,
+        cost_per_node_us: 0.0,
+        ..spec
+    }
+}
+
+fn starts_ms(r: &RunResult) -> Vec<u64> {
+    r.start.iter().map(|t| t.as_ms()).collect()
+}
+
 fn starts(r: &RunResult) -> Vec<u64> {
     r.start.iter().map(|t| t.as_ms() / 1000).collect()
 }
@@ -49,11 +64,11 @@ fn a_job_beyond_bf_max_job_test_waits_for_the_next_backfill_cycle() {
     // Main passes test one job (the blocked head) and never backfill; the backfill pass at
     // 30 tests two (the head, then job 2, which starts); job 3 waits for the next one, at
     // 60.
-    let spec = ControllerSpec {
+    let spec = instant(ControllerSpec {
         default_queue_depth: 1,
         bf_max_job_test: 2,
         ..ControllerSpec::default()
-    };
+    });
     let r = run(&w, PolicyKind::Easy, Some(spec));
     assert_eq!(starts(&r), [0, 1_000, 30, 60]);
     let considered: Vec<u64> = r
@@ -157,6 +172,145 @@ fn the_main_loop_skips_a_blocked_partition_and_tests_only_its_depth() {
         let r = run(&w, PolicyKind::Fcfs, Some(spec));
         assert_eq!(starts(&r), expected, "depth {depth}");
     }
+}
+
+#[test]
+fn a_pass_launches_each_job_once_it_has_tested_it() {
+    // Jobs 0 and 1 (at 0) take a node each; job 2 (at 0) needs both. The main pass at 0
+    // costs 1 ms + 2.5 ms per job tested: job 0 is launched at 3.5 ms (the clock's 4 ms),
+    // job 1 at 6 ms; job 2 is tested (8.5 ms) and blocks: the pass holds the controller
+    // to 9 ms. Job 2 is tested first by the main pass at job 1's end, 6 ms + 200 s, and
+    // launched 1 + 2.5 ms later.
+    let jobs: [Spec; 3] = [(0, 100, 100, 1, 8), (0, 200, 200, 1, 8), (0, 10, 10, 2, 8)];
+    let w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    let spec = ControllerSpec {
+        pass_cost_us: 1_000,
+        main_cost_per_job_us: 2_500,
+        ..ControllerSpec::default()
+    };
+    let r = run(&w, PolicyKind::Fcfs, Some(spec));
+    assert_eq!(starts_ms(&r), [4, 6, 200_006 + 4]);
+    let first = &r.cycles.as_ref().unwrap()[0];
+    assert_eq!(
+        (first.tested, first.started, first.length_us),
+        (3, 2, 8_500)
+    );
+    let considered: Vec<u64> = r
+        .first_considered
+        .iter()
+        .map(|t| t.unwrap().as_ms())
+        .collect();
+    assert_eq!(considered, [4, 6, 9]);
+    // A cost per node examined: 2 nodes × 250 µs more per test.
+    let per_node = ControllerSpec {
+        cost_per_node_us: 250.0,
+        ..spec
+    };
+    let r = run(&w, PolicyKind::Fcfs, Some(per_node));
+    assert_eq!(starts_ms(&r)[..2], [4, 7]);
+    assert_eq!(r.cycles.as_ref().unwrap()[0].length_us, 1_000 + 3 * 3_000);
+    // The same passes at an instant: today's starts.
+    let r = run(&w, PolicyKind::Fcfs, Some(instant(spec)));
+    assert_eq!(starts_ms(&r), [0, 0, 200_000]);
+}
+
+#[test]
+fn a_pass_stops_at_its_time_limit_and_a_backfill_pass_yields() {
+    // Job 0 holds node 0 to 1,000 s; job 1 (at 10) needs both nodes: the blocked head.
+    // Jobs 2, 3, 4 (at 20, 21, 22) take 2 GPUs of node 1 for at most 500 s: all could
+    // backfill. A backfill test costs 1 s; the pass yields 0.5 s after every 2 s of work;
+    // `bf_max_time` = 4 s lets it test 3 jobs (3 s of work + a yield = 3.5 s; a fourth
+    // would end at 4.5 s). The pass at 30 tests the head (31), job 2 (launched at 32) and
+    // job 3 (33.5), and ends at 33.5; the next one, 30 s later at 63.5, launches job 4
+    // after its second test, at 65.5.
+    let jobs: [Spec; 5] = [
+        (0, 1_000, 1_000, 1, 8),
+        (10, 100, 100, 2, 8),
+        (20, 400, 500, 1, 2),
+        (21, 400, 500, 1, 2),
+        (22, 400, 500, 1, 2),
+    ];
+    let w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    let spec = ControllerSpec {
+        default_queue_depth: 1,
+        pass_cost_us: 0,
+        main_cost_per_job_us: 0,
+        bf_cost_per_job_us: 1_000_000,
+        bf_max_time_s: Some(4.0),
+        ..ControllerSpec::default()
+    };
+    let r = run(&w, PolicyKind::Easy, Some(spec));
+    assert_eq!(starts_ms(&r), [0, 1_000_000, 32_000, 33_500, 65_500]);
+    let backfills: Vec<&Cycle> = r
+        .cycles
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|c| c.backfill)
+        .collect();
+    let first = backfills[0];
+    assert_eq!(first.at, SimTime::from_secs(30));
+    assert_eq!(
+        (
+            first.tested,
+            first.hit_limit,
+            first.hit_time,
+            first.length_us
+        ),
+        (3, true, true, 3_500_000)
+    );
+    assert_eq!(backfills[1].at, SimTime::from_ms(63_500));
+    assert_eq!((backfills[1].tested, backfills[1].started), (2, 1));
+    let m = clustersim::controller::metrics(r.cycles.as_ref().unwrap(), 0, &[], &[]);
+    assert_eq!(m.backfill_cycles_at_time, 1);
+    assert_eq!(m.backfill_cycle_max_us, 3_500_000);
+    // A main pass at its time limit: `max_sched_time` = 5 ms at 1 + 2.5 ms a test lets it
+    // test one job. Under FCFS job 1 (at 0, fits) waits for the main pass at 60 s.
+    let jobs: [Spec; 2] = [(0, 100, 100, 1, 8), (0, 100, 100, 1, 8)];
+    let w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    let spec = ControllerSpec {
+        pass_cost_us: 1_000,
+        main_cost_per_job_us: 2_500,
+        max_sched_time_s: 0.005,
+        ..ControllerSpec::default()
+    };
+    let r = run(&w, PolicyKind::Fcfs, Some(spec));
+    assert_eq!(starts_ms(&r), [4, 60_004]);
+    let first = &r.cycles.as_ref().unwrap()[0];
+    assert_eq!(
+        (first.tested, first.hit_limit, first.hit_time),
+        (1, true, true)
+    );
+}
+
+#[test]
+fn a_start_is_dropped_when_its_user_gives_up_before_the_launch() {
+    // A test costs 2 s. Job 0 (both nodes) is launched at 2 s and ends at 102 s; job 1 (at
+    // 10, patience 93 s) and job 2 (at 20) take a GPU each. The main pass at 102 tests job
+    // 1 (launch at 104) and job 2 (106); job 1's user gives up at 103: its start is
+    // dropped, counted, never applied; job 2 starts at 106 as planned.
+    let jobs: [Spec; 3] = [(0, 100, 100, 2, 8), (10, 50, 50, 1, 1), (20, 50, 50, 1, 1)];
+    let mut w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    w.nodes.as_mut().unwrap().users = [u64::MAX, 93, u64::MAX]
+        .iter()
+        .map(|&patience_s| clustersim::workload::classes::UserBehaviour {
+            patience_s,
+            ..Default::default()
+        })
+        .collect();
+    let spec = ControllerSpec {
+        pass_cost_us: 0,
+        main_cost_per_job_us: 2_000_000,
+        max_sched_time_s: 10.0,
+        ..ControllerSpec::default()
+    };
+    let r = run(&w, PolicyKind::Fcfs, Some(spec));
+    assert_eq!(r.launches_dropped, 1);
+    assert!(!r.started(1));
+    assert_eq!(r.log[1].outcome, clustersim::lifecycle::Outcome::Abandoned);
+    assert_eq!(r.end[1], SimTime::from_secs(103));
+    assert_eq!(starts_ms(&r)[2], 106_000);
+    assert_eq!(starts_ms(&r)[0], 2_000);
 }
 
 #[test]

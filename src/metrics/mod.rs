@@ -525,7 +525,12 @@ pub fn compute(
         dynamic_backfill: idle_suspension_metrics(workload, result),
         controller: result.cycles.as_ref().map(|cycles| {
             let submits: Vec<SimTime> = workload.jobs.iter().map(|j| j.submit).collect();
-            crate::controller::metrics(cycles, &submits, &result.first_considered)
+            crate::controller::metrics(
+                cycles,
+                result.launches_dropped,
+                &submits,
+                &result.first_considered,
+            )
         }),
     }
 }

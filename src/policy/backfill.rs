@@ -90,6 +90,9 @@ pub struct QueuePolicy<M: Machine, P: Priority = ArrivalOrder> {
     tested: Vec<JobIdx>,
     /// Whether the pass stopped at its limit with a job left to test.
     budget_hit: bool,
+    /// When the last controller pass ran (`None` without a controller): the jobs it
+    /// started are filed as running from then until their launch tells their real start.
+    pass_at: Option<SimTime>,
 }
 
 impl<M: Machine> QueuePolicy<M> {
@@ -116,6 +119,7 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
             test_budget: None,
             tested: Vec::new(),
             budget_hit: false,
+            pass_at: None,
         }
     }
 
@@ -516,7 +520,17 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
         }
         match transition {
             Transition::Pending => self.enqueue(job, view),
-            Transition::Started => {}
+            Transition::Started => {
+                // Launched after the controller's pass that decided it (the pass's cost):
+                // filed again under the end its real start gives it.
+                if let Some(pass_at) = self.pass_at.filter(|&at| at != view.now) {
+                    let j = view.job(job);
+                    let decided = (pass_at + j.estimate(), job, j.procs());
+                    if self.running.remove(&decided) {
+                        self.run(job, view.estimated_end(job), j.procs());
+                    }
+                }
+            }
             // Resources were freed or the queue changed: the next pass rescans.
             Transition::Ended(Outcome::Completed | Outcome::Timeout | Outcome::Failed) => {
                 if self.stop_running(job, view) {
@@ -579,6 +593,7 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
         self.machine.constraints_lapsed(view.now);
         self.queue.compact_if_sparse();
         self.budget_hit = false;
+        self.pass_at = Some(view.now);
         match pass {
             PassKind::Main { depth } => {
                 self.test_budget = Some(depth);
@@ -597,6 +612,21 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
         self.job_ended = false;
         tested.append(&mut self.tested);
         Some(self.budget_hit)
+    }
+
+    fn launch_dropped(&mut self, job: JobIdx, nodes: &[u32], view: &SchedView) {
+        let j = view.job(job);
+        let pass_at = self.pass_at.unwrap_or(view.now);
+        let removed = self
+            .running
+            .remove(&(pass_at + j.estimate(), job, j.procs()));
+        debug_assert!(
+            removed,
+            "a dropped start was filed as running from its pass"
+        );
+        self.machine.unplace(job, nodes, view);
+        self.enqueue(job, view);
+        self.job_ended = true;
     }
 
     fn on_node_change(&mut self, node: u32, state: NodeState, _view: &SchedView) {

@@ -39,6 +39,9 @@ pub trait Machine {
     fn give_back(&mut self, job: JobIdx, part: SharePart, view: &SchedView);
     /// `job`, suspended, takes its cores, GPUs and slices back (it resumed).
     fn take_back(&mut self, job: JobIdx, view: &SchedView);
+    /// What a pass placed `job` on (`nodes`: its nodes, if placed on nodes) is free again:
+    /// its start was dropped before it launched.
+    fn unplace(&mut self, job: JobIdx, nodes: &[u32], view: &SchedView);
 
     /// `node` went down or came back up (between passes; its jobs were given back first).
     fn node_changed(&mut self, _node: u32, _state: NodeState) {}
@@ -151,6 +154,8 @@ impl Machine for ProcessorMachine {
 
     fn give_back(&mut self, _job: JobIdx, _part: SharePart, _view: &SchedView) {}
     fn take_back(&mut self, _job: JobIdx, _view: &SchedView) {}
+    // A pass's count of free processors is taken afresh from the pool at the next pass.
+    fn unplace(&mut self, _job: JobIdx, _nodes: &[u32], _view: &SchedView) {}
     fn no_reservation(&self) -> u32 {
         u32::MAX
     }
@@ -353,6 +358,11 @@ impl Machine for NodeMachine {
     fn give_back(&mut self, job: JobIdx, part: SharePart, view: &SchedView) {
         self.nodes
             .give(Self::request(view, job), view.allocation(job), part);
+    }
+
+    fn unplace(&mut self, job: JobIdx, nodes: &[u32], view: &SchedView) {
+        self.nodes
+            .give(Self::request(view, job), nodes, SharePart::Whole);
     }
 
     fn take_back(&mut self, job: JobIdx, view: &SchedView) {

@@ -331,6 +331,11 @@ pub trait Policy {
     ) -> Option<bool> {
         None
     }
+    /// A start decided by the last controller pass, on `nodes` (empty for processors
+    /// anywhere), was dropped before its launch: the job never started (its user gave up,
+    /// or one of the nodes failed). What the pass took for it is free again, and the job
+    /// waits as before (told `Ended(abandoned)` next if its user gave up).
+    fn launch_dropped(&mut self, _job: JobIdx, _nodes: &[u32], _view: &SchedView) {}
 }
 
 /// The built-in policies, by name.

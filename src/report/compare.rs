@@ -193,6 +193,12 @@ const METRICS: &[Metric] = &[
         scale: 1.0,
     },
     Metric {
+        label: "backfill cycle mean (ms)",
+        pointer: "/metrics/controller/backfill_cycle_mean_us",
+        decimals: 1,
+        scale: 1.0 / 1000.0,
+    },
+    Metric {
         label: "wait before first consideration (s)",
         pointer: "/metrics/controller/wait_before_consideration_mean_s",
         decimals: 1,

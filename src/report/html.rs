@@ -555,8 +555,12 @@ fn controller_section(out: &mut String, c: &crate::controller::ControllerMetrics
             format!("{:.1} / {}", c.main_depth_mean, c.main_depth_max),
         ],
         vec![
-            "main cycles at their depth".into(),
-            c.main_cycles_at_depth.to_string(),
+            "main cycles at their depth / at max_sched_time".into(),
+            format!("{} / {}", c.main_cycles_at_depth, c.main_cycles_at_time),
+        ],
+        vec![
+            "main cycle mean / max (µs)".into(),
+            format!("{:.0} / {}", c.main_cycle_mean_us, c.main_cycle_max_us),
         ],
         vec![
             "jobs started by the main loop".into(),
@@ -568,8 +572,22 @@ fn controller_section(out: &mut String, c: &crate::controller::ControllerMetrics
             format!("{:.1} / {}", c.backfill_depth_mean, c.backfill_depth_max),
         ],
         vec![
-            "backfill cycles at bf_max_job_test".into(),
-            c.backfill_cycles_at_limit.to_string(),
+            "backfill cycles at bf_max_job_test / at bf_max_time".into(),
+            format!(
+                "{} / {}",
+                c.backfill_cycles_at_limit, c.backfill_cycles_at_time
+            ),
+        ],
+        vec![
+            "backfill cycle mean / max, yields included (µs)".into(),
+            format!(
+                "{:.0} / {}",
+                c.backfill_cycle_mean_us, c.backfill_cycle_max_us
+            ),
+        ],
+        vec![
+            "starts dropped before their launch".into(),
+            c.launches_dropped.to_string(),
         ],
         vec![
             "jobs started by the backfill loop".into(),
@@ -590,8 +608,9 @@ fn controller_section(out: &mut String, c: &crate::controller::ControllerMetrics
         "The head node's two scheduling loops, as Slurm runs them: main passes on \
          changes (to <code>default_queue_depth</code> jobs) and over the whole queue every \
          <code>sched_interval</code>; backfill passes every <code>bf_interval</code> (to \
-         <code>bf_max_job_test</code> jobs). Each job's first consideration is the \
-         <code>first_considered_s</code> column of <code>jobs.csv</code>.",
+         <code>bf_max_job_test</code> jobs). A pass holds the controller for its cost and \
+         launches each job it starts once it has tested it. Each job's first consideration \
+         is the <code>first_considered_s</code> column of <code>jobs.csv</code>.",
         rows,
     );
 }

@@ -232,6 +232,10 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
     row.push(("main_cycles".into(), int(ctl.main_cycles)));
     row.push(("backfill_cycles".into(), int(ctl.backfill_cycles)));
     row.push((
+        "backfill_cycle_mean_us".into(),
+        Float(ctl.backfill_cycle_mean_us),
+    ));
+    row.push((
         "wait_before_consideration_mean_s".into(),
         Float(ctl.wait_before_consideration_mean_s),
     ));
