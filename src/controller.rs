@@ -92,6 +92,25 @@ pub struct ControllerSpec {
     /// samples above do not separate it from the cost per job).
     #[serde(default)]
     pub cost_per_node_us: f64,
+    /// The time to serve one submission, microseconds, rounded up to the clock's
+    /// millisecond (default 1,000: the order of the request times sdiag reports on a
+    /// quiet Slurm; 0: submissions are acknowledged at once, no RPC path).
+    #[serde(default = "rpc_service_us")]
+    pub rpc_service_us: u64,
+    /// Requests served at once (Slurm's `MAX_SERVER_THREADS`, 256).
+    #[serde(default = "rpc_threads")]
+    pub rpc_threads: u32,
+    /// A backfill pass due while this many submissions wait or are being served is
+    /// deferred until fewer do (Slurm's `max_rpc_cnt`; default 0: never).
+    #[serde(default)]
+    pub max_rpc_cnt: u32,
+}
+
+fn rpc_service_us() -> u64 {
+    1_000
+}
+fn rpc_threads() -> u32 {
+    256
 }
 
 fn two() -> f64 {
@@ -139,6 +158,9 @@ impl Default for ControllerSpec {
             main_cost_per_job_us: main_cost_per_job_us(),
             bf_cost_per_job_us: bf_cost_per_job_us(),
             cost_per_node_us: 0.0,
+            rpc_service_us: rpc_service_us(),
+            rpc_threads: rpc_threads(),
+            max_rpc_cnt: 0,
         }
     }
 }
@@ -196,7 +218,11 @@ impl ControllerSpec {
                 ),
             ));
         }
+        if self.rpc_threads == 0 {
+            return Err(("rpc_threads".into(), "expected at least 1 thread".into()));
+        }
         for (key, v) in [
+            ("rpc_service_us", self.rpc_service_us),
             ("pass_cost_us", self.pass_cost_us),
             ("main_cost_per_job_us", self.main_cost_per_job_us),
             ("bf_cost_per_job_us", self.bf_cost_per_job_us),
@@ -249,6 +275,11 @@ impl ControllerSpec {
                 yield_interval_us: 0,
                 yield_sleep_us: 0,
             },
+            rpc: (self.rpc_service_us > 0).then(|| Rpc {
+                service: ms_ceil(self.rpc_service_us),
+                threads: self.rpc_threads,
+                max_rpc_cnt: self.max_rpc_cnt,
+            }),
             backfill_costs: PassCosts {
                 fixed_us: self.pass_cost_us,
                 per_job_us: self.bf_cost_per_job_us,
@@ -303,6 +334,24 @@ impl PassCosts {
         work.saturating_add(yields.saturating_mul(self.yield_sleep_us))
     }
 
+    /// The yields of a pass that tested `tests` jobs: (start, end) from the pass's start,
+    /// microseconds.
+    pub fn yields_us(&self, tests: u64, nodes: u64) -> impl Iterator<Item = (u64, u64)> {
+        let work = self
+            .fixed_us
+            .saturating_add(tests.saturating_mul(self.per_test_us(nodes)));
+        let (interval, sleep) = (self.yield_interval_us, self.yield_sleep_us);
+        let yields = if interval == 0 || sleep == 0 {
+            0
+        } else {
+            work.saturating_sub(1) / interval
+        };
+        (1..=yields).map(move |k| {
+            let start = k * interval + (k - 1) * sleep;
+            (start, start + sleep)
+        })
+    }
+
     /// The most jobs a pass may test within its time limit.
     pub fn test_budget(&self, nodes: u64) -> u32 {
         if self.after_tests_us(0, nodes) > self.max_time_us {
@@ -348,6 +397,45 @@ pub struct Controller {
     pub main_costs: PassCosts,
     /// What a backfill pass costs.
     pub backfill_costs: PassCosts,
+    /// The submission path (`None`: submissions are acknowledged at once).
+    pub rpc: Option<Rpc>,
+}
+
+/// The controller's RPC service for submissions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rpc {
+    /// The time to serve one request.
+    pub service: SimDuration,
+    /// Requests served at once.
+    pub threads: u32,
+    /// Backfill defers while this many requests wait or are served (0: never).
+    pub max_rpc_cnt: u32,
+}
+
+/// The submissions waiting for the controller's RPC service and those it serves: a
+/// first-come, first-served queue with `threads` servers that start a request only while
+/// no pass holds the controller.
+#[derive(Clone, Debug, Default)]
+pub struct RpcQueue {
+    /// Waiting, in order of submission.
+    pub waiting: std::collections::VecDeque<crate::workload::JobIdx>,
+    /// Being served.
+    pub in_service: u32,
+    /// The most that waited at once.
+    pub longest_backlog: u64,
+}
+
+impl RpcQueue {
+    /// A submission arrives.
+    pub fn submit(&mut self, job: crate::workload::JobIdx) {
+        self.waiting.push_back(job);
+        self.longest_backlog = self.longest_backlog.max(self.waiting.len() as u64);
+    }
+
+    /// Requests waiting or served.
+    pub fn load(&self) -> u64 {
+        self.waiting.len() as u64 + u64::from(self.in_service)
+    }
 }
 
 /// Which loop a pass belongs to, and how many jobs it may test.
@@ -428,22 +516,61 @@ pub struct ControllerMetrics {
     /// Starts a pass decided that were no longer valid at their launch (the job's user
     /// gave up, one of its nodes failed): dropped, never applied.
     pub launches_dropped: u64,
-    /// Mean time from submission to a job's first consideration, s, over the jobs
-    /// considered.
-    pub wait_before_consideration_mean_s: f64,
+    /// Backfill passes deferred because `max_rpc_cnt` submissions waited or were served.
+    pub backfill_deferred: u64,
+    /// Submissions' acknowledgement latency (from submission to acknowledgement), s:
+    /// median, 99th percentile (nearest rank), longest. Zeros without an RPC path.
+    pub ack_latency_p50_s: f64,
+    /// The 99th percentile.
+    pub ack_latency_p99_s: f64,
     /// The longest.
+    pub ack_latency_max_s: f64,
+    /// The most submissions that waited for the RPC service at once.
+    pub longest_backlog: u64,
+    /// Each started job's wait split in three, means over the jobs that started, s: before
+    /// its acknowledgement,
+    pub wait_before_ack_mean_s: f64,
+    /// then before a pass first tested it (from its acknowledgement; over every job
+    /// considered),
+    pub wait_before_consideration_mean_s: f64,
+    /// the longest of those,
     pub wait_before_consideration_max_s: f64,
+    /// and from its first consideration to its start.
+    pub wait_after_consideration_mean_s: f64,
+}
+
+/// What a run recorded of its controller, per job in job order.
+pub struct ControllerRecord<'a> {
+    /// Every pass.
+    pub cycles: &'a [Cycle],
+    /// Starts dropped before their launch.
+    pub launches_dropped: u64,
+    /// Backfill passes deferred for `max_rpc_cnt`.
+    pub backfill_deferred: u64,
+    /// The most submissions waiting at once.
+    pub longest_backlog: u64,
+    /// Submission times.
+    pub submits: &'a [crate::engine::time::SimTime],
+    /// Acknowledgements (empty: each at its submission).
+    pub acknowledged: &'a [Option<crate::engine::time::SimTime>],
+    /// First considerations.
+    pub first_considered: &'a [Option<crate::engine::time::SimTime>],
+    /// First starts (`None`: never started).
+    pub starts: &'a [Option<crate::engine::time::SimTime>],
 }
 
 /// The report of a run's cycles and its jobs' first considerations.
-pub fn metrics(
-    cycles: &[Cycle],
-    launches_dropped: u64,
-    submits: &[crate::engine::time::SimTime],
-    first_considered: &[Option<crate::engine::time::SimTime>],
-) -> ControllerMetrics {
+pub fn metrics(record: &ControllerRecord) -> ControllerMetrics {
+    let ControllerRecord {
+        cycles,
+        submits,
+        first_considered,
+        ..
+    } = *record;
     let mut m = ControllerMetrics {
-        launches_dropped,
+        launches_dropped: record.launches_dropped,
+        backfill_deferred: record.backfill_deferred,
+        longest_backlog: record.longest_backlog,
         ..ControllerMetrics::default()
     };
     let (mut main_tested, mut backfill_tested) = (0u64, 0u64);
@@ -477,10 +604,18 @@ pub fn metrics(
     m.backfill_depth_mean = mean(backfill_tested, m.backfill_cycles);
     m.main_cycle_mean_us = mean(main_us, m.main_cycles);
     m.backfill_cycle_mean_us = mean(backfill_us, m.backfill_cycles);
+    let acknowledged = |i: usize| {
+        record
+            .acknowledged
+            .get(i)
+            .copied()
+            .flatten()
+            .unwrap_or(submits[i])
+    };
     let (mut sum_ms, mut max_ms, mut n) = (0u128, 0u64, 0u64);
-    for (submit, first) in submits.iter().zip(first_considered) {
+    for (i, first) in first_considered.iter().enumerate() {
         if let Some(at) = first {
-            let ms = at.saturating_since(*submit).as_ms();
+            let ms = at.saturating_since(acknowledged(i)).as_ms();
             sum_ms += u128::from(ms);
             max_ms = max_ms.max(ms);
             n += 1;
@@ -489,6 +624,35 @@ pub fn metrics(
     if n > 0 {
         m.wait_before_consideration_mean_s = sum_ms as f64 / n as f64 / 1000.0;
         m.wait_before_consideration_max_s = max_ms as f64 / 1000.0;
+    }
+    let mut latencies_ms: Vec<u64> = record
+        .acknowledged
+        .iter()
+        .enumerate()
+        .filter_map(|(i, ack)| ack.map(|at| at.saturating_since(submits[i]).as_ms()))
+        .collect();
+    latencies_ms.sort_unstable();
+    let rank = |q: f64| {
+        let k = ((q * latencies_ms.len() as f64).ceil() as usize).clamp(1, latencies_ms.len());
+        latencies_ms[k - 1] as f64 / 1000.0
+    };
+    if !latencies_ms.is_empty() {
+        m.ack_latency_p50_s = rank(0.5);
+        m.ack_latency_p99_s = rank(0.99);
+        m.ack_latency_max_s = rank(1.0);
+    }
+    let (mut before_ack_ms, mut after_ms, mut started) = (0u128, 0u128, 0u64);
+    for (i, start) in record.starts.iter().enumerate() {
+        let (Some(start), Some(first)) = (start, first_considered.get(i).copied().flatten()) else {
+            continue;
+        };
+        before_ack_ms += u128::from(acknowledged(i).saturating_since(submits[i]).as_ms());
+        after_ms += u128::from(start.saturating_since(first).as_ms());
+        started += 1;
+    }
+    if started > 0 {
+        m.wait_before_ack_mean_s = before_ack_ms as f64 / started as f64 / 1000.0;
+        m.wait_after_consideration_mean_s = after_ms as f64 / started as f64 / 1000.0;
     }
     m
 }

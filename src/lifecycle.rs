@@ -510,6 +510,13 @@ pub struct RunResult {
     /// With a `[controller]`: starts its passes decided that were dropped before their
     /// launch (the job's user gave up, one of its nodes failed).
     pub launches_dropped: u64,
+    /// With a `[controller]`'s submission path: per job, when the controller acknowledged
+    /// its submission (empty without one; `None` for a job never acknowledged).
+    pub acknowledged: Vec<Option<SimTime>>,
+    /// With a `[controller]`: backfill passes deferred for `max_rpc_cnt`.
+    pub backfill_deferred: u64,
+    /// With a `[controller]`'s submission path: the most submissions waiting at once.
+    pub longest_backlog: u64,
     /// Per segment (aligned with `segments`), its stages; empty when no segment staged (the
     /// run had no shared file system, or nobody staged through it). Read it with
     /// [`RunResult::stages_of`].
@@ -647,6 +654,9 @@ impl RunResult {
             cycles: None,
             first_considered: Vec::new(),
             launches_dropped: 0,
+            acknowledged: Vec::new(),
+            backfill_deferred: 0,
+            longest_backlog: 0,
             culls: None,
             rejected: None,
             demoted: None,

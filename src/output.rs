@@ -17,7 +17,7 @@ use std::path::Path;
 pub const JOBS_CSV_HEADER: &str = "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,\
 user,group,queue,partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,\
 mig_slices,tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s,\
-culled,leaves,rate,staging_s,busy_slowdown,deprioritized,first_considered_s";
+culled,leaves,rate,staging_s,busy_slowdown,deprioritized,first_considered_s,acknowledged_s";
 
 /// The header of `segments.csv`.
 pub const SEGMENTS_CSV_HEADER: &str =
@@ -144,6 +144,10 @@ pub fn write_jobs_csv<W: Write>(
         }
         line.push(',');
         if let Some(Some(at)) = r.first_considered.get(i) {
+            push_seconds(&mut line, at.as_ms());
+        }
+        line.push(',');
+        if let Some(Some(at)) = r.acknowledged.get(i) {
             push_seconds(&mut line, at.as_ms());
         }
         line.push('\n');

@@ -100,6 +100,9 @@ pub enum Event {
     BackfillPass,
     /// The controller's pass that held it ends: the passes due meanwhile may run.
     ControllerFree,
+    /// The controller's RPC service acknowledges a submission: the job is pending from
+    /// now.
+    Acknowledged(JobIdx),
     /// A start that a controller's pass decided is launched: the pass has tested the job
     /// (pass start + its cost so far). Withdrawn if the decision is dropped before.
     Launch(JobIdx),
@@ -124,7 +127,7 @@ impl EventKind for Event {
             // completes; before arrivals and the pass, so that the pass at t sees the
             // nodes as they are at t.
             Event::NodeDown(_) | Event::NodeUp(_) | Event::LeafDown(_) | Event::LeafUp(_) => 2,
-            Event::JobArrival(_) => 3,
+            Event::JobArrival(_) | Event::Acknowledged(_) => 3,
             // After arrivals, so that a patience of 0 still finds its job waiting; before
             // the pass, so that a job whose patience ends at t cannot start at t.
             Event::PatienceEnds(_) => 4,
@@ -381,7 +384,6 @@ struct ControllerState {
     due_queued: bool,
     full_queued: bool,
     backfill_queued: bool,
-    free_queued: bool,
     /// Passes due and not yet run: a main pass after a change, a main pass over the whole
     /// queue, a backfill pass.
     main_wanted: bool,
@@ -393,6 +395,16 @@ struct ControllerState {
     backfill_anchor: SimTime,
     /// The nodes a pass examines for each job it tests (a processor pool's processors).
     examined_nodes: u64,
+    /// The submission path: its settings and queue (`None`: acknowledged at once).
+    rpc: Option<(crate::controller::Rpc, crate::controller::RpcQueue)>,
+    /// The yields of the pass that holds the controller: when RPCs may be served.
+    yields: Vec<(SimTime, SimTime)>,
+    /// Whether a backfill pass is being deferred for `max_rpc_cnt` (counted once).
+    deferring_backfill: bool,
+    /// Backfill passes deferred.
+    backfill_deferred: u64,
+    /// Per job, when its submission was acknowledged (empty without an RPC path).
+    acknowledged: Vec<Option<SimTime>>,
     /// Since the last change, a full main pass (and, for a policy that backfills, a
     /// backfill pass) ran and started nothing: more passes alone change nothing.
     quiet_main: bool,
@@ -408,6 +420,19 @@ impl ControllerState {
     fn next_tick(now: SimTime, interval: SimDuration) -> SimTime {
         let step = interval.as_ms().max(1);
         SimTime::from_ms((now.as_ms() / step + 1).saturating_mul(step))
+    }
+
+    /// `None` if the controller is free at `now` (no pass holds it, or the pass yields);
+    /// else when it is next free.
+    fn held_until(&self, now: SimTime) -> Option<SimTime> {
+        if now >= self.busy_until {
+            return None;
+        }
+        match self.yields.iter().find(|&&(_, end)| now < end) {
+            Some(&(start, _)) if start <= now => None,
+            Some(&(start, _)) => Some(start),
+            None => Some(self.busy_until),
+        }
     }
 
     /// The backfill loop's next tick after `now`: `bf_interval` steps from the end of its
@@ -1514,6 +1539,9 @@ pub fn simulate_with(
             cycles: None,
             first_considered: Vec::new(),
             launches_dropped: 0,
+            acknowledged: Vec::new(),
+            backfill_deferred: 0,
+            longest_backlog: 0,
             culls: None,
             rejected: None,
             demoted: None,
@@ -1599,7 +1627,6 @@ pub fn simulate_with(
         due_queued: false,
         full_queued: false,
         backfill_queued: false,
-        free_queued: false,
         main_wanted: false,
         full_wanted: false,
         backfill_wanted: false,
@@ -1609,6 +1636,17 @@ pub fn simulate_with(
             .nodes
             .as_ref()
             .map_or(u64::from(engine.pool.total()), |nodes| nodes.len() as u64),
+        rpc: settings
+            .rpc
+            .map(|rpc| (rpc, crate::controller::RpcQueue::default())),
+        yields: Vec::new(),
+        deferring_backfill: false,
+        backfill_deferred: 0,
+        acknowledged: if settings.rpc.is_some() {
+            vec![None; n]
+        } else {
+            Vec::new()
+        },
         quiet_main: false,
         quiet_backfill: false,
         cycles: Vec::new(),
@@ -1659,15 +1697,33 @@ pub fn simulate_with(
                         continue;
                     }
                     Event::JobArrival(job) => {
-                        if engine.admit(job, now) {
-                            engine.arrive(job);
-                            policy.on_transition(job, Transition::Pending, &engine.view(now));
-                        }
                         let next = job.get() + 1;
                         if next < n {
                             engine
                                 .queue
                                 .push(jobs[next].submit, Event::JobArrival(JobIdx(next as u32)));
+                        }
+                        // Through the controller's RPC service, if it has one: the job is
+                        // pending once acknowledged.
+                        if let Some((_, queue)) = ctl.as_mut().and_then(|c| c.rpc.as_mut()) {
+                            queue.submit(job);
+                            continue;
+                        }
+                        if engine.admit(job, now) {
+                            engine.arrive(job);
+                            policy.on_transition(job, Transition::Pending, &engine.view(now));
+                        }
+                    }
+                    Event::Acknowledged(job) => {
+                        if let Some(c) = ctl.as_mut() {
+                            if let Some((_, queue)) = c.rpc.as_mut() {
+                                queue.in_service -= 1;
+                            }
+                            c.acknowledged[job.get()] = Some(now);
+                        }
+                        if engine.admit(job, now) {
+                            engine.arrive(job);
+                            policy.on_transition(job, Transition::Pending, &engine.view(now));
                         }
                     }
                     Event::PatienceEnds(job) => {
@@ -1713,10 +1769,7 @@ pub fn simulate_with(
                     | Event::ControllerFree => {
                         if let Some(c) = ctl.as_mut() {
                             match event {
-                                Event::ControllerFree => {
-                                    c.free_queued = false;
-                                    freed = true;
-                                }
+                                Event::ControllerFree => freed = true,
                                 Event::MainPassDue => {
                                     c.due_queued = false;
                                     main_due = true;
@@ -1767,6 +1820,9 @@ pub fn simulate_with(
                 changed = true;
             }
             engine.result.max_waiting = engine.result.max_waiting.max(engine.waiting);
+            if let Some(c) = ctl.as_mut() {
+                serve_submissions(&mut engine, c, now);
+            }
             if !changed && !main_due && !full_due && !backfill_due && !freed {
                 if engine.queue.peek_time() != Some(now) {
                     break;
@@ -1883,6 +1939,9 @@ pub fn simulate_with(
         );
         result.cycles = Some(c.cycles);
         result.first_considered = c.first_considered;
+        result.acknowledged = c.acknowledged;
+        result.backfill_deferred = c.backfill_deferred;
+        result.longest_backlog = c.rpc.map_or(0, |(_, queue)| queue.longest_backlog);
     }
     let when_exhausted = options.credit_limit.map(|c| c.when_exhausted);
     let credit_denies = when_exhausted == Some(crate::credits::WhenExhausted::Deny);
@@ -1901,6 +1960,42 @@ pub fn simulate_with(
     Ok(result)
 }
 
+/// Makes the controller look again at `at` (one `ControllerFree` is queued at a time, at
+/// the earliest instant asked for).
+fn wake_controller(engine: &mut Engine, at: SimTime) {
+    let at = match engine.queue.cancel(&Event::ControllerFree) {
+        Some(queued) => queued.min(at),
+        None => at,
+    };
+    engine.queue.push(at, Event::ControllerFree);
+}
+
+/// Starts serving the submissions waiting for the controller's RPC service, as many as it
+/// has free threads, if no pass holds the controller at `now`; else looks again when it is
+/// free.
+fn serve_submissions(engine: &mut Engine, c: &mut ControllerState, now: SimTime) {
+    let held = c.held_until(now);
+    let Some((rpc, queue)) = c.rpc.as_mut() else {
+        return;
+    };
+    if queue.waiting.is_empty() {
+        return;
+    }
+    if let Some(free_at) = held {
+        wake_controller(engine, free_at);
+        return;
+    }
+    while queue.in_service < rpc.threads {
+        let Some(job) = queue.waiting.pop_front() else {
+            break;
+        };
+        queue.in_service += 1;
+        engine
+            .queue
+            .push(now + rpc.service, Event::Acknowledged(job));
+    }
+}
+
 /// Runs the controller's passes wanted at `now`, one after another while they take no
 /// time. A pass that takes time holds the controller: the starts it decided are launched as
 /// it tests them, and what is still wanted runs when it ends.
@@ -1915,9 +2010,8 @@ fn controller_passes(
     use crate::controller::{ms_ceil, Cycle, PassKind};
     loop {
         if now < c.busy_until {
-            if (c.main_wanted || c.full_wanted || c.backfill_wanted) && !c.free_queued {
-                engine.queue.push(c.busy_until, Event::ControllerFree);
-                c.free_queued = true;
+            if c.main_wanted || c.full_wanted || c.backfill_wanted {
+                wake_controller(engine, c.busy_until);
             }
             return Ok(());
         }
@@ -1943,6 +2037,15 @@ fn controller_passes(
             if !c.backfill_wanted {
                 return Ok(());
             }
+            // Slurm's `max_rpc_cnt`: backfill waits while that many submissions do.
+            if let Some((rpc, queue)) = &c.rpc {
+                if rpc.max_rpc_cnt > 0 && queue.load() >= u64::from(rpc.max_rpc_cnt) {
+                    c.backfill_deferred += u64::from(!c.deferring_backfill);
+                    c.deferring_backfill = true;
+                    return Ok(());
+                }
+            }
+            c.deferring_backfill = false;
             c.backfill_wanted = false;
             let max_job_test = c.settings.bf_max_job_test;
             (PassKind::Backfill { max_job_test }, false)
@@ -2021,6 +2124,12 @@ fn controller_passes(
         let length_us = costs.after_tests_us(tested.len() as u64, nodes);
         let end = now + ms_ceil(length_us);
         c.busy_until = end;
+        c.yields.clear();
+        c.yields.extend(
+            costs
+                .yields_us(tested.len() as u64, nodes)
+                .map(|(from, to)| (now + ms_ceil(from), now + ms_ceil(to))),
+        );
         if backfill {
             c.quiet_backfill = started == 0;
             c.backfill_anchor = end;

@@ -144,7 +144,7 @@ fn run_writes_every_output_and_is_byte_identical_when_repeated() {
             "job_id,submit_s,start_s,end_s,wait_s,run_s,procs,estimate_s,user,group,queue,\
              partition,interactive,killed,first_reservation_s,cores,memory_mb,gpus,mig_slices,\
              tasks,partition_name,class,nodes,outcome,segments,suspended_s,requeues,work_lost_s,\
-             culled,leaves,rate,staging_s,busy_slowdown,deprioritized,first_considered_s\n"
+             culled,leaves,rate,staging_s,busy_slowdown,deprioritized,first_considered_s,acknowledged_s\n"
         ));
         let segments = std::fs::read_to_string(results[0].join("segments.csv")).unwrap();
         assert!(segments.starts_with(

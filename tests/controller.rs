@@ -34,12 +34,23 @@ fn instant(spec: ControllerSpec) -> ControllerSpec {
         main_cost_per_job_us: 0,
         bf_cost_per_job_us: 0,
         cost_per_node_us: 0.0,
+        rpc_service_us: 0,
         ..spec
     }
 }
 
 fn starts_ms(r: &RunResult) -> Vec<u64> {
     r.start.iter().map(|t| t.as_ms()).collect()
+}
+
+fn controller_metrics(w: &Workload, r: &RunResult) -> clustersim::controller::ControllerMetrics {
+    let options = clustersim::metrics::MetricOptions {
+        bsld_tau: clustersim::engine::time::SimDuration::from_secs(10),
+        session_start_target: clustersim::engine::time::SimDuration::from_secs(60),
+    };
+    clustersim::metrics::compute(w, r, &options)
+        .controller
+        .expect("a controller ran")
 }
 
 fn starts(r: &RunResult) -> Vec<u64> {
@@ -186,6 +197,7 @@ fn a_pass_launches_each_job_once_it_has_tested_it() {
     let spec = ControllerSpec {
         pass_cost_us: 1_000,
         main_cost_per_job_us: 2_500,
+        rpc_service_us: 0,
         ..ControllerSpec::default()
     };
     let r = run(&w, PolicyKind::Fcfs, Some(spec));
@@ -237,6 +249,7 @@ fn a_pass_stops_at_its_time_limit_and_a_backfill_pass_yields() {
         main_cost_per_job_us: 0,
         bf_cost_per_job_us: 1_000_000,
         bf_max_time_s: Some(4.0),
+        rpc_service_us: 0,
         ..ControllerSpec::default()
     };
     let r = run(&w, PolicyKind::Easy, Some(spec));
@@ -261,7 +274,7 @@ fn a_pass_stops_at_its_time_limit_and_a_backfill_pass_yields() {
     );
     assert_eq!(backfills[1].at, SimTime::from_ms(63_500));
     assert_eq!((backfills[1].tested, backfills[1].started), (2, 1));
-    let m = clustersim::controller::metrics(r.cycles.as_ref().unwrap(), 0, &[], &[]);
+    let m = controller_metrics(&w, &r);
     assert_eq!(m.backfill_cycles_at_time, 1);
     assert_eq!(m.backfill_cycle_max_us, 3_500_000);
     // A main pass at its time limit: `max_sched_time` = 5 ms at 1 + 2.5 ms a test lets it
@@ -272,6 +285,7 @@ fn a_pass_stops_at_its_time_limit_and_a_backfill_pass_yields() {
         pass_cost_us: 1_000,
         main_cost_per_job_us: 2_500,
         max_sched_time_s: 0.005,
+        rpc_service_us: 0,
         ..ControllerSpec::default()
     };
     let r = run(&w, PolicyKind::Fcfs, Some(spec));
@@ -302,6 +316,7 @@ fn a_start_is_dropped_when_its_user_gives_up_before_the_launch() {
         pass_cost_us: 0,
         main_cost_per_job_us: 2_000_000,
         max_sched_time_s: 10.0,
+        rpc_service_us: 0,
         ..ControllerSpec::default()
     };
     let r = run(&w, PolicyKind::Fcfs, Some(spec));
@@ -311,6 +326,117 @@ fn a_start_is_dropped_when_its_user_gives_up_before_the_launch() {
     assert_eq!(r.end[1], SimTime::from_secs(103));
     assert_eq!(starts_ms(&r)[2], 106_000);
     assert_eq!(starts_ms(&r)[0], 2_000);
+}
+
+#[test]
+fn a_submission_is_pending_once_the_controller_acknowledges_it() {
+    // A request takes 1 ms; a test 10 ms. Job 0 (at 0) is acknowledged at 1 ms, tested by
+    // the main pass at 1 ms and launched at 11 ms; that pass holds the controller to 11
+    // ms, so job 1 (at 5 ms) is served from 11 ms and acknowledged at 12 ms, then
+    // launched at 22 ms.
+    let mut jobs: [Spec; 2] = [(0, 100, 100, 1, 8), (0, 100, 100, 1, 8)];
+    jobs[1].0 = 0;
+    let mut w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    w.jobs[1].submit = SimTime::from_ms(5);
+    let spec = ControllerSpec {
+        pass_cost_us: 0,
+        main_cost_per_job_us: 10_000,
+        ..ControllerSpec::default()
+    };
+    let r = run(&w, PolicyKind::Fcfs, Some(spec));
+    let acked: Vec<u64> = r.acknowledged.iter().map(|t| t.unwrap().as_ms()).collect();
+    assert_eq!(acked, [1, 12]);
+    assert_eq!(starts_ms(&r), [11, 22]);
+    let m = controller_metrics(&w, &r);
+    assert_eq!((m.ack_latency_p50_s, m.ack_latency_max_s), (0.001, 0.007));
+    // The wait split: 1 and 7 ms before acknowledgement (4 ms on average); then 10 ms
+    // before a pass tested each (its test ends at its launch), none after.
+    assert_eq!(m.wait_before_ack_mean_s, 0.004);
+    assert_eq!(m.wait_before_consideration_mean_s, 0.010);
+    assert_eq!(m.wait_after_consideration_mean_s, 0.0);
+    // With one thread, three submissions at once are acknowledged 1 ms apart; all three
+    // waited together.
+    let jobs: [Spec; 3] = [(0, 10, 10, 1, 1), (0, 10, 10, 1, 1), (0, 10, 10, 1, 1)];
+    let w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    let one_thread = ControllerSpec {
+        rpc_service_us: 1_000,
+        rpc_threads: 1,
+        ..instant(ControllerSpec::default())
+    };
+    let r = run(&w, PolicyKind::Fcfs, Some(one_thread));
+    assert_eq!(starts_ms(&r), [1, 2, 3]);
+    assert_eq!(r.longest_backlog, 3);
+}
+
+#[test]
+fn submissions_are_served_while_a_backfill_pass_yields() {
+    // Job 0 holds node 0; job 1 (both nodes) is the blocked head; jobs 2 and 3 backfill.
+    // The backfill pass at 30 tests three jobs at 1 s each, yielding at 32 for 0.5 s: it
+    // launches job 2 at 32, job 3 at 33.5, and ends at 33.5. Job 4 (at 30.2) is served
+    // in the yield, acknowledged at 32.001; job 5 (at 32.6), once the pass ends, at
+    // 33.501.
+    let jobs: [Spec; 6] = [
+        (0, 1_000, 1_000, 1, 8),
+        (10, 100, 100, 2, 8),
+        (20, 400, 500, 1, 2),
+        (21, 400, 500, 1, 2),
+        (30, 400, 500, 1, 1),
+        (32, 400, 500, 1, 1),
+    ];
+    let mut w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    w.jobs[4].submit = SimTime::from_ms(30_200);
+    w.jobs[5].submit = SimTime::from_ms(32_600);
+    let spec = ControllerSpec {
+        default_queue_depth: 1,
+        pass_cost_us: 0,
+        main_cost_per_job_us: 0,
+        bf_cost_per_job_us: 1_000_000,
+        ..ControllerSpec::default()
+    };
+    let r = run(&w, PolicyKind::Easy, Some(spec));
+    assert_eq!(starts_ms(&r)[2..4], [32_000, 33_500]);
+    assert_eq!(r.acknowledged[4], Some(SimTime::from_ms(32_001)));
+    assert_eq!(r.acknowledged[5], Some(SimTime::from_ms(33_501)));
+}
+
+#[test]
+fn max_rpc_cnt_defers_a_backfill_pass_while_submissions_wait() {
+    // One thread, 40 s a request: jobs 0, 1, 2 (at 0) are acknowledged at 40, 80 and 120.
+    // Job 1 (both nodes) waits from 80: the backfill pass due at 90 is deferred while job
+    // 2's request is served (max_rpc_cnt = 1), and runs at 120.
+    let jobs: [Spec; 3] = [
+        (0, 1_000, 1_000, 1, 8),
+        (0, 100, 100, 2, 8),
+        (0, 100, 100, 1, 8),
+    ];
+    let w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    let spec = ControllerSpec {
+        rpc_service_us: 40_000_000,
+        rpc_threads: 1,
+        ..instant(ControllerSpec::default())
+    };
+    let backfills = |r: &RunResult| -> Vec<u64> {
+        r.cycles
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|c| c.backfill)
+            .map(|c| c.at.as_ms() / 1000)
+            .collect()
+    };
+    let r = run(&w, PolicyKind::Easy, Some(spec));
+    assert_eq!(starts(&r), [40, 1_040, 120]);
+    assert_eq!(backfills(&r)[0], 90);
+    assert_eq!(r.backfill_deferred, 0);
+    let deferring = ControllerSpec {
+        max_rpc_cnt: 1,
+        ..spec
+    };
+    let r = run(&w, PolicyKind::Easy, Some(deferring));
+    assert_eq!(starts(&r), [40, 1_040, 120]);
+    assert_eq!(backfills(&r)[0], 120);
+    assert_eq!(r.backfill_deferred, 1);
+    assert_eq!(controller_metrics(&w, &r).backfill_deferred, 1);
 }
 
 #[test]
@@ -344,7 +470,7 @@ fn the_example_reports_the_loops_in_the_summary_the_job_table_and_the_report() {
         .lines()
         .next()
         .unwrap()
-        .ends_with(",first_considered_s"));
+        .ends_with(",first_considered_s,acknowledged_s"));
     assert!(
         jobs.lines().skip(1).all(|l| !l.ends_with(',')),
         "every job was tested"

@@ -596,7 +596,8 @@ fn off_or_with_nothing_to_stage_is_todays_run() {
         let cut: String = jobs
             .lines()
             .map(|l| {
-                // Without the last four columns, from `staging_s` on.
+                // Without the last five columns, from `staging_s` on.
+                let l = &l[..l.rfind(',').unwrap()];
                 let l = &l[..l.rfind(',').unwrap()];
                 let l = &l[..l.rfind(',').unwrap()];
                 let l = &l[..l.rfind(',').unwrap()];
@@ -607,8 +608,8 @@ fn off_or_with_nothing_to_stage_is_todays_run() {
     }
     assert!(files[0].0 == files[1].0, "segments.csv differs");
     assert_eq!(files[0].1, files[1].1, "jobs.csv differs before staging_s");
-    assert!(files[0].2.lines().nth(1).unwrap().ends_with(",,,,"));
-    assert!(files[1].2.lines().nth(1).unwrap().ends_with(",0,,,"));
+    assert!(files[0].2.lines().nth(1).unwrap().ends_with(",,,,,"));
+    assert!(files[1].2.lines().nth(1).unwrap().ends_with(",0,,,,"));
 }
 
 /// With staging on, runs repeat byte for byte, and a sweep writes the same bytes at 1 and
@@ -653,11 +654,9 @@ fn runs_with_staging_are_deterministic_at_any_thread_count() {
     assert!(m["stagers_max"].as_u64().unwrap() >= 2, "{m}");
     assert_eq!(summary["options"]["filesystem"]["bandwidth_gb_s"], 10.0);
     let jobs = std::fs::read_to_string(outs[0].join("jobs.csv")).unwrap();
-    assert!(jobs
-        .lines()
-        .next()
-        .unwrap()
-        .ends_with(",rate,staging_s,busy_slowdown,deprioritized,first_considered_s"));
+    assert!(jobs.lines().next().unwrap().ends_with(
+        ",rate,staging_s,busy_slowdown,deprioritized,first_considered_s,acknowledged_s"
+    ));
     let html = std::fs::read_to_string(outs[0].join("report.html")).unwrap();
     assert!(html.contains("<section id=\"filesystem\">"));
 

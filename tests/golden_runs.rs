@@ -50,8 +50,8 @@ const RUNS: &[(&str, &[&str], bool)] = &[
 /// Columns appended to `jobs.csv` since: the lifecycle's five, then `culled`, then the rate
 /// model's `leaves` and `rate`, then the file system's `staging_s`, then oversubscription's
 /// `busy_slowdown`, then credits' `deprioritized`, then the controller's
-/// `first_considered_s`.
-const NEW_COLUMNS: usize = 12;
+/// `first_considered_s` and `acknowledged_s`.
+const NEW_COLUMNS: usize = 13;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {

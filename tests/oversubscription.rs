@@ -137,12 +137,13 @@ fn the_example_reports_the_slowdown_in_the_summary_the_job_table_and_the_report(
     assert!(m["slowdown_mean"].as_f64().unwrap() > 1.0, "{m}");
     let header = jobs.lines().next().unwrap();
     assert!(
-        header.ends_with(",busy_slowdown,deprioritized,first_considered_s"),
+        header.ends_with(",busy_slowdown,deprioritized,first_considered_s,acknowledged_s"),
         "{header}"
     );
-    // `busy_slowdown` is the last column but two (`deprioritized` and `first_considered_s`
-    // are empty here).
+    // `busy_slowdown` is the last column but three (`deprioritized`, `first_considered_s`
+    // and `acknowledged_s` are empty here).
     let slowdown = |l: &str| {
+        let l = &l[..l.rfind(',').unwrap()];
         let l = &l[..l.rfind(',').unwrap()];
         l[..l.rfind(',').unwrap()]
             .rsplit(',')

@@ -811,19 +811,19 @@ fn when_exhausted_values_are_checked_and_deprioritize_is_reported() {
     assert!(page.contains(&format!(
         "{n} jobs admitted with their account's credit spent"
     )));
-    // The job table's last column says which.
+    // The job table's last column but two says which.
     let jobs = std::fs::read_to_string(out.join("jobs.csv")).unwrap();
     assert!(jobs
         .lines()
         .next()
         .unwrap()
-        .ends_with(",deprioritized,first_considered_s"));
-    let flagged = jobs.lines().skip(1).filter(|l| l.ends_with(",1,")).count();
+        .ends_with(",deprioritized,first_considered_s,acknowledged_s"));
+    let flagged = jobs.lines().skip(1).filter(|l| l.ends_with(",1,,")).count();
     assert_eq!(flagged as u64, n, "jobs.csv flags the demoted jobs");
     assert!(jobs
         .lines()
         .skip(1)
-        .all(|l| l.ends_with(",1,") || l.ends_with(",0,")));
+        .all(|l| l.ends_with(",1,,") || l.ends_with(",0,,")));
 }
 
 #[test]

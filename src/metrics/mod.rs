@@ -525,12 +525,19 @@ pub fn compute(
         dynamic_backfill: idle_suspension_metrics(workload, result),
         controller: result.cycles.as_ref().map(|cycles| {
             let submits: Vec<SimTime> = workload.jobs.iter().map(|j| j.submit).collect();
-            crate::controller::metrics(
+            let starts: Vec<Option<SimTime>> = (0..workload.jobs.len())
+                .map(|i| result.started(i).then(|| result.start[i]))
+                .collect();
+            crate::controller::metrics(&crate::controller::ControllerRecord {
                 cycles,
-                result.launches_dropped,
-                &submits,
-                &result.first_considered,
-            )
+                launches_dropped: result.launches_dropped,
+                backfill_deferred: result.backfill_deferred,
+                longest_backlog: result.longest_backlog,
+                submits: &submits,
+                acknowledged: &result.acknowledged,
+                first_considered: &result.first_considered,
+                starts: &starts,
+            })
         }),
     }
 }

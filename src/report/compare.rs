@@ -199,6 +199,12 @@ const METRICS: &[Metric] = &[
         scale: 1.0 / 1000.0,
     },
     Metric {
+        label: "acknowledgement latency p99 (s)",
+        pointer: "/metrics/controller/ack_latency_p99_s",
+        decimals: 3,
+        scale: 1.0,
+    },
+    Metric {
         label: "wait before first consideration (s)",
         pointer: "/metrics/controller/wait_before_consideration_mean_s",
         decimals: 1,

@@ -594,11 +594,34 @@ fn controller_section(out: &mut String, c: &crate::controller::ControllerMetrics
             c.backfill_started.to_string(),
         ],
         vec![
-            "wait before first consideration mean / max (s)".into(),
+            "backfill passes deferred for max_rpc_cnt".into(),
+            c.backfill_deferred.to_string(),
+        ],
+        vec![
+            "acknowledgement latency p50 / p99 / max (s)".into(),
+            format!(
+                "{:.3} / {:.3} / {:.3}",
+                c.ack_latency_p50_s, c.ack_latency_p99_s, c.ack_latency_max_s
+            ),
+        ],
+        vec![
+            "longest backlog of submissions".into(),
+            c.longest_backlog.to_string(),
+        ],
+        vec![
+            "wait before acknowledgement, mean (s)".into(),
+            format!("{:.3}", c.wait_before_ack_mean_s),
+        ],
+        vec![
+            "then before first consideration, mean / max (s)".into(),
             format!(
                 "{:.1} / {:.1}",
                 c.wait_before_consideration_mean_s, c.wait_before_consideration_max_s
             ),
+        ],
+        vec![
+            "then to the start, mean (s)".into(),
+            format!("{:.1}", c.wait_after_consideration_mean_s),
         ],
     ];
     facts_section(

@@ -239,6 +239,7 @@ pub fn summary_row(label: &str, s: &Summary) -> Vec<(String, SummaryValue)> {
         "wait_before_consideration_mean_s".into(),
         Float(ctl.wait_before_consideration_mean_s),
     ));
+    row.push(("ack_latency_p99_s".into(), Float(ctl.ack_latency_p99_s)));
     // Dynamic backfill (zeros when it was off).
     let d = s.metrics.dynamic_backfill.clone().unwrap_or_default();
     row.push(("idle_sessions_suspended".into(), int(d.suspended)));
@@ -462,6 +463,12 @@ pub fn jobs_frame(workload: &Workload, outcome: &RunOutcome) -> PolarsResult<Dat
         "first_considered_s".into(),
         (0..n)
             .map(|i| r.first_considered.get(i).copied().flatten().map(seconds))
+            .collect::<Vec<Option<f64>>>(),
+    ));
+    columns.push(Column::new(
+        "acknowledged_s".into(),
+        (0..n)
+            .map(|i| r.acknowledged.get(i).copied().flatten().map(seconds))
             .collect::<Vec<Option<f64>>>(),
     ));
     DataFrame::new(n, columns)
