@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_INTERVAL_S: u64 = 86_400;
 
 /// `[controller]`: the scheduling loops' parameters (Slurm's `SchedulerParameters`).
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ControllerSpec {
     /// Jobs a main pass tests when something changed (Slurm's `default_queue_depth`,
@@ -104,6 +104,57 @@ pub struct ControllerSpec {
     /// deferred until fewer do (Slurm's `max_rpc_cnt`; default 0: never).
     #[serde(default)]
     pub max_rpc_cnt: u32,
+    /// Scheduled outages of the (primary) controller, `[[down_s, up_s], …]`.
+    #[serde(default)]
+    pub outages: Vec<[f64; 2]>,
+    /// Mean time between the controller's failures, s (exponential draws from the run's
+    /// `controller` stream; default 0: it fails only as `outages` say).
+    #[serde(default)]
+    pub mtbf_s: f64,
+    /// Mean time to repair a failed controller, s (exponential; default 1,800).
+    #[serde(default = "mttr_s")]
+    pub mttr_s: f64,
+    /// A backup controller (Slurm's `SlurmctldHost` given twice): it takes over
+    /// `slurmctld_timeout_s` after the primary fails, then recovers the state.
+    #[serde(default)]
+    pub backup: bool,
+    /// How long the backup waits for the primary before taking over, s (Slurm's
+    /// `SlurmctldTimeout`, default 120).
+    #[serde(default = "slurmctld_timeout_s")]
+    pub slurmctld_timeout_s: u64,
+    /// State recovery when a controller (re)starts: a fixed time, s (default 5) ...
+    #[serde(default = "recovery_s")]
+    pub recovery_s: f64,
+    /// ... plus this per job it holds (waiting, running or suspended), microseconds
+    /// (default 200).
+    #[serde(default = "recovery_per_job_us")]
+    pub recovery_per_job_us: u64,
+    /// A client whose submission finds the controller down retries after this, s, doubling
+    /// at each retry (default 10) ...
+    #[serde(default = "submit_retry_s")]
+    pub submit_retry_s: f64,
+    /// ... at most this many times; then the submission is lost, counted (default 5).
+    #[serde(default = "submit_retries")]
+    pub submit_retries: u32,
+}
+
+fn mttr_s() -> f64 {
+    1_800.0
+}
+fn slurmctld_timeout_s() -> u64 {
+    120
+}
+fn recovery_s() -> f64 {
+    5.0
+}
+fn recovery_per_job_us() -> u64 {
+    200
+}
+fn submit_retry_s() -> f64 {
+    10.0
+}
+fn submit_retries() -> u32 {
+    5
 }
 
 fn rpc_service_us() -> u64 {
@@ -161,6 +212,15 @@ impl Default for ControllerSpec {
             rpc_service_us: rpc_service_us(),
             rpc_threads: rpc_threads(),
             max_rpc_cnt: 0,
+            outages: Vec::new(),
+            mtbf_s: 0.0,
+            mttr_s: mttr_s(),
+            backup: false,
+            slurmctld_timeout_s: slurmctld_timeout_s(),
+            recovery_s: recovery_s(),
+            recovery_per_job_us: recovery_per_job_us(),
+            submit_retry_s: submit_retry_s(),
+            submit_retries: submit_retries(),
         }
     }
 }
@@ -216,6 +276,39 @@ impl ControllerSpec {
                     "expected 0 to 1000000 microseconds, got {}",
                     self.cost_per_node_us
                 ),
+            ));
+        }
+        for (k, [down, up]) in self.outages.iter().enumerate() {
+            if !(*down >= 0.0
+                && up > down
+                && *up <= (crate::engine::time::CLOCK_LIMIT.as_ms() / 1000) as f64)
+            {
+                return Err((
+                    format!("outages[{k}]"),
+                    format!("expected [down_s, up_s] with 0 <= down_s < up_s, got [{down}, {up}]"),
+                ));
+            }
+        }
+        for (key, v) in [
+            ("mtbf_s", self.mtbf_s),
+            ("mttr_s", self.mttr_s),
+            ("recovery_s", self.recovery_s),
+            ("submit_retry_s", self.submit_retry_s),
+        ] {
+            if !(v >= 0.0 && v <= 1e9) {
+                return Err((key.into(), format!("expected 0 to 1e9 s, got {v}")));
+            }
+        }
+        if self.mtbf_s > 0.0 && self.mttr_s <= 0.0 {
+            return Err(("mttr_s".into(), "expected more than 0 s with mtbf_s".into()));
+        }
+        if self.submit_retry_s <= 0.0 {
+            return Err(("submit_retry_s".into(), "expected more than 0 s".into()));
+        }
+        if self.submit_retries > 30 {
+            return Err((
+                "submit_retries".into(),
+                format!("expected at most 30, got {}", self.submit_retries),
             ));
         }
         if self.rpc_threads == 0 {
@@ -274,6 +367,14 @@ impl ControllerSpec {
                 max_time_us: us_of(self.max_sched_time_s),
                 yield_interval_us: 0,
                 yield_sleep_us: 0,
+            },
+            failover: Failover {
+                backup: self.backup,
+                timeout: SimDuration::from_secs(self.slurmctld_timeout_s),
+                recovery: ms_ceil(us_of(self.recovery_s)),
+                recovery_per_job_us: self.recovery_per_job_us,
+                retry: ms_ceil(us_of(self.submit_retry_s)).max(SimDuration::from_ms(1)),
+                retries: self.submit_retries,
             },
             rpc: (self.rpc_service_us > 0).then(|| Rpc {
                 service: ms_ceil(self.rpc_service_us),
@@ -399,6 +500,133 @@ pub struct Controller {
     pub backfill_costs: PassCosts,
     /// The submission path (`None`: submissions are acknowledged at once).
     pub rpc: Option<Rpc>,
+    /// What an outage costs and how clients retry.
+    pub failover: Failover,
+}
+
+/// How the controller comes back from an outage, and how clients retry meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failover {
+    /// A backup controller.
+    pub backup: bool,
+    /// How long the backup waits before taking over (`SlurmctldTimeout`).
+    pub timeout: SimDuration,
+    /// State recovery's fixed time.
+    pub recovery: SimDuration,
+    /// State recovery per job held, microseconds.
+    pub recovery_per_job_us: u64,
+    /// The first retry's wait (doubling).
+    pub retry: SimDuration,
+    /// Retries before a submission is lost.
+    pub retries: u32,
+}
+
+impl Failover {
+    /// When the controller serves again after the primary fails at `down` and is back at
+    /// `up`, holding `jobs` jobs: with a backup, `SlurmctldTimeout` after the failure (or
+    /// at the primary's return, if sooner); without, at the primary's return; then the
+    /// state's recovery.
+    pub fn serving_again(
+        &self,
+        down: crate::engine::time::SimTime,
+        up: crate::engine::time::SimTime,
+        jobs: u64,
+    ) -> crate::engine::time::SimTime {
+        let back = if self.backup {
+            up.min(down + self.timeout)
+        } else {
+            up
+        };
+        back + self.recovery + ms_ceil(jobs.saturating_mul(self.recovery_per_job_us))
+    }
+
+    /// The wait before retry `k` (1 for the first): `retry` × 2^(k−1).
+    pub fn retry_wait(&self, k: u32) -> SimDuration {
+        SimDuration::from_ms(
+            self.retry
+                .as_ms()
+                .saturating_mul(1u64 << k.saturating_sub(1).min(40)),
+        )
+    }
+}
+
+/// The primary controller's outages, in order, merged where they overlap: the scheduled
+/// windows and, with `mtbf_s`, failures drawn from the run's `controller` stream (up to
+/// `horizon`), as (down, up).
+pub fn outage_windows(
+    spec: &ControllerSpec,
+    seed: u64,
+    horizon: crate::engine::time::SimTime,
+) -> Vec<(crate::engine::time::SimTime, crate::engine::time::SimTime)> {
+    use crate::engine::time::SimTime;
+    use rand::Rng;
+    let at = |s: f64| SimTime::from_ms(us_of(s).div_ceil(1000));
+    let mut windows: Vec<(SimTime, SimTime)> = spec
+        .outages
+        .iter()
+        .map(|[down, up]| (at(*down), at(*up)))
+        .collect();
+    if spec.mtbf_s > 0.0 {
+        let mut rng = crate::engine::rng::RandomStreams::new(seed).stream("controller");
+        let mut exp = |mean_s: f64| -> u64 {
+            let u: f64 = rng.gen::<f64>();
+            ((-(1.0 - u).ln() * mean_s) * 1000.0).round().max(1.0) as u64
+        };
+        let mut t_ms = 0u64;
+        loop {
+            let down = t_ms.saturating_add(exp(spec.mtbf_s));
+            if down >= horizon.as_ms() {
+                break;
+            }
+            let up = down.saturating_add(exp(spec.mttr_s));
+            windows.push((SimTime::from_ms(down), SimTime::from_ms(up)));
+            t_ms = up;
+        }
+    }
+    windows.sort_unstable();
+    let mut merged: Vec<(SimTime, SimTime)> = Vec::with_capacity(windows.len());
+    for (down, up) in windows {
+        match merged.last_mut() {
+            Some(last) if down <= last.1 => last.1 = last.1.max(up),
+            _ => merged.push((down, up)),
+        }
+    }
+    merged
+}
+
+/// One outage as the engine followed it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutageLog {
+    /// When the primary failed.
+    pub down: crate::engine::time::SimTime,
+    /// When the controller served again.
+    pub serving: crate::engine::time::SimTime,
+    /// Submissions that found it down.
+    pub submissions_delayed: u64,
+    /// Of them, lost after their last retry.
+    pub submissions_lost: u64,
+}
+
+/// What one outage of the controller cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OutageReport {
+    /// When the primary failed, s.
+    pub down_s: f64,
+    /// When the controller served again (the primary back, or the backup after
+    /// `SlurmctldTimeout`, plus the state's recovery), s.
+    pub serving_s: f64,
+    /// Its length, s.
+    pub length_s: f64,
+    /// Submissions that found it down (they retried).
+    pub submissions_delayed: u64,
+    /// Of them, lost after their last retry.
+    pub submissions_lost: u64,
+    /// Jobs waiting during it (submitted before it ended, started after it began, or never).
+    pub jobs_delayed: u64,
+    /// Their time waiting within it, s (the delay it added at most).
+    pub delay_added_s: f64,
+    /// Processor-hours left idle within it.
+    pub idle_core_hours: f64,
 }
 
 /// The controller's RPC service for submissions.
@@ -537,6 +765,14 @@ pub struct ControllerMetrics {
     pub wait_before_consideration_max_s: f64,
     /// and from its first consideration to its start.
     pub wait_after_consideration_mean_s: f64,
+    /// The controller's outages (none unless `outages` or `mtbf_s` say).
+    pub outages: u64,
+    /// Their total length, s.
+    pub outage_s: f64,
+    /// Submissions lost after their retries, over all outages.
+    pub submissions_lost: u64,
+    /// Each outage and what it cost.
+    pub outage_reports: Vec<OutageReport>,
 }
 
 /// What a run recorded of its controller, per job in job order.
@@ -557,6 +793,12 @@ pub struct ControllerRecord<'a> {
     pub first_considered: &'a [Option<crate::engine::time::SimTime>],
     /// First starts (`None`: never started).
     pub starts: &'a [Option<crate::engine::time::SimTime>],
+    /// Each outage.
+    pub outages: &'a [OutageLog],
+    /// Per outage, the processor-milliseconds busy within it.
+    pub busy_core_ms: &'a [u128],
+    /// The processors of the machine.
+    pub capacity_cores: u64,
 }
 
 /// The report of a run's cycles and its jobs' first considerations.
@@ -653,6 +895,35 @@ pub fn metrics(record: &ControllerRecord) -> ControllerMetrics {
     if started > 0 {
         m.wait_before_ack_mean_s = before_ack_ms as f64 / started as f64 / 1000.0;
         m.wait_after_consideration_mean_s = after_ms as f64 / started as f64 / 1000.0;
+    }
+    for (k, o) in record.outages.iter().enumerate() {
+        let length_ms = o.serving.saturating_since(o.down).as_ms();
+        let (mut jobs_delayed, mut delay_ms) = (0u64, 0u64);
+        for (i, submit) in submits.iter().enumerate() {
+            let start = record.starts[i].unwrap_or(crate::engine::time::SimTime::MAX);
+            if *submit < o.serving && start > o.down {
+                jobs_delayed += 1;
+                delay_ms += start
+                    .min(o.serving)
+                    .saturating_since((*submit).max(o.down))
+                    .as_ms();
+            }
+        }
+        let capacity_ms = u128::from(record.capacity_cores) * u128::from(length_ms);
+        let busy = record.busy_core_ms.get(k).copied().unwrap_or(0);
+        m.outage_reports.push(OutageReport {
+            down_s: o.down.as_ms() as f64 / 1000.0,
+            serving_s: o.serving.as_ms() as f64 / 1000.0,
+            length_s: length_ms as f64 / 1000.0,
+            submissions_delayed: o.submissions_delayed,
+            submissions_lost: o.submissions_lost,
+            jobs_delayed,
+            delay_added_s: delay_ms as f64 / 1000.0,
+            idle_core_hours: capacity_ms.saturating_sub(busy) as f64 / 3_600_000.0,
+        });
+        m.outages += 1;
+        m.outage_s += length_ms as f64 / 1000.0;
+        m.submissions_lost += o.submissions_lost;
     }
     m
 }

@@ -517,6 +517,8 @@ pub struct RunResult {
     pub backfill_deferred: u64,
     /// With a `[controller]`'s submission path: the most submissions waiting at once.
     pub longest_backlog: u64,
+    /// With a `[controller]`: its outages.
+    pub outages: Vec<crate::controller::OutageLog>,
     /// Per segment (aligned with `segments`), its stages; empty when no segment staged (the
     /// run had no shared file system, or nobody staged through it). Read it with
     /// [`RunResult::stages_of`].
@@ -657,6 +659,7 @@ impl RunResult {
             acknowledged: Vec::new(),
             backfill_deferred: 0,
             longest_backlog: 0,
+            outages: Vec::new(),
             culls: None,
             rejected: None,
             demoted: None,

@@ -283,7 +283,7 @@ fn plan_workload(
             Some(f.credits.as_ref()?.resolve(&types))
         }),
         filesystem: file.and_then(|f| Some(f.filesystem?.settings())),
-        controller: file.and_then(|f| f.controller),
+        controller: file.and_then(|f| f.controller.clone()),
         rates: file.and_then(|f| {
             let oversubscription = f
                 .cluster

@@ -1,7 +1,7 @@
 //! One run: a workload, a policy, the simulation and its metrics. No file IO here except
 //! reading the workload through its reader; writing results is [`crate::output`]'s job.
 
-use crate::engine::time::SimDuration;
+use crate::engine::time::{SimDuration, SimTime};
 use crate::failures::Failures;
 use crate::metrics::{self, ScheduleMetrics};
 use crate::policy::PolicyKind;
@@ -212,13 +212,30 @@ pub fn run(
         }
         (None, _) => None,
     };
+    // The controller's outages, drawn up to when the run must have ended (every job's
+    // limit, one after another, after the last submission).
+    let controller_outages = options.controller.as_ref().map_or(Vec::new(), |spec| {
+        let last_submit = workload.jobs.iter().map(|j| j.submit).max();
+        let horizon_ms = workload
+            .jobs
+            .iter()
+            .fold(last_submit.map_or(0, |t| t.as_ms()), |acc, j| {
+                acc.saturating_add(j.estimate.as_ms().max(j.work.as_ms()))
+            });
+        crate::controller::outage_windows(
+            spec,
+            options.seed,
+            SimTime::from_ms(horizon_ms.min(crate::engine::time::CLOCK_LIMIT.as_ms())),
+        )
+    });
     let sim_options = SimOptions {
         rates: rates.as_ref().map(|r| r as &dyn simulation::RateModel),
         failures: options.failures.as_deref(),
         culler: options.culler,
         qos: options.qos,
         filesystem: options.filesystem,
-        controller: options.controller.map(|c| c.settings()),
+        controller: options.controller.as_ref().map(|c| c.settings()),
+        controller_outages: &controller_outages,
         // Credits that only bill change no schedule: the engine is not told of them.
         credit_limit: options
             .credits

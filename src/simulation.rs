@@ -100,6 +100,12 @@ pub enum Event {
     BackfillPass,
     /// The controller's pass that held it ends: the passes due meanwhile may run.
     ControllerFree,
+    /// The primary controller fails (its `k`-th outage).
+    ControllerDown(u32),
+    /// The controller serves again after an outage.
+    ControllerUp,
+    /// A client retries a submission that found the controller down.
+    SubmitRetry(JobIdx),
     /// The controller's RPC service acknowledges a submission: the job is pending from
     /// now.
     Acknowledged(JobIdx),
@@ -127,7 +133,9 @@ impl EventKind for Event {
             // completes; before arrivals and the pass, so that the pass at t sees the
             // nodes as they are at t.
             Event::NodeDown(_) | Event::NodeUp(_) | Event::LeafDown(_) | Event::LeafUp(_) => 2,
-            Event::JobArrival(_) | Event::Acknowledged(_) => 3,
+            Event::JobArrival(_) | Event::Acknowledged(_) | Event::SubmitRetry(_) => 3,
+            // With node events: after stops, before arrivals and passes.
+            Event::ControllerDown(_) | Event::ControllerUp => 2,
             // After arrivals, so that a patience of 0 still finds its job waiting; before
             // the pass, so that a job whose patience ends at t cannot start at t.
             Event::PatienceEnds(_) => 4,
@@ -237,6 +245,8 @@ pub struct SimOptions<'a> {
     /// The head node's scheduling loops (`None`: a pass at every instant where something
     /// changed, costing nothing).
     pub controller: Option<crate::controller::Controller>,
+    /// The primary controller's outages, in order, disjoint (`controller::outage_windows`).
+    pub controller_outages: &'a [(SimTime, SimTime)],
 }
 
 /// Per-user limits on interactive sessions, as a Slurm QOS with `DenyOnLimit` sets them: a
@@ -405,6 +415,14 @@ struct ControllerState {
     backfill_deferred: u64,
     /// Per job, when its submission was acknowledged (empty without an RPC path).
     acknowledged: Vec<Option<SimTime>>,
+    /// The primary's outages, and each as followed.
+    outages: Vec<(SimTime, SimTime)>,
+    outage_logs: Vec<crate::controller::OutageLog>,
+    /// While down: when the controller serves again.
+    serving_at: Option<SimTime>,
+    /// Per job, the submission attempts that found the controller down (empty without
+    /// outages).
+    attempts: Vec<u32>,
     /// Since the last change, a full main pass (and, for a policy that backfills, a
     /// backfill pass) ran and started nothing: more passes alone change nothing.
     quiet_main: bool,
@@ -425,6 +443,9 @@ impl ControllerState {
     /// `None` if the controller is free at `now` (no pass holds it, or the pass yields);
     /// else when it is next free.
     fn held_until(&self, now: SimTime) -> Option<SimTime> {
+        if let Some(serving) = self.serving_at {
+            return Some(serving);
+        }
         if now >= self.busy_until {
             return None;
         }
@@ -1542,6 +1563,7 @@ pub fn simulate_with(
             acknowledged: Vec::new(),
             backfill_deferred: 0,
             longest_backlog: 0,
+            outages: Vec::new(),
             culls: None,
             rejected: None,
             demoted: None,
@@ -1647,11 +1669,22 @@ pub fn simulate_with(
         } else {
             Vec::new()
         },
+        outages: options.controller_outages.to_vec(),
+        outage_logs: Vec::new(),
+        serving_at: None,
+        attempts: if options.controller_outages.is_empty() {
+            Vec::new()
+        } else {
+            vec![0; n]
+        },
         quiet_main: false,
         quiet_backfill: false,
         cycles: Vec::new(),
         first_considered: vec![None; n],
     });
+    if let Some(&(down, _)) = ctl.as_ref().and_then(|c| c.outages.first()) {
+        engine.queue.push(down, Event::ControllerDown(0));
+    }
     let mut tested: Vec<JobIdx> = Vec::new();
     while let Some(now) = engine.queue.peek_time() {
         if engine.done == n {
@@ -1703,16 +1736,35 @@ pub fn simulate_with(
                                 .queue
                                 .push(jobs[next].submit, Event::JobArrival(JobIdx(next as u32)));
                         }
-                        // Through the controller's RPC service, if it has one: the job is
-                        // pending once acknowledged.
-                        if let Some((_, queue)) = ctl.as_mut().and_then(|c| c.rpc.as_mut()) {
-                            queue.submit(job);
+                        if !submit(&mut engine, ctl.as_mut(), job, now, false) {
                             continue;
                         }
                         if engine.admit(job, now) {
                             engine.arrive(job);
                             policy.on_transition(job, Transition::Pending, &engine.view(now));
                         }
+                    }
+                    Event::SubmitRetry(job) => {
+                        if !submit(&mut engine, ctl.as_mut(), job, now, true) {
+                            continue;
+                        }
+                        if engine.admit(job, now) {
+                            engine.arrive(job);
+                            policy.on_transition(job, Transition::Pending, &engine.view(now));
+                        }
+                    }
+                    Event::ControllerDown(k) => {
+                        if let Some(c) = ctl.as_mut() {
+                            controller_down(&mut engine, c, k as usize, now);
+                        }
+                        continue;
+                    }
+                    Event::ControllerUp => {
+                        if let Some(c) = ctl.as_mut() {
+                            c.serving_at = None;
+                        }
+                        freed = true;
+                        continue;
                     }
                     Event::Acknowledged(job) => {
                         if let Some(c) = ctl.as_mut() {
@@ -1942,6 +1994,7 @@ pub fn simulate_with(
         result.acknowledged = c.acknowledged;
         result.backfill_deferred = c.backfill_deferred;
         result.longest_backlog = c.rpc.map_or(0, |(_, queue)| queue.longest_backlog);
+        result.outages = c.outage_logs;
     }
     let when_exhausted = options.credit_limit.map(|c| c.when_exhausted);
     let credit_denies = when_exhausted == Some(crate::credits::WhenExhausted::Deny);
@@ -1958,6 +2011,88 @@ pub fn simulate_with(
         result.stages.clear();
     }
     Ok(result)
+}
+
+/// A submission (`retry`: a client's retry) reaches the controller at `now`: returns
+/// whether the job is to be admitted at once (no controller, or one without an RPC path
+/// that is up). Down, the client retries later or, past its retries, the submission is
+/// lost (ended `cancelled`, counted); up with an RPC path, it queues for the service.
+fn submit(
+    engine: &mut Engine,
+    c: Option<&mut ControllerState>,
+    job: JobIdx,
+    now: SimTime,
+    retry: bool,
+) -> bool {
+    let Some(c) = c else {
+        return true;
+    };
+    if c.serving_at.is_some() {
+        let failover = c.settings.failover;
+        let attempts = &mut c.attempts[job.get()];
+        *attempts += 1;
+        let log = c.outage_logs.last_mut().expect("an outage is under way");
+        if !retry {
+            log.submissions_delayed += 1;
+        }
+        if *attempts > failover.retries {
+            log.submissions_lost += 1;
+            engine.finish(job, now, Outcome::Cancelled);
+        } else {
+            let wait = failover.retry_wait(*attempts);
+            engine.queue.push(now + wait, Event::SubmitRetry(job));
+        }
+        return false;
+    }
+    match c.rpc.as_mut() {
+        Some((_, queue)) => {
+            queue.submit(job);
+            false
+        }
+        None => true,
+    }
+}
+
+/// The primary controller fails at `now` (its `k`-th outage): nothing is served until the
+/// backup takes over or it is back, and the state recovered. Queues its return and the
+/// next outage.
+fn controller_down(engine: &mut Engine, c: &mut ControllerState, k: usize, now: SimTime) {
+    let (down, up) = c.outages[k];
+    let held = engine
+        .records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.live.state,
+                JobState::Pending | JobState::Running | JobState::Suspended
+            )
+        })
+        .count() as u64;
+    let serving = c.settings.failover.serving_again(down, up, held);
+    match c.serving_at {
+        // Still down from the last one (its recovery outlasted this failure): one outage.
+        Some(at) => {
+            let serving = serving.max(at);
+            c.serving_at = Some(serving);
+            if let Some(log) = c.outage_logs.last_mut() {
+                log.serving = serving;
+            }
+            engine.queue.cancel(&Event::ControllerUp);
+            engine.queue.push(serving, Event::ControllerUp);
+        }
+        None => {
+            c.serving_at = Some(serving);
+            c.outage_logs.push(crate::controller::OutageLog {
+                down: now,
+                serving,
+                ..Default::default()
+            });
+            engine.queue.push(serving, Event::ControllerUp);
+        }
+    }
+    if let Some(&(next, _)) = c.outages.get(k + 1) {
+        engine.queue.push(next, Event::ControllerDown(k as u32 + 1));
+    }
 }
 
 /// Makes the controller look again at `at` (one `ControllerFree` is queued at a time, at
@@ -2009,9 +2144,10 @@ fn controller_passes(
 ) -> Result<(), SimError> {
     use crate::controller::{ms_ceil, Cycle, PassKind};
     loop {
-        if now < c.busy_until {
+        let free_at = c.serving_at.unwrap_or(c.busy_until);
+        if now < free_at {
             if c.main_wanted || c.full_wanted || c.backfill_wanted {
-                wake_controller(engine, c.busy_until);
+                wake_controller(engine, free_at);
             }
             return Ok(());
         }

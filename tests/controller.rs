@@ -16,8 +16,12 @@ use common::nodes::{cluster, workload, Spec, TWO_GPU_NODES};
 
 fn run(w: &Workload, policy: PolicyKind, spec: Option<ControllerSpec>) -> RunResult {
     let mut p = policy.build_for(w).unwrap();
+    let outages = spec.as_ref().map_or(Vec::new(), |s| {
+        clustersim::controller::outage_windows(s, 1, SimTime::from_secs(1_000_000))
+    });
     let options = SimOptions {
         controller: spec.map(|s| s.settings()),
+        controller_outages: &outages,
         ..SimOptions::default()
     };
     let r = simulate_with(w, p.as_mut(), options, &mut |_| {}).expect("the run completes");
@@ -150,7 +154,7 @@ fn sched_min_interval_holds_a_main_pass_back() {
         ..ControllerSpec::default()
     };
     for policy in [PolicyKind::Fcfs, PolicyKind::Easy] {
-        let r = run(&w, policy, Some(spec));
+        let r = run(&w, policy, Some(spec.clone()));
         let expected = if policy == PolicyKind::Easy { 30 } else { 50 };
         assert_eq!(starts(&r), [0, expected], "{policy}");
         // FCFS has no backfill loop.
@@ -200,7 +204,7 @@ fn a_pass_launches_each_job_once_it_has_tested_it() {
         rpc_service_us: 0,
         ..ControllerSpec::default()
     };
-    let r = run(&w, PolicyKind::Fcfs, Some(spec));
+    let r = run(&w, PolicyKind::Fcfs, Some(spec.clone()));
     assert_eq!(starts_ms(&r), [4, 6, 200_006 + 4]);
     let first = &r.cycles.as_ref().unwrap()[0];
     assert_eq!(
@@ -216,7 +220,7 @@ fn a_pass_launches_each_job_once_it_has_tested_it() {
     // A cost per node examined: 2 nodes × 250 µs more per test.
     let per_node = ControllerSpec {
         cost_per_node_us: 250.0,
-        ..spec
+        ..spec.clone()
     };
     let r = run(&w, PolicyKind::Fcfs, Some(per_node));
     assert_eq!(starts_ms(&r)[..2], [4, 7]);
@@ -424,7 +428,7 @@ fn max_rpc_cnt_defers_a_backfill_pass_while_submissions_wait() {
             .map(|c| c.at.as_ms() / 1000)
             .collect()
     };
-    let r = run(&w, PolicyKind::Easy, Some(spec));
+    let r = run(&w, PolicyKind::Easy, Some(spec.clone()));
     assert_eq!(starts(&r), [40, 1_040, 120]);
     assert_eq!(backfills(&r)[0], 90);
     assert_eq!(r.backfill_deferred, 0);
@@ -437,6 +441,67 @@ fn max_rpc_cnt_defers_a_backfill_pass_while_submissions_wait() {
     assert_eq!(backfills(&r)[0], 120);
     assert_eq!(r.backfill_deferred, 1);
     assert_eq!(controller_metrics(&w, &r).backfill_deferred, 1);
+}
+
+#[test]
+fn a_backup_takes_over_at_slurmctld_timeout_and_without_one_a_submission_is_lost() {
+    // Job 0 (at 50) holds node 0 to 1,050; job 1 (at 60) needs both nodes; the primary
+    // fails at 100 and is back at 10,000. Job 2 is submitted at 150, while it is down: its
+    // client retries after 10, 20, 40, 80 and 160 s (at 160, 180, 220, 300, 460).
+    let jobs: [Spec; 3] = [
+        (50, 1_000, 1_000, 1, 8),
+        (60, 10, 10, 2, 8),
+        (150, 10, 10, 1, 1),
+    ];
+    let w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+    let spec = ControllerSpec {
+        outages: vec![[100.0, 10_000.0]],
+        ..instant(ControllerSpec::default())
+    };
+    let spec = ControllerSpec {
+        rpc_service_us: 1_000,
+        ..spec
+    };
+    // With a backup: it serves from 100 + 120 s (SlurmctldTimeout) + 5 s of recovery + 2
+    // jobs × 200 µs (1 ms): 225.001. Job 2's fourth retry, at 300, is acknowledged 1 ms
+    // later; job 1 starts at job 0's end.
+    let backup = ControllerSpec {
+        backup: true,
+        ..spec.clone()
+    };
+    let r = run(&w, PolicyKind::Fcfs, Some(backup));
+    assert_eq!(
+        r.outages[0].serving,
+        SimTime::from_ms(225_001),
+        "{:?}",
+        r.outages
+    );
+    assert_eq!(r.acknowledged[2], Some(SimTime::from_ms(300_001)));
+    assert_eq!(starts_ms(&r)[1], 1_050_001);
+    assert_eq!(
+        (
+            r.outages[0].submissions_delayed,
+            r.outages[0].submissions_lost
+        ),
+        (1, 0)
+    );
+    // Without: it serves at 10,000 + 5.001 s. Job 0's end at 1,050 is acted on only then:
+    // job 1 starts at 10,005.001. Job 2's fifth retry (460) finds it down: lost, counted,
+    // never started.
+    let r = run(&w, PolicyKind::Fcfs, Some(spec));
+    assert_eq!(r.outages[0].serving, SimTime::from_ms(10_005_001));
+    assert_eq!(starts_ms(&r)[1], 10_005_001);
+    assert!(!r.started(2));
+    assert_eq!(r.log[2].outcome, clustersim::lifecycle::Outcome::Cancelled);
+    assert_eq!(r.end[2], SimTime::from_secs(460));
+    let m = controller_metrics(&w, &r);
+    assert_eq!((m.outages, m.submissions_lost), (1, 1));
+    let o = &m.outage_reports[0];
+    assert_eq!((o.down_s, o.serving_s), (100.0, 10_005.001));
+    // Jobs 1 and 2 waited within it: 9,905.001 + 9,855.001 s.
+    assert_eq!(o.jobs_delayed, 2);
+    assert!((o.delay_added_s - 19_760.002).abs() < 1e-6, "{o:?}");
+    assert!(o.idle_core_hours > 0.0);
 }
 
 #[test]

@@ -528,7 +528,27 @@ pub fn compute(
             let starts: Vec<Option<SimTime>> = (0..workload.jobs.len())
                 .map(|i| result.started(i).then(|| result.start[i]))
                 .collect();
+            // Per outage, the processor-time busy within it.
+            let busy_core_ms: Vec<u128> = result
+                .outages
+                .iter()
+                .map(|o| {
+                    result
+                        .segments
+                        .iter()
+                        .map(|seg| {
+                            let from = seg.start.max(o.down);
+                            let to = seg.end.min(o.serving);
+                            u128::from(to.saturating_since(from).as_ms())
+                                * u128::from(jobs[seg.job.get()].procs)
+                        })
+                        .sum()
+                })
+                .collect();
             crate::controller::metrics(&crate::controller::ControllerRecord {
+                outages: &result.outages,
+                busy_core_ms: &busy_core_ms,
+                capacity_cores: u64::from(workload.machine_procs),
                 cycles,
                 launches_dropped: result.launches_dropped,
                 backfill_deferred: result.backfill_deferred,
