@@ -295,7 +295,7 @@ impl ControllerSpec {
             ("recovery_s", self.recovery_s),
             ("submit_retry_s", self.submit_retry_s),
         ] {
-            if !(v >= 0.0 && v <= 1e9) {
+            if !(0.0..=1e9).contains(&v) {
                 return Err((key.into(), format!("expected 0 to 1e9 s, got {v}")));
             }
         }

@@ -1729,23 +1729,32 @@ pub fn simulate_with(
                         changed |= !staged.is_empty();
                         continue;
                     }
-                    Event::JobArrival(job) => {
-                        let next = job.get() + 1;
-                        if next < n {
-                            engine
-                                .queue
-                                .push(jobs[next].submit, Event::JobArrival(JobIdx(next as u32)));
-                        }
-                        if !submit(&mut engine, ctl.as_mut(), job, now, false) {
-                            continue;
-                        }
-                        if engine.admit(job, now) {
-                            engine.arrive(job);
-                            policy.on_transition(job, Transition::Pending, &engine.view(now));
-                        }
-                    }
-                    Event::SubmitRetry(job) => {
-                        if !submit(&mut engine, ctl.as_mut(), job, now, true) {
+                    Event::JobArrival(job) | Event::SubmitRetry(job) | Event::Acknowledged(job) => {
+                        let through = match event {
+                            Event::Acknowledged(_) => {
+                                if let Some(c) = ctl.as_mut() {
+                                    if let Some((_, queue)) = c.rpc.as_mut() {
+                                        queue.in_service -= 1;
+                                    }
+                                    c.acknowledged[job.get()] = Some(now);
+                                }
+                                true
+                            }
+                            _ => {
+                                let retry = matches!(event, Event::SubmitRetry(_));
+                                let next = job.get() + 1;
+                                if !retry && next < n {
+                                    engine.queue.push(
+                                        jobs[next].submit,
+                                        Event::JobArrival(JobIdx(next as u32)),
+                                    );
+                                }
+                                submit(&mut engine, ctl.as_mut(), job, now, retry)
+                            }
+                        };
+                        // Through the controller's RPC service, the job is pending once
+                        // acknowledged; while it is down, once a retry gets through.
+                        if !through {
                             continue;
                         }
                         if engine.admit(job, now) {
@@ -1765,18 +1774,6 @@ pub fn simulate_with(
                         }
                         freed = true;
                         continue;
-                    }
-                    Event::Acknowledged(job) => {
-                        if let Some(c) = ctl.as_mut() {
-                            if let Some((_, queue)) = c.rpc.as_mut() {
-                                queue.in_service -= 1;
-                            }
-                            c.acknowledged[job.get()] = Some(now);
-                        }
-                        if engine.admit(job, now) {
-                            engine.arrive(job);
-                            policy.on_transition(job, Transition::Pending, &engine.view(now));
-                        }
                     }
                     Event::PatienceEnds(job) => {
                         // A start decided for it and not yet launched is dropped first.

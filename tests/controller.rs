@@ -660,3 +660,48 @@ fn the_storm_example_tests_jobs_sooner_with_a_tuned_controller() {
     assert!(number(&rows[0], at_limit) > 0.0, "{points}");
     assert!(number(&rows[1], wait) < number(&rows[0], wait), "{points}");
 }
+
+#[test]
+fn the_head_node_example_costs_less_with_a_pair_in_high_availability() {
+    let dir = common::scratch("controller-ha");
+    let file = common::repo("scenarios/head-node-ha.toml");
+    // The run as written: one head node, its two-hour outage reported in the summary and
+    // the report.
+    let out = dir.join("run");
+    let (_, summary) = common::run_scenario(&file, &out, &[]);
+    let c = &summary["metrics"]["controller"];
+    assert_eq!(c["outages"], 1, "{c}");
+    let o = &c["outage_reports"][0];
+    assert_eq!(o["down_s"], 864_000.0);
+    assert!(o["submissions_lost"].as_u64().unwrap() > 0, "{o}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("outage at 864000 s"));
+    // The sweep: the pair serves again after SlurmctldTimeout + recovery and loses nothing.
+    let sweep = dir.join("sweep");
+    let o = common::clustersim(&["sweep", &file, "--out", common::arg(&sweep)]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let points = std::fs::read_to_string(sweep.join("points.csv")).unwrap();
+    let header: Vec<&str> = points.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    // Fields split at commas outside quotes (the outages column is quoted TOML).
+    let fields = |line: &str| -> Vec<String> {
+        let (mut out, mut field, mut quoted) = (Vec::new(), String::new(), false);
+        for ch in line.chars() {
+            match ch {
+                '"' => quoted = !quoted,
+                ',' if !quoted => out.push(std::mem::take(&mut field)),
+                _ => field.push(ch),
+            }
+        }
+        out.push(field);
+        out
+    };
+    let rows: Vec<Vec<String>> = points.lines().skip(1).map(fields).collect();
+    let number = |row: &[String], name: &str| row[column(name)].parse::<f64>().unwrap();
+    let (pair, one) = (&rows[0], &rows[1]);
+    let length = number(pair, "controller.outage_s.mean");
+    assert!((125.0..126.0).contains(&length), "{points}");
+    assert_eq!(number(pair, "controller.submissions_lost.mean"), 0.0);
+    assert!(number(one, "controller.outage_s.mean") > 7_200.0);
+    assert!(number(one, "controller.submissions_lost.mean") > 0.0);
+}

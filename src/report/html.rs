@@ -623,7 +623,31 @@ fn controller_section(out: &mut String, c: &crate::controller::ControllerMetrics
             "then to the start, mean (s)".into(),
             format!("{:.1}", c.wait_after_consideration_mean_s),
         ],
+        vec![
+            "controller outages (total length, s)".into(),
+            format!("{} ({:.0})", c.outages, c.outage_s),
+        ],
+        vec![
+            "submissions lost after their retries".into(),
+            c.submissions_lost.to_string(),
+        ],
     ];
+    let mut rows = rows;
+    for o in &c.outage_reports {
+        rows.push(vec![
+            format!("outage at {:.0} s", o.down_s),
+            format!(
+                "{:.0} s down; {} submissions delayed, {} lost; {} jobs delayed by {:.0} s \
+                 in all; {:.0} core-hours idle",
+                o.length_s,
+                o.submissions_delayed,
+                o.submissions_lost,
+                o.jobs_delayed,
+                o.delay_added_s,
+                o.idle_core_hours
+            ),
+        ]);
+    }
     facts_section(
         out,
         "controller",
