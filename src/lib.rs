@@ -63,6 +63,7 @@ pub mod rates;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sdiag;
 pub mod simulation;
 pub mod sweep;
 pub mod workload;

@@ -705,3 +705,54 @@ fn the_head_node_example_costs_less_with_a_pair_in_high_availability() {
     assert!(number(one, "controller.outage_s.mean") > 7_200.0);
     assert!(number(one, "controller.submissions_lost.mean") > 0.0);
 }
+
+#[test]
+fn calibrate_fits_a_section_from_sdiag_and_names_bad_lines() {
+    let dir = common::scratch("controller-calibrate");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sdiag = dir.join("sdiag.txt");
+    std::fs::write(
+        &sdiag,
+        "Main schedule statistics (microseconds):\n\tTotal cycles: 10\n\tMean cycle:   1260\n\
+         \tMean depth cycle:  20\n\nRemote Procedure Call statistics by message type\n\
+         \tREQUEST_SUBMIT_BATCH_JOB ( 4003) count:40 ave_time:2400 total_time:96000\n",
+    )
+    .unwrap();
+    let conf = dir.join("slurm.conf");
+    std::fs::write(
+        &conf,
+        "SlurmctldHost=a\nSlurmctldHost=b\nSchedulerParameters=bf_interval=45,max_rpc_cnt=64\n",
+    )
+    .unwrap();
+    let o = common::clustersim(&[
+        "calibrate",
+        "--sdiag",
+        common::arg(&sdiag),
+        "--slurm-conf",
+        common::arg(&conf),
+    ]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    // (1,260 − 160) / 20 = 55 µs a job; the service time is sdiag's mean.
+    let section: toml::Table = toml::from_str(&out).unwrap();
+    let spec: ControllerSpec = section["controller"].clone().try_into().unwrap();
+    assert_eq!(spec.main_cost_per_job_us, 55);
+    assert_eq!(spec.rpc_service_us, 2_400);
+    assert_eq!((spec.bf_interval_s, spec.max_rpc_cnt), (45, 64));
+    assert!(spec.backup);
+    // A bad value: exit 2, the file, line and option named.
+    std::fs::write(&conf, "# a comment\nSchedulerParameters=bf_max_job_test=-1\n").unwrap();
+    let o = common::clustersim(&[
+        "calibrate",
+        "--sdiag",
+        common::arg(&sdiag),
+        "--slurm-conf",
+        common::arg(&conf),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let t = common::text(&o);
+    assert!(
+        t.contains("slurm.conf: line 2: SchedulerParameters bf_max_job_test"),
+        "{t}"
+    );
+}

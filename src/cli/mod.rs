@@ -34,6 +34,7 @@ macro_rules! say_raw {
 }
 
 // After the macros: a `macro_rules!` macro is visible only in the modules declared after it.
+mod calibrate;
 mod check;
 mod compare;
 mod convert;
@@ -91,6 +92,9 @@ pub enum Command {
     /// Join the folders of a sweep's shards into the sweep's table and plots (the same bytes
     /// as the unsharded sweep).
     Merge(MergeArgs),
+    /// Print a `[controller]` section fitted to a real Slurm: the loops' parameters from its
+    /// configuration, the passes' costs and the submission service time from `sdiag`.
+    Calibrate(calibrate::CalibrateArgs),
     /// For CI pipelines: run scenarios and compare their metrics with a baseline file.
     /// Exits 0 when every metric is within its tolerance, 1 when some regressed (with a
     /// table of them), 2 on usage or input errors.
@@ -114,6 +118,7 @@ pub fn main(cli: Cli) -> Result<std::process::ExitCode> {
         Some(Command::Sweep(args)) => success(sweep::sweep_command(&args)),
         Some(Command::Merge(args)) => success(sweep::merge_command(&args)),
         Some(Command::Check(args)) => check::check_command(&args),
+        Some(Command::Calibrate(args)) => success(calibrate::calibrate_command(&args)),
     }
 }
 
