@@ -741,7 +741,11 @@ fn calibrate_fits_a_section_from_sdiag_and_names_bad_lines() {
     assert_eq!((spec.bf_interval_s, spec.max_rpc_cnt), (45, 64));
     assert!(spec.backup);
     // A bad value: exit 2, the file, line and option named.
-    std::fs::write(&conf, "# a comment\nSchedulerParameters=bf_max_job_test=-1\n").unwrap();
+    std::fs::write(
+        &conf,
+        "# a comment\nSchedulerParameters=bf_max_job_test=-1\n",
+    )
+    .unwrap();
     let o = common::clustersim(&[
         "calibrate",
         "--sdiag",
