@@ -542,6 +542,11 @@ fn the_example_reports_the_loops_in_the_summary_the_job_table_and_the_report() {
     );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<section id=\"controller\">"));
+    // Cycle time over the run, and acknowledgement latency against submission rate.
+    for plot in ["controller_cycles", "ack_latency"] {
+        assert!(out.join(format!("plots/{plot}.svg")).is_file(), "{plot}");
+        assert!(html.contains(plot), "{plot}");
+    }
     // Without the section: no report, an empty column.
     let plain = example(3000);
     let plain = &plain[..plain.find("\n[controller]").unwrap()];

@@ -15,8 +15,8 @@ use crate::engine::time::SimDuration;
 use crate::run::RunOutcome;
 use crate::workload::{JobKind, Workload};
 use plots::{
-    CdfPlot, CdfSeries, GanttBar, GanttPlot, IdleByHourPlot, PreemptionPlot, QueuePlot,
-    SlowdownHeatMap, TimeAxis, UtilizationPlot,
+    AckLatencyPlot, CdfPlot, CdfSeries, CycleTimePlot, GanttBar, GanttPlot, IdleByHourPlot,
+    PreemptionPlot, QueuePlot, SlowdownHeatMap, TimeAxis, UtilizationPlot,
 };
 pub use tables::TableFormat;
 use timeseries::TimeSeries;
@@ -243,6 +243,29 @@ pub fn draw_run_plots(
         )?;
     }
 
+    if let Some(cycles) = &outcome.result.cycles {
+        let plot = cycle_time_plot(cycles, &binned.mid_s, axis);
+        let svg = plots::render(&plot, Some(&png("controller_cycles")))?;
+        save(
+            "controller_cycles",
+            "The controller's passes: the longest main and backfill pass in each time bin \
+             (their cost, backfill yields included)."
+                .to_string(),
+            svg,
+        )?;
+        if !outcome.result.acknowledged.is_empty() {
+            let plot = ack_latency_plot(workload, outcome, &binned.mid_s);
+            let svg = plots::render(&plot, Some(&png("ack_latency")))?;
+            save(
+                "ack_latency",
+                "Each time bin's submissions: their rate against their mean acknowledgement \
+                 latency (the RPC service's queue, and the passes that hold it)."
+                    .to_string(),
+                svg,
+            )?;
+        }
+    }
+
     let tau = SimDuration::from_secs(outcome.summary.options.bsld_tau_s);
     let svg = plots::render(
         &slowdown_heat_map(workload, outcome, tau),
@@ -276,6 +299,68 @@ pub fn draw_run_plots(
 }
 
 /// The preemptions in each of the bins centred on `mid_s` (equal widths), by mode.
+/// The bin of `t_s` among bins of equal width centred on `mid_s`.
+fn bin_of(mid_s: &[f64], t_s: f64) -> Option<usize> {
+    let [first, second, ..] = mid_s else {
+        return (!mid_s.is_empty()).then_some(0);
+    };
+    let width = second - first;
+    let origin = first - width / 2.0;
+    Some((((t_s - origin) / width).max(0.0) as usize).min(mid_s.len() - 1))
+}
+
+/// The longest main and backfill pass in each bin, ms.
+fn cycle_time_plot<'a>(
+    cycles: &[crate::controller::Cycle],
+    mid_s: &'a [f64],
+    axis: TimeAxis,
+) -> CycleTimePlot<'a> {
+    let mut main = vec![0.0; mid_s.len()];
+    let mut backfill = vec![0.0; mid_s.len()];
+    for c in cycles {
+        if let Some(b) = bin_of(mid_s, c.at.as_ms() as f64 / 1000.0) {
+            let slot = if c.backfill {
+                &mut backfill[b]
+            } else {
+                &mut main[b]
+            };
+            *slot = f64::max(*slot, c.length_us as f64 / 1000.0);
+        }
+    }
+    CycleTimePlot {
+        mid_s,
+        lines: vec![("main", main), ("backfill", backfill)],
+        axis,
+    }
+}
+
+/// Per bin with submissions: their rate and mean acknowledgement latency.
+fn ack_latency_plot(workload: &Workload, outcome: &RunOutcome, mid_s: &[f64]) -> AckLatencyPlot {
+    let mut count = vec![0u64; mid_s.len()];
+    let mut latency_ms = vec![0u64; mid_s.len()];
+    for (i, j) in workload.jobs.iter().enumerate() {
+        let Some(Some(ack)) = outcome.result.acknowledged.get(i) else {
+            continue;
+        };
+        if let Some(b) = bin_of(mid_s, j.submit.as_ms() as f64 / 1000.0) {
+            count[b] += 1;
+            latency_ms[b] += ack.saturating_since(j.submit).as_ms();
+        }
+    }
+    let width_s = match mid_s {
+        [first, second, ..] => second - first,
+        _ => 1.0,
+    };
+    AckLatencyPlot {
+        points: count
+            .iter()
+            .zip(&latency_ms)
+            .filter(|(&n, _)| n > 0)
+            .map(|(&n, &ms)| (n as f64 / width_s, ms as f64 / n as f64))
+            .collect(),
+    }
+}
+
 fn preemption_plot<'a>(
     outcome: &RunOutcome,
     mid_s: &'a [f64],
@@ -289,13 +374,10 @@ fn preemption_plot<'a>(
     ];
     let mut counts: Vec<(&'static str, Vec<u64>)> =
         modes.iter().map(|m| (m.1, vec![0; mid_s.len()])).collect();
-    if let [first, second, ..] = mid_s {
-        let width = second - first;
-        let origin = first - width / 2.0;
+    if mid_s.len() > 1 {
         for p in &outcome.result.preemptions {
-            let t = p.at.as_ms() as f64 / 1000.0;
-            let bin = (((t - origin) / width).max(0.0) as usize).min(mid_s.len() - 1);
-            if let Some(k) = modes.iter().position(|m| m.0 == p.mode) {
+            let bin = bin_of(mid_s, p.at.as_ms() as f64 / 1000.0);
+            if let (Some(bin), Some(k)) = (bin, modes.iter().position(|m| m.0 == p.mode)) {
                 counts[k].1[bin] += 1;
             }
         }

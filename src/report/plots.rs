@@ -311,6 +311,89 @@ impl Plot for IdleByHourPlot {
     }
 }
 
+/// The controller's passes over the run: per time bin, the longest main and backfill pass.
+pub struct CycleTimePlot<'a> {
+    /// Middle of each bin, s.
+    pub mid_s: &'a [f64],
+    /// Per loop (label), the longest pass in each bin, ms (0 where none ran).
+    pub lines: Vec<(&'static str, Vec<f64>)>,
+    /// The time axis.
+    pub axis: TimeAxis,
+}
+
+impl Plot for CycleTimePlot<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let title = "Controller cycle time over the run";
+        let y_max = self
+            .lines
+            .iter()
+            .flat_map(|l| l.1.iter().copied())
+            .fold(0.0, f64::max);
+        if self.mid_s.is_empty() || y_max <= 0.0 {
+            return no_data(area, title);
+        }
+        let (xs, mut chart) = over_time_chart(
+            area,
+            title,
+            self.axis,
+            self.mid_s,
+            y_max * 1.1,
+            "longest pass in the bin (ms)",
+        )?;
+        for (k, (label, ys)) in self.lines.iter().enumerate() {
+            let color = COLORS[k % COLORS.len()];
+            let line: Vec<(f64, f64)> = xs.iter().copied().zip(ys.iter().copied()).collect();
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))?
+                .label(*label)
+                .legend(line_key(color.stroke_width(2)));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        Ok(())
+    }
+}
+
+/// Submissions' acknowledgement latency against the rate they came at: one point per time
+/// bin with submissions.
+pub struct AckLatencyPlot {
+    /// (submissions per second, mean acknowledgement latency in ms) per bin.
+    pub points: Vec<(f64, f64)>,
+}
+
+impl Plot for AckLatencyPlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        area.fill(&WHITE)?;
+        let title = "Acknowledgement latency against submission rate";
+        if self.points.is_empty() {
+            return no_data(area, title);
+        }
+        let x_max = self.points.iter().map(|p| p.0).fold(0.0, f64::max) * 1.1 + 1e-9;
+        let y_max = self.points.iter().map(|p| p.1).fold(0.0, f64::max) * 1.1 + 1e-9;
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, caption_style())
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
+        chart
+            .configure_mesh()
+            .x_desc("submissions per second in the bin")
+            .y_desc("mean acknowledgement latency (ms)")
+            .label_style(label_font())
+            .axis_desc_style(axis_font())
+            .y_labels(8)
+            .light_line_style(BLACK.mix(0.04))
+            .draw()?;
+        chart.draw_series(
+            self.points
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), 3, COLORS[0].mix(0.6).filled())),
+        )?;
+        Ok(())
+    }
+}
+
 /// Preemptions over time, by mode, per bin (the run's time bins).
 pub struct PreemptionPlot<'a> {
     /// Middle of each bin, s.
