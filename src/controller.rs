@@ -61,6 +61,14 @@ pub struct ControllerSpec {
     /// Jobs a backfill pass tests (Slurm's `bf_max_job_test`, default 500).
     #[serde(default = "five_hundred")]
     pub bf_max_job_test: u32,
+    /// The resolution of the backfill plan, s: the head's reservation is rounded up to it
+    /// (Slurm's `bf_resolution`, default 60).
+    #[serde(default = "sixty")]
+    pub bf_resolution_s: u64,
+    /// How far ahead the backfill plan looks, s: a head that cannot start within it gets no
+    /// reservation (Slurm's `bf_window`, default 1 day).
+    #[serde(default = "one_day")]
+    pub bf_window_s: u64,
     /// The longest a main pass holds the controller, s (Slurm's `max_sched_time`, default
     /// 2).
     #[serde(default = "two")]
@@ -186,6 +194,9 @@ fn default_queue_depth() -> u32 {
 fn sixty() -> u64 {
     60
 }
+fn one_day() -> u64 {
+    86_400
+}
 fn thirty() -> u64 {
     30
 }
@@ -201,6 +212,8 @@ impl Default for ControllerSpec {
             sched_min_interval_s: 0.0,
             bf_interval_s: thirty(),
             bf_max_job_test: five_hundred(),
+            bf_resolution_s: sixty(),
+            bf_window_s: one_day(),
             max_sched_time_s: two(),
             bf_max_time_s: None,
             bf_yield_interval_s: two(),
@@ -245,6 +258,17 @@ impl ControllerSpec {
         };
         interval("sched_interval_s", self.sched_interval_s)?;
         interval("bf_interval_s", self.bf_interval_s)?;
+        interval("bf_resolution_s", self.bf_resolution_s)?;
+        if self.bf_window_s == 0 || self.bf_window_s > 30 * MAX_INTERVAL_S {
+            return Err((
+                "bf_window_s".into(),
+                format!(
+                    "expected 1 to {} s, got {}",
+                    30 * MAX_INTERVAL_S,
+                    self.bf_window_s
+                ),
+            ));
+        }
         if !(self.sched_min_interval_s >= 0.0 && self.sched_min_interval_s <= MAX_INTERVAL_S as f64)
         {
             return Err((
@@ -360,6 +384,8 @@ impl ControllerSpec {
             ),
             bf_interval: SimDuration::from_secs(self.bf_interval_s),
             bf_max_job_test: self.bf_max_job_test,
+            bf_resolution: SimDuration::from_secs(self.bf_resolution_s),
+            bf_window: SimDuration::from_secs(self.bf_window_s),
             main_costs: PassCosts {
                 fixed_us: self.pass_cost_us,
                 per_job_us: self.main_cost_per_job_us,
@@ -494,6 +520,10 @@ pub struct Controller {
     pub bf_interval: SimDuration,
     /// Jobs a backfill pass tests.
     pub bf_max_job_test: u32,
+    /// The backfill plan's resolution.
+    pub bf_resolution: SimDuration,
+    /// How far ahead the backfill plan looks.
+    pub bf_window: SimDuration,
     /// What a main pass costs.
     pub main_costs: PassCosts,
     /// What a backfill pass costs.
@@ -679,6 +709,12 @@ pub enum PassKind {
     Backfill {
         /// The most jobs tested.
         max_job_test: u32,
+        /// The plan's resolution: the head's reservation is rounded up to a multiple of it
+        /// from the pass's start.
+        resolution: SimDuration,
+        /// How far ahead the plan looks: a head that cannot start within it gets no
+        /// reservation.
+        window: SimDuration,
     },
 }
 

@@ -5,7 +5,8 @@
 //! (microseconds, jobs), the backfill scheduler's *Total cycles*, *Mean cycle* and *Depth
 //! Mean*, and `REQUEST_SUBMIT_BATCH_JOB`'s count and *ave_time* among the RPC statistics.
 //! From the configuration: `SchedulerParameters` (`default_queue_depth`, `sched_interval`,
-//! `sched_min_interval` in µs, `bf_interval`, `bf_max_job_test`, `max_sched_time`,
+//! `sched_min_interval` in µs, `bf_interval`, `bf_max_job_test`, `bf_resolution`,
+//! `bf_window` in minutes, `max_sched_time`,
 //! `bf_max_time`, `bf_yield_interval` and `bf_yield_sleep` in µs, `max_rpc_cnt`; other
 //! options are listed as ignored), `SlurmctldTimeout`, and `SlurmctldHost` (given twice: a
 //! backup).
@@ -210,6 +211,9 @@ pub fn calibrate(
             "sched_min_interval" => spec.sched_min_interval_s = whole()? as f64 / 1e6,
             "bf_interval" => spec.bf_interval_s = whole()?,
             "bf_max_job_test" => spec.bf_max_job_test = narrow(whole()?)?,
+            "bf_resolution" => spec.bf_resolution_s = whole()?,
+            // Slurm's bf_window is in minutes.
+            "bf_window" => spec.bf_window_s = whole()?.saturating_mul(60),
             "max_sched_time" => spec.max_sched_time_s = whole()? as f64,
             "bf_max_time" => spec.bf_max_time_s = Some(whole()? as f64),
             "bf_yield_interval" => spec.bf_yield_interval_s = whole()? as f64 / 1e6,
@@ -338,7 +342,8 @@ Remote Procedure Call statistics by message type
         assert_eq!(s.submit_ave_us, Some(1_500));
         let conf = parse_slurm_config(
             "SlurmctldHost=head1\nSlurmctldHost=head2\nSlurmctldTimeout=60\n\
-             SchedulerParameters=bf_interval=60,bf_max_job_test=1000,defer,sched_min_interval=2000000\n",
+             SchedulerParameters=bf_interval=60,bf_max_job_test=1000,defer,sched_min_interval=2000000,\
+             bf_window=2880\n",
         );
         let (spec, notes) = calibrate(&s, &conf).unwrap();
         // (17,276 − 160) / 314 = 54.5: 54 µs a job.
@@ -349,6 +354,7 @@ Remote Procedure Call statistics by message type
         assert_eq!(spec.rpc_service_us, 1_500);
         assert_eq!((spec.bf_interval_s, spec.bf_max_job_test), (60, 1_000));
         assert_eq!(spec.sched_min_interval_s, 2.0);
+        assert_eq!(spec.bf_window_s, 2 * 86_400);
         assert_eq!(spec.slurmctld_timeout_s, 60);
         assert!(spec.backup);
         assert!(notes

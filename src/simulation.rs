@@ -2181,7 +2181,13 @@ fn controller_passes(
             c.deferring_backfill = false;
             c.backfill_wanted = false;
             let max_job_test = c.settings.bf_max_job_test;
-            (PassKind::Backfill { max_job_test }, false)
+            let (resolution, window) = (c.settings.bf_resolution, c.settings.bf_window);
+            let pass = PassKind::Backfill {
+                max_job_test,
+                resolution,
+                window,
+            };
+            (pass, false)
         };
         let backfill = matches!(pass, PassKind::Backfill { .. });
         let costs = if backfill {
@@ -2199,9 +2205,15 @@ fn controller_passes(
                 },
                 depth,
             ),
-            PassKind::Backfill { max_job_test } => (
+            PassKind::Backfill {
+                max_job_test,
+                resolution,
+                window,
+            } => (
                 PassKind::Backfill {
                     max_job_test: max_job_test.min(time_budget),
+                    resolution,
+                    window,
                 },
                 max_job_test,
             ),

@@ -765,3 +765,34 @@ fn calibrate_fits_a_section_from_sdiag_and_names_bad_lines() {
         "{t}"
     );
 }
+
+#[test]
+fn the_backfill_plan_has_a_window_and_a_resolution() {
+    // Job 0 holds node 0 to 1,000 s; job 1 (at 10), needing both nodes, is the blocked
+    // head with its reservation at 1,000.
+    let run_with = |third: Spec, spec: ControllerSpec| {
+        let jobs: [Spec; 3] = [(0, 1_000, 1_000, 1, 8), (10, 100, 100, 2, 8), third];
+        let w = workload(&cluster(TWO_GPU_NODES), &jobs, Placement::FirstFit);
+        starts(&run(&w, PolicyKind::Easy, Some(instant(spec))))
+    };
+    // Job 2 (at 20, at most 5,000 s) would delay the head: it waits for it. With a window
+    // of 500 s the head, 970 s away at the pass at 30, gets no reservation, and job 2
+    // starts at once; the head waits for its end (4,030).
+    let long: Spec = (20, 4_000, 5_000, 1, 4);
+    assert_eq!(run_with(long, ControllerSpec::default()), [0, 1_000, 1_100]);
+    let narrow = ControllerSpec {
+        bf_window_s: 500,
+        ..ControllerSpec::default()
+    };
+    assert_eq!(run_with(long, narrow), [0, 4_030, 30]);
+    // Job 2 asks for at most 1,000 s: at 30 it would end at 1,030, after the head's 1,000.
+    // At a resolution of 1 s it waits; at Slurm's 60 s the reservation is rounded up to
+    // 30 + 17 × 60 = 1,050 and it backfills, delaying the head to its end at 1,020.
+    let tight: Spec = (20, 990, 1_000, 1, 4);
+    let fine = ControllerSpec {
+        bf_resolution_s: 1,
+        ..ControllerSpec::default()
+    };
+    assert_eq!(run_with(tight, fine), [0, 1_000, 1_100]);
+    assert_eq!(run_with(tight, ControllerSpec::default()), [0, 1_020, 30]);
+}

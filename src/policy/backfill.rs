@@ -43,7 +43,7 @@ use super::priority::{queue_key, ArrivalOrder, Priority, QueueKey};
 use super::wait_queue::WaitQueue;
 use super::{Allocation, Decision, Policy, PolicyKind, SchedView};
 use crate::cluster::nodes::{NodeState, SharePart};
-use crate::engine::time::{SimTime, CLOCK_LIMIT};
+use crate::engine::time::{SimDuration, SimTime, CLOCK_LIMIT};
 use crate::lifecycle::{Outcome, Transition};
 use crate::workload::JobIdx;
 use std::collections::BTreeSet;
@@ -90,6 +90,8 @@ pub struct QueuePolicy<M: Machine, P: Priority = ArrivalOrder> {
     tested: Vec<JobIdx>,
     /// Whether the pass stopped at its limit with a job left to test.
     budget_hit: bool,
+    /// Under a controller's backfill pass: the plan's resolution and window.
+    plan: Option<(SimDuration, SimDuration)>,
     /// When the last controller pass ran (`None` without a controller): the jobs it
     /// started are filed as running from then until their launch tells their real start.
     pass_at: Option<SimTime>,
@@ -120,6 +122,7 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
             tested: Vec::new(),
             budget_hit: false,
             pass_at: None,
+            plan: None,
         }
     }
 
@@ -406,7 +409,24 @@ impl<M: Machine, P: Priority> QueuePolicy<M, P> {
         decisions: &mut Vec<Decision>,
     ) -> Option<(SimTime, M::Reserved)> {
         let head = head_key.job;
-        let (shadow, mut reserved) = match self.machine.reserve(head, &self.running, view) {
+        // Under a controller's backfill pass, the plan's window and resolution: a head that
+        // cannot start within the window gets no reservation (as one that fits nowhere),
+        // and the reservation is rounded up to the resolution.
+        let planned = self
+            .machine
+            .reserve(head, &self.running, view)
+            .and_then(|(at, reserved)| match self.plan {
+                None => Some((at, reserved)),
+                Some((resolution, window)) => {
+                    let ahead = at.saturating_since(view.now);
+                    (ahead <= window).then(|| {
+                        let step = resolution.as_ms().max(1);
+                        let rounded = ahead.as_ms().div_ceil(step).saturating_mul(step);
+                        (view.now + SimDuration::from_ms(rounded), reserved)
+                    })
+                }
+            });
+        let (shadow, mut reserved) = match planned {
             Some(reservation) => {
                 if self.announced_head != Some(head) {
                     self.announced_head = Some(head);
@@ -599,9 +619,15 @@ impl<M: Machine, P: Priority> Policy for QueuePolicy<M, P> {
                 self.test_budget = Some(depth);
                 self.main_pass(view, decisions);
             }
-            PassKind::Backfill { max_job_test } => {
+            PassKind::Backfill {
+                max_job_test,
+                resolution,
+                window,
+            } => {
                 self.test_budget = Some(max_job_test);
+                self.plan = Some((resolution, window));
                 self.full_pass(view, decisions);
+                self.plan = None;
             }
         }
         self.test_budget = None;
