@@ -466,7 +466,7 @@ pub struct Cull {
 }
 
 /// What happened to every job, and counters about the run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunResult {
     /// When each job first started (by [`JobIdx`]); for a job that never started, the time
     /// it left the queue.
@@ -645,25 +645,8 @@ impl RunResult {
             end: end.to_vec(),
             log,
             segments,
-            segment_nodes: Vec::new(),
             first_reservation: vec![None; start.len()],
-            events: 0,
-            passes: 0,
-            max_waiting: 0,
-            node_changes: Vec::new(),
-            preemptions: Vec::new(),
-            idle_suspensions: Vec::new(),
-            cycles: None,
-            first_considered: Vec::new(),
-            launches_dropped: 0,
-            acknowledged: Vec::new(),
-            backfill_deferred: 0,
-            longest_backlog: 0,
-            outages: Vec::new(),
-            culls: None,
-            rejected: None,
-            demoted: None,
-            stages: Vec::new(),
+            ..RunResult::default()
         }
     }
 
